@@ -1,0 +1,96 @@
+//! `pilotlight validate PATH...`: every problem in every runbook, located, with a hint.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::runbook::{self, source::MAX_BYTES};
+
+/// Scenario files live beside runbooks but are not runbooks.
+const SCENARIO_SUFFIXES: [&str; 2] = [".scenario.yaml", ".scenario.yml"];
+
+pub fn run(paths: &[PathBuf]) -> ExitCode {
+    let mut files = Vec::new();
+    let mut failed = 0usize;
+    for p in paths {
+        if let Err(message) = collect(p, true, &mut files) {
+            eprintln!("{}: error: {message}", p.display());
+            failed += 1;
+        }
+    }
+    for file in &files {
+        let shown = file.display().to_string();
+        match read_limited(file) {
+            Err(e) => {
+                eprintln!("{shown}:1:1: error: cannot read the file: {e}");
+                failed += 1;
+            }
+            Ok(bytes) => match runbook::parse(&bytes) {
+                Ok(_) => {}
+                Err(err) => {
+                    for d in err.diagnostics() {
+                        println!("{}", d.render(&shown));
+                    }
+                    failed += 1;
+                }
+            },
+        }
+    }
+    let valid = files.len().saturating_sub(failed);
+    eprintln!(
+        "checked {} runbook(s): {valid} valid, {failed} with problems",
+        files.len()
+    );
+    if failed == 0 && !files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        if files.is_empty() && failed == 0 {
+            eprintln!("no runbooks found: give .yaml files or folders that contain them");
+        }
+        ExitCode::from(1)
+    }
+}
+
+/// Reads at most one byte more than the runbook limit, so a huge file is refused cheaply.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Adds `path` (a file) or the runbooks below it (a folder), sorted for stable output.
+fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_file() {
+        if explicit || is_runbook_name(path) {
+            out.push(path.to_path_buf());
+        }
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = fs::read_dir(path)
+        .map_err(|e| format!("cannot list the folder: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        let is_hidden = entry
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if !is_hidden {
+            collect(&entry, false, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn is_runbook_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    (name.ends_with(".yaml") || name.ends_with(".yml"))
+        && !SCENARIO_SUFFIXES.iter().any(|s| name.ends_with(s))
+}

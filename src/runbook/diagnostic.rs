@@ -1,0 +1,128 @@
+//! Located problems found while loading a runbook.
+
+use std::fmt;
+
+/// A 1-based line and column in the runbook source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    pub const START: Pos = Pos { line: 1, col: 1 };
+
+    pub fn new(line: usize, col: usize) -> Pos {
+        Pos {
+            line: line.max(1),
+            col: col.max(1),
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// One problem in a runbook: where, what, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub pos: Pos,
+    pub message: String,
+    /// What to write instead; printed on the line after the error.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            pos,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Renders as `FILE:LINE:COL: error: MESSAGE`, plus an indented hint line.
+    pub fn render(&self, file: &str) -> String {
+        let mut out = format!("{file}:{}: error: {}", self.pos, self.message);
+        if let Some(hint) = &self.hint {
+            out.push_str("\n  hint: ");
+            out.push_str(hint);
+        }
+        out
+    }
+}
+
+/// All problems in one runbook, in source order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} problem(s) in the runbook", .0.len())]
+pub struct LoadError(pub Vec<Diagnostic>);
+
+impl LoadError {
+    pub fn one(d: Diagnostic) -> LoadError {
+        LoadError(vec![d])
+    }
+
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.0
+    }
+}
+
+/// The closest candidate to `wrong`, if any is close enough to be a likely typo.
+pub fn did_you_mean<'a, I>(wrong: &str, candidates: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let wrong_lower = wrong.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&wrong_lower, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(wrong.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `a`, `b` or `c`, for messages that list what is allowed.
+pub fn one_of<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{}`", s.as_ref())).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["title", "targets", "steps"];
+        assert_eq!(did_you_mean("tittle", keys), Some("title"));
+        assert_eq!(did_you_mean("stpes", keys), Some("steps"));
+        assert_eq!(did_you_mean("banana", keys), None);
+    }
+
+    #[test]
+    fn renders_file_line_col_and_hint() {
+        let d = Diagnostic::new(Pos::new(3, 5), "bad").hint("do this");
+        assert_eq!(
+            d.render("a.yaml"),
+            "a.yaml:3:5: error: bad\n  hint: do this"
+        );
+    }
+
+    #[test]
+    fn lists_alternatives() {
+        assert_eq!(one_of(&["a"]), "`a`");
+        assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b` or `c`");
+    }
+}

@@ -1,0 +1,25 @@
+//! Runbook format v1: parse YAML text into a validated [`Runbook`], or say, line and column,
+//! what is wrong and what to write instead. No I/O here: callers hand over the bytes.
+
+pub mod catalogue;
+pub mod diagnostic;
+pub mod duration;
+pub mod model;
+pub mod params;
+pub mod raw;
+pub mod schema;
+pub mod source;
+pub mod template;
+mod validate;
+
+pub use catalogue::{ActionKind, ActionSpec};
+pub use diagnostic::{Diagnostic, LoadError, Pos};
+pub use duration::Duration;
+pub use model::*;
+pub use template::Template;
+
+/// Parses and validates a runbook from its bytes. All problems found are returned together,
+/// in source order.
+pub fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
+    validate::parse(bytes)
+}

@@ -1,0 +1,276 @@
+//! The validated runbook: what the engine runs. Every name it mentions exists, every duration is
+//! parsed, every action fits its resource, and vars are already substituted.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::ActionKind;
+use super::duration::Duration;
+use super::params::ActionParams;
+use super::template::Template;
+
+/// The kinds of cloud resource a runbook can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceKind {
+    Ec2Instance,
+    EbsVolume,
+    RdsInstance,
+    DynamodbTable,
+    GlobalAccelerator,
+    Route53Record,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 6] = [
+        ResourceKind::Ec2Instance,
+        ResourceKind::EbsVolume,
+        ResourceKind::RdsInstance,
+        ResourceKind::DynamodbTable,
+        ResourceKind::GlobalAccelerator,
+        ResourceKind::Route53Record,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::Ec2Instance => "ec2-instance",
+            ResourceKind::EbsVolume => "ebs-volume",
+            ResourceKind::RdsInstance => "rds-instance",
+            ResourceKind::DynamodbTable => "dynamodb-table",
+            ResourceKind::GlobalAccelerator => "global-accelerator",
+            ResourceKind::Route53Record => "route53-record",
+        }
+    }
+
+    /// Regional kinds need `region`; Global Accelerator and Route 53 are global services.
+    pub fn is_regional(self) -> bool {
+        !matches!(
+            self,
+            ResourceKind::GlobalAccelerator | ResourceKind::Route53Record
+        )
+    }
+
+    /// Whether the resource holds data that has recovery points (and so an RPO).
+    pub fn has_recovery_points(self) -> bool {
+        self.is_regional()
+    }
+}
+
+/// Health of a resource as the console reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    Ok,
+    Impaired,
+    Unavailable,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    Check,
+    Manual,
+    Action,
+    Wait,
+    Command,
+}
+
+impl StepKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Check => "check",
+            StepKind::Manual => "manual",
+            StepKind::Action => "action",
+            StepKind::Wait => "wait",
+            StepKind::Command => "command",
+        }
+    }
+}
+
+/// Whether a gate asks the operator for a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonPolicy {
+    #[default]
+    None,
+    Optional,
+    Required,
+}
+
+/// A validated runbook.
+#[derive(Debug, Clone)]
+pub struct Runbook {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub targets: Targets,
+    pub vars: IndexMap<String, String>,
+    pub resources: IndexMap<String, Resource>,
+    pub steps: Vec<Step>,
+}
+
+impl Runbook {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// The regions the runbook touches, in first-mention order (for health and RTO views).
+    pub fn regions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |r: &str| {
+            if !out.iter().any(|x| x == r) {
+                out.push(r.to_string());
+            }
+        };
+        for res in self.resources.values() {
+            if let Some(r) = &res.region {
+                add(r);
+            }
+            if let Some(b) = &res.backup {
+                add(&b.region);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    pub rto: Duration,
+    pub rpo: Option<Duration>,
+}
+
+/// A cloud resource the runbook watches or changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub name: String,
+    pub kind: ResourceKind,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// The cloud identifier: instance id, volume id, DB identifier, table name, or for Global
+    /// Accelerator the accelerator ARN. For Route 53 records, the record name.
+    pub id: String,
+    pub record: Option<RecordRef>,
+    pub health_check: Option<String>,
+    /// This resource's RPO target, else the runbook's.
+    pub rpo: Option<Duration>,
+    pub backup: Option<BackupSource>,
+    pub description: Option<String>,
+}
+
+/// Which Route 53 record set a `route53-record` resource is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    pub zone: String,
+    pub name: String,
+    pub record_type: String,
+}
+
+/// Where AWS Backup keeps recovery points (usually copies in the recovery region) of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSource {
+    pub vault: String,
+    pub region: String,
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub confirm: bool,
+    /// The operator must type exactly this to proceed.
+    pub typed: Option<String>,
+    pub reason: ReasonPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts in all, including the first.
+    pub max_attempts: u32,
+    pub backoff: Duration,
+}
+
+/// A condition on a declared resource: its health, and how fresh its latest recovery point is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub resource: String,
+    pub health: Vec<Health>,
+    pub recovery_point_within: Option<Duration>,
+}
+
+/// A typed change from the catalogue, fully specified but for step outputs filled in at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionCall {
+    pub action: ActionKind,
+    pub params: ActionParams,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepBody {
+    Check {
+        expect: Condition,
+    },
+    Manual,
+    Action {
+        resource: String,
+        call: ActionCall,
+        wait_until: Option<String>,
+        inverse: Option<ActionCall>,
+    },
+    Wait {
+        until: Option<Condition>,
+        delay: Option<Duration>,
+    },
+    Command {
+        run: Template,
+        expect_exit: i32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub instructions: Option<Template>,
+    pub gate: Option<Gate>,
+    /// From the runbook; the action's default applies when absent (see the catalogue).
+    pub expect_duration: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retry: Retry,
+    pub body: StepBody,
+}
+
+impl Step {
+    pub fn kind(&self) -> StepKind {
+        match self.body {
+            StepBody::Check { .. } => StepKind::Check,
+            StepBody::Manual => StepKind::Manual,
+            StepBody::Action { .. } => StepKind::Action,
+            StepBody::Wait { .. } => StepKind::Wait,
+            StepBody::Command { .. } => StepKind::Command,
+        }
+    }
+
+    /// The expected duration from the runbook, else the action's default, else none.
+    pub fn expected_duration(&self) -> Option<Duration> {
+        self.expect_duration.or(match &self.body {
+            StepBody::Action { call, .. } => Some(call.action.spec().default_duration),
+            StepBody::Wait { delay, .. } => *delay,
+            _ => None,
+        })
+    }
+
+    /// Outputs this step produces for later steps.
+    pub fn outputs(&self) -> &'static [&'static str] {
+        match &self.body {
+            StepBody::Action { call, .. } => call.action.spec().outputs,
+            StepBody::Command { .. } => COMMAND_OUTPUTS,
+            _ => &[],
+        }
+    }
+}
+
+/// What a `command` step makes available to later steps.
+pub const COMMAND_OUTPUTS: &[&str] = &["stdout", "exit_code"];

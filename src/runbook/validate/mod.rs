@@ -1,0 +1,215 @@
+//! From text to a validated runbook: limits, YAML syntax, the serde mirror, then meaning.
+
+mod actions;
+mod resources;
+mod serde_errors;
+mod steps;
+mod templates;
+
+use indexmap::IndexMap;
+
+use super::diagnostic::{Diagnostic, LoadError, Pos};
+use super::duration::{Duration, DURATION_HINT};
+use super::model::{Runbook, Targets};
+use super::raw::RawRunbook;
+use super::source::{self, Node, Seg};
+
+pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
+    let text = source::check_bytes(bytes).map_err(LoadError::one)?;
+    let tree = match source::parse_tree(text).map_err(LoadError::one)? {
+        Some(tree @ Node::Map { .. }) => tree,
+        Some(Node::Scalar { value, .. }) if value.is_empty() => return Err(empty()),
+        None => return Err(empty()),
+        Some(other) => {
+            return Err(LoadError::one(
+                Diagnostic::new(other.pos(), "a runbook is a mapping of keys")
+                    .hint("start with `runbook: NAME`, `title: ...`, `targets:` and `steps:`"),
+            ))
+        }
+    };
+    let mut diags = Vec::new();
+    source::duplicate_keys(&tree, &mut diags);
+    let de = serde_yaml::Deserializer::from_str(text);
+    let raw: RawRunbook = match serde_path_to_error::deserialize(de) {
+        Ok(raw) => raw,
+        Err(err) => {
+            diags.push(serde_errors::diagnose(&err, &tree, &[]));
+            return Err(sorted(diags));
+        }
+    };
+    let runbook = Checker { tree: &tree, diags }.check(raw);
+    runbook
+}
+
+fn empty() -> LoadError {
+    LoadError::one(
+        Diagnostic::new(Pos::START, "the runbook is empty").hint(
+            "a runbook needs at least `runbook`, `title`, `targets: { rto: 1h }` and `steps`",
+        ),
+    )
+}
+
+fn sorted(mut diags: Vec<Diagnostic>) -> LoadError {
+    diags.sort_by(|a, b| a.pos.cmp(&b.pos));
+    diags.dedup();
+    LoadError(diags)
+}
+
+/// Checks meaning, collecting every problem with its location.
+pub(super) struct Checker<'t> {
+    pub tree: &'t Node,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn check(mut self, raw: RawRunbook) -> Result<Runbook, LoadError> {
+        if !is_slug(&raw.runbook) {
+            self.error_at(
+                &[Seg::Key("runbook")],
+                format!("`{}` is not a valid runbook id", raw.runbook),
+                "use lowercase letters, digits and hyphens, e.g. `orders-region-failover`",
+            );
+        }
+        if raw.title.trim().is_empty() {
+            self.error_at(
+                &[Seg::Key("title")],
+                "the title is empty",
+                "say what this runbook recovers, e.g. `Fail orders over to us-west-2`",
+            );
+        }
+        let rto = self.duration(&raw.targets.rto, &[Seg::Key("targets"), Seg::Key("rto")]);
+        let rpo = raw
+            .targets
+            .rpo
+            .as_deref()
+            .and_then(|t| self.duration(t, &[Seg::Key("targets"), Seg::Key("rpo")]));
+        if rto == Some(Duration::from_secs(0)) {
+            self.error_at(
+                &[Seg::Key("targets"), Seg::Key("rto")],
+                "the RTO target is zero",
+                "give the time the business allows for recovery, e.g. `4h`",
+            );
+        }
+        let vars = self.vars(&raw.vars);
+        let resources = self.resources(&raw.resources, &vars);
+        let steps = self.steps(&raw.steps, &vars, &resources);
+        if !self.diags.is_empty() {
+            return Err(sorted(self.diags));
+        }
+        Ok(Runbook {
+            id: raw.runbook,
+            title: raw.title,
+            description: raw.description,
+            owner: raw.owner,
+            targets: Targets {
+                rto: rto.unwrap_or_default(),
+                rpo,
+            },
+            vars,
+            resources,
+            steps,
+        })
+    }
+
+    fn vars(&mut self, raw: &IndexMap<String, String>) -> IndexMap<String, String> {
+        for (name, value) in raw {
+            let path = [Seg::Key("vars"), Seg::Key(name)];
+            if !is_name(name) {
+                self.key_error_at(
+                    &path,
+                    format!("`{name}` is not a valid var name"),
+                    "use letters, digits, `-` and `_`",
+                );
+            }
+            if value.contains("{{") {
+                self.error_at(
+                    &path,
+                    "vars cannot use `{{ }}` references",
+                    "write the value out in full",
+                );
+            }
+        }
+        raw.clone()
+    }
+
+    pub(super) fn error_at(
+        &mut self,
+        path: &[Seg<'_>],
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let pos = self.tree.locate(path);
+        self.diags.push(Diagnostic::new(pos, message).hint(hint));
+    }
+
+    pub(super) fn key_error_at(
+        &mut self,
+        path: &[Seg<'_>],
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let pos = self.tree.locate_key(path);
+        self.diags.push(Diagnostic::new(pos, message).hint(hint));
+    }
+
+    /// Parses a duration, reporting a located problem when it is not one.
+    pub(super) fn duration(&mut self, text: &str, path: &[Seg<'_>]) -> Option<Duration> {
+        match Duration::parse(text) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error_at(path, message, DURATION_HINT);
+                None
+            }
+        }
+    }
+}
+
+/// Runbook and step ids: lowercase letters, digits and hyphens, starting with a letter or digit.
+pub(super) fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+}
+
+/// Names of vars, resources and outputs: letters, digits, `-` and `_`.
+pub(super) fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+pub(super) fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knows_region_names() {
+        for r in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
+            assert!(is_region(r), "{r}");
+        }
+        for r in ["us-east", "useast1", "US-EAST-1", "us--1", "eu-central-x"] {
+            assert!(!is_region(r), "{r}");
+        }
+    }
+}

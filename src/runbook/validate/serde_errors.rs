@@ -1,0 +1,132 @@
+//! Turns serde's structural errors (unknown key, unknown value, missing key, wrong type) into
+//! located diagnostics with a hint, using the path serde_path_to_error recorded.
+
+use serde_path_to_error::Segment;
+
+use crate::runbook::diagnostic::{did_you_mean, one_of, Diagnostic};
+use crate::runbook::source::{Node, Seg};
+
+/// `prefix` is where the deserialized value sits in the document (empty for the whole runbook,
+/// `steps[i].with` for action parameters).
+pub(super) fn diagnose(
+    err: &serde_path_to_error::Error<serde_yaml::Error>,
+    tree: &Node,
+    prefix: &[Seg<'_>],
+) -> Diagnostic {
+    let mut path: Vec<Seg<'_>> = prefix.to_vec();
+    for seg in err.path().iter() {
+        match seg {
+            Segment::Seq { index } => path.push(Seg::Index(*index)),
+            Segment::Map { key } => path.push(Seg::Key(key.as_str())),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let inner = err.inner();
+    let text = inner.to_string();
+    if let Some((name, expected)) = quoted_after(&text, "unknown field `") {
+        let mut key_path = path.clone();
+        key_path.push(Seg::Key(name));
+        let hint = match did_you_mean(name, expected.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if expected.is_empty() => "remove it: this mapping takes no keys".to_string(),
+            None => format!("keys allowed here: {}", one_of(&expected)),
+        };
+        return Diagnostic::new(tree.locate_key(&key_path), format!("unknown key `{name}`"))
+            .hint(hint);
+    }
+    if let Some((value, expected)) = quoted_after(&text, "unknown variant `") {
+        let what = match path.last() {
+            Some(Seg::Key(k)) => format!("unknown {} `{value}`", k.replace('_', " ")),
+            _ => format!("unknown value `{value}`"),
+        };
+        let hint = match did_you_mean(value, expected.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`? Allowed: {}", one_of(&expected)),
+            None => format!("allowed: {}", one_of(&expected)),
+        };
+        return Diagnostic::new(tree.locate(&path), what).hint(hint);
+    }
+    if let Some((name, _)) = quoted_after(&text, "missing field `") {
+        let pos = tree.locate(&path);
+        return Diagnostic::new(pos, format!("missing key `{name}`")).hint(format!(
+            "add `{name}:` here (see the runbook format in README.md)"
+        ));
+    }
+    // Any other problem: serde_yaml's own location when it has one and we have no path.
+    let pos = match inner.location() {
+        Some(loc) if path.is_empty() => {
+            crate::runbook::diagnostic::Pos::new(loc.line(), loc.column())
+        }
+        _ => tree.locate(&path),
+    };
+    Diagnostic::new(pos, plain_message(&text)).hint(type_hint(&text))
+}
+
+/// For "unknown field `x`, expected one of `a`, `b`": returns `x` and [`a`, `b`].
+fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<(&'a str, Vec<&'a str>)> {
+    let start = text.find(marker)? + marker.len();
+    let rest = &text[start..];
+    let end = rest.find('`')?;
+    let name = &rest[..end];
+    let expected = rest[end + 1..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| !s.is_empty())
+        .collect();
+    Some((name, expected))
+}
+
+/// Drops serde_yaml's `path: ` prefix and ` at line N column M` suffix, and names Rust integer
+/// types the way a runbook author thinks of them.
+fn plain_message(text: &str) -> String {
+    let mut msg = text;
+    if let Some(i) = msg.find(" at line ") {
+        msg = &msg[..i];
+    }
+    if let Some((prefix, rest)) = msg.split_once(": ") {
+        if !prefix.contains(' ') {
+            msg = rest;
+        }
+    }
+    msg.replace("expected u8", "expected a whole number from 0 to 255")
+        .replace("expected u32", "expected a whole number")
+        .replace("expected i32", "expected a whole number")
+        .replace("expected a sequence", "expected a list")
+        .replace("expected a map", "expected a mapping of keys")
+}
+
+fn type_hint(text: &str) -> &'static str {
+    if text.contains("recursion limit") || text.contains("repetition limit") {
+        "the document expands too far (deep nesting or repeated aliases); write the values out"
+    } else if text.contains("invalid type") || text.contains("invalid value") {
+        "write a value of the expected type here"
+    } else {
+        "check this value against the runbook format in README.md"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_names_out_of_serde_messages() {
+        let (n, e) = quoted_after(
+            "steps[0]: unknown field `tittle`, expected one of `id`, `title` at line 3 column 5",
+            "unknown field `",
+        )
+        .unwrap_or_default();
+        assert_eq!(n, "tittle");
+        assert_eq!(e, vec!["id", "title"]);
+    }
+
+    #[test]
+    fn cleans_messages() {
+        assert_eq!(
+            plain_message(
+                "steps[1].with: invalid type: string \"x\", expected u8 at line 4 column 7"
+            ),
+            "invalid type: string \"x\", expected a whole number from 0 to 255"
+        );
+    }
+}
