@@ -81,10 +81,15 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let wrong_lower = wrong.to_ascii_lowercase();
+    let close = |c: &str, d: usize| {
+        d <= (c.len().max(wrong.len()) / 3).max(1)
+            // `launch` for `launch-app`: one is the other with something added.
+            || (c.len() >= 3 && (wrong_lower.starts_with(c) || c.starts_with(&wrong_lower)))
+    };
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&wrong_lower, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(wrong.len()) / 3).max(1))
+        .filter(|(d, c)| close(c, *d))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -109,6 +114,10 @@ mod tests {
         assert_eq!(did_you_mean("tittle", keys), Some("title"));
         assert_eq!(did_you_mean("stpes", keys), Some("steps"));
         assert_eq!(did_you_mean("banana", keys), None);
+        assert_eq!(
+            did_you_mean("launch-app", ["launch", "attach"]),
+            Some("launch")
+        );
     }
 
     #[test]

@@ -215,9 +215,9 @@ pub enum StepBody {
     Manual,
     Action {
         resource: String,
-        call: ActionCall,
+        call: Box<ActionCall>,
         wait_until: Option<String>,
-        inverse: Option<ActionCall>,
+        inverse: Option<Box<ActionCall>>,
     },
     Wait {
         until: Option<Condition>,

@@ -181,7 +181,7 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, Diagnostic> {
                 nesting_too_deep(pos_of(*e.marker()))
             } else {
                 Diagnostic::new(pos_of(*e.marker()), format!("YAML syntax: {}", e.info()))
-                    .hint("check the indentation and quoting around this place")
+                    .hint("check the indentation and quoting here and on the lines just above (an unclosed `{`, `[` or quote shows up later)")
             }
         })?;
         let pos = pos_of(mark);

@@ -75,7 +75,7 @@ impl Checker<'_> {
                 self.fits(inv.action, res, &ipath)?;
                 let mut inv_path = step_path.clone();
                 inv_path.push("inverse".to_string());
-                Some(self.action_call(
+                Some(Box::new(self.action_call(
                     inv.action,
                     Some(&inv.with),
                     &inv_path,
@@ -83,12 +83,12 @@ impl Checker<'_> {
                     res,
                     vars,
                     scope,
-                )?)
+                )?))
             }
         };
         Some(StepBody::Action {
             resource: res_name.clone(),
-            call: call?,
+            call: Box::new(call?),
             wait_until: s.wait_until.clone(),
             inverse,
         })

@@ -37,8 +37,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
             return Err(sorted(diags));
         }
     };
-    let runbook = Checker { tree: &tree, diags }.check(raw);
-    runbook
+    Checker { tree: &tree, diags }.check(raw)
 }
 
 fn empty() -> LoadError {
@@ -50,7 +49,7 @@ fn empty() -> LoadError {
 }
 
 fn sorted(mut diags: Vec<Diagnostic>) -> LoadError {
-    diags.sort_by(|a, b| a.pos.cmp(&b.pos));
+    diags.sort_by_key(|d| d.pos);
     diags.dedup();
     LoadError(diags)
 }

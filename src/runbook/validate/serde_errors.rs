@@ -24,8 +24,11 @@ pub(super) fn diagnose(
     let inner = err.inner();
     let text = inner.to_string();
     if let Some((name, expected)) = quoted_after(&text, "unknown field `") {
+        // serde_path_to_error may already have recorded the offending key itself.
         let mut key_path = path.clone();
-        key_path.push(Seg::Key(name));
+        if key_path.last() != Some(&Seg::Key(name)) {
+            key_path.push(Seg::Key(name));
+        }
         let hint = match did_you_mean(name, expected.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if expected.is_empty() => "remove it: this mapping takes no keys".to_string(),

@@ -448,7 +448,10 @@ fn default_title(s: &RawStep) -> String {
         (Some(a), Some(r)) => {
             let summary = a.spec().summary;
             let mut chars = summary.chars();
-            let first = chars.next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+            let first = chars
+                .next()
+                .map(|c| c.to_uppercase().to_string())
+                .unwrap_or_default();
             format!("{first}{} ({r})", chars.as_str())
         }
         _ => s.id.clone(),

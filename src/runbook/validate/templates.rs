@@ -125,13 +125,16 @@ impl Checker<'_> {
                     ));
                 };
                 let Some(info) = steps.steps.get(step) else {
+                    let mut earlier: Vec<(&String, &StepInfo)> = steps
+                        .steps
+                        .iter()
+                        .filter(|(_, s)| s.index < *index)
+                        .collect();
+                    earlier.sort_by_key(|(_, s)| s.index);
+                    let ids = earlier.iter().map(|(id, _)| id.as_str());
                     return Err((
                         format!("undefined step `{step}`"),
-                        suggest(
-                            step,
-                            steps.steps.keys().map(String::as_str),
-                            "refer to an earlier step's id",
-                        ),
+                        suggest(step, ids, "refer to an earlier step's id"),
                     ));
                 };
                 if info.index >= *index {

@@ -1,0 +1,103 @@
+//! The `pilotlight` binary's command-line contract for `validate` and `schema`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn pilotlight(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+#[test]
+fn validate_accepts_the_shipped_runbooks() {
+    let out = pilotlight(&["validate", "runbooks/"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn validate_reports_every_invalid_fixture_as_file_line_col_error_with_a_hint() {
+    let out = pilotlight(&["validate", "tests/fixtures/invalid"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("  hint: "))
+        .collect();
+    let hints = text.lines().filter(|l| l.starts_with("  hint: ")).count();
+    let fixtures =
+        std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid"))
+            .unwrap()
+            .count();
+    assert_eq!(errors.len(), fixtures, "{text}");
+    assert_eq!(hints, fixtures, "{text}");
+    for line in errors {
+        let mut parts = line.splitn(4, ':');
+        let file = parts.next().unwrap_or_default();
+        let l: Option<u32> = parts.next().and_then(|p| p.parse().ok());
+        let c: Option<u32> = parts.next().and_then(|p| p.parse().ok());
+        let rest = parts.next().unwrap_or_default();
+        assert!(
+            file.ends_with(".yaml") && l.is_some() && c.is_some(),
+            "{line}"
+        );
+        assert!(rest.starts_with(" error: "), "{line}");
+    }
+}
+
+#[test]
+fn validate_mixes_files_and_folders_and_fails_on_a_missing_path() {
+    let out = pilotlight(&[
+        "validate",
+        "tests/fixtures/valid/design-sketch.yaml",
+        "runbooks",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = pilotlight(&["validate", "no/such/runbook.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no/such/runbook.yaml: error: cannot read")
+    );
+}
+
+#[test]
+fn validate_refuses_a_huge_file_without_reading_it_all() {
+    let dir = std::env::temp_dir().join(format!("pilotlight-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.yaml");
+    std::fs::write(&big, vec![b'#'; 8 * 1024 * 1024]).unwrap();
+    let out = pilotlight(&["validate", big.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(":1:1: error: file is 1048577 bytes"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn schema_prints_the_asset() {
+    let out = pilotlight(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let asset = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/runbook.schema.json"),
+    )
+    .unwrap();
+    assert_eq!(stdout(&out), asset);
+}

@@ -1,0 +1,156 @@
+//! Every invalid fixture fails with exactly its expected located message and hint; every valid
+//! fixture and every shipped runbook loads.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pilotlight::runbook;
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .filter(|p| !p.to_string_lossy().ends_with(".scenario.yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `# expect: LINE:COL: MESSAGE | HINT` on the fixture's first line.
+fn expectation(text: &str, file: &Path) -> (String, String, String) {
+    let first = text.lines().next().unwrap_or_default();
+    let spec = first
+        .strip_prefix("# expect: ")
+        .unwrap_or_else(|| panic!("{}: first line must be `# expect: ...`", file.display()));
+    let (pos_msg, hint) = spec.split_once(" | ").expect("expect line has ` | HINT`");
+    let mut parts = pos_msg.splitn(3, ':');
+    let line = parts.next().unwrap().to_string();
+    let col = parts.next().unwrap().to_string();
+    let msg = parts.next().unwrap().trim().to_string();
+    (format!("{line}:{col}"), msg, hint.to_string())
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_its_located_message() {
+    let files = yaml_files(&root().join("tests/fixtures/invalid"));
+    assert!(
+        files.len() >= 30,
+        "expected a fixture per rule, found {}",
+        files.len()
+    );
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        let (pos, msg, hint) = expectation(&text, file);
+        let diags = match runbook::parse(text.as_bytes()) {
+            Ok(_) => {
+                failures.push(format!("{}: loaded, but should fail", file.display()));
+                continue;
+            }
+            Err(e) => e.0,
+        };
+        let got: Vec<String> = diags.iter().map(|d| d.render("F")).collect();
+        let d = &diags[0];
+        let ok = diags.len() == 1
+            && d.pos.to_string() == pos
+            && d.message.contains(&msg)
+            && d.hint.as_deref().unwrap_or_default().contains(&hint);
+        if !ok {
+            failures.push(format!(
+                "{}: expected {pos}: {msg} | {hint}\n  got: {got:#?}",
+                file.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_valid_fixture_and_shipped_runbook_loads() {
+    let mut files = yaml_files(&root().join("tests/fixtures/valid"));
+    files.extend(yaml_files(&root().join("runbooks")));
+    for file in &files {
+        let bytes = fs::read(file).unwrap();
+        if let Err(e) = runbook::parse(&bytes) {
+            let shown: Vec<String> =
+                e.0.iter()
+                    .map(|d| d.render(&file.display().to_string()))
+                    .collect();
+            panic!("{}", shown.join("\n"));
+        }
+    }
+}
+
+#[test]
+fn ships_a_runbook_per_seed_scenario_each_pointing_at_the_schema() {
+    let files = yaml_files(&root().join("runbooks"));
+    assert!(files.len() >= 7, "found {} shipped runbooks", files.len());
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some("# yaml-language-server: $schema=../assets/runbook.schema.json"),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn refuses_files_over_one_mebibyte() {
+    let mut text = String::from("runbook: big\ntitle: x\n");
+    while text.len() <= 1024 * 1024 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    let err = runbook::parse(text.as_bytes()).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert!(
+        err.0[0].message.contains("limited to 1048576 bytes"),
+        "{:?}",
+        err.0
+    );
+}
+
+#[test]
+fn refuses_non_utf8_bytes_where_they_are() {
+    let err = runbook::parse(b"runbook: x\ntitle: caf\xe9\n").unwrap_err();
+    assert_eq!(err.0[0].pos.to_string(), "2:11");
+    assert!(err.0[0].message.contains("not valid UTF-8"));
+}
+
+#[test]
+fn refuses_nesting_thousands_deep_without_overflowing_the_stack() {
+    let block: String = (0..100)
+        .map(|i| format!("{}- \n", "  ".repeat(i)))
+        .collect();
+    for text in [
+        format!("vars: {}x\n", "[".repeat(5000)),
+        format!("vars: {}x\n", "{a: ".repeat(5000)),
+        format!("vars:\n{block}"),
+    ] {
+        let open = &text[..12];
+        let err = runbook::parse(text.as_bytes()).unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|d| d.message.contains("nesting is deeper than 64 levels")),
+            "{open}: {:?}",
+            err.0
+        );
+    }
+}
+
+#[test]
+fn reports_several_problems_at_once_in_source_order() {
+    let text = "runbook: x\ntitle: t\ntargets: { rto: 1 hour }\nsteps:\n  - { id: a, kind: manual }\n  - { id: a, kind: manual }\n";
+    let err = runbook::parse(text.as_bytes()).unwrap_err();
+    let positions: Vec<String> = err.0.iter().map(|d| d.pos.to_string()).collect();
+    assert_eq!(positions, vec!["3:17", "6:11"], "{:?}", err.0);
+}
