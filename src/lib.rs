@@ -4,5 +4,6 @@
 //! - [`runbook`]: the runbook format, parsed and validated; pure, no I/O.
 //! - [`cli`]: the command line, which reads files and prints results.
 
+pub mod audit;
 pub mod cli;
 pub mod runbook;

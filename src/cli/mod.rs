@@ -1,5 +1,6 @@
-//! The command line: `pilotlight validate`, `pilotlight schema`.
+//! The command line: `pilotlight validate`, `schema` and `audit verify`.
 
+mod audit;
 mod validate;
 
 use std::process::ExitCode;
@@ -25,6 +26,20 @@ pub enum Command {
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
+    /// Check or report on an audit journal.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Exit 0 if the journal is exactly as written; 1 naming the first bad line otherwise.
+    Verify {
+        #[arg(value_name = "JOURNAL")]
+        journal: std::path::PathBuf,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -32,6 +47,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { paths } => validate::run(&paths),
+        Command::Audit {
+            command: AuditCommand::Verify { journal },
+        } => audit::verify_cmd(&journal),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());
             ExitCode::SUCCESS

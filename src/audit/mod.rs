@@ -1,0 +1,11 @@
+//! The audit journal (design section 5): JSONL, append-only, SHA-256 hash chain, fsync per
+//! record. `verify` detects any edit, deletion, insertion or reordering, and tells a torn last
+//! line (a crash mid-write) apart from tampering.
+
+mod journal;
+mod record;
+mod verify;
+
+pub use journal::{Journal, JournalError};
+pub use record::{format_time, Entry, Event, LineProblem, Mode, Record, GENESIS};
+pub use verify::{verify, Tamper, TornTail, Verified};

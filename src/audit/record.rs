@@ -1,0 +1,226 @@
+//! One journal record and its hash-chained line format.
+//!
+//! A line is the record's JSON with `hash` as its last field. The hash is SHA-256 over the exact
+//! bytes of the line without the hash (`{...,"prev":"…"}`), so verification does not depend on
+//! how any JSON library orders or spaces keys, and any changed byte is detected.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// `prev` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const HASH_FIELD: &str = ",\"hash\":\"";
+
+/// Which kind of run wrote the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Live,
+    Drill,
+}
+
+/// What a record says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Event {
+    RunStarted,
+    RunResumed,
+    RunFinished,
+    RunAborted,
+    StepStarted,
+    GateShown,
+    GateApproved,
+    GateCancelled,
+    /// Written and fsynced before a change is requested.
+    Intent,
+    /// Written after the change request returned (success or failure).
+    Outcome,
+    StepSucceeded,
+    StepFailed,
+    StepSkipped,
+    StepRetried,
+    StatusSnapshot,
+    TornTailSetAside,
+    Error,
+}
+
+/// A record as it stands in the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub seq: u64,
+    #[serde(with = "millis")]
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub runbook: String,
+    pub mode: Mode,
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+    pub prev: String,
+    pub hash: String,
+}
+
+/// The fields a writer supplies; `seq`, `prev` and `hash` are the journal's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    pub event: Event,
+    pub step: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct Unsealed<'a> {
+    seq: u64,
+    #[serde(with = "millis")]
+    at: DateTime<Utc>,
+    operator: &'a str,
+    runbook: &'a str,
+    mode: Mode,
+    event: Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<&'a str>,
+    detail: &'a serde_json::Value,
+    prev: &'a str,
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Builds the sealed line (with trailing newline) and the record it encodes.
+pub(crate) fn seal(
+    seq: u64,
+    operator: &str,
+    runbook: &str,
+    mode: Mode,
+    entry: &Entry,
+    prev: &str,
+) -> Result<(String, Record), serde_json::Error> {
+    let unsealed = serde_json::to_string(&Unsealed {
+        seq,
+        at: entry.at,
+        operator,
+        runbook,
+        mode,
+        event: entry.event,
+        step: entry.step.as_deref(),
+        detail: &entry.detail,
+        prev,
+    })?;
+    let hash = sha256_hex(unsealed.as_bytes());
+    let body = unsealed.strip_suffix('}').unwrap_or(&unsealed);
+    let line = format!("{body}{HASH_FIELD}{hash}\"}}\n");
+    let record = Record {
+        seq,
+        at: entry.at,
+        operator: operator.to_string(),
+        runbook: runbook.to_string(),
+        mode,
+        event: entry.event,
+        step: entry.step.clone(),
+        detail: entry.detail.clone(),
+        prev: prev.to_string(),
+        hash,
+    };
+    Ok((line, record))
+}
+
+/// Why one line is not an intact record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    /// Not a record at all (unparseable, or no trailing hash).
+    Malformed(String),
+    /// The bytes were changed after the record was written.
+    HashMismatch,
+}
+
+/// Checks one line's own hash and parses it (chain checks are the caller's).
+pub(crate) fn open_line(line: &str) -> Result<Record, LineProblem> {
+    let Some(i) = line.rfind(HASH_FIELD) else {
+        return Err(LineProblem::Malformed("no `hash` field at the end".into()));
+    };
+    let claimed = &line[i + HASH_FIELD.len()..];
+    let Some(claimed) = claimed.strip_suffix("\"}") else {
+        return Err(LineProblem::Malformed(
+            "does not end with the `hash` field".into(),
+        ));
+    };
+    let record: Record = serde_json::from_str(line)
+        .map_err(|e| LineProblem::Malformed(format!("not a journal record: {e}")))?;
+    let mut unsealed = String::with_capacity(i + 1);
+    unsealed.push_str(&line[..i]);
+    unsealed.push('}');
+    if sha256_hex(unsealed.as_bytes()) != claimed || record.hash != claimed {
+        return Err(LineProblem::HashMismatch);
+    }
+    Ok(record)
+}
+
+mod millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `2026-11-21T03:04:05.678Z`, the journal's time format.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry() -> Entry {
+        Entry {
+            at: Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap(),
+            event: Event::RunStarted,
+            step: None,
+            detail: serde_json::json!({"b": 1, "a": "x"}),
+        }
+    }
+
+    #[test]
+    fn sealed_lines_open_to_the_same_record() {
+        let (line, rec) = seal(0, "ana", "rb", Mode::Drill, &entry(), GENESIS).unwrap();
+        assert!(line.ends_with("\"}\n"));
+        assert!(line.starts_with("{\"seq\":0,\"at\":\"2026-11-21T03:00:00.000Z\""));
+        assert_eq!(open_line(line.trim_end()), Ok(rec));
+    }
+
+    #[test]
+    fn any_changed_byte_is_detected() {
+        let (line, _) = seal(0, "ana", "rb", Mode::Drill, &entry(), GENESIS).unwrap();
+        let line = line.trim_end();
+        let edited = line.replace("\"ana\"", "\"bob\"");
+        assert_eq!(open_line(&edited), Err(LineProblem::HashMismatch));
+        let spaced = line.replacen(",", ", ", 1);
+        assert_eq!(open_line(&spaced), Err(LineProblem::HashMismatch));
+        assert!(matches!(
+            open_line(&line[..line.len() - 5]),
+            Err(LineProblem::Malformed(_))
+        ));
+    }
+}
