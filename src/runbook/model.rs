@@ -167,6 +167,8 @@ pub struct RecordRef {
     pub zone: String,
     pub name: String,
     pub record_type: String,
+    /// One member of a weighted (or otherwise routed) record set.
+    pub set_identifier: Option<String>,
 }
 
 /// Where AWS Backup keeps recovery points (usually copies in the recovery region) of a resource.

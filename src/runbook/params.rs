@@ -260,6 +260,32 @@ impl ActionParams {
         }
     }
 
+    /// The recovery-point parameters, as (key, value, id prefixes accepted, example id).
+    pub fn sources(&self) -> Vec<(&'static str, &Source, &'static [&'static str], &'static str)> {
+        match self {
+            ActionParams::LaunchFromAmi(p) => vec![("ami", &p.ami, &["ami-"], "ami-0abc1234")],
+            ActionParams::RestoreVolume(p) => {
+                vec![("snapshot", &p.snapshot, &["snap-"], "snap-0abc1234")]
+            }
+            ActionParams::RdsRestoreSnapshot(p) => {
+                vec![("snapshot", &p.snapshot, &[], "orders-prod-2026-11-21")]
+            }
+            ActionParams::DynamodbRestoreBackup(p) => vec![(
+                "backup",
+                &p.backup,
+                &["arn:"],
+                "arn:aws:dynamodb:us-east-1:111122223333:table/orders/backup/01700000000000-abcd1234",
+            )],
+            ActionParams::BackupStartRestore(p) => vec![(
+                "recovery_point",
+                &p.recovery_point,
+                &["arn:"],
+                "arn:aws:ec2:us-west-2::snapshot/snap-0abc1234",
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     /// The fixed name of what a restore creates (RDS instance or DynamoDB table).
     pub fn target_name(&self) -> Option<&Template> {
         match self {

@@ -84,6 +84,8 @@ pub struct RawResource {
     /// Record type (route53-record), e.g. `A`, `CNAME`.
     #[serde(rename = "type")]
     pub record_type: Option<String>,
+    /// Set identifier of one member of a weighted record (route53-record).
+    pub set_identifier: Option<String>,
     /// Route 53 health check id that tells whether the record's target is healthy.
     pub health_check: Option<String>,
     /// RPO target for this resource; the runbook's `targets.rpo` otherwise.

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use super::templates::{segs, Scope};
 use super::{is_region, serde_errors, Checker};
 use crate::runbook::catalogue::ActionKind;
-use crate::runbook::diagnostic::{one_of, Diagnostic};
+use crate::runbook::diagnostic::{did_you_mean, one_of, Diagnostic};
 use crate::runbook::model::{ActionCall, Resource, StepBody};
 use crate::runbook::params::{ActionParams, Source};
 use crate::runbook::raw::RawStep;
@@ -73,6 +73,19 @@ impl Checker<'_> {
                     Seg::Key("action"),
                 ];
                 self.fits(inv.action, res, &ipath)?;
+                // The undo runs after the step, so it may use the step's own outputs.
+                let inverse_scope = match scope {
+                    Scope::Step {
+                        index,
+                        steps,
+                        resources,
+                    } => Scope::Step {
+                        index: index + 1,
+                        steps,
+                        resources,
+                    },
+                    Scope::Resource => Scope::Resource,
+                };
                 let mut inv_path = step_path.clone();
                 inv_path.push("inverse".to_string());
                 Some(Box::new(self.action_call(
@@ -82,7 +95,7 @@ impl Checker<'_> {
                     "with",
                     res,
                     vars,
-                    scope,
+                    &inverse_scope,
                 )?))
             }
         };
@@ -148,16 +161,10 @@ impl Checker<'_> {
             Ok(p) => p,
             Err(err) => {
                 let mut d = serde_errors::diagnose(&err, self.tree, &segs(&path));
-                if d.message.starts_with("missing key") {
-                    d.message = format!(
-                        "`{}` {}",
-                        action.name(),
-                        d.message.replacen("key", "parameter", 1)
-                    );
-                    d.hint = Some(format!(
-                        "add it under `{key}:`; {}",
-                        d.hint.unwrap_or_default()
-                    ));
+                if let Some(param) = d.message.strip_prefix("missing key ") {
+                    let name = param.trim_matches('`');
+                    d.hint = Some(format!("add `{name}:` under `{key}:`"));
+                    d.message = format!("`{}` missing parameter {param}", action.name());
                 }
                 self.diags.push(d);
                 return None;
@@ -267,6 +274,23 @@ impl Checker<'_> {
                 ));
             }
             _ => {}
+        }
+        for (key, source, prefixes, example) in params.sources() {
+            let Source::Named(t) = source else { continue };
+            let Some(id) = t.as_literal() else { continue };
+            if did_you_mean(&id, ["latest"]).is_some() {
+                problems.push((
+                    at(key),
+                    format!("`{id}` is not `latest` or an id"),
+                    "did you mean `latest`?".into(),
+                ));
+            } else if !prefixes.is_empty() && !prefixes.iter().any(|p| id.starts_with(p)) {
+                problems.push((
+                    at(key),
+                    format!("`{id}` does not look like a {key} id"),
+                    format!("write `latest`, or an id like `{example}`"),
+                ));
+            }
         }
         for (path, message, hint) in problems {
             let pos = self.tree.locate(&segs(&path));

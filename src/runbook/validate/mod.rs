@@ -37,7 +37,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
             return Err(sorted(diags));
         }
     };
-    Checker { tree: &tree, diags }.check(raw)
+    Checker {
+        tree: &tree,
+        diags,
+        broken: Default::default(),
+    }
+    .check(raw)
 }
 
 fn empty() -> LoadError {
@@ -58,6 +63,8 @@ fn sorted(mut diags: Vec<Diagnostic>) -> LoadError {
 pub(super) struct Checker<'t> {
     pub tree: &'t Node,
     pub diags: Vec<Diagnostic>,
+    /// Resources declared but invalid: already reported, so references to them are not.
+    pub broken: std::collections::HashSet<String>,
 }
 
 impl Checker<'_> {

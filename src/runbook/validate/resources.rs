@@ -17,12 +17,17 @@ impl Checker<'_> {
         vars: &IndexMap<String, String>,
     ) -> IndexMap<String, Resource> {
         let mut out = IndexMap::new();
-        let mut seen: HashMap<(ResourceKind, Option<String>, String), String> = HashMap::new();
+        let mut seen: HashMap<Identity, String> = HashMap::new();
         for (name, r) in raw {
             let Some(res) = self.resource(name, r, vars) else {
+                self.broken.insert(name.clone());
                 continue;
             };
-            let key = (res.kind, res.region.clone(), res.id.clone());
+            let member = res
+                .record
+                .as_ref()
+                .map(|r| format!("{}/{}/{:?}", r.zone, r.record_type, r.set_identifier));
+            let key = (res.kind, res.region.clone(), res.id.clone(), member);
             if let Some(first) = seen.get(&key) {
                 self.error_at(
                     &[
@@ -79,13 +84,25 @@ impl Checker<'_> {
         let (required, forbidden): (&[&str], &[&str]) = match kind {
             ResourceKind::GlobalAccelerator => (
                 &["arn"],
-                &["region", "id", "zone", "name", "type", "backup", "rpo"],
+                &[
+                    "region",
+                    "id",
+                    "zone",
+                    "name",
+                    "type",
+                    "backup",
+                    "rpo",
+                    "set_identifier",
+                ],
             ),
             ResourceKind::Route53Record => (
                 &["zone", "name", "type"],
                 &["region", "id", "arn", "backup", "rpo"],
             ),
-            _ => (&["region", "id"], &["arn", "zone", "name", "type"]),
+            _ => (
+                &["region", "id"],
+                &["arn", "zone", "name", "type", "set_identifier"],
+            ),
         };
         let present = |k: &str| match k {
             "region" => r.region.is_some(),
@@ -96,6 +113,7 @@ impl Checker<'_> {
             "type" => r.record_type.is_some(),
             "backup" => r.backup.is_some(),
             "rpo" => r.rpo.is_some(),
+            "set_identifier" => r.set_identifier.is_some(),
             _ => false,
         };
         for k in required.iter().filter(|k| !present(k)) {
@@ -118,6 +136,20 @@ impl Checker<'_> {
                 _ => format!("it does not apply to a {} resource", kind.name()),
             };
             self.key_error_at(&at(k), format!("remove `{k}`: {why}"), example(kind));
+        }
+        let prefix = match kind {
+            ResourceKind::Ec2Instance => Some(("i-", "an instance id like `i-0abc1234`")),
+            ResourceKind::EbsVolume => Some(("vol-", "a volume id like `vol-0abc1234`")),
+            _ => None,
+        };
+        if let (Some((prefix, example)), Some(id)) = (prefix, &id) {
+            if !id.starts_with(prefix) {
+                self.error_at(
+                    &at("id"),
+                    format!("`{id}` is not a {} id", kind.name()),
+                    format!("write {example}"),
+                );
+            }
         }
         if let Some(reg) = &region {
             if !is_region(reg) {
@@ -193,6 +225,7 @@ impl Checker<'_> {
                 zone: zone.clone().unwrap_or_default(),
                 name: record_name.clone().unwrap_or_default(),
                 record_type: record_type.unwrap_or_default(),
+                set_identifier: r.set_identifier.clone(),
             }),
             _ => None,
         };
@@ -215,6 +248,9 @@ impl Checker<'_> {
         })
     }
 }
+
+/// What makes two resources the same cloud resource: kind, region, id, and for DNS the record set.
+type Identity = (ResourceKind, Option<String>, String, Option<String>);
 
 fn id_key(kind: ResourceKind) -> &'static str {
     match kind {

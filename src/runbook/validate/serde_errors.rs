@@ -51,7 +51,7 @@ pub(super) fn diagnose(
     if let Some((name, _)) = quoted_after(&text, "missing field `") {
         let pos = tree.locate(&path);
         return Diagnostic::new(pos, format!("missing key `{name}`")).hint(format!(
-            "add `{name}:` here (see the runbook format in README.md)"
+            "add `{name}:` here (the format: runbooks/README.md)"
         ));
     }
     // Any other problem: serde_yaml's own location when it has one and we have no path.
@@ -61,7 +61,9 @@ pub(super) fn diagnose(
         }
         _ => tree.locate(&path),
     };
-    Diagnostic::new(pos, plain_message(&text)).hint(type_hint(&text))
+    let message = plain_message(&text);
+    let hint = type_hint(&message);
+    Diagnostic::new(pos, message).hint(hint)
 }
 
 /// For "unknown field `x`, expected one of `a`, `b`": returns `x` and [`a`, `b`].
@@ -98,13 +100,21 @@ fn plain_message(text: &str) -> String {
         .replace("expected a map", "expected a mapping of keys")
 }
 
-fn type_hint(text: &str) -> &'static str {
-    if text.contains("recursion limit") || text.contains("repetition limit") {
-        "the document expands too far (deep nesting or repeated aliases); write the values out"
-    } else if text.contains("invalid type") || text.contains("invalid value") {
-        "write a value of the expected type here"
-    } else {
-        "check this value against the runbook format in README.md"
+/// What to write instead, from what serde expected.
+fn type_hint(message: &str) -> String {
+    if message.contains("recursion limit") || message.contains("repetition limit") {
+        return "the document expands too far (deep nesting or repeated aliases); write the values out".into();
+    }
+    if message.contains("RFC 3339") {
+        return "write `latest`, or a UTC time such as `2026-11-21T03:00:00Z`".into();
+    }
+    match message.rsplit_once(", expected ") {
+        Some((_, "a boolean")) => "write `true` or `false`".into(),
+        Some((_, "a string")) => {
+            "write text here (quote it if it looks like a number or a list)".into()
+        }
+        Some((_, expected)) => format!("write {expected} here"),
+        None => "check this value against the runbook format in runbooks/README.md".into(),
     }
 }
 

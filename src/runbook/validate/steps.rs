@@ -378,6 +378,9 @@ impl Checker<'_> {
         path: &[Seg<'_>],
         resources: &IndexMap<String, Resource>,
     ) {
+        if self.broken.contains(name) {
+            return;
+        }
         let hint = match crate::runbook::diagnostic::did_you_mean(
             name,
             resources.keys().map(String::as_str),

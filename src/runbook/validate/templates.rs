@@ -62,11 +62,12 @@ impl Checker<'_> {
                 Piece::Ref { reference, offset } => match self.resolve(&reference, vars, scope) {
                     Ok(Some(value)) => out.push_str(&value),
                     Ok(None) => out.push_str(&format!("{{{{{reference}}}}}")),
-                    Err((message, hint)) => {
+                    Err(Some((message, hint))) => {
                         let pos = self.tree.locate_in_scalar(path, offset);
                         self.diags.push(Diagnostic::new(pos, message).hint(hint));
                         ok = false;
                     }
+                    Err(None) => ok = false,
                 },
             }
         }
@@ -75,6 +76,21 @@ impl Checker<'_> {
 
     /// `Ok(Some(value))` for what is known now, `Ok(None)` for a valid step-output reference.
     fn resolve(
+        &self,
+        reference: &Ref,
+        vars: &IndexMap<String, String>,
+        scope: &Scope<'_>,
+    ) -> Result<Option<String>, Option<(String, String)>> {
+        self.resolve_inner(reference, vars, scope).map_err(|e| {
+            // A reference to a resource that is itself invalid was reported there already.
+            match reference {
+                Ref::Resource { name, .. } if self.broken.contains(name) => None,
+                _ => Some(e),
+            }
+        })
+    }
+
+    fn resolve_inner(
         &self,
         reference: &Ref,
         vars: &IndexMap<String, String>,
