@@ -6,4 +6,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cloud;
+pub mod engine;
 pub mod runbook;
+pub mod runtime;

@@ -1,6 +1,7 @@
 //! The command line: `pilotlight validate`, `schema` and `audit verify`.
 
 mod audit;
+mod drill;
 mod validate;
 
 use std::process::ExitCode;
@@ -23,6 +24,26 @@ pub enum Command {
         /// Runbook files or folders.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<std::path::PathBuf>,
+    },
+    /// Rehearse a runbook against the simulated world (no AWS account needed).
+    Drill {
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// Scenario file: initial state and faults (default: the primary region is down).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<std::path::PathBuf>,
+        /// Simulated seconds per real second, or `max` to jump from event to event.
+        #[arg(long, value_name = "N", default_value = "60")]
+        speed: crate::runtime::clock::Speed,
+        /// Where to write the audit journal (default: under $XDG_DATA_HOME/pilotlight/journals).
+        #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+        journal: Option<std::path::PathBuf>,
+        /// Continue the run recorded in this journal.
+        #[arg(long, value_name = "JOURNAL")]
+        resume: Option<std::path::PathBuf>,
+        /// Confirm every gate and finish manual steps without a person, then print a summary.
+        #[arg(long)]
+        unattended: bool,
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
@@ -50,9 +71,46 @@ pub fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { journal },
         } => audit::verify_cmd(&journal),
+        Command::Drill {
+            runbook,
+            scenario,
+            speed,
+            journal,
+            resume,
+            unattended,
+        } => drill::run(drill::DrillArgs {
+            runbook,
+            scenario,
+            speed,
+            journal,
+            resume,
+            unattended,
+        }),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Reads and validates a runbook, printing its problems (as `validate` does) when it is invalid.
+pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Runbook> {
+    let shown = path.display().to_string();
+    let bytes = match validate::read_limited(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{shown}: error: cannot read the runbook: {e}");
+            return None;
+        }
+    };
+    match crate::runbook::parse(&bytes) {
+        Ok(rb) => Some(rb),
+        Err(err) => {
+            for d in err.diagnostics() {
+                eprintln!("{}", d.render(&shown));
+            }
+            eprintln!("{shown}: the runbook has problems; fix them (`pilotlight validate {shown}`) and try again");
+            None
         }
     }
 }

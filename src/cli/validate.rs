@@ -53,7 +53,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
 }
 
 /// Reads at most one byte more than the runbook limit, so a huge file is refused cheaply.
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     fs::File::open(path)?
         .take(MAX_BYTES as u64 + 1)

@@ -207,6 +207,8 @@ pub struct Condition {
 pub struct ActionCall {
     pub action: ActionKind,
     pub params: ActionParams,
+    /// The `with:` mapping with vars substituted and `{{steps...}}` holes left for run time.
+    pub with: serde_yaml::Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,249 @@
+//! Drill scenarios: the state of the simulated world at T+0 and what goes wrong on the way.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::runbook::{ActionKind, Duration, Health, Runbook, StepBody};
+
+/// A scenario file (`*.scenario.yaml`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub scenario: String,
+    pub description: Option<String>,
+    /// Seeds the world's randomness (durations vary ±15 % around the catalogue's).
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Health of whole regions at T+0; regions not named are healthy.
+    #[serde(default)]
+    pub regions: IndexMap<String, Health>,
+    /// Later changes of region health.
+    #[serde(default)]
+    pub timeline: Vec<RegionChange>,
+    /// Per-resource setup, by the runbook's resource names.
+    #[serde(default)]
+    pub resources: IndexMap<String, ResourceSetup>,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegionChange {
+    pub at: String,
+    pub region: String,
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSetup {
+    /// Overrides the health the resource's region gives it.
+    pub health: Option<Health>,
+    /// Age of the latest recovery point at T+0 (default 5m).
+    pub recovery_point_age: Option<String>,
+    /// The resource has no recovery point at all (restores from `latest` fail).
+    #[serde(default)]
+    pub no_recovery_point: bool,
+    /// Health alternates between ok and impaired this often.
+    pub flap_every: Option<String>,
+}
+
+/// Something that goes wrong with actions, matched by step id and/or action.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub step: Option<String>,
+    pub action: Option<ActionKind>,
+    /// The first N requests fail with `error`.
+    #[serde(default)]
+    pub fail_times: u32,
+    pub error: Option<String>,
+    /// The change takes this many times longer than usual.
+    pub slow_factor: Option<f64>,
+}
+
+/// A scenario with its durations parsed and names checked against the runbook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub name: String,
+    pub seed: u64,
+    pub regions: IndexMap<String, Health>,
+    pub timeline: Vec<(Duration, String, Health)>,
+    pub resources: IndexMap<String, PreparedSetup>,
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreparedSetup {
+    pub health: Option<Health>,
+    pub recovery_point_age: Option<Duration>,
+    pub no_recovery_point: bool,
+    pub flap_every: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{0}")]
+    Yaml(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Parses a scenario and checks it against the runbook it will drill.
+pub fn parse(text: &str, runbook: &Runbook) -> Result<Prepared, ScenarioError> {
+    let s: Scenario = serde_yaml::from_str(text).map_err(|e| ScenarioError::Yaml(e.to_string()))?;
+    prepare(s, runbook)
+}
+
+fn duration(text: &str, what: &str) -> Result<Duration, ScenarioError> {
+    Duration::parse(text).map_err(|e| ScenarioError::Invalid(format!("{what}: {e}")))
+}
+
+pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError> {
+    let mut resources = IndexMap::new();
+    for (name, setup) in s.resources {
+        if !runbook.resources.contains_key(&name) {
+            return Err(ScenarioError::Invalid(format!(
+                "resources: `{name}` is not a resource of runbook `{}`",
+                runbook.id
+            )));
+        }
+        let age = match &setup.recovery_point_age {
+            Some(t) => Some(duration(
+                t,
+                &format!("resources.{name}.recovery_point_age"),
+            )?),
+            None => None,
+        };
+        let flap = match &setup.flap_every {
+            Some(t) => Some(duration(t, &format!("resources.{name}.flap_every"))?),
+            None => None,
+        };
+        resources.insert(
+            name,
+            PreparedSetup {
+                health: setup.health,
+                recovery_point_age: age,
+                no_recovery_point: setup.no_recovery_point,
+                flap_every: flap.filter(|d| d.as_secs() > 0),
+            },
+        );
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        if f.step.is_none() && f.action.is_none() {
+            return Err(ScenarioError::Invalid(format!(
+                "faults[{i}]: name a `step` or an `action`"
+            )));
+        }
+        if let Some(step) = &f.step {
+            if runbook.step(step).is_none() {
+                return Err(ScenarioError::Invalid(format!(
+                    "faults[{i}]: `{step}` is not a step of runbook `{}`",
+                    runbook.id
+                )));
+            }
+        }
+        if f.fail_times == 0 && f.slow_factor.is_none() {
+            return Err(ScenarioError::Invalid(format!(
+                "faults[{i}]: set `fail_times` or `slow_factor`"
+            )));
+        }
+        if f.slow_factor.is_some_and(|x| !(0.01..=100.0).contains(&x)) {
+            return Err(ScenarioError::Invalid(format!(
+                "faults[{i}]: slow_factor must be from 0.01 to 100"
+            )));
+        }
+    }
+    let mut timeline = Vec::new();
+    for (i, c) in s.timeline.iter().enumerate() {
+        timeline.push((
+            duration(&c.at, &format!("timeline[{i}].at"))?,
+            c.region.clone(),
+            c.health,
+        ));
+    }
+    timeline.sort_by_key(|(at, _, _)| *at);
+    Ok(Prepared {
+        name: s.scenario,
+        seed: s.seed,
+        regions: s.regions,
+        timeline,
+        resources,
+        faults: s.faults,
+    })
+}
+
+/// How long the default scenario's regional outage lasts.
+pub const DEFAULT_OUTAGE: Duration = Duration::from_mins(240);
+
+/// The scenario a drill uses without `--scenario`, derived from the runbook. What the runbook's
+/// checks expect to be broken (health `impaired`/`unavailable`) is broken. When the runbook spans
+/// regions, that is a regional outage of the primary region (`vars.primary`, else the broken
+/// resources' region, else the first region), which heals after [`DEFAULT_OUTAGE`]; the other
+/// regions stay healthy. In a single region, only those resources fail. Recovery points are recent.
+pub fn default_for(runbook: &Runbook) -> Prepared {
+    let broken: Vec<&str> = runbook
+        .steps
+        .iter()
+        .filter_map(|s| match &s.body {
+            StepBody::Check { expect }
+                if !expect.health.is_empty() && !expect.health.contains(&Health::Ok) =>
+            {
+                Some(expect.resource.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let regions = runbook.regions();
+    let mut down = IndexMap::new();
+    let mut timeline = Vec::new();
+    let mut resources = IndexMap::new();
+    if regions.len() >= 2 {
+        let broken_region = broken
+            .iter()
+            .find_map(|name| runbook.resources.get(*name).and_then(|r| r.region.clone()));
+        let primary = runbook
+            .vars
+            .get("primary")
+            .filter(|r| regions.contains(r))
+            .cloned()
+            .or(broken_region)
+            .or_else(|| regions.first().cloned());
+        if let Some(p) = primary {
+            down.insert(p.clone(), Health::Unavailable);
+            timeline.push((DEFAULT_OUTAGE, p, Health::Ok));
+        }
+    }
+    for name in broken {
+        let in_down_region = runbook
+            .resources
+            .get(name)
+            .and_then(|r| r.region.as_ref())
+            .is_some_and(|r| down.contains_key(r));
+        if !in_down_region {
+            let setup = PreparedSetup {
+                health: Some(Health::Unavailable),
+                ..PreparedSetup::default()
+            };
+            resources.insert(name.to_string(), setup);
+        }
+    }
+    let name = if down.is_empty() {
+        "default: the checked resources have failed".to_string()
+    } else {
+        "default: primary region unavailable for 4h".to_string()
+    };
+    Prepared {
+        name,
+        seed: 1,
+        regions: down,
+        timeline,
+        resources,
+        faults: Vec::new(),
+    }
+}

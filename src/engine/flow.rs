@@ -1,0 +1,447 @@
+//! The life of a step: started → gate → attempt (observe / request / wait) → done or failed,
+//! with retries, timeouts and operator commands. Every transition is journaled.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+
+use super::plan::render;
+use super::{
+    AfterAck, Approval, Effect, Engine, GateDecision, Input, RunStatus, StepState, WaitFor,
+};
+use crate::audit::{Entry, Event};
+use crate::cloud::model::Started;
+use crate::runbook::{ReasonPolicy, Step, StepBody};
+
+fn secs(d: crate::runbook::Duration) -> TimeDelta {
+    TimeDelta::seconds(d.as_secs() as i64)
+}
+
+impl Engine {
+    pub(super) fn dispatch(&mut self, input: Input, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        match input {
+            Input::Start => {
+                if self.status != RunStatus::NotStarted {
+                    return fx.push(Effect::Refused("the run has already started".into()));
+                }
+                self.status = RunStatus::Running;
+                self.started_at = Some(now);
+                let steps: Vec<_> = self
+                    .runbook
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        json!({"id": s.id, "title": s.title, "kind": s.kind().name(),
+                        "expected_secs": s.expected_duration().map(|d| d.as_secs())})
+                    })
+                    .collect();
+                let detail = json!({"run_id": self.run_id, "title": self.runbook.title,
+                    "rto_target_secs": self.runbook.targets.rto.as_secs(), "steps": steps});
+                self.record(fx, now, Event::RunStarted, None, detail, AfterAck::Nothing);
+                self.enter_step(now, fx);
+            }
+            Input::Resume => self.resume_effects(now, fx),
+            Input::Recorded => self.acknowledged(now, fx),
+            Input::JournalFailed(why) => {
+                self.status = RunStatus::Aborted(format!("journal failure: {why}"));
+                self.acks.clear();
+                fx.push(Effect::Finished(self.status.clone()));
+            }
+            Input::Gate(decision) => self.gate_decision(decision, now, fx),
+            Input::ManualDone => match self.current_step() {
+                Some((step, StepState::Running)) if matches!(step.body, StepBody::Manual) => {
+                    self.succeed(now, json!({"note": "marked done by the operator"}), fx)
+                }
+                _ => fx.push(Effect::Refused("no manual step is in progress".into())),
+            },
+            Input::Skip { reason } => self.operator_skip(reason, now, fx),
+            Input::Retry { reason } => self.operator_retry(reason, now, fx),
+            Input::Abort { reason } => {
+                if reason.trim().is_empty() {
+                    return fx.push(Effect::Refused("say why you abort the run".into()));
+                }
+                self.abort(reason, now, fx);
+            }
+            Input::Observed { resource, status } => self.observed(resource, status, now, fx),
+            Input::Started {
+                step,
+                attempt,
+                result,
+            } => {
+                if !self.is_current_attempt(&step, attempt) {
+                    return;
+                }
+                match result {
+                    Ok(started) => self.action_started(started, now, fx),
+                    Err(e) => {
+                        let detail =
+                            json!({"ok": false, "attempt": attempt, "error": e.to_string()});
+                        self.record(
+                            fx,
+                            now,
+                            Event::Outcome,
+                            Some(step),
+                            detail,
+                            AfterAck::Nothing,
+                        );
+                        self.attempt_failed(e.to_string(), now, fx);
+                    }
+                }
+            }
+            Input::Reconciled {
+                step,
+                attempt,
+                result,
+            } => {
+                if !self.is_current_attempt(&step, attempt) {
+                    return;
+                }
+                self.in_flight = None;
+                match result {
+                    Ok(Some(started)) => self.action_started(
+                        Started {
+                            adopted: true,
+                            ..started
+                        },
+                        now,
+                        fx,
+                    ),
+                    Ok(None) => self.request_change(now, fx, true),
+                    Err(e) => self.attempt_failed(
+                        format!("could not reconcile after restart: {e}"),
+                        now,
+                        fx,
+                    ),
+                }
+            }
+            Input::Progress {
+                step,
+                attempt,
+                result,
+            } => {
+                if !self.is_current_attempt(&step, attempt) {
+                    return;
+                }
+                self.progress(result, now, fx);
+            }
+            Input::CommandDone {
+                step,
+                attempt,
+                result,
+            } => {
+                if !self.is_current_attempt(&step, attempt) {
+                    return;
+                }
+                self.command_done(result, now, fx);
+            }
+            Input::Tick => self.tick(now, fx),
+        }
+    }
+
+    pub(super) fn current_step(&self) -> Option<(&Step, StepState)> {
+        let step = self.runbook.steps.get(self.current)?;
+        Some((step, self.steps[self.current].state))
+    }
+
+    fn is_current_attempt(&self, step: &str, attempt: u32) -> bool {
+        self.runbook
+            .steps
+            .get(self.current)
+            .is_some_and(|s| s.id == step)
+            && self.steps[self.current].attempt == attempt
+            && matches!(self.status, RunStatus::Running)
+    }
+
+    /// Emits a record to journal, remembering what to do once it is durable.
+    pub(super) fn record(
+        &mut self,
+        fx: &mut Vec<Effect>,
+        at: DateTime<Utc>,
+        event: Event,
+        step: Option<String>,
+        detail: serde_json::Value,
+        after: AfterAck,
+    ) {
+        self.written += 1;
+        self.acks.push_back(after);
+        fx.push(Effect::Record(Entry {
+            at,
+            event,
+            step,
+            detail,
+        }));
+    }
+
+    fn acknowledged(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        let seq = self.acked;
+        self.acked += 1;
+        let Some(after) = self.acks.pop_front() else {
+            return;
+        };
+        match after {
+            AfterAck::Nothing => {}
+            AfterAck::MintApproval { step, unattended } => {
+                if step == self.current {
+                    let id = self.runbook.steps[step].id.clone();
+                    self.steps[step].approval = Some(Approval::mint(&id, seq, unattended));
+                    self.begin_attempt(now, fx);
+                }
+            }
+            AfterAck::SendMutate { step } => {
+                let run = &self.steps[step];
+                match (&run.plan, &run.approval) {
+                    (Some(plan), Some(approval)) if step == self.current => {
+                        fx.push(Effect::Mutate {
+                            plan: plan.clone(),
+                            approval: approval.clone(),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            AfterAck::RunCommand { step, command } => {
+                let run = &self.steps[step];
+                if let (Some(approval), true) = (&run.approval, step == self.current) {
+                    fx.push(Effect::RunCommand {
+                        step: self.runbook.steps[step].id.clone(),
+                        attempt: run.attempt,
+                        command,
+                        approval: approval.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Starts the current step (or finishes the run after the last one).
+    pub(super) fn enter_step(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        let Some(step) = self.runbook.steps.get(self.current).cloned() else {
+            self.status = RunStatus::Finished;
+            let took = self.started_at.map_or(0, |s| (now - s).num_seconds());
+            self.record(
+                fx,
+                now,
+                Event::RunFinished,
+                None,
+                json!({"duration_secs": took}),
+                AfterAck::Nothing,
+            );
+            fx.push(Effect::Finished(RunStatus::Finished));
+            return;
+        };
+        let run = &mut self.steps[self.current];
+        run.started_at = Some(now);
+        let detail = json!({"title": step.title, "kind": step.kind().name(),
+            "expected_secs": step.expected_duration().map(|d| d.as_secs())});
+        self.record(
+            fx,
+            now,
+            Event::StepStarted,
+            Some(step.id.clone()),
+            detail,
+            AfterAck::Nothing,
+        );
+        self.show_gate_or_begin(&step, now, fx);
+    }
+
+    pub(super) fn show_gate_or_begin(
+        &mut self,
+        step: &Step,
+        now: DateTime<Utc>,
+        fx: &mut Vec<Effect>,
+    ) {
+        match &step.gate {
+            Some(gate) if self.steps[self.current].approval.is_none() => {
+                self.steps[self.current].state = StepState::AwaitingGate;
+                let reason = match gate.reason {
+                    ReasonPolicy::None => "none",
+                    ReasonPolicy::Optional => "optional",
+                    ReasonPolicy::Required => "required",
+                };
+                let preview = self.preview(step);
+                let detail = json!({"confirm": gate.confirm, "typed": gate.typed, "reason": reason, "preview": preview});
+                self.record(
+                    fx,
+                    now,
+                    Event::GateShown,
+                    Some(step.id.clone()),
+                    detail,
+                    AfterAck::Nothing,
+                );
+                fx.push(Effect::ShowGate {
+                    step: step.id.clone(),
+                });
+            }
+            _ => self.begin_attempt(now, fx),
+        }
+    }
+
+    /// The change an action step would request now, for the gate's preview.
+    pub fn preview(&self, step: &Step) -> Option<String> {
+        let StepBody::Action { call, resource, .. } = &step.body else {
+            return None;
+        };
+        let res = self.runbook.resources.get(resource)?;
+        let attempt = self.steps.get(self.current).map_or(1, |r| r.attempt + 1);
+        match render(call, res, &step.id, attempt, &self.run_id, &self.outputs) {
+            Ok(plan) => Some(format!("{} with {}", plan.summary(), plan.params)),
+            Err(e) => Some(format!("cannot prepare the request yet: {e}")),
+        }
+    }
+
+    fn gate_decision(&mut self, d: GateDecision, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        let Some((step, StepState::AwaitingGate)) = self.current_step() else {
+            return fx.push(Effect::Refused("no gate is open".into()));
+        };
+        let (step, id) = (step.clone(), step.id.clone());
+        if self.steps[self.current].approval.is_some()
+            || self
+                .acks
+                .iter()
+                .any(|a| matches!(a, AfterAck::MintApproval { .. }))
+        {
+            return fx.push(Effect::Refused("the gate is already approved".into()));
+        }
+        let Some(gate) = &step.gate else { return };
+        if !d.approve {
+            let detail = json!({"reason": d.reason});
+            return self.record(
+                fx,
+                now,
+                Event::GateCancelled,
+                Some(id),
+                detail,
+                AfterAck::Nothing,
+            );
+        }
+        if let Some(phrase) = &gate.typed {
+            if d.typed.as_deref() != Some(phrase.as_str()) {
+                return fx.push(Effect::Refused(format!(
+                    "type `{phrase}` exactly to proceed"
+                )));
+            }
+        }
+        let reason = d.reason.filter(|r| !r.trim().is_empty());
+        if gate.reason == ReasonPolicy::Required && reason.is_none() {
+            return fx.push(Effect::Refused("this gate needs a reason".into()));
+        }
+        let detail = json!({"typed": d.typed, "reason": reason, "unattended": d.unattended});
+        let after = AfterAck::MintApproval {
+            step: self.current,
+            unattended: d.unattended,
+        };
+        self.record(fx, now, Event::GateApproved, Some(id), detail, after);
+    }
+
+    /// Begins a new attempt of the current step's body.
+    pub(super) fn begin_attempt(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        let step = self.runbook.steps[self.current].clone();
+        let run = &mut self.steps[self.current];
+        run.attempt += 1;
+        run.body_started_at = Some(now);
+        run.error = None;
+        run.wait = None;
+        run.next_poll = None;
+        run.plan = None;
+        match &step.body {
+            StepBody::Check { expect } => {
+                run.state = StepState::Verifying;
+                fx.push(Effect::Observe {
+                    resource: expect.resource.clone(),
+                });
+            }
+            StepBody::Manual => {
+                run.state = StepState::Running;
+                fx.push(Effect::AwaitOperator {
+                    step: step.id.clone(),
+                });
+            }
+            StepBody::Wait { until: Some(c), .. } => {
+                run.state = StepState::Waiting;
+                run.wait = Some(WaitFor::Condition);
+                fx.push(Effect::Observe {
+                    resource: c.resource.clone(),
+                });
+            }
+            StepBody::Wait { delay, .. } => {
+                run.state = StepState::Waiting;
+                run.wait = Some(WaitFor::Until(now + secs(delay.unwrap_or_default())));
+            }
+            StepBody::Action { .. } => self.request_change(now, fx, false),
+            StepBody::Command { run: command, .. } => {
+                let attempt = run.attempt;
+                match command.render(&self.outputs) {
+                    Ok(command) => {
+                        self.steps[self.current].state = StepState::Running;
+                        let detail = json!({"attempt": attempt, "command": command});
+                        let after = AfterAck::RunCommand {
+                            step: self.current,
+                            command,
+                        };
+                        self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
+                    }
+                    Err(r) => self.attempt_failed(format!("`{{{{{r}}}}}` is not known"), now, fx),
+                }
+            }
+        }
+    }
+
+    /// Writes the intent of the current action attempt; the request follows its acknowledgement.
+    pub(super) fn request_change(
+        &mut self,
+        now: DateTime<Utc>,
+        fx: &mut Vec<Effect>,
+        resend: bool,
+    ) {
+        let step = self.runbook.steps[self.current].clone();
+        let StepBody::Action { call, resource, .. } = &step.body else {
+            return;
+        };
+        let Some(res) = self.runbook.resources.get(resource) else {
+            return;
+        };
+        let attempt = self.steps[self.current].attempt;
+        match render(call, res, &step.id, attempt, &self.run_id, &self.outputs) {
+            Ok(plan) => {
+                let run = &mut self.steps[self.current];
+                run.state = StepState::Running;
+                run.plan = Some(plan.clone());
+                let detail = json!({"attempt": attempt, "plan": plan, "resend": resend});
+                let after = AfterAck::SendMutate { step: self.current };
+                self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
+            }
+            Err(e) => self.attempt_failed(format!("cannot prepare the request: {e}"), now, fx),
+        }
+    }
+
+    fn action_started(&mut self, started: Started, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        let step = self.runbook.steps[self.current].clone();
+        let attempt = self.steps[self.current].attempt;
+        let detail = json!({"ok": true, "attempt": attempt, "outputs": started.outputs, "adopted": started.adopted});
+        self.record(
+            fx,
+            now,
+            Event::Outcome,
+            Some(step.id.clone()),
+            detail,
+            AfterAck::Nothing,
+        );
+        self.outputs
+            .entry(step.id.clone())
+            .or_default()
+            .extend(started.outputs);
+        match &step.body {
+            StepBody::Action {
+                wait_until: Some(target),
+                ..
+            } => {
+                let run = &mut self.steps[self.current];
+                run.state = StepState::Waiting;
+                run.wait = Some(WaitFor::TargetState(target.clone()));
+                if let Some(plan) = &run.plan {
+                    fx.push(Effect::Poll { plan: plan.clone() });
+                }
+            }
+            _ => self.succeed(now, json!({}), fx),
+        }
+    }
+}

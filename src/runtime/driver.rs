@@ -1,0 +1,197 @@
+//! Performs the engine's effects against the journal and a backend and feeds the answers back,
+//! until the run ends. Used by unattended drills; the console will drive the same loop with an
+//! operator in place of the auto-confirming gates.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::clock::VirtualClock;
+use crate::audit::{Journal, Record};
+use crate::cloud::{Mutate, Observe};
+use crate::engine::{Effect, Engine, GateDecision, Input, RunStatus};
+use crate::runbook::{Duration, StepBody};
+
+/// How long an unattended drill takes for a manual step without `expect_duration`.
+pub const MANUAL_STEP_DEFAULT: Duration = Duration::from_mins(5);
+
+/// Hooks for what happens along the way (progress lines, crash injection in tests).
+pub trait Observer {
+    fn recorded(&mut self, record: &Record);
+    fn refused(&mut self, message: &str);
+}
+
+/// Runs the engine until the run ends, confirming gates and finishing manual steps itself.
+pub struct Unattended<'a, B> {
+    pub engine: &'a mut Engine,
+    pub journal: &'a mut Journal,
+    pub backend: &'a B,
+    pub clock: &'a mut VirtualClock,
+    pub observer: &'a mut dyn Observer,
+}
+
+impl<B: Observe + Mutate> Unattended<'_, B> {
+    /// Drives the run from `first` (Start or Resume) to its end.
+    pub async fn run(self, first: Input) -> RunStatus {
+        let Unattended {
+            engine,
+            journal,
+            backend,
+            clock,
+            observer,
+        } = self;
+        let mut inputs: VecDeque<Input> = VecDeque::from([first]);
+        let mut timers: BTreeMap<DateTime<Utc>, Vec<Input>> = BTreeMap::new();
+        loop {
+            while let Some(input) = inputs.pop_front() {
+                let now = clock.now();
+                for effect in engine.handle(input, now) {
+                    perform(
+                        effect,
+                        engine,
+                        journal,
+                        backend,
+                        now,
+                        observer,
+                        &mut inputs,
+                        &mut timers,
+                    )
+                    .await;
+                }
+            }
+            match engine.status().clone() {
+                RunStatus::Finished | RunStatus::Aborted(_) => return engine.status().clone(),
+                RunStatus::Blocked(why) => {
+                    inputs.push_back(Input::Abort {
+                        reason: format!("unattended drill stopped: {why}"),
+                    });
+                    continue;
+                }
+                RunStatus::NotStarted | RunStatus::Running => {}
+            }
+            let next_timer = timers.keys().next().copied();
+            let wake = match (engine.next_wake(), next_timer) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => {
+                    inputs.push_back(Input::Abort {
+                        reason: "unattended drill stopped: nothing left to wait for (this is a bug in pilotlight)".into(),
+                    });
+                    continue;
+                }
+            };
+            clock.advance_to(wake).await;
+            let due: Vec<DateTime<Utc>> = timers.range(..=clock.now()).map(|(t, _)| *t).collect();
+            for t in due {
+                inputs.extend(timers.remove(&t).unwrap_or_default());
+            }
+            inputs.push_back(Input::Tick);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn perform<B: Observe + Mutate>(
+    effect: Effect,
+    engine: &Engine,
+    journal: &mut Journal,
+    backend: &B,
+    now: DateTime<Utc>,
+    observer: &mut dyn Observer,
+    inputs: &mut VecDeque<Input>,
+    timers: &mut BTreeMap<DateTime<Utc>, Vec<Input>>,
+) {
+    let runbook = engine.runbook();
+    match effect {
+        Effect::Record(entry) => match journal.append(&entry) {
+            Ok(record) => {
+                observer.recorded(&record);
+                inputs.push_back(Input::Recorded);
+            }
+            Err(e) => inputs.push_back(Input::JournalFailed(e.to_string())),
+        },
+        Effect::ShowGate { step } => {
+            let typed = runbook
+                .step(&step)
+                .and_then(|s| s.gate.as_ref())
+                .and_then(|g| g.typed.clone());
+            inputs.push_back(Input::Gate(GateDecision {
+                approve: true,
+                typed,
+                reason: Some("unattended drill".into()),
+                unattended: true,
+            }));
+        }
+        Effect::AwaitOperator { step } => {
+            // In a drill the team takes the step's expected time to do it.
+            let takes = runbook
+                .step(&step)
+                .and_then(|s| s.expect_duration)
+                .unwrap_or(MANUAL_STEP_DEFAULT);
+            let at = now + TimeDelta::seconds(takes.as_secs() as i64);
+            timers.entry(at).or_default().push(Input::ManualDone);
+        }
+        Effect::Observe { resource } => {
+            let status = match runbook.resources.get(&resource) {
+                Some(res) => backend.observe(res, now).await,
+                None => Err(crate::cloud::model::CloudError::NotFound(resource.clone())),
+            };
+            inputs.push_back(Input::Observed { resource, status });
+        }
+        Effect::Mutate { plan, approval } => {
+            let result = backend.start(&plan, &approval, now).await;
+            inputs.push_back(Input::Started {
+                step: plan.step.clone(),
+                attempt: plan.attempt,
+                result,
+            });
+        }
+        Effect::Poll { plan } => {
+            let result = backend.poll(&plan, now).await;
+            inputs.push_back(Input::Progress {
+                step: plan.step.clone(),
+                attempt: plan.attempt,
+                result,
+            });
+        }
+        Effect::Reconcile { plan } => {
+            let result = backend.reconcile(&plan, now).await;
+            inputs.push_back(Input::Reconciled {
+                step: plan.step.clone(),
+                attempt: plan.attempt,
+                result,
+            });
+        }
+        Effect::RunCommand {
+            step,
+            attempt,
+            command,
+            ..
+        } => {
+            // A drill never runs commands (they could reach real systems); it pretends they
+            // succeed after the step's expected time.
+            let _ = command;
+            let Some(s) = runbook
+                .step(&step)
+                .filter(|s| matches!(s.body, StepBody::Command { .. }))
+            else {
+                let result = Err(format!("step `{step}` is not a command"));
+                return inputs.push_back(Input::CommandDone {
+                    step,
+                    attempt,
+                    result,
+                });
+            };
+            let takes = s.expect_duration.unwrap_or_default();
+            let at = now + TimeDelta::seconds(takes.as_secs() as i64);
+            let result = Ok((0, format!("drill-{step}")));
+            timers.entry(at).or_default().push(Input::CommandDone {
+                step,
+                attempt,
+                result,
+            });
+        }
+        Effect::Refused(message) => observer.refused(&message),
+        Effect::Finished(_) => {}
+    }
+}
