@@ -156,6 +156,9 @@ async fn drill(args: DrillArgs, runbook: Arc<Runbook>, scenario: sim::Prepared) 
             )
         }
     };
+    // Drills never run commands, so one a crash interrupted can simply "run" again.
+    engine.rerun_interrupted_commands(true);
+    let expect = scenario.expect.clone();
     let world = SimWorld::new(runbook.clone(), scenario, t0);
     if args.resume.is_some() {
         let records = crate::audit::verify(&std::fs::read(journal.path()).unwrap_or_default())
@@ -185,7 +188,13 @@ async fn drill(args: DrillArgs, runbook: Arc<Runbook>, scenario: sim::Prepared) 
     }
     .run(first)
     .await;
-    print_summary(&engine, t0, clock.now(), journal.path());
+    print_summary(&engine, &status, t0, clock.now(), journal.path());
+    if let Some(expect) = &expect {
+        match check_expectation(&engine, &status, expect) {
+            Ok(()) => println!("scenario check: the drill ended as the scenario expects"),
+            Err(why) => println!("scenario check: NOT as the scenario expects: {why}"),
+        }
+    }
     match status {
         RunStatus::Finished => ExitCode::SUCCESS,
         RunStatus::Aborted(why) | RunStatus::Blocked(why) => {
@@ -209,6 +218,16 @@ fn resume_from(path: &Path, operator: &str, runbook: &Arc<Runbook>) -> Result<Re
     }
     let engine = Engine::from_records(runbook.clone(), &records)
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    if matches!(engine.status(), RunStatus::Finished | RunStatus::Aborted(_)) {
+        return Err(format!(
+            "the run in {} has already ended ({}); start a new drill instead",
+            path.display(),
+            match engine.status() {
+                RunStatus::Aborted(why) => format!("aborted: {why}"),
+                _ => "finished".to_string(),
+            }
+        ));
+    }
     let t0 = records.first().map(|r| r.at).unwrap_or_else(Utc::now);
     let last = records.last().map_or(t0, |r| r.at);
     if let Some(torn) = torn {
@@ -226,7 +245,13 @@ fn resume_from(path: &Path, operator: &str, runbook: &Arc<Runbook>) -> Result<Re
     Ok((journal, engine, t0, last, Input::Resume))
 }
 
-fn print_summary(engine: &Engine, t0: DateTime<Utc>, end: DateTime<Utc>, journal: &Path) {
+fn print_summary(
+    engine: &Engine,
+    status: &RunStatus,
+    t0: DateTime<Utc>,
+    end: DateTime<Utc>,
+    journal: &Path,
+) {
     let rb = engine.runbook();
     println!();
     println!(
@@ -254,8 +279,54 @@ fn print_summary(engine: &Engine, t0: DateTime<Utc>, end: DateTime<Utc>, journal
     }
     let total = Duration::from_secs((end - t0).num_seconds().max(0) as u64);
     let target = rb.targets.rto;
-    let verdict = if total <= target { "within" } else { "OVER" };
     println!();
-    println!("total {total} (simulated) against RTO target {target}: {verdict} target");
+    if matches!(status, RunStatus::Finished) {
+        let verdict = if total <= target { "within" } else { "OVER" };
+        println!("recovered in {total} (simulated) against RTO target {target}: {verdict} target");
+    } else {
+        println!("stopped after {total} (simulated); not recovered (RTO target {target})");
+    }
     println!("journal: {}", journal.display());
+}
+
+/// Whether the run ended as the scenario says it should.
+fn check_expectation(
+    engine: &Engine,
+    status: &RunStatus,
+    expect: &sim::scenario::Expectation,
+) -> Result<(), String> {
+    use sim::scenario::ExpectedOutcome;
+    let finished = matches!(status, RunStatus::Finished);
+    match (expect.outcome, finished) {
+        (ExpectedOutcome::Finished, false) => {
+            return Err("expected the run to finish, but it was aborted".into())
+        }
+        (ExpectedOutcome::Aborted, true) => {
+            return Err("expected the run to be aborted, but it finished".into())
+        }
+        _ => {}
+    }
+    let rb = engine.runbook();
+    let run_of = |id: &str| {
+        rb.steps
+            .iter()
+            .position(|s| s.id == id)
+            .map(|i| &engine.steps()[i])
+    };
+    if let Some(step) = &expect.failed_step {
+        let stopped_at = rb.steps.get(engine.current()).map(|s| s.id.as_str());
+        if stopped_at != Some(step.as_str()) {
+            return Err(format!(
+                "expected step `{step}` to stop the run, but it stopped at {stopped_at:?}"
+            ));
+        }
+    }
+    if let Some(step) = &expect.retried_step {
+        if run_of(step).is_none_or(|r| r.attempt < 2) {
+            return Err(format!(
+                "expected step `{step}` to need more than one attempt"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -367,21 +367,34 @@ impl Engine {
                 run.wait = Some(WaitFor::Until(now + secs(delay.unwrap_or_default())));
             }
             StepBody::Action { .. } => self.request_change(now, fx, false),
-            StepBody::Command { run: command, .. } => {
-                let attempt = run.attempt;
-                match command.render(&self.outputs) {
-                    Ok(command) => {
-                        self.steps[self.current].state = StepState::Running;
-                        let detail = json!({"attempt": attempt, "command": command});
-                        let after = AfterAck::RunCommand {
-                            step: self.current,
-                            command,
-                        };
-                        self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
-                    }
-                    Err(r) => self.attempt_failed(format!("`{{{{{r}}}}}` is not known"), now, fx),
-                }
+            StepBody::Command { .. } => self.command_intent(now, fx, false),
+        }
+    }
+
+    /// Writes the intent of the current command attempt; the command runs after its
+    /// acknowledgement.
+    pub(super) fn command_intent(
+        &mut self,
+        now: DateTime<Utc>,
+        fx: &mut Vec<Effect>,
+        resend: bool,
+    ) {
+        let step = self.runbook.steps[self.current].clone();
+        let StepBody::Command { run: command, .. } = &step.body else {
+            return;
+        };
+        let attempt = self.steps[self.current].attempt;
+        match command.render(&self.outputs) {
+            Ok(command) => {
+                self.steps[self.current].state = StepState::Running;
+                let detail = json!({"attempt": attempt, "command": command, "resend": resend});
+                let after = AfterAck::RunCommand {
+                    step: self.current,
+                    command,
+                };
+                self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
             }
+            Err(r) => self.attempt_failed(format!("`{{{{{r}}}}}` is not known"), now, fx),
         }
     }
 

@@ -149,6 +149,11 @@ pub struct Engine {
     observations: HashMap<String, ResourceStatus>,
     /// Intents that were in flight when the journal ended (resume reconciles them).
     in_flight: Option<usize>,
+    /// When replay ends right after an outcome, what it was (the step's next record was lost).
+    after_outcome: Option<Result<(), String>>,
+    /// Whether a command interrupted by a crash may simply run again on resume. Only for drills,
+    /// where commands are simulated; a live run asks the operator instead.
+    rerun_interrupted_commands: bool,
 }
 
 impl Engine {
@@ -167,7 +172,15 @@ impl Engine {
             acked: 0,
             observations: HashMap::new(),
             in_flight: None,
+            after_outcome: None,
+            rerun_interrupted_commands: false,
         }
+    }
+
+    /// For drills, whose commands are simulated: re-run a command a crash interrupted instead
+    /// of asking the operator.
+    pub fn rerun_interrupted_commands(&mut self, yes: bool) {
+        self.rerun_interrupted_commands = yes;
     }
 
     pub fn runbook(&self) -> &Runbook {

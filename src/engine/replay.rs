@@ -85,6 +85,9 @@ impl Engine {
         if let Some(a) = attempt_of(r) {
             run.attempt = a;
         }
+        if r.step.is_some() && r.event != Event::Error {
+            self.after_outcome = None;
+        }
         match r.event {
             Event::StepStarted => {
                 run.started_at.get_or_insert(r.at);
@@ -119,6 +122,30 @@ impl Engine {
                     .get("ok")
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false);
+                let error = r
+                    .detail
+                    .get("error")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                let waits = matches!(
+                    &self.runbook.steps[i].body,
+                    StepBody::Action {
+                        wait_until: Some(_),
+                        ..
+                    }
+                );
+                self.after_outcome = match (ok, waits) {
+                    (true, true) => None,
+                    (true, false) => Some(Ok(())),
+                    (false, _) => Some(Err(error.unwrap_or_else(|| {
+                        let code = r
+                            .detail
+                            .get("exit_code")
+                            .map(|c| c.to_string())
+                            .unwrap_or_default();
+                        format!("exited with {code}")
+                    }))),
+                };
                 if let (true, Some(outs)) =
                     (ok, r.detail.get("outputs").and_then(|o| o.as_object()))
                 {
@@ -252,6 +279,12 @@ impl Engine {
         if matches!(self.status, RunStatus::Blocked(_)) {
             return;
         }
+        // The journal ends right after an outcome: finish what the lost records would have said.
+        match self.after_outcome.take() {
+            Some(Ok(())) => return self.succeed(now, json!({"resumed": true}), fx),
+            Some(Err(why)) => return self.attempt_failed(why, now, fx),
+            None => {}
+        }
         let run = &mut self.steps[self.current];
         match (run.state, &step.body) {
             (StepState::Pending, _) | (StepState::AwaitingGate, _) if run.approval.is_none() => {
@@ -267,6 +300,9 @@ impl Engine {
                 }
                 _ => self.request_change(now, fx, false),
             },
+            (StepState::Running, StepBody::Command { .. }) if self.rerun_interrupted_commands => {
+                self.command_intent(now, fx, true)
+            }
             (StepState::Running, StepBody::Command { .. }) => {
                 let why = "interrupted while its command ran; check by hand whether it finished, then retry or skip";
                 self.fail_now(why.to_string(), now, fx);

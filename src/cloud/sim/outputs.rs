@@ -15,7 +15,7 @@ pub(super) fn outputs_for(
     res: &Resource,
     now: DateTime<Utc>,
 ) -> BTreeMap<String, String> {
-    let id = short_of(&plan.token);
+    let id = super::world::id_for(world, plan);
     let region = plan.region.clone().unwrap_or_else(|| "us-east-1".into());
     let p = |k: &str| plan.param(k).unwrap_or_default();
     let mut out = BTreeMap::new();

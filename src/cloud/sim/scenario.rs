@@ -25,6 +25,26 @@ pub struct Scenario {
     pub resources: IndexMap<String, ResourceSetup>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// What the drill should end with, so a rehearsal can check its own result.
+    pub expect: Option<Expectation>,
+}
+
+/// The result a scenario is written to produce.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub outcome: ExpectedOutcome,
+    /// The step whose failure stops the run (with `outcome: aborted`).
+    pub failed_step: Option<String>,
+    /// A step that must have needed more than one attempt.
+    pub retried_step: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectedOutcome {
+    Finished,
+    Aborted,
 }
 
 fn one() -> u64 {
@@ -76,6 +96,7 @@ pub struct Prepared {
     pub timeline: Vec<(Duration, String, Health)>,
     pub resources: IndexMap<String, PreparedSetup>,
     pub faults: Vec<Fault>,
+    pub expect: Option<Expectation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -159,6 +180,16 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
             )));
         }
     }
+    if let Some(e) = &s.expect {
+        for step in e.failed_step.iter().chain(&e.retried_step) {
+            if runbook.step(step).is_none() {
+                return Err(ScenarioError::Invalid(format!(
+                    "expect: `{step}` is not a step of runbook `{}`",
+                    runbook.id
+                )));
+            }
+        }
+    }
     let mut timeline = Vec::new();
     for (i, c) in s.timeline.iter().enumerate() {
         timeline.push((
@@ -175,6 +206,7 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
         timeline,
         resources,
         faults: s.faults,
+        expect: s.expect,
     })
 }
 
@@ -245,5 +277,10 @@ pub fn default_for(runbook: &Runbook) -> Prepared {
         timeline,
         resources,
         faults: Vec::new(),
+        expect: Some(Expectation {
+            outcome: ExpectedOutcome::Finished,
+            failed_step: None,
+            retried_step: None,
+        }),
     }
 }

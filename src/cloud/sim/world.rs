@@ -194,9 +194,13 @@ impl World {
     }
 
     /// How long this change takes: the catalogue's duration, ±15 % by the seeded randomness.
+    /// Ids the world hands out derive from the same seed, step and attempt.
     fn duration_of(&self, plan: &ActionPlan) -> TimeDelta {
         let base = plan.action.spec().default_duration.as_secs() as f64;
-        let digest = Sha256::digest(format!("{}/{}", self.scenario.seed, plan.token).as_bytes());
+        // Seeded by the scenario and the step, not the run: the same drill takes the same time.
+        let digest = Sha256::digest(
+            format!("{}/{}/{}", self.scenario.seed, plan.step, plan.attempt).as_bytes(),
+        );
         let jitter = 0.85 + 0.30 * (f64::from(digest[0]) / 255.0);
         TimeDelta::seconds((base * jitter * self.slow_factor(plan)).round() as i64)
     }
@@ -362,4 +366,12 @@ pub(super) fn short(seed: &str, at: DateTime<Utc>) -> String {
 
 pub(super) fn short_of(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()), 8)
+}
+
+/// A short id for what `plan` makes, the same in every drill with the same seed.
+pub(super) fn id_for(world: &World, plan: &ActionPlan) -> String {
+    short_of(&format!(
+        "{}/{}/{}",
+        world.scenario.seed, plan.step, plan.attempt
+    ))
 }

@@ -1,0 +1,283 @@
+//! `drill --unattended` end to end: every shipped runbook completes on its default scenario with
+//! a journal that verifies, every shipped fault scenario ends as it says, and replaying a drill's
+//! journal rebuilds the engine's state.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use pilotlight::audit::{verify, Journal, Mode, Record};
+use pilotlight::cloud::sim::{self, SimWorld};
+use pilotlight::engine::{Engine, Input, RunStatus};
+use pilotlight::runtime::clock::{Speed, VirtualClock};
+use pilotlight::runtime::driver::{Observer, Unattended};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "pilotlight-drill-{name}-{}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn pilotlight(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(args)
+        .current_dir(root())
+        .env("PILOTLIGHT_OPERATOR", "drill-test")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn files(suffix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("runbooks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    out.sort();
+    out
+}
+
+fn runbooks() -> Vec<PathBuf> {
+    files(".yaml")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".scenario.yaml"))
+        .collect()
+}
+
+#[test]
+fn every_shipped_runbook_completes_its_default_drill_with_a_verifying_journal() {
+    let dir = temp_dir("default");
+    for rb in runbooks() {
+        let journal = dir.join(format!(
+            "{}.jsonl",
+            rb.file_stem().unwrap().to_string_lossy()
+        ));
+        let out = pilotlight(&[
+            "drill",
+            rb.to_str().unwrap(),
+            "--unattended",
+            "--speed",
+            "max",
+            "--journal",
+            journal.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}:\n{}",
+            rb.display(),
+            text(&out)
+        );
+        assert!(text(&out).contains("recovered in "), "{}", text(&out));
+        let verified = pilotlight(&["audit", "verify", journal.to_str().unwrap()]);
+        assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    }
+}
+
+#[test]
+fn every_shipped_fault_scenario_ends_as_it_describes() {
+    let scenarios = files(".scenario.yaml");
+    assert!(
+        scenarios.len() >= 5,
+        "ship fault scenarios next to the runbooks"
+    );
+    let dir = temp_dir("faults");
+    for s in scenarios {
+        let name = s.file_name().unwrap().to_string_lossy().to_string();
+        let rb = root()
+            .join("runbooks")
+            .join(format!("{}.yaml", name.split('.').next().unwrap()));
+        let journal = dir.join(format!("{name}.jsonl"));
+        let out = pilotlight(&[
+            "drill",
+            rb.to_str().unwrap(),
+            "--unattended",
+            "--speed",
+            "max",
+            "--scenario",
+            s.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert!(
+            t.contains("scenario check: the drill ended as the scenario expects"),
+            "{name}:\n{t}"
+        );
+        let expects_abort = std::fs::read_to_string(&s)
+            .unwrap()
+            .contains("outcome: aborted");
+        assert_eq!(
+            out.status.code(),
+            Some(if expects_abort { 1 } else { 0 }),
+            "{name}:\n{t}"
+        );
+        if expects_abort {
+            assert!(
+                t.contains("ABORTED: unattended drill stopped: step `"),
+                "{name}:\n{t}"
+            );
+        }
+        assert_eq!(
+            pilotlight(&["audit", "verify", journal.to_str().unwrap()])
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+}
+
+#[test]
+fn the_same_drill_takes_the_same_simulated_time_every_time() {
+    let dir = temp_dir("determinism");
+    let rb = "runbooks/pilot-light-failover.yaml";
+    let s = "runbooks/pilot-light-failover.capacity-shortage.scenario.yaml";
+    let summary = |n: u32| {
+        let j = dir.join(format!("{n}.jsonl"));
+        let out = pilotlight(&[
+            "drill",
+            rb,
+            "--unattended",
+            "--speed",
+            "max",
+            "--scenario",
+            s,
+            "--journal",
+            j.to_str().unwrap(),
+        ]);
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        t.lines()
+            .filter(|l| !l.contains("journal"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summary(1), summary(2));
+}
+
+#[test]
+fn unattended_is_refused_outside_drill_and_the_console_is_not_faked() {
+    let out = pilotlight(&["validate", "--unattended", "runbooks"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = pilotlight(&["drill", "runbooks/pilot-light-failover.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--unattended"));
+}
+
+#[test]
+fn a_bad_scenario_is_refused_with_what_is_wrong() {
+    let dir = temp_dir("badscenario");
+    let s = dir.join("bad.scenario.yaml");
+    std::fs::write(
+        &s,
+        "scenario: x\nfaults:\n  - { step: no-such-step, fail_times: 1 }\n",
+    )
+    .unwrap();
+    let out = pilotlight(&[
+        "drill",
+        "runbooks/pilot-light-failover.yaml",
+        "--unattended",
+        "--scenario",
+        s.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("`no-such-step` is not a step of runbook `pilot-light-failover`"),
+        "{}",
+        text(&out)
+    );
+}
+
+struct Quiet;
+impl Observer for Quiet {
+    fn recorded(&mut self, _: &Record) {}
+    fn refused(&mut self, m: &str) {
+        panic!("refused: {m}");
+    }
+}
+
+/// Runs a drill in-process and returns the engine and the journal's records.
+fn drill_in_process(
+    rb_path: &Path,
+    scenario: Option<&Path>,
+    journal: &Path,
+) -> (Engine, Vec<Record>) {
+    let rb = Arc::new(pilotlight::runbook::parse(&std::fs::read(rb_path).unwrap()).unwrap());
+    let prepared = match scenario {
+        Some(s) => sim::parse_scenario(&std::fs::read_to_string(s).unwrap(), &rb).unwrap(),
+        None => sim::default_for(&rb),
+    };
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
+    let world = SimWorld::new(rb.clone(), prepared, t0);
+    let mut j = Journal::create(journal, "ana", &rb.id, Mode::Drill).unwrap();
+    let mut engine = Engine::new(rb.clone(), "run-test");
+    let mut clock = VirtualClock::new(t0, Speed::Max);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let status = rt.block_on(
+        Unattended {
+            engine: &mut engine,
+            journal: &mut j,
+            backend: &world,
+            clock: &mut clock,
+            observer: &mut Quiet,
+        }
+        .run(Input::Start),
+    );
+    assert!(matches!(
+        status,
+        RunStatus::Finished | RunStatus::Aborted(_)
+    ));
+    let records = verify(&std::fs::read(journal).unwrap()).unwrap().records;
+    (engine, records)
+}
+
+#[test]
+fn replaying_a_drill_journal_rebuilds_the_engine_state() {
+    let dir = temp_dir("replay");
+    let mut cases: Vec<(PathBuf, Option<PathBuf>)> =
+        runbooks().into_iter().map(|r| (r, None)).collect();
+    for s in files(".scenario.yaml") {
+        let name = s.file_name().unwrap().to_string_lossy().to_string();
+        cases.push((
+            root()
+                .join("runbooks")
+                .join(format!("{}.yaml", name.split('.').next().unwrap())),
+            Some(s),
+        ));
+    }
+    for (i, (rb, s)) in cases.iter().enumerate() {
+        let journal = dir.join(format!("{i}.jsonl"));
+        let (engine, records) = drill_in_process(rb, s.as_deref(), &journal);
+        let rebuilt = Engine::from_records(Arc::new(engine.runbook().clone()), &records).unwrap();
+        assert_eq!(
+            rebuilt.snapshot(),
+            engine.snapshot(),
+            "{} {:?}",
+            rb.display(),
+            s
+        );
+    }
+}
