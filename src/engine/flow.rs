@@ -5,12 +5,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::plan::render;
-use super::{
-    AfterAck, Approval, Effect, Engine, GateDecision, Input, RunStatus, StepState, WaitFor,
-};
+use super::{AfterAck, Approval, Effect, Engine, Input, RunStatus, StepState, WaitFor};
 use crate::audit::{Entry, Event};
 use crate::cloud::model::Started;
-use crate::runbook::{ReasonPolicy, Step, StepBody};
+use crate::runbook::{Step, StepBody};
 
 fn secs(d: crate::runbook::Duration) -> TimeDelta {
     TimeDelta::seconds(d.as_secs() as i64)
@@ -241,95 +239,6 @@ impl Engine {
             AfterAck::Nothing,
         );
         self.show_gate_or_begin(&step, now, fx);
-    }
-
-    pub(super) fn show_gate_or_begin(
-        &mut self,
-        step: &Step,
-        now: DateTime<Utc>,
-        fx: &mut Vec<Effect>,
-    ) {
-        match &step.gate {
-            Some(gate) if self.steps[self.current].approval.is_none() => {
-                self.steps[self.current].state = StepState::AwaitingGate;
-                let reason = match gate.reason {
-                    ReasonPolicy::None => "none",
-                    ReasonPolicy::Optional => "optional",
-                    ReasonPolicy::Required => "required",
-                };
-                let preview = self.preview(step);
-                let detail = json!({"confirm": gate.confirm, "typed": gate.typed, "reason": reason, "preview": preview});
-                self.record(
-                    fx,
-                    now,
-                    Event::GateShown,
-                    Some(step.id.clone()),
-                    detail,
-                    AfterAck::Nothing,
-                );
-                fx.push(Effect::ShowGate {
-                    step: step.id.clone(),
-                });
-            }
-            _ => self.begin_attempt(now, fx),
-        }
-    }
-
-    /// The change an action step would request now, for the gate's preview.
-    pub fn preview(&self, step: &Step) -> Option<String> {
-        let StepBody::Action { call, resource, .. } = &step.body else {
-            return None;
-        };
-        let res = self.runbook.resources.get(resource)?;
-        let attempt = self.steps.get(self.current).map_or(1, |r| r.attempt + 1);
-        match render(call, res, &step.id, attempt, &self.run_id, &self.outputs) {
-            Ok(plan) => Some(format!("{} with {}", plan.summary(), plan.params)),
-            Err(e) => Some(format!("cannot prepare the request yet: {e}")),
-        }
-    }
-
-    fn gate_decision(&mut self, d: GateDecision, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let Some((step, StepState::AwaitingGate)) = self.current_step() else {
-            return fx.push(Effect::Refused("no gate is open".into()));
-        };
-        let (step, id) = (step.clone(), step.id.clone());
-        if self.steps[self.current].approval.is_some()
-            || self
-                .acks
-                .iter()
-                .any(|a| matches!(a, AfterAck::MintApproval { .. }))
-        {
-            return fx.push(Effect::Refused("the gate is already approved".into()));
-        }
-        let Some(gate) = &step.gate else { return };
-        if !d.approve {
-            let detail = json!({"reason": d.reason});
-            return self.record(
-                fx,
-                now,
-                Event::GateCancelled,
-                Some(id),
-                detail,
-                AfterAck::Nothing,
-            );
-        }
-        if let Some(phrase) = &gate.typed {
-            if d.typed.as_deref() != Some(phrase.as_str()) {
-                return fx.push(Effect::Refused(format!(
-                    "type `{phrase}` exactly to proceed"
-                )));
-            }
-        }
-        let reason = d.reason.filter(|r| !r.trim().is_empty());
-        if gate.reason == ReasonPolicy::Required && reason.is_none() {
-            return fx.push(Effect::Refused("this gate needs a reason".into()));
-        }
-        let detail = json!({"typed": d.typed, "reason": reason, "unattended": d.unattended});
-        let after = AfterAck::MintApproval {
-            step: self.current,
-            unattended: d.unattended,
-        };
-        self.record(fx, now, Event::GateApproved, Some(id), detail, after);
     }
 
     /// Begins a new attempt of the current step's body.

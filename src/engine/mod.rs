@@ -7,6 +7,7 @@
 mod approval;
 mod condition;
 mod flow;
+mod gate;
 mod outcomes;
 mod plan;
 mod replay;

@@ -1,6 +1,7 @@
 //! From text to a validated runbook: limits, YAML syntax, the serde mirror, then meaning.
 
 mod actions;
+mod conditions;
 mod resources;
 mod serde_errors;
 mod steps;
