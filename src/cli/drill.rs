@@ -62,7 +62,7 @@ impl Observer for Progress {
             (e, _) => event_name(e).to_string(),
         };
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "T+{t:<8} {step:<28} {what}");
+        let _ = writeln!(out, "{:<11} {step:<28} {what}", format!("T+{t}"));
         let _ = out.flush();
         self.written += 1;
         // Fault injection for crash tests: die like SIGKILL right after this record is durable.
