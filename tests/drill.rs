@@ -243,6 +243,7 @@ fn drill_in_process(
             backend: &world,
             clock: &mut clock,
             observer: &mut Quiet,
+            status_every: Some(chrono::TimeDelta::minutes(1)),
         }
         .run(Input::Start),
     );

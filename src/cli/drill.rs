@@ -185,6 +185,7 @@ async fn drill(args: DrillArgs, runbook: Arc<Runbook>, scenario: sim::Prepared) 
         backend: &world,
         clock: &mut clock,
         observer: &mut progress,
+        status_every: Some(chrono::TimeDelta::minutes(1)),
     }
     .run(first)
     .await;

@@ -19,7 +19,23 @@ impl Engine {
         fx: &mut Vec<Effect>,
     ) {
         if let Ok(s) = &status {
-            self.observations.insert(resource.clone(), s.clone());
+            let previous = self.observations.insert(resource.clone(), s.clone());
+            // Health and state only: recovery points of healthy resources move all the time.
+            let changed = previous
+                .as_ref()
+                .is_none_or(|p| p.health != s.health || p.state != s.state);
+            // Status snapshots go to the journal on change only: what war-room viewers follow.
+            if changed && matches!(self.status, RunStatus::Running | RunStatus::Blocked(_)) {
+                let detail = json!({"resource": resource, "status": s});
+                self.record(
+                    fx,
+                    now,
+                    Event::StatusSnapshot,
+                    None,
+                    detail,
+                    AfterAck::Nothing,
+                );
+            }
         }
         let Some((step, state)) = self.current_step() else {
             return;

@@ -240,6 +240,16 @@ impl Engine {
 
     fn apply_run_event(&mut self, r: &Record) {
         match r.event {
+            Event::StatusSnapshot => {
+                let resource = r.detail.get("resource").and_then(|v| v.as_str());
+                let status = r
+                    .detail
+                    .get("status")
+                    .and_then(|s| serde_json::from_value(s.clone()).ok());
+                if let (Some(resource), Some(status)) = (resource, status) {
+                    self.observations.insert(resource.to_string(), status);
+                }
+            }
             Event::RunStarted => {
                 self.status = RunStatus::Running;
                 self.started_at = Some(r.at);

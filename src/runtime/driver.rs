@@ -28,6 +28,8 @@ pub struct Unattended<'a, B> {
     pub backend: &'a B,
     pub clock: &'a mut VirtualClock,
     pub observer: &'a mut dyn Observer,
+    /// How often to observe every resource (changes are journaled as status snapshots).
+    pub status_every: Option<TimeDelta>,
 }
 
 impl<B: Observe + Mutate> Unattended<'_, B> {
@@ -39,10 +41,25 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
             backend,
             clock,
             observer,
+            status_every,
         } = self;
         let mut inputs: VecDeque<Input> = VecDeque::from([first]);
         let mut timers: BTreeMap<DateTime<Utc>, Vec<Input>> = BTreeMap::new();
+        let mut next_status = status_every.map(|_| clock.now());
         loop {
+            if let (Some(due), Some(every)) = (next_status, status_every) {
+                if clock.now() >= due && matches!(engine.status(), RunStatus::Running) {
+                    // One observation per resource per round, never two in flight.
+                    for (name, res) in &engine.runbook().resources {
+                        let status = backend.observe(res, clock.now()).await;
+                        inputs.push_back(Input::Observed {
+                            resource: name.clone(),
+                            status,
+                        });
+                    }
+                    next_status = Some(clock.now() + every);
+                }
+            }
             while let Some(input) = inputs.pop_front() {
                 let now = clock.now();
                 for effect in engine.handle(input, now) {
@@ -70,16 +87,15 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
                 RunStatus::NotStarted | RunStatus::Running => {}
             }
             let next_timer = timers.keys().next().copied();
-            let wake = match (engine.next_wake(), next_timer) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) | (None, Some(a)) => a,
-                (None, None) => {
-                    inputs.push_back(Input::Abort {
-                        reason: "unattended drill stopped: nothing left to wait for (this is a bug in pilotlight)".into(),
-                    });
-                    continue;
-                }
+            let wake = [engine.next_wake(), next_timer].into_iter().flatten().min();
+            let Some(wake) = wake else {
+                inputs.push_back(Input::Abort {
+                    reason: "unattended drill stopped: nothing left to wait for (this is a bug in pilotlight)".into(),
+                });
+                continue;
             };
+            // Status rounds happen while waiting, but never keep an idle run alive.
+            let wake = next_status.map_or(wake, |s| s.min(wake).max(clock.now()));
             clock.advance_to(wake).await;
             let due: Vec<DateTime<Utc>> = timers.range(..=clock.now()).map(|(t, _)| *t).collect();
             for t in due {
