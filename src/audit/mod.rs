@@ -4,6 +4,7 @@
 
 mod journal;
 mod record;
+pub mod report;
 mod verify;
 
 pub use journal::{Journal, JournalError};

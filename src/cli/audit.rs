@@ -1,5 +1,7 @@
 //! `pilotlight audit verify JOURNAL`: is the journal exactly as it was written?
+//! `pilotlight audit report JOURNAL`: what happened, step by step, against the RTO target.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -50,6 +52,69 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
                 format_time(last.at)
             );
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// How `audit report` prints the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A header with the verdicts, a timeline table and each step's events.
+    Markdown,
+    /// The report as one JSON document (shape: `pilotlight::audit::report`).
+    Json,
+}
+
+/// `pilotlight audit report JOURNAL`: the post-incident timeline of an intact journal.
+///
+/// A tampered journal gets no timeline (exit 1, naming the first bad line). A torn last line
+/// (a crash during a write) is left out and said so, on stderr and in the report (exit 0).
+pub fn report_cmd(path: &Path, format: ReportFormat) -> ExitCode {
+    let shown = path.display();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{shown}: error: cannot read the journal: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let verified = match verify(&bytes) {
+        Ok(v) => v,
+        Err(tamper) => {
+            eprintln!("{shown}: NOT INTACT: {tamper}");
+            eprintln!("  no report from a journal that was changed after it was written; keep the file as evidence and run `pilotlight audit verify {shown}`");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(torn) = &verified.torn_tail {
+        eprintln!(
+            "{shown}: note: line {} is torn ({} bytes, a crash during a write); the report covers the {} intact records before it",
+            torn.line,
+            torn.bytes.len(),
+            verified.records.len()
+        );
+    }
+    let report = crate::audit::report::from_verified(&verified);
+    let text = match format {
+        ReportFormat::Markdown => crate::audit::report::markdown(&report),
+        ReportFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(mut j) => {
+                j.push('\n');
+                j
+            }
+            Err(e) => {
+                eprintln!("{shown}: error: cannot write the report as JSON: {e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot print the report: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -61,6 +61,15 @@ pub enum AuditCommand {
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
     },
+    /// The post-incident timeline of a journal: per step who, when, how long, against the
+    /// expected durations and the RTO target.
+    Report {
+        #[arg(value_name = "JOURNAL")]
+        journal: std::path::PathBuf,
+        /// Markdown for people, JSON for machines.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: audit::ReportFormat,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -71,6 +80,9 @@ pub fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { journal },
         } => audit::verify_cmd(&journal),
+        Command::Audit {
+            command: AuditCommand::Report { journal, format },
+        } => audit::report_cmd(&journal, format),
         Command::Drill {
             runbook,
             scenario,

@@ -1,0 +1,297 @@
+//! `audit report`: a journal turned into a post-incident timeline. Pure: records in, [`Report`]
+//! out; [`markdown`] renders it for people, `serde_json` for machines.
+//!
+//! Every text taken from the journal (ids, titles, reasons, errors, operators, outputs) is
+//! cleaned of control characters (C0, C1, ESC sequences, bidi overrides) by [`build`], so both
+//! forms are safe to print. Times are UTC, RFC 3339 with milliseconds; durations are whole
+//! seconds. In a drill they are simulated (`simulated_time: true`).
+//!
+//! JSON shape (`pilotlight audit report JOURNAL --format json`), `?` marks a nullable field:
+//! ```text
+//! { runbook, title?, run_id?, mode: "drill"|"live", simulated_time: bool,
+//!   started_at?, ended_at?, duration_secs?,
+//!   outcome: { status: "finished" } | { status: "aborted", reason, step? } | { status: "unfinished" },
+//!   rto: { target_secs?, verdict: "within"|"over"|"not-recovered"|"unknown", margin_secs? },
+//!   expected_total_secs?, steps_without_expectation, gate_wait_secs,
+//!   operators: [name], resumptions: [{ at, operator, at_step?, gap_secs? }],
+//!   journal: { verified, records, torn_tail?: { line, bytes }, set_aside: [{ at, line?, bytes? }] },
+//!   notes: [text],
+//!   steps: [{ id, title?, kind?,
+//!     status: "done"|"failed"|"skipped"|"aborted"|"in-progress"|"not-started",
+//!     operators: [name], started_at?, ended_at?, start_offset_secs?, duration_secs?,
+//!     expected_secs?, over_expected_secs?, attempts, result?, skip_reason?,
+//!     gates: [{ shown_at?, confirm, typed_phrase?, reason_policy?, preview?,
+//!               decision: "approved"|"cancelled"|"open", decided_at?, operator?, typed?,
+//!               reason?, unattended?, waited_secs? }],
+//!     requests: [{ at, operator, attempt?, action?, target?, region?, token?, command?, resend,
+//!                  answered_at?, ok?, adopted?, exit_code?, error?, outputs }],
+//!     retries: [{ at, attempt?, auto, after?, reason?, backoff_secs?, operator }],
+//!     failures: [{ at, attempt?, error, last: bool }],
+//!     errors: [{ at, error, context? }] }] }
+//! ```
+//! `margin_secs` is target minus duration (negative when over), for finished runs only. `over_expected_secs` is set for
+//! done steps with an expected duration. A retry's `attempt` is the attempt it leads to.
+
+mod build;
+mod events;
+mod markdown;
+#[cfg(test)]
+mod tests;
+mod text;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use build::build;
+pub use markdown::markdown;
+pub use text::clean;
+
+use super::record::Mode;
+use super::verify::Verified;
+
+/// The post-incident timeline of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub runbook: String,
+    pub title: Option<String>,
+    pub run_id: Option<String>,
+    pub mode: Mode,
+    pub simulated_time: bool,
+    #[serde(with = "ms::opt")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(with = "ms::opt")]
+    pub ended_at: Option<DateTime<Utc>>,
+    pub duration_secs: Option<u64>,
+    pub outcome: RunOutcome,
+    pub rto: Rto,
+    pub expected_total_secs: Option<u64>,
+    pub steps_without_expectation: usize,
+    pub gate_wait_secs: u64,
+    pub operators: Vec<String>,
+    pub resumptions: Vec<Resumption>,
+    pub journal: JournalCheck,
+    pub notes: Vec<String>,
+    pub steps: Vec<StepReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum RunOutcome {
+    Finished,
+    Aborted {
+        reason: String,
+        step: Option<String>,
+    },
+    /// No end record: still running, or the process died.
+    Unfinished,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RtoVerdict {
+    Within,
+    Over,
+    /// The run was aborted: service was not recovered by it.
+    NotRecovered,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rto {
+    pub target_secs: Option<u64>,
+    pub verdict: RtoVerdict,
+    pub margin_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resumption {
+    #[serde(with = "ms::one")]
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub at_step: Option<String>,
+    /// Time since the record before it (how long the run stood still).
+    pub gap_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalCheck {
+    /// Whether the hash chain was verified ([`from_verified`]); `build` alone cannot tell.
+    pub verified: bool,
+    pub records: usize,
+    /// A torn last line left out of the report (a crash during a write).
+    pub torn_tail: Option<TornLine>,
+    /// Torn lines that a resumed run set aside earlier.
+    pub set_aside: Vec<SetAside>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TornLine {
+    pub line: usize,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetAside {
+    #[serde(with = "ms::one")]
+    pub at: DateTime<Utc>,
+    pub line: Option<u64>,
+    pub bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Done,
+    Failed,
+    Skipped,
+    Aborted,
+    InProgress,
+    #[default]
+    NotStarted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct StepReport {
+    pub id: String,
+    pub title: Option<String>,
+    pub kind: Option<String>,
+    pub status: StepStatus,
+    pub operators: Vec<String>,
+    #[serde(with = "ms::opt")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(with = "ms::opt")]
+    pub ended_at: Option<DateTime<Utc>>,
+    pub start_offset_secs: Option<u64>,
+    pub duration_secs: Option<u64>,
+    pub expected_secs: Option<u64>,
+    pub over_expected_secs: Option<i64>,
+    pub attempts: u32,
+    /// What the step ended with: the observation, the target state, or a note.
+    pub result: Option<String>,
+    pub skip_reason: Option<String>,
+    pub gates: Vec<GateReport>,
+    pub requests: Vec<RequestReport>,
+    pub retries: Vec<RetryReport>,
+    pub failures: Vec<FailureReport>,
+    pub errors: Vec<ErrorNote>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateDecision {
+    Approved,
+    Cancelled,
+    #[default]
+    Open,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct GateReport {
+    #[serde(with = "ms::opt")]
+    pub shown_at: Option<DateTime<Utc>>,
+    pub confirm: bool,
+    pub typed_phrase: Option<String>,
+    /// `none`, `optional` or `required`.
+    pub reason_policy: Option<String>,
+    pub preview: Option<String>,
+    pub decision: GateDecision,
+    #[serde(with = "ms::opt")]
+    pub decided_at: Option<DateTime<Utc>>,
+    pub operator: Option<String>,
+    pub typed: Option<String>,
+    pub reason: Option<String>,
+    pub unattended: Option<bool>,
+    pub waited_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct RequestReport {
+    #[serde(with = "ms::one")]
+    pub at: DateTime<Utc>,
+    /// Who was running the console when the request was sent.
+    pub operator: String,
+    pub attempt: Option<u64>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub region: Option<String>,
+    pub token: Option<String>,
+    pub command: Option<String>,
+    pub resend: bool,
+    #[serde(with = "ms::opt")]
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ok: Option<bool>,
+    pub adopted: Option<bool>,
+    pub exit_code: Option<i64>,
+    pub error: Option<String>,
+    pub outputs: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryReport {
+    #[serde(with = "ms::one")]
+    pub at: DateTime<Utc>,
+    pub attempt: Option<u64>,
+    pub auto: bool,
+    /// The error that led to an automatic retry.
+    pub after: Option<String>,
+    /// The operator's reason for a manual retry.
+    pub reason: Option<String>,
+    pub backoff_secs: Option<u64>,
+    pub operator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureReport {
+    #[serde(with = "ms::one")]
+    pub at: DateTime<Utc>,
+    pub attempt: Option<u64>,
+    pub error: String,
+    /// No attempts were left: the step failed and the run stopped for the operator.
+    pub last: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorNote {
+    #[serde(with = "ms::one")]
+    pub at: DateTime<Utc>,
+    pub error: String,
+    pub context: Option<String>,
+}
+
+/// The report of an intact journal, noting a torn last line if there is one.
+pub fn from_verified(v: &Verified) -> Report {
+    let mut report = build(&v.records);
+    report.journal.verified = true;
+    report.journal.torn_tail = v.torn_tail.as_ref().map(|t| TornLine {
+        line: t.line,
+        bytes: t.bytes.len(),
+    });
+    report
+}
+
+mod ms {
+    pub mod one {
+        use chrono::{DateTime, Utc};
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&crate::audit::format_time(*t))
+        }
+    }
+
+    pub mod opt {
+        use chrono::{DateTime, Utc};
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_some(&crate::audit::format_time(*t)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Building a [`Report`] from journal records: one pass, in journal order.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{
+    clean, ErrorNote, FailureReport, GateDecision, GateReport, JournalCheck, Report, RequestReport,
+    Resumption, RetryReport, Rto, RtoVerdict, RunOutcome, SetAside, StepReport, StepStatus,
+};
+use crate::audit::{Event, Mode, Record};
+
+/// Builds the timeline of the run these records tell (in journal order).
+pub fn build(records: &[Record]) -> Report {
+    let first = records.first();
+    let mode = first.map_or(Mode::Drill, |r| r.mode);
+    let mut b = Builder {
+        r: Report {
+            runbook: first.map(|r| clean(&r.runbook)).unwrap_or_default(),
+            title: None,
+            run_id: None,
+            mode,
+            simulated_time: mode == Mode::Drill,
+            started_at: None,
+            ended_at: None,
+            duration_secs: None,
+            outcome: RunOutcome::Unfinished,
+            rto: Rto {
+                target_secs: None,
+                verdict: RtoVerdict::Unknown,
+                margin_secs: None,
+            },
+            expected_total_secs: None,
+            steps_without_expectation: 0,
+            gate_wait_secs: 0,
+            operators: Vec::new(),
+            resumptions: Vec::new(),
+            journal: JournalCheck {
+                verified: false,
+                records: records.len(),
+                torn_tail: None,
+                set_aside: Vec::new(),
+            },
+            notes: Vec::new(),
+            steps: Vec::new(),
+        },
+        index: HashMap::new(),
+        prev_at: None,
+    };
+    if first.is_some_and(|r| r.event != Event::RunStarted) {
+        b.note("the journal does not begin with a run-started record".into());
+    }
+    for rec in records {
+        b.apply(rec);
+    }
+    b.finish(records.last().map(|r| r.at))
+}
+
+struct Builder {
+    r: Report,
+    index: HashMap<String, usize>,
+    prev_at: Option<DateTime<Utc>>,
+}
+
+impl Builder {
+    fn note(&mut self, text: String) {
+        if !self.r.notes.contains(&text) {
+            self.r.notes.push(text);
+        }
+    }
+
+    fn step(&mut self, id: &str, seq: u64, planned: bool) -> &mut StepReport {
+        let i = match self.index.get(id) {
+            Some(i) => *i,
+            None => {
+                if !planned {
+                    self.note(format!(
+                        "record {seq} names step `{id}`, which is not in the run-started plan"
+                    ));
+                }
+                self.r.steps.push(StepReport {
+                    id: id.to_string(),
+                    ..StepReport::default()
+                });
+                self.index.insert(id.to_string(), self.r.steps.len() - 1);
+                self.r.steps.len() - 1
+            }
+        };
+        &mut self.r.steps[i]
+    }
+
+    fn apply(&mut self, rec: &Record) {
+        let operator = clean(&rec.operator);
+        if !self.r.operators.contains(&operator) {
+            self.r.operators.push(operator.clone());
+        }
+        let d = &rec.detail;
+        let at = rec.at;
+        match (rec.event, &rec.step) {
+            (Event::RunStarted, _) => {
+                self.r.started_at.get_or_insert(at);
+                self.r.title = text(d, "title");
+                self.r.run_id = text(d, "run_id");
+                self.r.rto.target_secs = num(d, "rto_target_secs");
+                for s in d
+                    .get("steps")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(id) = text(s, "id") else { continue };
+                    let step = self.step(&id, rec.seq, true);
+                    step.title = text(s, "title");
+                    step.kind = text(s, "kind");
+                    step.expected_secs = num(s, "expected_secs");
+                }
+            }
+            (Event::RunResumed, _) => self.r.resumptions.push(Resumption {
+                at,
+                operator: operator.clone(),
+                at_step: text(d, "at_step"),
+                gap_secs: self.prev_at.map(|p| secs_between(p, at)),
+            }),
+            (Event::RunFinished, _) => {
+                self.r.ended_at = Some(at);
+                self.r.outcome = RunOutcome::Finished;
+            }
+            (Event::RunAborted, step) => {
+                self.r.ended_at = Some(at);
+                let step = step.as_deref().map(clean);
+                if let Some(id) = &step {
+                    let s = self.step(id, rec.seq, false);
+                    s.operators_add(&operator);
+                    if s.status == StepStatus::InProgress {
+                        s.status = StepStatus::Aborted;
+                        s.ended_at = Some(at);
+                    }
+                }
+                self.r.outcome = RunOutcome::Aborted {
+                    reason: text(d, "reason").unwrap_or_default(),
+                    step,
+                };
+            }
+            (Event::TornTailSetAside, _) => self.r.journal.set_aside.push(SetAside {
+                at,
+                line: num(d, "line"),
+                bytes: num(d, "bytes"),
+            }),
+            (Event::Error, None) => {
+                let what = text(d, "error").unwrap_or_else(|| clean(&d.to_string()));
+                self.note(format!(
+                    "error at {}: {what}",
+                    crate::audit::format_time(at)
+                ));
+            }
+            (Event::StatusSnapshot, _) => {}
+            (event, Some(id)) => {
+                let id = clean(id);
+                let s = self.step(&id, rec.seq, false);
+                s.operators_add(&operator);
+                s.apply(event, at, d, &operator);
+            }
+            (event, None) => self.note(format!(
+                "record {} ({event:?}) names no step; left out",
+                rec.seq
+            )),
+        }
+        self.prev_at = Some(at);
+    }
+
+    fn finish(mut self, last_at: Option<DateTime<Utc>>) -> Report {
+        let r = &mut self.r;
+        let t0 = r.started_at;
+        if let (Some(t0), Some(end)) = (t0, r.ended_at.or(last_at)) {
+            r.duration_secs = Some(secs_between(t0, end));
+        }
+        let mut expected = 0;
+        for s in &mut r.steps {
+            match s.expected_secs {
+                Some(e) => expected += e,
+                None => r.steps_without_expectation += 1,
+            }
+            if let (Some(a), Some(b)) = (s.started_at, s.ended_at) {
+                s.duration_secs = Some(secs_between(a, b));
+            }
+            s.start_offset_secs = t0.zip(s.started_at).map(|(a, b)| secs_between(a, b));
+            if let (StepStatus::Done, Some(took), Some(e)) =
+                (s.status, s.duration_secs, s.expected_secs)
+            {
+                s.over_expected_secs = Some(took as i64 - e as i64);
+            }
+            r.gate_wait_secs += s.gates.iter().filter_map(|g| g.waited_secs).sum::<u64>();
+        }
+        r.expected_total_secs = (r.steps.len() > r.steps_without_expectation).then_some(expected);
+        if let (Some(target), Some(took)) = (r.rto.target_secs, r.duration_secs) {
+            if r.outcome == RunOutcome::Finished {
+                r.rto.margin_secs = Some(target as i64 - took as i64);
+            }
+            r.rto.verdict = match r.outcome {
+                RunOutcome::Finished if took <= target => RtoVerdict::Within,
+                RunOutcome::Finished => RtoVerdict::Over,
+                RunOutcome::Aborted { .. } => RtoVerdict::NotRecovered,
+                RunOutcome::Unfinished => RtoVerdict::Unknown,
+            };
+        }
+        self.r
+    }
+}
+
+impl StepReport {
+    fn operators_add(&mut self, who: &str) {
+        if !self.operators.iter().any(|o| o == who) {
+            self.operators.push(who.to_string());
+        }
+    }
+
+    fn saw_attempt(&mut self, n: Option<u64>) {
+        let n = n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        self.attempts = self.attempts.max(n);
+    }
+
+    fn apply(&mut self, event: Event, at: DateTime<Utc>, d: &Value, operator: &str) {
+        if self.started_at.is_none() {
+            self.started_at = Some(at);
+            self.status = StepStatus::InProgress;
+        }
+        let attempt = num(d, "attempt");
+        match event {
+            Event::StepStarted => {
+                self.title = self.title.take().or_else(|| text(d, "title"));
+                self.kind = self.kind.take().or_else(|| text(d, "kind"));
+                self.expected_secs = self.expected_secs.or_else(|| num(d, "expected_secs"));
+            }
+            Event::GateShown => self.gates.push(GateReport {
+                shown_at: Some(at),
+                confirm: d.get("confirm").and_then(Value::as_bool).unwrap_or(false),
+                typed_phrase: text(d, "typed"),
+                reason_policy: text(d, "reason"),
+                preview: text(d, "preview"),
+                ..GateReport::default()
+            }),
+            Event::GateApproved | Event::GateCancelled => {
+                // A decision closes the open gate. A cancelled gate stays open without being
+                // shown again: the next decision gets an entry of its own, waiting since then.
+                let mut since = self.gates.last().and_then(|g| g.shown_at);
+                if let Some(prev) = self
+                    .gates
+                    .last()
+                    .filter(|g| g.decision != GateDecision::Open)
+                {
+                    since = prev.decided_at;
+                    let again = GateReport {
+                        shown_at: None,
+                        ..prev.clone()
+                    };
+                    self.gates.push(again);
+                } else if self.gates.is_empty() {
+                    self.gates.push(GateReport::default());
+                }
+                if let Some(g) = self.gates.last_mut() {
+                    g.decision = match event {
+                        Event::GateApproved => GateDecision::Approved,
+                        _ => GateDecision::Cancelled,
+                    };
+                    g.decided_at = Some(at);
+                    g.operator = Some(operator.to_string());
+                    g.typed = text(d, "typed");
+                    g.reason = text(d, "reason");
+                    g.unattended = d.get("unattended").and_then(Value::as_bool);
+                    g.waited_secs = since.map(|s| secs_between(s, at));
+                }
+            }
+            Event::Intent => {
+                self.saw_attempt(attempt);
+                let plan = d.get("plan").unwrap_or(&Value::Null);
+                self.requests.push(RequestReport {
+                    at,
+                    operator: operator.to_string(),
+                    attempt,
+                    action: text(plan, "action"),
+                    target: text(plan, "target"),
+                    region: text(plan, "region"),
+                    token: text(plan, "token"),
+                    command: text(d, "command"),
+                    resend: d.get("resend").and_then(Value::as_bool).unwrap_or(false),
+                    ..RequestReport::default()
+                });
+            }
+            Event::Outcome => {
+                self.saw_attempt(attempt);
+                let open = self
+                    .requests
+                    .iter()
+                    .rposition(|q| q.answered_at.is_none() && q.attempt == attempt);
+                let i = open.unwrap_or_else(|| {
+                    self.requests.push(RequestReport {
+                        at,
+                        operator: operator.to_string(),
+                        attempt,
+                        ..RequestReport::default()
+                    });
+                    self.requests.len() - 1
+                });
+                let q = &mut self.requests[i];
+                q.answered_at = Some(at);
+                q.ok = d.get("ok").and_then(Value::as_bool);
+                q.adopted = d.get("adopted").and_then(Value::as_bool);
+                q.exit_code = d.get("exit_code").and_then(Value::as_i64);
+                q.error = text(d, "error");
+                q.outputs = clean_value(d.get("outputs").or_else(|| d.get("stdout")));
+            }
+            Event::StepSucceeded => {
+                self.saw_attempt(attempt);
+                self.status = StepStatus::Done;
+                self.ended_at = Some(at);
+                self.result = ["observed", "state", "note"]
+                    .iter()
+                    .find_map(|k| text(d, k));
+            }
+            Event::StepFailed => {
+                self.saw_attempt(attempt);
+                self.status = StepStatus::Failed;
+                self.ended_at = Some(at);
+                let error = text(d, "error").unwrap_or_default();
+                self.failures.push(FailureReport {
+                    at,
+                    attempt,
+                    error,
+                    last: true,
+                });
+            }
+            Event::StepRetried => {
+                let auto = d.get("auto").and_then(Value::as_bool).unwrap_or(false);
+                // An automatic retry proves the attempt before it ran and failed; an operator's
+                // retry begins its attempt at once.
+                let begun = if auto {
+                    attempt.map(|a| a.saturating_sub(1))
+                } else {
+                    attempt
+                };
+                self.saw_attempt(begun);
+                self.status = StepStatus::InProgress;
+                self.ended_at = None;
+                if let (true, Some(after)) = (auto, text(d, "after")) {
+                    self.failures.push(FailureReport {
+                        at,
+                        attempt: begun,
+                        error: after,
+                        last: false,
+                    });
+                }
+                self.retries.push(RetryReport {
+                    at,
+                    attempt,
+                    auto,
+                    after: text(d, "after"),
+                    reason: text(d, "reason"),
+                    backoff_secs: num(d, "backoff_secs"),
+                    operator: operator.to_string(),
+                });
+            }
+            Event::StepSkipped => {
+                self.status = StepStatus::Skipped;
+                self.ended_at = Some(at);
+                self.skip_reason = text(d, "reason");
+            }
+            Event::Error => self.errors.push(ErrorNote {
+                at,
+                error: text(d, "error").unwrap_or_else(|| clean(&d.to_string())),
+                context: text(d, "while"),
+            }),
+            _ => {}
+        }
+    }
+}
+
+fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
+    u64::try_from((b - a).num_seconds()).unwrap_or(0)
+}
+
+fn num(v: &Value, key: &str) -> Option<u64> {
+    v.get(key).and_then(Value::as_u64)
+}
+
+/// A string field, cleaned; a non-string scalar is shown as JSON.
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::Null => None,
+        Value::String(s) => Some(clean(s)),
+        other => Some(clean(&other.to_string())),
+    }
+}
+
+fn clean_value(v: Option<&Value>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(Value::String(s)) => Value::String(clean(s)),
+        Some(Value::Array(a)) => a.iter().map(|x| clean_value(Some(x))).collect(),
+        Some(Value::Object(o)) => o
+            .iter()
+            .map(|(k, x)| (clean(k), clean_value(Some(x))))
+            .collect(),
+        Some(other) => other.clone(),
+    }
+}
