@@ -158,6 +158,14 @@ async fn drill(args: DrillArgs, runbook: Arc<Runbook>, scenario: sim::Prepared) 
     };
     // Drills never run commands, so one a crash interrupted can simply "run" again.
     engine.rerun_interrupted_commands(true);
+    engine.set_context(serde_json::json!({
+        "pilotlight": env!("CARGO_PKG_VERSION"),
+        "runbook_file": args.runbook.display().to_string(),
+        "scenario": scenario.name,
+        "scenario_file": args.scenario.as_ref().map(|p| p.display().to_string()),
+        "seed": scenario.seed,
+        "speed": match args.speed { Speed::Max => "max".to_string(), Speed::Times(f) => f.to_string() },
+    }));
     let expect = scenario.expect.clone();
     let world = SimWorld::new(runbook.clone(), scenario, t0);
     if args.resume.is_some() {

@@ -33,7 +33,8 @@ impl Engine {
                     })
                     .collect();
                 let detail = json!({"run_id": self.run_id, "title": self.runbook.title,
-                    "rto_target_secs": self.runbook.targets.rto.as_secs(), "steps": steps});
+                    "rto_target_secs": self.runbook.targets.rto.as_secs(), "steps": steps,
+                    "context": self.context});
                 self.record(fx, now, Event::RunStarted, None, detail, AfterAck::Nothing);
                 self.enter_step(now, fx);
             }
@@ -47,7 +48,7 @@ impl Engine {
             Input::Gate(decision) => self.gate_decision(decision, now, fx),
             Input::ManualDone => match self.current_step() {
                 Some((step, StepState::Running)) if matches!(step.body, StepBody::Manual) => {
-                    self.succeed(now, json!({"note": "marked done by the operator"}), fx)
+                    self.succeed(now, json!({"note": "marked done"}), fx)
                 }
                 _ => fx.push(Effect::Refused("no manual step is in progress".into())),
             },

@@ -155,6 +155,8 @@ pub struct Engine {
     /// Whether a command interrupted by a crash may simply run again on resume. Only for drills,
     /// where commands are simulated; a live run asks the operator instead.
     rerun_interrupted_commands: bool,
+    /// Where the run came from (version, scenario, ...), written into the run-started record.
+    context: serde_json::Value,
 }
 
 impl Engine {
@@ -175,6 +177,7 @@ impl Engine {
             in_flight: None,
             after_outcome: None,
             rerun_interrupted_commands: false,
+            context: serde_json::Value::Null,
         }
     }
 
@@ -182,6 +185,11 @@ impl Engine {
     /// of asking the operator.
     pub fn rerun_interrupted_commands(&mut self, yes: bool) {
         self.rerun_interrupted_commands = yes;
+    }
+
+    /// Provenance for the run-started record: pilotlight's version, the scenario of a drill.
+    pub fn set_context(&mut self, context: serde_json::Value) {
+        self.context = context;
     }
 
     pub fn runbook(&self) -> &Runbook {

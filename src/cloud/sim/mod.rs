@@ -30,9 +30,21 @@ pub struct SimWorld {
 impl SimWorld {
     /// A world at T+0 = `t0`, set up by `scenario`.
     pub fn new(runbook: Arc<Runbook>, scenario: Prepared, t0: DateTime<Utc>) -> SimWorld {
+        let standby = runbook
+            .steps
+            .iter()
+            .filter_map(|s| match &s.body {
+                crate::runbook::StepBody::Action { call, resource, .. }
+                    if call.action == crate::runbook::ActionKind::Ec2StartInstances =>
+                {
+                    runbook.resources.get(resource).map(|r| r.id.clone())
+                }
+                _ => None,
+            })
+            .collect();
         SimWorld {
+            world: Arc::new(Mutex::new(World::new(scenario, t0, standby))),
             runbook,
-            world: Arc::new(Mutex::new(World::new(scenario, t0))),
         }
     }
 

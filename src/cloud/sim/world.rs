@@ -40,6 +40,8 @@ pub struct World {
     pub traffic: BTreeMap<(String, String), String>,
     /// Every change request that reached the world, as (token, created something new).
     pub requests: Vec<(String, bool)>,
+    /// Instances the runbook starts: stopped standbys until then.
+    pub standby: Vec<String>,
 }
 
 fn hex(bytes: &[u8], n: usize) -> String {
@@ -47,7 +49,7 @@ fn hex(bytes: &[u8], n: usize) -> String {
 }
 
 impl World {
-    pub fn new(scenario: Prepared, t0: DateTime<Utc>) -> World {
+    pub fn new(scenario: Prepared, t0: DateTime<Utc>, standby: Vec<String>) -> World {
         let failures_left = scenario.faults.iter().map(|f| f.fail_times).collect();
         World {
             t0,
@@ -56,6 +58,7 @@ impl World {
             made: Vec::new(),
             traffic: BTreeMap::new(),
             requests: Vec::new(),
+            standby,
         }
     }
 
@@ -118,6 +121,7 @@ impl World {
             (_, Health::Unavailable) => "unreachable",
             (_, Health::Impaired) => "impaired",
             (_, Health::Unknown) => "unknown",
+            (ResourceKind::Ec2Instance, _) if self.is_stopped_standby(&res.id, now) => "stopped",
             (ResourceKind::Ec2Instance, _) => "running",
             (ResourceKind::EbsVolume, _) => "in-use",
             (ResourceKind::RdsInstance, _) => "available",
@@ -164,6 +168,16 @@ impl World {
             _ => format!("rds:{}-{}", res.id, at.format("%Y-%m-%d-%H-%M")),
         };
         Some(RecoveryPoint { id, at, kind })
+    }
+
+    /// A pilot-light standby (an instance some step starts) stays stopped until it is started.
+    fn is_stopped_standby(&self, instance: &str, now: DateTime<Utc>) -> bool {
+        self.standby.iter().any(|s| s == instance)
+            && !self.made.iter().any(|m| {
+                m.action == ActionKind::Ec2StartInstances
+                    && m.outputs.get("instance_id").map(String::as_str) == Some(instance)
+                    && now >= m.ready_at
+            })
     }
 
     /// The fault matching this plan, if it still has failures to give.
