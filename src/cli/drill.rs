@@ -135,11 +135,11 @@ async fn drill(args: DrillArgs, runbook: Arc<Runbook>, scenario: sim::Prepared) 
         },
         None => {
             let t0 = Utc::now().trunc_subsecs(3);
-            let path = args
-                .journal
-                .clone()
-                .unwrap_or_else(|| paths::default_journal(&runbook.id, "drill", t0));
-            let journal = match Journal::create(&path, &operator, &runbook.id, Mode::Drill) {
+            let created = match &args.journal {
+                Some(path) => Journal::create(path, &operator, &runbook.id, Mode::Drill),
+                None => create_default(&runbook.id, &operator, t0),
+            };
+            let journal = match created {
                 Ok(j) => j,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -338,4 +338,29 @@ fn check_expectation(
         }
     }
     Ok(())
+}
+
+/// A new journal at the default place; two drills started in the same second get `-2`, `-3`...
+fn create_default(
+    runbook: &str,
+    operator: &str,
+    t0: DateTime<Utc>,
+) -> Result<Journal, crate::audit::JournalError> {
+    let base = paths::default_journal(runbook, "drill", t0);
+    let mut n = 1;
+    loop {
+        let path = if n == 1 {
+            base.clone()
+        } else {
+            base.with_extension(format!("{n}.jsonl"))
+        };
+        match Journal::create(&path, operator, runbook, Mode::Drill) {
+            Err(crate::audit::JournalError::Create { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists && n < 100 =>
+            {
+                n += 1;
+            }
+            other => return other,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod audit;
 mod drill;
+mod status;
 mod validate;
 
 use std::process::ExitCode;
@@ -44,6 +45,24 @@ pub enum Command {
         /// Confirm every gate and finish manual steps without a person, then print a summary.
         #[arg(long)]
         unattended: bool,
+    },
+    /// Health, RPO and the RTO estimate of a runbook's resources, once, for people or monitors.
+    /// Exit 0 OK, 1 WARNING (a figure within 80-100 % of its target), 2 CRITICAL (a target
+    /// breached), 3 UNKNOWN (could not tell).
+    Status {
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// Look at the simulated world (the default scenario) instead of AWS.
+        #[arg(long)]
+        sim: bool,
+        /// Look at the simulated world set up by this scenario.
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: status::StatusFormat,
+        /// Folder of past journals for the RTO estimate (default: where runs write them).
+        #[arg(long, value_name = "DIR")]
+        history: Option<std::path::PathBuf>,
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
@@ -97,6 +116,19 @@ pub fn main() -> ExitCode {
             journal,
             resume,
             unattended,
+        }),
+        Command::Status {
+            runbook,
+            sim,
+            scenario,
+            format,
+            history,
+        } => status::run(status::StatusArgs {
+            runbook,
+            sim,
+            scenario,
+            format,
+            history,
         }),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());

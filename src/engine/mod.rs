@@ -8,6 +8,7 @@ mod approval;
 mod condition;
 mod flow;
 mod gate;
+pub mod objectives;
 mod outcomes;
 mod plan;
 mod replay;

@@ -3,5 +3,6 @@
 
 pub mod clock;
 pub mod driver;
+pub mod history;
 pub mod paths;
 pub mod resume;

@@ -29,7 +29,23 @@ pub struct SimWorld {
 
 impl SimWorld {
     /// A world at T+0 = `t0`, set up by `scenario`.
-    pub fn new(runbook: Arc<Runbook>, scenario: Prepared, t0: DateTime<Utc>) -> SimWorld {
+    pub fn new(runbook: Arc<Runbook>, mut scenario: Prepared, t0: DateTime<Utc>) -> SimWorld {
+        // Fresh recovery points unless the scenario says otherwise: a quarter of the RPO target
+        // old (at most 5 minutes), so a healthy world is comfortably within its objectives.
+        for res in runbook
+            .resources
+            .values()
+            .filter(|r| r.kind.has_recovery_points())
+        {
+            let target = res.rpo.or(runbook.targets.rpo);
+            let fresh = target.map_or(world::DEFAULT_RP_AGE, |t| {
+                crate::runbook::Duration::from_secs(
+                    (t.as_secs() / 4).min(world::DEFAULT_RP_AGE.as_secs()),
+                )
+            });
+            let setup = scenario.resources.entry(res.name.clone()).or_default();
+            setup.recovery_point_age.get_or_insert(fresh);
+        }
         let standby = runbook
             .steps
             .iter()

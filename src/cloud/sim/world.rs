@@ -14,7 +14,7 @@ use crate::engine::ActionPlan;
 use crate::runbook::{ActionKind, Duration, Health, Resource, ResourceKind};
 
 /// Default age of the latest recovery point at T+0.
-const DEFAULT_RP_AGE: Duration = Duration::from_mins(5);
+pub(super) const DEFAULT_RP_AGE: Duration = Duration::from_mins(5);
 
 /// Something a change made.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,239 @@
+//! `pilotlight status RUNBOOK`: one look at health, RPO and the RTO estimate, as a table for
+//! people or JSON for machines, with monitoring-plugin exit codes (0 OK, 1 WARNING, 2 CRITICAL,
+//! 3 UNKNOWN).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, SubsecRound, Utc};
+use serde_json::json;
+
+use super::load_runbook;
+use crate::cloud::sim::{self, SimWorld};
+use crate::cloud::Observe;
+use crate::engine::objectives::{estimate_rto, rpo, Verdict};
+use crate::runbook::Duration;
+use crate::runtime::{history, paths};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+pub struct StatusArgs {
+    pub runbook: PathBuf,
+    pub sim: bool,
+    pub scenario: Option<PathBuf>,
+    pub format: StatusFormat,
+    pub history: Option<PathBuf>,
+}
+
+const UNKNOWN: u8 = 3;
+
+pub fn run(args: StatusArgs) -> ExitCode {
+    let Some(runbook) = load_runbook(&args.runbook) else {
+        return ExitCode::from(UNKNOWN);
+    };
+    let runbook = Arc::new(runbook);
+    if !args.sim && args.scenario.is_none() {
+        eprintln!(
+            "UNKNOWN: live AWS status is not built yet; use --sim (or --scenario FILE) to see the simulated world"
+        );
+        return ExitCode::from(UNKNOWN);
+    }
+    let scenario = match &args.scenario {
+        None => sim::default_for(&runbook),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| sim::parse_scenario(&t, &runbook).map_err(|e| e.to_string()))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("UNKNOWN: {}: {e}", path.display());
+                return ExitCode::from(UNKNOWN);
+            }
+        },
+    };
+    let now = Utc::now().trunc_subsecs(0);
+    let world = SimWorld::new(runbook.clone(), scenario, now);
+    let history_dir = args
+        .history
+        .clone()
+        .unwrap_or_else(|| paths::data_dir().join("journals"));
+    let past = history::read(&history_dir, &runbook.id);
+    let rto = estimate_rto(&runbook, &past.durations);
+
+    let mut resources = Vec::new();
+    let mut worst = rto.verdict;
+    let mut findings: Vec<String> = Vec::new();
+    for res in runbook.resources.values() {
+        let observed = futures_lite_block_on(world.observe(res, now));
+        let status = observed.as_ref().ok();
+        let r = rpo(&runbook, res, status, now);
+        worst = worst.max(r.verdict);
+        let health = status.map_or("unknown".to_string(), |s| {
+            format!("{:?}", s.health).to_lowercase()
+        });
+        match r.verdict {
+            Verdict::Breach | Verdict::Warning => findings.push(format!(
+                "{} RPO {} against target {}{}",
+                res.name,
+                Duration::from_secs(r.seconds.unwrap_or(0)),
+                Duration::from_secs(r.target_seconds.unwrap_or(0)),
+                if r.verdict == Verdict::Breach {
+                    " (breached)"
+                } else {
+                    " (close to target)"
+                }
+            )),
+            Verdict::Unknown => findings.push(format!(
+                "{} RPO unknown ({})",
+                res.name,
+                match (&r.seconds, &r.target_seconds) {
+                    (None, _) => "no recovery point",
+                    (_, None) => "no RPO target",
+                    _ => "?",
+                }
+            )),
+            _ => {}
+        }
+        let rp = status.and_then(|s| s.latest_recovery_point.as_ref());
+        resources.push(json!({
+            "name": res.name,
+            "kind": res.kind.name(),
+            "region": res.region,
+            "health": health,
+            "state": status.map(|s| s.state.clone()),
+            "latest_recovery_point": rp.map(|p| p.at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            "recovery_point_id": rp.map(|p| p.id.clone()),
+            "rpo_seconds": r.seconds,
+            "rpo_target_seconds": r.target_seconds,
+            "rpo_status": r.verdict.name(),
+        }));
+    }
+    if matches!(
+        rto.verdict,
+        Verdict::Breach | Verdict::Warning | Verdict::Unknown
+    ) {
+        let unknown = rto.steps.iter().filter(|s| s.seconds.is_none()).count();
+        let lower_bound = if rto.complete {
+            String::new()
+        } else {
+            format!(
+                " or more ({unknown} steps have no expected duration: set `expect_duration`, or let a run with people time them)"
+            )
+        };
+        findings.push(format!(
+            "RTO estimate {}{lower_bound} against target {}",
+            Duration::from_secs(rto.estimate_seconds),
+            Duration::from_secs(rto.target_seconds)
+        ));
+    }
+    let (code, word) = match worst {
+        Verdict::Breach => (2, "CRITICAL"),
+        Verdict::Warning => (1, "WARNING"),
+        Verdict::Unknown => (UNKNOWN, "UNKNOWN"),
+        Verdict::Ok | Verdict::NotApplicable => (0, "OK"),
+    };
+    let report = json!({
+        "runbook": runbook.id,
+        "title": runbook.title,
+        "generated_at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "backend": "sim",
+        "scenario": world.scenario_name(),
+        "status": word.to_lowercase(),
+        "exit_code": code,
+        "findings": findings,
+        "resources": resources,
+        "rto_target_seconds": rto.target_seconds,
+        "rto_estimate_seconds": rto.estimate_seconds,
+        "rto_estimate_complete": rto.complete,
+        "rto_status": rto.verdict.name(),
+        "rto_sources": rto.steps,
+        "history_runs": past.runs,
+    });
+    match args.format {
+        StatusFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        StatusFormat::Table => print_table(&report, word, &findings),
+    }
+    for (path, why) in &past.skipped {
+        eprintln!("note: past journal {} not used: {why}", path.display());
+    }
+    ExitCode::from(code)
+}
+
+/// The simulated world answers at once; no runtime is needed to poll it.
+fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread().build();
+    match rt {
+        Ok(rt) => rt.block_on(f),
+        Err(_) => unreachable_runtime(),
+    }
+}
+
+fn unreachable_runtime() -> ! {
+    eprintln!("UNKNOWN: cannot start the runtime");
+    std::process::exit(i32::from(UNKNOWN))
+}
+
+fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    let d = |v: &serde_json::Value| {
+        v.as_u64()
+            .map_or("-".to_string(), |x| Duration::from_secs(x).to_string())
+    };
+    println!(
+        "{} ({}), simulated world: {}, at {}",
+        s(&r["title"]),
+        s(&r["runbook"]),
+        s(&r["scenario"]),
+        s(&r["generated_at"])
+    );
+    println!();
+    println!(
+        "{:<24} {:<18} {:<12} {:<12} {:<21} {:>8} {:>8}  RPO STATUS",
+        "RESOURCE", "KIND", "REGION", "HEALTH", "LATEST RECOVERY POINT", "RPO", "TARGET",
+    );
+    for res in r["resources"].as_array().into_iter().flatten() {
+        println!(
+            "{:<24} {:<18} {:<12} {:<12} {:<21} {:>8} {:>8}  {}",
+            s(&res["name"]),
+            s(&res["kind"]),
+            s(&res["region"]),
+            s(&res["health"]),
+            s(&res["latest_recovery_point"]),
+            d(&res["rpo_seconds"]),
+            d(&res["rpo_target_seconds"]),
+            s(&res["rpo_status"]).to_uppercase()
+        );
+    }
+    println!();
+    let sources = r["rto_sources"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let count = |src: &str| sources.iter().filter(|x| x["source"] == src).count();
+    println!(
+        "RTO estimate {}{} against target {}: {} (per step: {} from {} past runs, {} from the runbook, {} from the catalogue, {} unknown)",
+        d(&r["rto_estimate_seconds"]),
+        if r["rto_estimate_complete"] == true { "" } else { " or more" },
+        d(&r["rto_target_seconds"]),
+        s(&r["rto_status"]).to_uppercase(),
+        count("history"),
+        r["history_runs"],
+        count("runbook"),
+        count("catalogue"),
+        count("none"),
+    );
+    println!();
+    if findings.is_empty() {
+        println!("{word}: every objective is within its target");
+    } else {
+        println!("{word}: {}", findings.join("; "));
+    }
+}

@@ -1,0 +1,272 @@
+//! `pilotlight status`: RPO per resource, the RTO estimate learned from past runs, monitoring
+//! exit codes, and JSON that matches its published schema.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pilotlight::audit::{verify, Event};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "pilotlight-status-{name}-{}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn pilotlight(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(args)
+        .current_dir(root())
+        .env("XDG_DATA_HOME", data)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn schema_check(doc: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("assets/status.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn a_stale_recovery_point_is_critical_and_names_the_resource() {
+    let dir = temp_dir("stale");
+    let s = dir.join("stale.scenario.yaml");
+    std::fs::write(
+        &s,
+        "scenario: stale\nresources:\n  shop-db: { recovery_point_age: 2h }\n",
+    )
+    .unwrap();
+    let args = [
+        "status",
+        "runbooks/pilot-light-failover.yaml",
+        "--scenario",
+        s.to_str().unwrap(),
+    ];
+    let out = pilotlight(&args, &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("CRITICAL: shop-db RPO 2h against target 10m (breached)"),
+        "{text}"
+    );
+    let out = pilotlight(&[&args[..], &["--format", "json"]].concat(), &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json(&out);
+    schema_check(&doc);
+    let db = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "shop-db")
+        .unwrap();
+    assert_eq!(db["rpo_status"], "breach");
+    assert_eq!(db["rpo_seconds"], 7200);
+    assert_eq!(db["rpo_target_seconds"], 600);
+    assert_eq!(doc["status"], "critical");
+}
+
+#[test]
+fn a_recovery_point_close_to_its_target_is_a_warning_and_none_is_unknown() {
+    let dir = temp_dir("warn");
+    let s = dir.join("w.scenario.yaml");
+    // The hive runbook: RPO target 10m on the metastore: 9m is 90 %.
+    std::fs::write(
+        &s,
+        "scenario: w\nresources:\n  hive-metastore: { recovery_point_age: 9m }\n",
+    )
+    .unwrap();
+    let doc = json(&pilotlight(
+        &[
+            "status",
+            "runbooks/hive-metastore-pitr.yaml",
+            "--scenario",
+            s.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &dir,
+    ));
+    schema_check(&doc);
+    let m = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "hive-metastore")
+        .unwrap();
+    assert_eq!(m["rpo_status"], "warning", "{m:#}");
+    std::fs::write(
+        &s,
+        "scenario: w\nresources:\n  hive-metastore: { no_recovery_point: true }\n",
+    )
+    .unwrap();
+    let doc = json(&pilotlight(
+        &[
+            "status",
+            "runbooks/hive-metastore-pitr.yaml",
+            "--scenario",
+            s.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &dir,
+    ));
+    let m = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "hive-metastore")
+        .unwrap();
+    assert_eq!(m["rpo_status"], "unknown");
+    assert_eq!(m["latest_recovery_point"], serde_json::Value::Null);
+    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f
+        .as_str()
+        .unwrap()
+        .contains("hive-metastore RPO unknown (no recovery point)")));
+}
+
+#[test]
+fn without_the_simulated_world_status_is_unknown_until_the_aws_backend_exists() {
+    let dir = temp_dir("live");
+    let out = pilotlight(&["status", "runbooks/pilot-light-failover.yaml"], &dir);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use --sim"));
+}
+
+/// Median as the estimate defines it: the lower middle value.
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v[(v.len() - 1) / 2]
+}
+
+#[test]
+fn after_several_drills_the_estimate_is_the_median_of_their_durations() {
+    let dir = temp_dir("history");
+    let rb = "runbooks/pilot-light-failover.yaml";
+    // Three drills whose durations differ: different seeds, one slow promote.
+    let scenarios = [
+        "scenario: a\nseed: 1\nregions: { us-east-1: unavailable }\n",
+        "scenario: b\nseed: 2\nregions: { us-east-1: unavailable }\nfaults:\n  - { step: promote-replica, slow_factor: 2 }\n",
+        "scenario: c\nseed: 3\nregions: { us-east-1: unavailable }\n",
+    ];
+    for (i, s) in scenarios.iter().enumerate() {
+        let path = dir.join(format!("{i}.scenario.yaml"));
+        std::fs::write(&path, s).unwrap();
+        let out = pilotlight(
+            &[
+                "drill",
+                rb,
+                "--unattended",
+                "--speed",
+                "max",
+                "--scenario",
+                path.to_str().unwrap(),
+            ],
+            &dir,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // What the journals say, computed independently of pilotlight's estimate.
+    let journals = dir.join("pilotlight/journals");
+    let mut observed: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for e in std::fs::read_dir(&journals).unwrap() {
+        let records = verify(&std::fs::read(e.unwrap().path()).unwrap())
+            .unwrap()
+            .records;
+        for r in records.iter().filter(|r| r.event == Event::StepSucceeded) {
+            observed
+                .entry(r.step.clone().unwrap())
+                .or_default()
+                .push(r.detail["duration_secs"].as_u64().unwrap());
+        }
+    }
+    let doc = json(&pilotlight(
+        &["status", rb, "--sim", "--format", "json"],
+        &dir,
+    ));
+    schema_check(&doc);
+    assert_eq!(doc["history_runs"], 3);
+    let sources = doc["rto_sources"].as_array().unwrap();
+    let promote = sources
+        .iter()
+        .find(|s| s["step"] == "promote-replica")
+        .unwrap();
+    let mut p = observed["promote-replica"].clone();
+    assert_eq!(p.len(), 3);
+    assert!(
+        p.iter().max() > p.iter().min(),
+        "the drills should differ: {p:?}"
+    );
+    assert_eq!(promote["seconds"].as_u64(), Some(median(&mut p)));
+    assert_eq!(promote["source"], "history");
+    assert_eq!(promote["samples"], 3);
+    let mut total = 0;
+    for s in sources {
+        let step = s["step"].as_str().unwrap();
+        if s["source"] == "history" {
+            assert_eq!(
+                s["seconds"].as_u64(),
+                Some(median(&mut observed[step].clone())),
+                "{step}"
+            );
+        }
+        total += s["seconds"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(doc["rto_estimate_seconds"].as_u64(), Some(total));
+    // Manual steps timed by nobody (unattended drills invent their duration) are not history.
+    let decide = sources.iter().find(|s| s["step"] == "decide").unwrap();
+    assert_ne!(decide["source"], "history");
+}
+
+#[test]
+fn a_tampered_past_journal_is_not_trusted() {
+    let dir = temp_dir("tampered");
+    let rb = "runbooks/pilot-light-failover.yaml";
+    let out = pilotlight(&["drill", rb, "--unattended", "--speed", "max"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let journals = dir.join("pilotlight/journals");
+    let path = std::fs::read_dir(&journals)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "\"duration_secs\":",
+        "\"duration_secs\":1",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = pilotlight(&["status", rb, "--sim", "--format", "json"], &dir);
+    assert_eq!(json(&out)["history_runs"], 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not used"));
+}
