@@ -10,3 +10,4 @@ pub mod cloud;
 pub mod engine;
 pub mod runbook;
 pub mod runtime;
+pub mod tui;

@@ -176,7 +176,7 @@ fn the_same_drill_takes_the_same_simulated_time_every_time() {
 }
 
 #[test]
-fn unattended_is_refused_outside_drill_and_the_console_is_not_faked() {
+fn unattended_is_refused_outside_drill_and_the_console_needs_a_terminal() {
     let out = pilotlight(&["validate", "--unattended", "runbooks"]);
     assert_eq!(out.status.code(), Some(2));
     let out = pilotlight(&["drill", "runbooks/pilot-light-failover.yaml"]);

@@ -1,8 +1,10 @@
 //! The command line: `pilotlight validate`, `schema` and `audit verify`.
 
 mod audit;
+mod console;
 mod drill;
 mod status;
+mod unattended;
 mod validate;
 
 use std::process::ExitCode;
@@ -42,7 +44,8 @@ pub enum Command {
         /// Continue the run recorded in this journal.
         #[arg(long, value_name = "JOURNAL")]
         resume: Option<std::path::PathBuf>,
-        /// Confirm every gate and finish manual steps without a person, then print a summary.
+        /// Confirm every gate and finish manual steps without a person, then print a summary
+        /// (without it, the drill runs at the full-screen console).
         #[arg(long)]
         unattended: bool,
     },
@@ -63,6 +66,18 @@ pub enum Command {
         /// Folder of past journals for the RTO estimate (default: where runs write them).
         #[arg(long, value_name = "DIR")]
         history: Option<std::path::PathBuf>,
+    },
+    /// A read-only console: follow another operator's run from its journal, or look at the
+    /// simulated world. No key changes anything.
+    Watch {
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// The journal of the run to follow (it is re-read as it grows).
+        #[arg(long, value_name = "JOURNAL")]
+        follow: Option<std::path::PathBuf>,
+        /// Show the simulated world's health instead of AWS.
+        #[arg(long)]
+        sim: bool,
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
@@ -129,6 +144,15 @@ pub fn main() -> ExitCode {
             scenario,
             format,
             history,
+        }),
+        Command::Watch {
+            runbook,
+            follow,
+            sim,
+        } => console::watch(console::WatchArgs {
+            runbook,
+            follow,
+            sim,
         }),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());

@@ -43,3 +43,49 @@ pub trait Mutate {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Started>, CloudError>> + Send;
 }
+
+/// A backend for read-only consoles (`watch`, `status`): reads pass through, every change is
+/// refused before it is sent, whatever asks for it.
+pub struct ReadOnly<B>(pub B);
+
+impl<B: Observe + Sync> Observe for ReadOnly<B> {
+    async fn observe(
+        &self,
+        resource: &Resource,
+        now: DateTime<Utc>,
+    ) -> Result<ResourceStatus, CloudError> {
+        self.0.observe(resource, now).await
+    }
+}
+
+impl<B: Sync> Mutate for ReadOnly<B> {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        _: &Approval,
+        _: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
+        Err(CloudError::Refused(format!(
+            "read-only: {} was not sent",
+            plan.action.spec().api
+        )))
+    }
+
+    async fn poll(&self, plan: &ActionPlan, _: DateTime<Utc>) -> Result<Progress, CloudError> {
+        Err(CloudError::Refused(format!(
+            "read-only: no change of {} to follow",
+            plan.step
+        )))
+    }
+
+    async fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        _: DateTime<Utc>,
+    ) -> Result<Option<Started>, CloudError> {
+        Err(CloudError::Refused(format!(
+            "read-only: cannot reconcile {}",
+            plan.step
+        )))
+    }
+}

@@ -72,6 +72,7 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
                         observer,
                         &mut inputs,
                         &mut timers,
+                        Operator::Unattended,
                     )
                     .await;
                 }
@@ -107,7 +108,18 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn perform<B: Observe + Mutate>(
+/// Who answers gates and finishes manual steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// `drill --unattended`: the drill confirms gates itself, people take their expected time.
+    Unattended,
+    /// A person at the console: gates and manual steps wait for them.
+    Person,
+}
+
+/// Performs one effect; answers come back as inputs (now, or at a timer's time).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn perform<B: Observe + Mutate>(
     effect: Effect,
     engine: &Engine,
     journal: &mut Journal,
@@ -116,9 +128,11 @@ async fn perform<B: Observe + Mutate>(
     observer: &mut dyn Observer,
     inputs: &mut VecDeque<Input>,
     timers: &mut BTreeMap<DateTime<Utc>, Vec<Input>>,
+    operator: Operator,
 ) {
     let runbook = engine.runbook();
     match effect {
+        Effect::ShowGate { .. } | Effect::AwaitOperator { .. } if operator == Operator::Person => {}
         Effect::Record(entry) => match journal.append(&entry) {
             Ok(record) => {
                 observer.recorded(&record);

@@ -3,6 +3,11 @@
 
 pub mod clock;
 pub mod driver;
+pub mod follow;
 pub mod history;
+pub mod lock;
 pub mod paths;
 pub mod resume;
+pub mod session;
+pub mod unfinished;
+pub mod view;

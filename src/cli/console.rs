@@ -1,0 +1,202 @@
+//! The console commands: an interactive `drill`, and `watch` (read-only). The session task and
+//! the UI run side by side; the UI only sends commands and reads the latest view.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, Utc};
+use tokio::sync::{mpsc, watch};
+
+use super::drill::Setup;
+use super::load_runbook;
+use crate::audit::Mode;
+use crate::cloud::sim::{self, SimWorld};
+use crate::cloud::ReadOnly;
+use crate::engine::objectives::estimate_rto;
+use crate::engine::RunStatus;
+use crate::runbook::Runbook;
+use crate::runtime::clock::Speed;
+use crate::runtime::session::{Interactive, PacedClock};
+use crate::runtime::view::{RunView, ViewMode};
+use crate::runtime::{follow, history, paths, unfinished};
+
+/// Before a new drill: if an unfinished drill of this runbook exists, ask whether to resume it.
+/// `Ok(Some(journal))` resumes, `Ok(None)` starts fresh.
+pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
+    let dir = paths::data_dir().join("journals");
+    let found = unfinished::find(&dir, &runbook.id, Mode::Drill);
+    let Some(latest) = found.first() else {
+        return Ok(None);
+    };
+    if !std::io::stdin().is_terminal() {
+        eprintln!("note: an unfinished drill exists ({}); starting a new one (use --resume to continue it)", latest.path.display());
+        return Ok(None);
+    }
+    println!("An unfinished drill of `{}` exists:", runbook.id);
+    println!(
+        "  started {} by {}, last at {}, at step {}",
+        latest.started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        latest.operator,
+        latest.last_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        latest.at_step.as_deref().unwrap_or("-")
+    );
+    println!("  journal {}", latest.path.display());
+    if let Some(h) = &latest.locked_by {
+        println!(
+            "  in progress: held by {} since {}",
+            h.operator,
+            h.since.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
+    print!("[r]esume it, start a [n]ew drill, or [q]uit? ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    match answer.trim() {
+        "r" | "R" | "resume" => Ok(Some(latest.path.clone())),
+        "n" | "N" | "new" => Ok(None),
+        _ => Err(ExitCode::SUCCESS),
+    }
+}
+
+/// An interactive drill at the console.
+pub async fn drill(setup: Setup, speed: Speed, operator: &str) -> ExitCode {
+    let Setup {
+        journal,
+        engine,
+        world,
+        resume_at,
+        first,
+        lock,
+        ..
+    } = setup;
+    let runbook = Arc::new(engine.runbook().clone());
+    let past = history::read(&paths::data_dir().join("journals"), &runbook.id);
+    let estimate = estimate_rto(&runbook, &past.durations);
+    let target = format!("simulated world ({})", world.scenario_name());
+    let journal_path = journal.path().to_path_buf();
+    let view = RunView::new(
+        runbook.clone(),
+        ViewMode::Drill,
+        operator,
+        &target,
+        estimate.clone(),
+        resume_at,
+    );
+    let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let clock = PacedClock::new(
+        resume_at,
+        match speed {
+            Speed::Max => None,
+            Speed::Times(f) => Some(f),
+        },
+    );
+    let session = Interactive {
+        engine,
+        journal,
+        backend: world,
+        clock,
+        estimate,
+        view,
+        status_every: chrono::TimeDelta::minutes(1),
+    };
+    let (status, ui) = tokio::join!(
+        session.run(first, cmd_rx, views_tx),
+        crate::tui::run(views_rx, Some(cmd_tx))
+    );
+    drop(lock);
+    if let Err(e) = ui {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    match status {
+        RunStatus::Finished => {
+            println!("drill finished; journal {}", journal_path.display());
+            ExitCode::SUCCESS
+        }
+        RunStatus::Aborted(why) => {
+            println!("drill aborted: {why}; journal {}", journal_path.display());
+            ExitCode::from(1)
+        }
+        _ => {
+            println!(
+                "drill paused; continue it with: pilotlight drill {} --resume {}",
+                runbook.id,
+                journal_path.display()
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub struct WatchArgs {
+    pub runbook: PathBuf,
+    pub follow: Option<PathBuf>,
+    pub sim: bool,
+}
+
+/// `pilotlight watch`: read-only, whatever key is pressed.
+pub fn watch(args: WatchArgs) -> ExitCode {
+    let Some(runbook) = load_runbook(&args.runbook) else {
+        return ExitCode::from(1);
+    };
+    let runbook = Arc::new(runbook);
+    if args.follow.is_none() && !args.sim {
+        eprintln!("error: watching live AWS is not built yet; use --follow JOURNAL (another operator's run) or --sim");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let past = history::read(&paths::data_dir().join("journals"), &runbook.id);
+    let estimate = estimate_rto(&runbook, &past.durations);
+    let now = Utc::now();
+    let target = match &args.follow {
+        Some(j) => format!("following {}", j.display()),
+        None => "simulated world (default scenario)".to_string(),
+    };
+    let view = RunView::new(
+        runbook.clone(),
+        ViewMode::ReadOnly,
+        &paths::operator(),
+        &target,
+        estimate.clone(),
+        now,
+    );
+    let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
+    let ui = runtime.block_on(async {
+        match args.follow {
+            Some(journal) => {
+                let producer = follow::follow(runbook.clone(), journal, estimate, view, views_tx);
+                tokio::join!(producer, crate::tui::run(views_rx, None)).1
+            }
+            None => {
+                let world = SimWorld::new(runbook.clone(), sim::default_for(&runbook), now);
+                let producer = follow::watch_world(
+                    ReadOnly(world),
+                    view,
+                    std::time::Duration::from_secs(5),
+                    views_tx,
+                );
+                tokio::join!(producer, crate::tui::run(views_rx, None)).1
+            }
+        }
+    });
+    match ui {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

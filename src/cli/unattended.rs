@@ -1,0 +1,212 @@
+//! `pilotlight drill RUNBOOK --unattended`: the whole runbook against the simulated world, every
+//! gate confirmed by the drill itself, then a summary against the RTO target.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use super::drill::Setup;
+use crate::audit::{Event, Record};
+use crate::cloud::sim;
+use crate::engine::{Engine, RunStatus, StepState};
+use crate::runbook::Duration;
+use crate::runtime::clock::{Speed, VirtualClock};
+use crate::runtime::driver::{Observer, Unattended};
+
+struct Progress {
+    t0: DateTime<Utc>,
+    abort_after: Option<u64>,
+    written: u64,
+}
+
+impl Observer for Progress {
+    fn recorded(&mut self, r: &Record) {
+        let t = Duration::from_secs((r.at - self.t0).num_seconds().max(0) as u64);
+        let step = r.step.as_deref().unwrap_or("-");
+        let what = match (r.event, r.detail.get("plan")) {
+            (Event::Intent, Some(plan)) => format!(
+                "requested {}",
+                plan.get("action").and_then(|a| a.as_str()).unwrap_or("?")
+            ),
+            (Event::Outcome, _) if r.detail.get("ok").and_then(|v| v.as_bool()) == Some(false) => {
+                format!(
+                    "failed: {}",
+                    r.detail
+                        .get("error")
+                        .and_then(|e| e.as_str())
+                        .unwrap_or("?")
+                )
+            }
+            (Event::StepFailed, _) | (Event::RunAborted, _) => {
+                let why = r.detail.get("error").or_else(|| r.detail.get("reason"));
+                format!(
+                    "{}: {}",
+                    event_name(r.event),
+                    why.and_then(|e| e.as_str()).unwrap_or("?")
+                )
+            }
+            (e, _) => event_name(e).to_string(),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{:<11} {step:<28} {what}", format!("T+{t}"));
+        let _ = out.flush();
+        self.written += 1;
+        // Fault injection for crash tests: die like SIGKILL right after this record is durable.
+        if self.abort_after == Some(self.written) {
+            std::process::abort();
+        }
+    }
+
+    fn refused(&mut self, message: &str) {
+        eprintln!("refused: {message}");
+    }
+}
+
+fn event_name(e: Event) -> String {
+    serde_json::to_value(e)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub async fn run(setup: Setup, speed: Speed) -> ExitCode {
+    let Setup {
+        mut journal,
+        mut engine,
+        world,
+        t0,
+        resume_at,
+        first,
+        expect,
+        lock: _lock,
+    } = setup;
+    let abort_after = std::env::var("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    println!(
+        "drill: {} ({}) against the simulated world, scenario: {}",
+        engine.runbook().title,
+        engine.runbook().id,
+        world.scenario_name()
+    );
+    println!("journal: {}", journal.path().display());
+    let mut clock = VirtualClock::new(resume_at, speed);
+    let mut progress = Progress {
+        t0,
+        abort_after,
+        written: 0,
+    };
+    let status = Unattended {
+        engine: &mut engine,
+        journal: &mut journal,
+        backend: &world,
+        clock: &mut clock,
+        observer: &mut progress,
+        status_every: Some(chrono::TimeDelta::minutes(1)),
+    }
+    .run(first)
+    .await;
+    print_summary(&engine, &status, t0, clock.now(), journal.path());
+    if let Some(expect) = &expect {
+        match check_expectation(&engine, &status, expect) {
+            Ok(()) => println!("scenario check: the drill ended as the scenario expects"),
+            Err(why) => println!("scenario check: NOT as the scenario expects: {why}"),
+        }
+    }
+    match status {
+        RunStatus::Finished => ExitCode::SUCCESS,
+        RunStatus::Aborted(why) | RunStatus::Blocked(why) => {
+            println!("ABORTED: {why}");
+            ExitCode::from(1)
+        }
+        RunStatus::NotStarted | RunStatus::Running => ExitCode::from(1),
+    }
+}
+
+pub(super) fn print_summary(
+    engine: &Engine,
+    status: &RunStatus,
+    t0: DateTime<Utc>,
+    end: DateTime<Utc>,
+    journal: &Path,
+) {
+    let rb = engine.runbook();
+    println!();
+    println!(
+        "{:<28} {:<9} {:>10} {:>10}",
+        "STEP", "OUTCOME", "TOOK", "EXPECTED"
+    );
+    for (step, run) in rb.steps.iter().zip(engine.steps()) {
+        let took = match (run.started_at, run.finished_at) {
+            (Some(s), Some(f)) => {
+                Duration::from_secs((f - s).num_seconds().max(0) as u64).to_string()
+            }
+            _ => "-".into(),
+        };
+        let expected = step
+            .expected_duration()
+            .map_or("-".into(), |d| d.to_string());
+        let outcome = match run.state {
+            StepState::Done if run.attempt > 1 => format!("done ({} tries)", run.attempt),
+            s => s.name().to_string(),
+        };
+        println!(
+            "{:<28} {:<9} {:>10} {:>10}",
+            step.id, outcome, took, expected
+        );
+    }
+    let total = Duration::from_secs((end - t0).num_seconds().max(0) as u64);
+    let target = rb.targets.rto;
+    println!();
+    if matches!(status, RunStatus::Finished) {
+        let verdict = if total <= target { "within" } else { "OVER" };
+        println!("recovered in {total} (simulated) against RTO target {target}: {verdict} target");
+    } else {
+        println!("stopped after {total} (simulated); not recovered (RTO target {target})");
+    }
+    println!("journal: {}", journal.display());
+}
+
+/// Whether the run ended as the scenario says it should.
+fn check_expectation(
+    engine: &Engine,
+    status: &RunStatus,
+    expect: &sim::scenario::Expectation,
+) -> Result<(), String> {
+    use sim::scenario::ExpectedOutcome;
+    let finished = matches!(status, RunStatus::Finished);
+    match (expect.outcome, finished) {
+        (ExpectedOutcome::Finished, false) => {
+            return Err("expected the run to finish, but it was aborted".into())
+        }
+        (ExpectedOutcome::Aborted, true) => {
+            return Err("expected the run to be aborted, but it finished".into())
+        }
+        _ => {}
+    }
+    let rb = engine.runbook();
+    let run_of = |id: &str| {
+        rb.steps
+            .iter()
+            .position(|s| s.id == id)
+            .map(|i| &engine.steps()[i])
+    };
+    if let Some(step) = &expect.failed_step {
+        let stopped_at = rb.steps.get(engine.current()).map(|s| s.id.as_str());
+        if stopped_at != Some(step.as_str()) {
+            return Err(format!(
+                "expected step `{step}` to stop the run, but it stopped at {stopped_at:?}"
+            ));
+        }
+    }
+    if let Some(step) = &expect.retried_step {
+        if run_of(step).is_none_or(|r| r.attempt < 2) {
+            return Err(format!(
+                "expected step `{step}` to need more than one attempt"
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Read-only views for `watch`: following another operator's journal (no load on AWS however
+//! many viewers), or looking at the simulated world's health.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use super::view::{RunView, TAIL};
+use crate::audit::verify;
+use crate::cloud::{Observe, ReadOnly};
+use crate::engine::objectives::{projected_recovery, RtoEstimate};
+use crate::engine::Engine;
+use crate::runbook::Runbook;
+
+/// How often a followed journal is looked at.
+pub const FOLLOW_EVERY: StdDuration = StdDuration::from_millis(500);
+
+/// Publishes the run recorded in `journal` each time it grows, until the console goes away.
+pub async fn follow(
+    runbook: Arc<Runbook>,
+    journal: PathBuf,
+    estimate: RtoEstimate,
+    mut view: RunView,
+    views: watch::Sender<Arc<RunView>>,
+) {
+    let mut seen = usize::MAX;
+    loop {
+        if views.is_closed() {
+            return;
+        }
+        let bytes = tokio::fs::read(&journal).await;
+        match bytes
+            .map_err(|e| e.to_string())
+            .and_then(|b| verify(&b).map_err(|t| t.to_string()))
+        {
+            Ok(v) if v.records.len() != seen => {
+                seen = v.records.len();
+                match Engine::from_records(runbook.clone(), &v.records) {
+                    Ok(engine) => {
+                        let last = v.records.last().map_or_else(Utc::now, |r| r.at);
+                        view.now = last;
+                        view.started_at = engine.started_at();
+                        view.status = engine.status().clone();
+                        view.current = engine.current();
+                        view.steps = engine.steps().to_vec();
+                        view.observations = runbook
+                            .resources
+                            .keys()
+                            .filter_map(|k| engine.observation(k).map(|o| (k.clone(), o.clone())))
+                            .collect();
+                        view.projected = projected_recovery(&engine, &estimate, last, None);
+                        view.tail = v.records.iter().rev().take(TAIL).rev().cloned().collect();
+                        view.notice = v
+                            .torn_tail
+                            .map(|t| format!("the journal's last line ({}) is torn", t.line));
+                    }
+                    Err(e) => {
+                        view.notice = Some(format!("cannot follow {}: {e}", journal.display()))
+                    }
+                }
+                view.journal = Some(journal.clone());
+                view.version += 1;
+                views.send_replace(Arc::new(view.clone()));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let msg = format!("cannot follow {}: {e}", journal.display());
+                if view.notice.as_deref() != Some(msg.as_str()) {
+                    view.notice = Some(msg);
+                    view.version += 1;
+                    views.send_replace(Arc::new(view.clone()));
+                }
+            }
+        }
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
+
+/// Publishes the health of every resource in a world, looked at every `every`, through a
+/// backend that refuses any change.
+pub async fn watch_world<B: Observe + Sync>(
+    backend: ReadOnly<B>,
+    mut view: RunView,
+    every: StdDuration,
+    views: watch::Sender<Arc<RunView>>,
+) {
+    let started = Utc::now();
+    let t0 = view.now;
+    loop {
+        if views.is_closed() {
+            return;
+        }
+        let now = t0 + (Utc::now() - started);
+        for (name, res) in &view.runbook.resources.clone() {
+            if let Ok(s) = backend.observe(res, now).await {
+                view.observations.insert(name.clone(), s);
+            }
+        }
+        view.now = now;
+        view.version += 1;
+        views.send_replace(Arc::new(view.clone()));
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,253 @@
+//! An interactive run: the engine, the journal and a backend in one task that takes the
+//! operator's commands from the console and publishes a fresh [`RunView`] after each change.
+//! The console never waits on this task; it only sends commands and reads the latest view.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{mpsc, watch};
+
+use super::driver::{perform, Observer, Operator};
+use super::view::{RunView, TAIL};
+use crate::audit::{Journal, Record};
+use crate::cloud::{Mutate, Observe};
+use crate::engine::objectives::{projected_recovery, RtoEstimate};
+use crate::engine::{Engine, GateDecision, Input, RunStatus, StepState};
+use crate::runbook::StepBody;
+
+/// What the operator asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Gate(GateDecision),
+    ManualDone,
+    Skip(String),
+    Retry(String),
+    Abort(String),
+}
+
+impl From<Command> for Input {
+    fn from(c: Command) -> Input {
+        match c {
+            Command::Gate(d) => Input::Gate(d),
+            Command::ManualDone => Input::ManualDone,
+            Command::Skip(reason) => Input::Skip { reason },
+            Command::Retry(reason) => Input::Retry { reason },
+            Command::Abort(reason) => Input::Abort { reason },
+        }
+    }
+}
+
+/// Simulated time that flows with real time at `speed`, and can jump ahead (`--speed max`)
+/// while nobody is needed.
+#[derive(Debug, Clone)]
+pub struct PacedClock {
+    base: DateTime<Utc>,
+    started: Instant,
+    speed: f64,
+    jumped: TimeDelta,
+    jump: bool,
+}
+
+impl PacedClock {
+    /// `speed` simulated seconds per real second; `None` jumps from event to event while the run
+    /// does not wait for the operator.
+    pub fn new(base: DateTime<Utc>, speed: Option<f64>) -> PacedClock {
+        PacedClock {
+            base,
+            started: Instant::now(),
+            speed: speed.unwrap_or(1.0),
+            jumped: TimeDelta::zero(),
+            jump: speed.is_none(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        let real = self.started.elapsed().as_secs_f64() * self.speed;
+        self.base + self.jumped + TimeDelta::milliseconds((real * 1000.0) as i64)
+    }
+
+    /// How long to sleep, in real time, until simulated time `t`.
+    fn real_until(&self, t: DateTime<Utc>, operator_needed: bool) -> std::time::Duration {
+        if self.jump && !operator_needed {
+            return std::time::Duration::ZERO;
+        }
+        let sim = (t - self.now()).num_milliseconds().max(0) as f64;
+        std::time::Duration::from_millis((sim / self.speed) as u64)
+    }
+
+    fn catch_up(&mut self, t: DateTime<Utc>, operator_needed: bool) {
+        if self.jump && !operator_needed && t > self.now() {
+            self.jumped += t - self.now();
+        }
+    }
+}
+
+struct Tail<'a> {
+    records: &'a mut VecDeque<Record>,
+    notice: &'a mut Option<String>,
+}
+
+impl Observer for Tail<'_> {
+    fn recorded(&mut self, record: &Record) {
+        if self.records.len() == TAIL {
+            self.records.pop_front();
+        }
+        self.records.push_back(record.clone());
+    }
+
+    fn refused(&mut self, message: &str) {
+        *self.notice = Some(message.to_string());
+    }
+}
+
+/// Whether the run is waiting for a person (then simulated time must not jump).
+fn operator_needed(engine: &Engine) -> bool {
+    match engine.status() {
+        RunStatus::Blocked(_) => true,
+        RunStatus::Running => match (
+            engine.runbook().steps.get(engine.current()),
+            engine.steps().get(engine.current()),
+        ) {
+            (Some(step), Some(run)) => {
+                run.state == StepState::AwaitingGate
+                    || (run.state == StepState::Running && matches!(step.body, StepBody::Manual))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+pub struct Interactive<B> {
+    pub engine: Engine,
+    pub journal: Journal,
+    pub backend: B,
+    pub clock: PacedClock,
+    pub estimate: RtoEstimate,
+    pub view: RunView,
+    pub status_every: TimeDelta,
+}
+
+impl<B: Observe + Mutate> Interactive<B> {
+    /// Runs until the run ends or the console goes away; returns how the run stands.
+    pub async fn run(
+        mut self,
+        first: Input,
+        mut commands: mpsc::Receiver<Command>,
+        views: watch::Sender<Arc<RunView>>,
+    ) -> RunStatus {
+        let mut inputs: VecDeque<Input> = VecDeque::from([first]);
+        let mut timers: BTreeMap<DateTime<Utc>, Vec<Input>> = BTreeMap::new();
+        let mut next_status = self.clock.now();
+        loop {
+            let now = self.clock.now();
+            if now >= next_status
+                && matches!(
+                    self.engine.status(),
+                    RunStatus::Running | RunStatus::Blocked(_)
+                )
+            {
+                for (name, res) in &self.engine.runbook().resources {
+                    let status = self.backend.observe(res, now).await;
+                    inputs.push_back(Input::Observed {
+                        resource: name.clone(),
+                        status,
+                    });
+                }
+                next_status = now + self.status_every;
+            }
+            let due: Vec<DateTime<Utc>> = timers.range(..=now).map(|(t, _)| *t).collect();
+            for t in due {
+                inputs.extend(timers.remove(&t).unwrap_or_default());
+            }
+            let changed = !inputs.is_empty();
+            while let Some(input) = inputs.pop_front() {
+                let now = self.clock.now();
+                for effect in self.engine.handle(input, now) {
+                    let mut tail = Tail {
+                        records: &mut self.view.tail,
+                        notice: &mut self.view.notice,
+                    };
+                    perform(
+                        effect,
+                        &self.engine,
+                        &mut self.journal,
+                        &self.backend,
+                        now,
+                        &mut tail,
+                        &mut inputs,
+                        &mut timers,
+                        Operator::Person,
+                    )
+                    .await;
+                }
+            }
+            self.publish(&views, changed);
+            if matches!(
+                self.engine.status(),
+                RunStatus::Finished | RunStatus::Aborted(_)
+            ) {
+                return self.engine.status().clone();
+            }
+            let needed = operator_needed(&self.engine);
+            let wake = [
+                self.engine.next_wake(),
+                timers.keys().next().copied(),
+                Some(next_status),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(next_status);
+            // The header's clock ticks once a simulated second at most.
+            let tick = self.clock.now() + TimeDelta::seconds(1);
+            let sleep = self.clock.real_until(wake.min(tick), needed);
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(c) => {
+                        self.view.notice = None;
+                        inputs.push_back(c.into());
+                    }
+                    None => return self.engine.status().clone(),
+                },
+                () = tokio::time::sleep(sleep) => {
+                    self.clock.catch_up(wake.min(tick), needed);
+                    inputs.push_back(Input::Tick);
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, views: &watch::Sender<Arc<RunView>>, changed: bool) {
+        let e = &self.engine;
+        let v = &mut self.view;
+        let now = self.clock.now();
+        let second_passed = now.timestamp() != v.now.timestamp();
+        if !changed && !second_passed {
+            return;
+        }
+        v.now = now;
+        v.started_at = e.started_at();
+        v.status = e.status().clone();
+        v.current = e.current();
+        v.steps = e.steps().to_vec();
+        v.observations = e
+            .runbook()
+            .resources
+            .keys()
+            .filter_map(|k| e.observation(k).map(|o| (k.clone(), o.clone())))
+            .collect();
+        v.projected = projected_recovery(e, &self.estimate, now, None);
+        v.preview = e
+            .runbook()
+            .steps
+            .get(e.current())
+            .and_then(|s| e.preview(s));
+        v.journal = Some(self.journal.path().to_path_buf());
+        v.version += 1;
+        views.send_replace(Arc::new(v.clone()));
+    }
+}

@@ -1,0 +1,87 @@
+//! What the console shows: an owned picture of a run, published by the session after every
+//! change and rendered by the UI without waiting on anything.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::Record;
+use crate::cloud::model::ResourceStatus;
+use crate::engine::objectives::RtoEstimate;
+use crate::engine::{RunStatus, StepRun};
+use crate::runbook::Runbook;
+
+/// Which console this is; always on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMode {
+    /// Live AWS (`run`).
+    Live,
+    /// The simulated world (`drill`).
+    Drill,
+    /// `watch`: nothing can be changed from here.
+    ReadOnly,
+}
+
+/// How many journal records the console keeps for its audit pane.
+pub const TAIL: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub runbook: Arc<Runbook>,
+    pub mode: ViewMode,
+    pub operator: String,
+    /// Where the changes go, for the header ("simulated world", or account and regions).
+    pub target: String,
+    pub journal: Option<PathBuf>,
+    pub now: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub status: RunStatus,
+    pub current: usize,
+    pub steps: Vec<StepRun>,
+    pub observations: HashMap<String, ResourceStatus>,
+    pub tail: VecDeque<Record>,
+    pub estimate: RtoEstimate,
+    /// Seconds from the start of the run to the projected recovery.
+    pub projected: Option<u64>,
+    /// The preview of the change the current step's gate is about.
+    pub preview: Option<String>,
+    /// The last thing the engine refused, to show the operator.
+    pub notice: Option<String>,
+    /// Bumped on every change, so the UI redraws only when something changed.
+    pub version: u64,
+}
+
+impl RunView {
+    /// An empty view of a runbook (before anything happened).
+    pub fn new(
+        runbook: Arc<Runbook>,
+        mode: ViewMode,
+        operator: &str,
+        target: &str,
+        estimate: RtoEstimate,
+        now: DateTime<Utc>,
+    ) -> RunView {
+        let steps = runbook.steps.iter().map(|_| StepRun::new()).collect();
+        RunView {
+            runbook,
+            mode,
+            operator: operator.to_string(),
+            target: target.to_string(),
+            journal: None,
+            now,
+            started_at: None,
+            status: RunStatus::NotStarted,
+            current: 0,
+            steps,
+            observations: HashMap::new(),
+            tail: VecDeque::new(),
+            estimate,
+            projected: None,
+            preview: None,
+            notice: None,
+            version: 0,
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The console's own state (focus, selection, filter, popups) and how keys change it. Keys
+//! become [`Command`]s only through a gate or a reason prompt; `update` never does I/O.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::keymap::{lookup, Action};
+use super::popups::gate::GateState;
+use super::popups::reason::{ReasonKind, ReasonState};
+use crate::engine::{GateDecision, StepState};
+use crate::runbook::StepBody;
+use crate::runtime::session::Command;
+use crate::runtime::view::{RunView, ViewMode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Resources,
+    Steps,
+    Audit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    Gate(GateState),
+    Reason(ReasonState),
+}
+
+pub struct App {
+    pub view: Arc<RunView>,
+    pub focus: Pane,
+    pub resource_row: usize,
+    /// The step shown in detail; follows the current step until the operator moves.
+    pub step_row: Option<usize>,
+    pub audit_scroll: usize,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub popup: Option<Popup>,
+    pub quit: bool,
+    /// What the console itself wants to say (refusals, why a key did nothing).
+    pub message: Option<String>,
+}
+
+impl App {
+    pub fn new(view: Arc<RunView>) -> App {
+        App {
+            view,
+            focus: Pane::Steps,
+            resource_row: 0,
+            step_row: None,
+            audit_scroll: 0,
+            filter: String::new(),
+            filter_editing: false,
+            popup: None,
+            quit: false,
+            message: None,
+        }
+    }
+
+    pub fn mode(&self) -> ViewMode {
+        self.view.mode
+    }
+
+    /// The resources the filter lets through, in runbook order.
+    pub fn visible_resources(&self) -> Vec<&str> {
+        let f = self.filter.to_lowercase();
+        self.view
+            .runbook
+            .resources
+            .values()
+            .filter(|r| {
+                f.is_empty()
+                    || r.name.to_lowercase().contains(&f)
+                    || r.kind.name().contains(&f)
+                    || r.region.as_deref().unwrap_or("").contains(&f)
+            })
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    pub fn shown_step(&self) -> usize {
+        self.step_row
+            .unwrap_or(self.view.current)
+            .min(self.view.steps.len().saturating_sub(1))
+    }
+
+    /// A new view from the session. A gate popup closes if its step moved on.
+    pub fn set_view(&mut self, view: Arc<RunView>) {
+        if let Some(Popup::Gate(g)) = &self.popup {
+            let still_open = view.current == g.step
+                && view
+                    .steps
+                    .get(g.step)
+                    .is_some_and(|s| s.state == StepState::AwaitingGate);
+            if !still_open {
+                self.popup = None;
+            }
+        }
+        if let Some(n) = &view.notice {
+            self.message = Some(n.clone());
+        }
+        self.view = view;
+    }
+
+    /// Handles a key; returns the command for the session, if the key made one.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && key.code == KeyCode::Char('c')
+            && self.popup.is_none()
+        {
+            self.quit = true;
+            return None;
+        }
+        // Popups are modal: they take every key.
+        match &mut self.popup {
+            Some(Popup::Help) => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+                ) {
+                    self.popup = None;
+                }
+                return None;
+            }
+            Some(Popup::Gate(g)) => {
+                let phrase = self
+                    .view
+                    .runbook
+                    .steps
+                    .get(g.step)
+                    .and_then(|s| s.gate.clone());
+                return match g.on_key(key, phrase.as_ref()) {
+                    super::popups::gate::Outcome::Open => None,
+                    super::popups::gate::Outcome::Cancelled => {
+                        self.popup = None;
+                        None
+                    }
+                    super::popups::gate::Outcome::Approved { typed, reason } => {
+                        self.popup = None;
+                        Some(Command::Gate(GateDecision {
+                            approve: true,
+                            typed,
+                            reason,
+                            unattended: false,
+                        }))
+                    }
+                };
+            }
+            Some(Popup::Reason(r)) => {
+                return match r.on_key(key) {
+                    super::popups::reason::Outcome::Open => None,
+                    super::popups::reason::Outcome::Cancelled => {
+                        self.popup = None;
+                        None
+                    }
+                    super::popups::reason::Outcome::Given(kind, reason) => {
+                        self.popup = None;
+                        Some(match kind {
+                            ReasonKind::Skip => Command::Skip(reason),
+                            ReasonKind::Retry => Command::Retry(reason),
+                            ReasonKind::Abort => Command::Abort(reason),
+                        })
+                    }
+                };
+            }
+            None => {}
+        }
+        if self.filter_editing {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filter.clear();
+                    self.filter_editing = false;
+                }
+                KeyCode::Enter => self.filter_editing = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() && self.filter.len() < 64 => {
+                    self.filter.push(c)
+                }
+                _ => {}
+            }
+            self.resource_row = 0;
+            return None;
+        }
+        if key.code == KeyCode::Esc {
+            self.filter.clear();
+            self.message = None;
+            return None;
+        }
+        let action = lookup(self.mode(), &key)?;
+        self.message = None;
+        self.act(action)
+    }
+
+    fn act(&mut self, action: Action) -> Option<Command> {
+        let v = &self.view;
+        let current = v.runbook.steps.get(v.current);
+        let state = v.steps.get(v.current).map(|s| s.state);
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.popup = Some(Popup::Help),
+            Action::NextPane | Action::PrevPane => {
+                let order = [Pane::Resources, Pane::Steps, Pane::Audit];
+                let i = order.iter().position(|p| *p == self.focus).unwrap_or(0);
+                let n = if action == Action::NextPane {
+                    i + 1
+                } else {
+                    i + 2
+                };
+                self.focus = order[n % 3];
+            }
+            Action::Up | Action::Down | Action::Top | Action::Bottom => self.move_selection(action),
+            Action::Filter => {
+                self.filter_editing = true;
+                self.focus = Pane::Resources;
+            }
+            Action::OpenGate => match (current, state) {
+                (Some(step), Some(StepState::AwaitingGate)) if step.gate.is_some() => {
+                    self.popup = Some(Popup::Gate(GateState::new(v.current)));
+                }
+                _ => self.message = Some("no gate is waiting for you".into()),
+            },
+            Action::ManualDone => match (current, state) {
+                (Some(step), Some(StepState::Running)) if matches!(step.body, StepBody::Manual) => {
+                    return Some(Command::ManualDone);
+                }
+                _ => {
+                    self.message = Some("the current step is not a manual step in progress".into())
+                }
+            },
+            Action::Skip => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Skip))),
+            Action::Retry => match state {
+                Some(StepState::Failed) => {
+                    self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Retry)))
+                }
+                _ => self.message = Some("only a failed step can be retried".into()),
+            },
+            Action::Abort => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Abort))),
+        }
+        None
+    }
+
+    fn move_selection(&mut self, action: Action) {
+        let (len, pos) = match self.focus {
+            Pane::Resources => (self.visible_resources().len(), self.resource_row),
+            Pane::Steps => (self.view.steps.len(), self.shown_step()),
+            Pane::Audit => (self.view.tail.len(), self.audit_scroll),
+        };
+        let last = len.saturating_sub(1);
+        let next = match action {
+            Action::Up => pos.saturating_sub(1),
+            Action::Down => (pos + 1).min(last),
+            Action::Top => 0,
+            _ => last,
+        };
+        match self.focus {
+            Pane::Resources => self.resource_row = next,
+            Pane::Steps => self.step_row = Some(next),
+            Pane::Audit => self.audit_scroll = next,
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The gate: what will change, where, and the exact phrase to type; focus never starts on
+//! "Proceed", and Esc always cancels.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::centered;
+use crate::audit::report::clean;
+use crate::runbook::{Gate, ReasonPolicy};
+use crate::runtime::view::RunView;
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Typed,
+    Reason,
+    Cancel,
+    Proceed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateState {
+    pub step: usize,
+    pub typed: String,
+    pub reason: String,
+    pub focus: Option<Field>,
+    pub error: Option<String>,
+}
+
+pub enum Outcome {
+    Open,
+    Cancelled,
+    Approved {
+        typed: Option<String>,
+        reason: Option<String>,
+    },
+}
+
+const MAX_INPUT: usize = 256;
+
+fn fields(gate: Option<&Gate>) -> Vec<Field> {
+    let mut f = Vec::new();
+    if gate.is_some_and(|g| g.typed.is_some()) {
+        f.push(Field::Typed);
+    }
+    if gate.is_some_and(|g| g.reason != ReasonPolicy::None) {
+        f.push(Field::Reason);
+    }
+    f.push(Field::Cancel);
+    f.push(Field::Proceed);
+    f
+}
+
+impl GateState {
+    pub fn new(step: usize) -> GateState {
+        GateState {
+            step,
+            typed: String::new(),
+            reason: String::new(),
+            focus: None,
+            error: None,
+        }
+    }
+
+    /// The focused field; never "Proceed" until the operator moves there.
+    pub fn field(&self, gate: Option<&Gate>) -> Field {
+        self.focus.unwrap_or_else(|| fields(gate)[0])
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, gate: Option<&Gate>) -> Outcome {
+        let all = fields(gate);
+        let field = self.field(gate);
+        let pos = all.iter().position(|f| *f == field).unwrap_or(0);
+        match key.code {
+            KeyCode::Esc => return Outcome::Cancelled,
+            KeyCode::Tab | KeyCode::Down => self.focus = Some(all[(pos + 1) % all.len()]),
+            KeyCode::BackTab | KeyCode::Up => {
+                self.focus = Some(all[(pos + all.len() - 1) % all.len()])
+            }
+            KeyCode::Left if matches!(field, Field::Proceed) => self.focus = Some(Field::Cancel),
+            KeyCode::Right if matches!(field, Field::Cancel) => self.focus = Some(Field::Proceed),
+            KeyCode::Enter => match field {
+                Field::Cancel => return Outcome::Cancelled,
+                Field::Proceed => return self.try_approve(gate),
+                _ => self.focus = Some(all[(pos + 1) % all.len()]),
+            },
+            KeyCode::Backspace => {
+                match field {
+                    Field::Typed => self.typed.pop(),
+                    Field::Reason => self.reason.pop(),
+                    _ => None,
+                };
+            }
+            KeyCode::Char(c) if !c.is_control() => match field {
+                Field::Typed if self.typed.len() < MAX_INPUT => self.typed.push(c),
+                Field::Reason if self.reason.len() < MAX_INPUT => self.reason.push(c),
+                _ => {}
+            },
+            _ => {}
+        }
+        Outcome::Open
+    }
+
+    fn try_approve(&mut self, gate: Option<&Gate>) -> Outcome {
+        let Some(gate) = gate else {
+            return Outcome::Cancelled;
+        };
+        if let Some(phrase) = &gate.typed {
+            if &self.typed != phrase {
+                self.error = Some(format!("type `{phrase}` exactly to proceed"));
+                self.focus = Some(Field::Typed);
+                return Outcome::Open;
+            }
+        }
+        let reason = self.reason.trim().to_string();
+        if gate.reason == ReasonPolicy::Required && reason.is_empty() {
+            self.error = Some("say why: this gate needs a reason".into());
+            self.focus = Some(Field::Reason);
+            return Outcome::Open;
+        }
+        Outcome::Approved {
+            typed: gate.typed.as_ref().map(|_| self.typed.clone()),
+            reason: (!reason.is_empty()).then_some(reason),
+        }
+    }
+}
+
+pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme) {
+    let Some(step) = view.runbook.steps.get(state.step) else {
+        return;
+    };
+    let gate = step.gate.as_ref();
+    let area = centered(frame.area(), 76, 20);
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.alert())
+        .title(Span::styled(
+            format!(" GATE: {} ", clean(&step.id)),
+            theme.alert(),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [what, inputs, buttons, error] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(4),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let mut lines = vec![Line::from(Span::styled(
+        clean(&step.title),
+        theme
+            .selected()
+            .remove_modifier(Modifier::REVERSED)
+            .add_modifier(Modifier::BOLD),
+    ))];
+    lines.push(Line::from(format!(
+        "mode {} · operator {} · {}",
+        mode_word(view),
+        clean(&view.operator),
+        clean(&view.target)
+    )));
+    match &view.preview {
+        Some(p) => lines.push(Line::from(format!("will call: {}", clean(p)))),
+        None => lines.push(Line::from(
+            "no cloud change: confirms you will do this step",
+        )),
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), what);
+    let field = state.field(gate);
+    let mark = |f: Field| if field == f { "▶ " } else { "  " };
+    let mut input_lines = Vec::new();
+    if let Some(phrase) = gate.and_then(|g| g.typed.as_ref()) {
+        input_lines.push(Line::from(format!("type `{}` to proceed:", clean(phrase))));
+        input_lines.push(Line::from(format!(
+            "{}[{}]",
+            mark(Field::Typed),
+            clean(&state.typed)
+        )));
+    }
+    if let Some(policy) = gate.map(|g| g.reason).filter(|p| *p != ReasonPolicy::None) {
+        let word = if policy == ReasonPolicy::Required {
+            "required"
+        } else {
+            "optional"
+        };
+        input_lines.push(Line::from(format!(
+            "{}reason ({word}): [{}]",
+            mark(Field::Reason),
+            clean(&state.reason)
+        )));
+    }
+    frame.render_widget(Paragraph::new(input_lines), inputs);
+    let button = |f: Field, label: &str| {
+        let style = if field == f {
+            theme.selected()
+        } else {
+            theme.dim()
+        };
+        Span::styled(format!(" {label} "), style)
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            button(Field::Cancel, "Cancel"),
+            Span::raw("   "),
+            button(Field::Proceed, "Proceed"),
+        ])),
+        buttons,
+    );
+    if let Some(e) = &state.error {
+        frame.render_widget(
+            Paragraph::new(Span::styled(e.clone(), theme.alert())),
+            error,
+        );
+    } else {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "Tab moves · Enter chooses · Esc cancels",
+                theme.dim(),
+            )),
+            error,
+        );
+    }
+}
+
+fn mode_word(view: &RunView) -> &'static str {
+    match view.mode {
+        crate::runtime::view::ViewMode::Live => "LIVE",
+        crate::runtime::view::ViewMode::Drill => "DRILL",
+        crate::runtime::view::ViewMode::ReadOnly => "READ-ONLY",
+    }
+}

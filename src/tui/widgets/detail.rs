@@ -1,0 +1,127 @@
+//! The shown step in full: what it does, its gate, the change it requests, and how it stands.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::pane;
+use crate::audit::report::clean;
+use crate::engine::{RunStatus, StepState};
+use crate::runbook::{ReasonPolicy, StepBody};
+use crate::runtime::view::ViewMode;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let v = &app.view;
+    let i = app.shown_step();
+    let (Some(step), Some(run)) = (v.runbook.steps.get(i), v.steps.get(i)) else {
+        frame.render_widget(pane("Step", false, theme), area);
+        return;
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(clean(&step.title), theme.step(run.state)),
+        Span::raw(format!(
+            "  ({}, {}, attempt {})",
+            step.kind().name(),
+            run.state.name(),
+            run.attempt.max(1)
+        )),
+    ])];
+    let is_current = i == v.current;
+    if is_current && run.state == StepState::AwaitingGate && v.mode != ViewMode::ReadOnly {
+        lines.push(Line::from(Span::styled(
+            "GATE waiting for you: press g to review and decide",
+            theme.alert(),
+        )));
+    }
+    if let StepBody::Action {
+        call,
+        resource,
+        wait_until,
+        ..
+    } = &step.body
+    {
+        lines.push(Line::from(format!(
+            "action {} on {} — {}{}",
+            call.action.name(),
+            clean(resource),
+            call.action.spec().summary,
+            wait_until
+                .as_ref()
+                .map(|w| format!(", then wait until {w}"))
+                .unwrap_or_default()
+        )));
+        if is_current {
+            if let Some(p) = &v.preview {
+                lines.push(Line::from(format!("request: {}", clean(p))));
+            }
+        }
+    }
+    if let StepBody::Command { run: cmd, .. } = &step.body {
+        let note = if v.mode == ViewMode::Drill {
+            " (simulated in a drill)"
+        } else {
+            ""
+        };
+        lines.push(Line::from(format!(
+            "command{note}: {}",
+            clean(&cmd.to_string())
+        )));
+    }
+    if let StepBody::Manual = &step.body {
+        if is_current && run.state == StepState::Running && v.mode != ViewMode::ReadOnly {
+            lines.push(Line::from(Span::styled(
+                "do this by hand, then press d",
+                theme.alert(),
+            )));
+        }
+    }
+    if let Some(gate) = &step.gate {
+        let mut asks = Vec::new();
+        if let Some(t) = &gate.typed {
+            asks.push(format!("type `{}`", clean(t)));
+        } else if gate.confirm {
+            asks.push("confirm".to_string());
+        }
+        if gate.reason == ReasonPolicy::Required {
+            asks.push("a reason".to_string());
+        }
+        lines.push(Line::from(Span::styled(
+            format!("gate: {}", asks.join(" + ")),
+            theme.dim(),
+        )));
+    }
+    if let Some(p) = &run.last_progress {
+        lines.push(Line::from(format!("progress: {}", clean(p))));
+    }
+    if let Some(e) = &run.error {
+        lines.push(Line::from(Span::styled(
+            format!("error: {}", clean(e)),
+            theme.alert(),
+        )));
+    }
+    if is_current {
+        if let RunStatus::Blocked(why) = &v.status {
+            lines.push(Line::from(Span::styled(
+                format!("BLOCKED: {} — r retry, s skip, A abort", clean(why)),
+                theme.alert(),
+            )));
+        }
+    }
+    if let Some(text) = &step.instructions {
+        lines.push(Line::from(""));
+        lines.push(Line::from(clean(
+            &text
+                .render(&Default::default())
+                .unwrap_or_else(|_| text.to_string()),
+        )));
+    }
+    let p = Paragraph::new(lines).wrap(Wrap { trim: true }).block(pane(
+        &format!("Step {}", clean(&step.id)),
+        false,
+        theme,
+    ));
+    frame.render_widget(p, area);
+}

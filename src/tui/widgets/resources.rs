@@ -1,0 +1,89 @@
+//! The resource table: health, latest recovery point and RPO against its target, by status.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::{dur, pane};
+use crate::audit::report::clean;
+use crate::engine::objectives::{rpo, Verdict};
+use crate::runbook::Health;
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let v = &app.view;
+    let names = app.visible_resources();
+    let title = if app.filter.is_empty() && !app.filter_editing {
+        format!("Resources ({})", names.len())
+    } else {
+        format!("Resources ({}) /{}", names.len(), clean(&app.filter))
+    };
+    let header = Row::new([
+        "NAME",
+        "KIND",
+        "REGION",
+        "HEALTH",
+        "RECOVERY POINT",
+        "RPO / TARGET",
+    ])
+    .style(theme.dim());
+    // Only the rows that fit are built: the table stays cheap with thousands of resources.
+    let height = area.height.saturating_sub(3) as usize;
+    let first = app.resource_row.saturating_sub(height.saturating_sub(1));
+    let rows = names
+        .iter()
+        .skip(first)
+        .take(height.max(1))
+        .filter_map(|name| {
+            let res = v.runbook.resources.get(*name)?;
+            let obs = v.observations.get(*name);
+            let health = obs.map_or(Health::Unknown, |o| o.health);
+            let r = rpo(&v.runbook, res, obs, v.now);
+            let rp = obs
+                .and_then(|o| o.latest_recovery_point.as_ref())
+                .map_or("-".to_string(), |p| {
+                    format!("{} ago", dur((v.now - p.at).num_seconds().max(0) as u64))
+                });
+            let rpo_text = match (r.verdict, r.seconds, r.target_seconds) {
+                (Verdict::NotApplicable, _, _) => "n/a".to_string(),
+                (_, Some(s), Some(t)) => format!("{} / {}", dur(s), dur(t)),
+                (_, Some(s), None) => format!("{} / none", dur(s)),
+                _ => "unknown".to_string(),
+            };
+            let rpo_text = if r.verdict == Verdict::Breach {
+                format!("{rpo_text} BREACH")
+            } else {
+                rpo_text
+            };
+            Some(Row::new(vec![
+                Cell::from(clean(&res.name)),
+                Cell::from(res.kind.name()),
+                Cell::from(res.region.clone().unwrap_or_else(|| "global".into())),
+                Cell::from(Span::styled(
+                    format!("{health:?}").to_lowercase(),
+                    theme.health(health),
+                )),
+                Cell::from(rp),
+                Cell::from(Span::styled(rpo_text, theme.verdict(r.verdict))),
+            ]))
+        });
+    let widths = [
+        Constraint::Fill(3),
+        Constraint::Length(15),
+        Constraint::Length(10),
+        Constraint::Length(11),
+        Constraint::Length(14),
+        Constraint::Fill(2),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(pane(&title, app.focus == Pane::Resources, theme))
+        .row_highlight_style(theme.selected());
+    let mut state = TableState::default();
+    if app.focus == Pane::Resources && !names.is_empty() {
+        state.select(Some(app.resource_row.saturating_sub(first)));
+    }
+    frame.render_stateful_widget(table, area, &mut state);
+}

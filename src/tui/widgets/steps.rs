@@ -1,0 +1,72 @@
+//! The step list: state, how long each took against what was expected.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState};
+use ratatui::Frame;
+
+use super::{dur, pane};
+use crate::audit::report::clean;
+use crate::engine::StepState;
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Theme;
+
+fn mark(s: StepState) -> &'static str {
+    match s {
+        StepState::Done => "✓",
+        StepState::Skipped => "»",
+        StepState::Failed | StepState::Aborted => "✗",
+        StepState::AwaitingGate => "?",
+        StepState::Running | StepState::Waiting | StepState::Verifying => "…",
+        StepState::Pending => " ",
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let v = &app.view;
+    let height = area.height.saturating_sub(2) as usize;
+    let shown = app.shown_step();
+    let first = shown
+        .saturating_sub(height.saturating_sub(1) / 2)
+        .min(v.steps.len().saturating_sub(height));
+    let items: Vec<ListItem> = v
+        .runbook
+        .steps
+        .iter()
+        .zip(&v.steps)
+        .enumerate()
+        .skip(first)
+        .take(height.max(1))
+        .map(|(i, (step, run))| {
+            let took = match (run.started_at, run.finished_at) {
+                (Some(s), Some(f)) => dur((f - s).num_seconds().max(0) as u64),
+                (Some(s), None) if i == v.current => dur((v.now - s).num_seconds().max(0) as u64),
+                _ => String::new(),
+            };
+            let expected = step
+                .expected_duration()
+                .map(|d| format!("/{d}"))
+                .unwrap_or_default();
+            let cursor = if i == v.current { "▶" } else { " " };
+            ListItem::new(Line::from(vec![
+                Span::raw(format!("{cursor}{} ", mark(run.state))),
+                Span::styled(format!("{:<22}", clean(&step.id)), theme.step(run.state)),
+                Span::styled(format!(" {:<13}", run.state.name()), theme.step(run.state)),
+                Span::raw(format!(" {took}{expected}")),
+            ]))
+        })
+        .collect();
+    let title = format!(
+        "Steps {}/{}",
+        (v.current + 1).min(v.steps.len()),
+        v.steps.len()
+    );
+    let list = List::new(items)
+        .block(pane(&title, app.focus == Pane::Steps, theme))
+        .highlight_style(theme.selected());
+    let mut state = ListState::default();
+    if app.focus == Pane::Steps {
+        state.select(Some(shown.saturating_sub(first)));
+    }
+    frame.render_stateful_widget(list, area, &mut state);
+}
