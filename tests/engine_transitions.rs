@@ -731,11 +731,19 @@ fn check_fails_and_blocks_the_run() {
     assert_eq!(run.engine.next_wake(), None);
     // Retried by the operator: a record, then observe again.
     let fx = run.send(retry("the dashboard was stale"));
-    assert_eq!(d(&fx), ["record step-retried confirm-impact", "observe db"]);
     assert_eq!(
-        run.last_record().detail,
+        d(&fx),
+        [
+            "record step-retried confirm-impact",
+            "record step-started confirm-impact",
+            "observe db"
+        ]
+    );
+    assert_eq!(
+        run.last_of(Event::StepRetried).detail,
         json!({"attempt": 2, "reason": "the dashboard was stale", "auto": false})
     );
+    assert_eq!(run.last_record().detail["begin"], json!(true));
     assert_eq!(run.attempt(0), 2);
     assert_eq!(run.engine.status(), &RunStatus::Running);
     // An observation error fails the check too.
@@ -801,7 +809,12 @@ fn manual_step_needs_its_gate_then_the_operator() {
     assert_eq!(d(&run.ack()), Vec::<String>::new());
     assert_eq!(d(&run.ack()), Vec::<String>::new());
     assert_eq!(d(&run.ack()), Vec::<String>::new()); // gate-cancelled
-    assert_eq!(d(&run.ack()), ["await-operator decide"]);
+                                                     // The approval is durable: the manual step begins, and says so.
+    assert_eq!(
+        d(&run.ack()),
+        ["record step-started decide", "await-operator decide"]
+    );
+    assert_eq!(d(&run.ack()), Vec::<String>::new());
     assert_eq!(run.state(0), StepState::Running);
     assert_eq!(run.attempt(0), 1);
     run.at(120);
@@ -1454,7 +1467,6 @@ fn an_output_that_never_came_fails_the_step_without_a_change() {
 /// declared failed (the run blocks), yet acknowledging the old intent afterwards still sends the
 /// change. Expected: no `Mutate` for an attempt that already failed.
 #[test]
-#[ignore = "engine bug: SendMutate after-ack does not check the attempt is still in flight"]
 fn no_change_is_sent_for_an_attempt_that_already_timed_out() {
     let mut run = started_run(TIMEOUTS);
     run.send(approve(None, None));
@@ -1493,7 +1505,6 @@ steps:
 /// yet (the write-ahead rule broken). Intent #2's acknowledgement then sends it a second time.
 /// Expected: nothing on intent #1's ack; one `mutate dial#2` on intent #2's.
 #[test]
-#[ignore = "engine bug: a late intent ack sends the current attempt's plan before its intent is durable"]
 fn a_late_intent_ack_does_not_release_the_next_attempts_change() {
     let mut run = started_run(SLOW_JOURNAL);
     run.send(approve(None, None));
@@ -1510,7 +1521,6 @@ fn a_late_intent_ack_does_not_release_the_next_attempts_change() {
 /// The same with a command: intent #1's late acknowledgement emits `RunCommand` labelled
 /// attempt 2 before intent #2 is durable, and intent #2's ack runs the command again.
 #[test]
-#[ignore = "engine bug: a late intent ack runs the current attempt's command before its intent is durable"]
 fn a_late_intent_ack_does_not_run_the_next_attempts_command() {
     let mut run = started_run(SLOW_JOURNAL);
     run.send(skip("dial set by hand"));

@@ -66,9 +66,10 @@ impl Engine {
                 attempt,
                 result,
             } => {
-                if !self.is_current_attempt(&step, attempt) {
+                if !self.is_awaited(&step, attempt) {
                     return;
                 }
+                self.steps[self.current].awaiting = None;
                 match result {
                     Ok(started) => self.action_started(started, now, fx),
                     Err(e) => {
@@ -91,9 +92,10 @@ impl Engine {
                 attempt,
                 result,
             } => {
-                if !self.is_current_attempt(&step, attempt) {
+                if !self.is_awaited(&step, attempt) {
                     return;
                 }
+                self.steps[self.current].awaiting = None;
                 self.in_flight = None;
                 match result {
                     Ok(Some(started)) => self.action_started(
@@ -127,9 +129,10 @@ impl Engine {
                 attempt,
                 result,
             } => {
-                if !self.is_current_attempt(&step, attempt) {
+                if !self.is_awaited(&step, attempt) {
                     return;
                 }
+                self.steps[self.current].awaiting = None;
                 self.command_done(result, now, fx);
             }
             Input::Tick => self.tick(now, fx),
@@ -139,6 +142,23 @@ impl Engine {
     pub(super) fn current_step(&self) -> Option<(&Step, StepState)> {
         let step = self.runbook.steps.get(self.current)?;
         Some((step, self.steps[self.current].state))
+    }
+
+    /// Whether `attempt` of step `step` is the current step's attempt, still waiting to send.
+    fn attempt_still_requesting(&self, step: usize, attempt: u32) -> bool {
+        step == self.current
+            && matches!(self.status, RunStatus::Running)
+            && self.steps.get(step).is_some_and(|r| {
+                r.attempt == attempt && r.state == StepState::Running && r.awaiting.is_none()
+            })
+    }
+
+    /// Whether an answer is for the request in flight: right step, right attempt, and a request
+    /// of that attempt was actually sent and not yet answered.
+    fn is_awaited(&self, step: &str, attempt: u32) -> bool {
+        self.is_current_attempt(step, attempt)
+            && self.steps[self.current].awaiting == Some(attempt)
+            && self.steps[self.current].state == StepState::Running
     }
 
     fn is_current_attempt(&self, step: &str, attempt: u32) -> bool {
@@ -171,11 +191,13 @@ impl Engine {
     }
 
     fn acknowledged(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let seq = self.acked;
-        self.acked += 1;
+        // An acknowledgement with nothing pending is the runtime's mistake: it must not shift
+        // the sequence numbers approvals rest on.
         let Some(after) = self.acks.pop_front() else {
             return;
         };
+        let seq = self.acked;
+        self.acked += 1;
         match after {
             AfterAck::Nothing => {}
             AfterAck::MintApproval { step, unattended } => {
@@ -185,27 +207,40 @@ impl Engine {
                     self.begin_attempt(now, fx);
                 }
             }
-            AfterAck::SendMutate { step } => {
-                let run = &self.steps[step];
-                match (&run.plan, &run.approval) {
-                    (Some(plan), Some(approval)) if step == self.current => {
+            // A change goes out only for the attempt whose intent this was, and only while that
+            // attempt still stands (it may have timed out, been skipped, or been superseded).
+            AfterAck::SendMutate { step, attempt } => {
+                if !self.attempt_still_requesting(step, attempt) {
+                    return;
+                }
+                let run = &mut self.steps[step];
+                if let (Some(plan), Some(approval)) = (&run.plan, &run.approval) {
+                    if plan.attempt == attempt {
                         fx.push(Effect::Mutate {
                             plan: plan.clone(),
                             approval: approval.clone(),
-                        })
+                        });
+                        run.awaiting = Some(attempt);
                     }
-                    _ => {}
                 }
             }
-            AfterAck::RunCommand { step, command } => {
-                let run = &self.steps[step];
-                if let (Some(approval), true) = (&run.approval, step == self.current) {
+            AfterAck::RunCommand {
+                step,
+                attempt,
+                command,
+            } => {
+                if !self.attempt_still_requesting(step, attempt) {
+                    return;
+                }
+                let run = &mut self.steps[step];
+                if let Some(approval) = &run.approval {
                     fx.push(Effect::RunCommand {
                         step: self.runbook.steps[step].id.clone(),
-                        attempt: run.attempt,
+                        attempt,
                         command,
                         approval: approval.clone(),
                     });
+                    run.awaiting = Some(attempt);
                 }
             }
         }
@@ -247,11 +282,32 @@ impl Engine {
         let step = self.runbook.steps[self.current].clone();
         let run = &mut self.steps[self.current];
         run.attempt += 1;
+        run.awaiting = None;
         run.body_started_at = Some(now);
         run.error = None;
         run.wait = None;
         run.next_poll = None;
         run.plan = None;
+        let attempt = run.attempt;
+        let recorded_elsewhere = matches!(
+            step.body,
+            StepBody::Action { .. } | StepBody::Command { .. }
+        );
+        if !recorded_elsewhere && (attempt > 1 || step.gate.is_some()) {
+            // Actions and commands record each attempt in their intent. Other steps say here when
+            // an attempt begins after a gate or a retry (otherwise step-started says it).
+            let detail = json!({"attempt": attempt, "begin": true, "retry": attempt > 1,
+                "title": step.title, "kind": step.kind().name()});
+            self.record(
+                fx,
+                now,
+                Event::StepStarted,
+                Some(step.id.clone()),
+                detail,
+                AfterAck::Nothing,
+            );
+        }
+        let run = &mut self.steps[self.current];
         match &step.body {
             StepBody::Check { expect } => {
                 run.state = StepState::Verifying;
@@ -300,6 +356,7 @@ impl Engine {
                 let detail = json!({"attempt": attempt, "command": command, "resend": resend});
                 let after = AfterAck::RunCommand {
                     step: self.current,
+                    attempt,
                     command,
                 };
                 self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
@@ -329,7 +386,10 @@ impl Engine {
                 run.state = StepState::Running;
                 run.plan = Some(plan.clone());
                 let detail = json!({"attempt": attempt, "plan": plan, "resend": resend});
-                let after = AfterAck::SendMutate { step: self.current };
+                let after = AfterAck::SendMutate {
+                    step: self.current,
+                    attempt,
+                };
                 self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
             }
             Err(e) => self.attempt_failed(format!("cannot prepare the request: {e}"), now, fx),

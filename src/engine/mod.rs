@@ -128,9 +128,19 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 enum AfterAck {
     Nothing,
-    MintApproval { step: usize, unattended: bool },
-    SendMutate { step: usize },
-    RunCommand { step: usize, command: String },
+    MintApproval {
+        step: usize,
+        unattended: bool,
+    },
+    SendMutate {
+        step: usize,
+        attempt: u32,
+    },
+    RunCommand {
+        step: usize,
+        attempt: u32,
+        command: String,
+    },
 }
 
 /// How often to poll a change in progress or re-observe a wait condition.

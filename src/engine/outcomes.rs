@@ -199,6 +199,8 @@ impl Engine {
         let run = &mut self.steps[self.current];
         run.error = Some(why.clone());
         run.next_poll = None;
+        // A late answer to the abandoned request is ignored from here on.
+        run.awaiting = None;
         if run.attempt < step.retry.max_attempts {
             let at = now + TimeDelta::seconds(step.retry.backoff.as_secs() as i64);
             run.state = StepState::Waiting;

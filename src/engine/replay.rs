@@ -91,9 +91,14 @@ impl Engine {
         match r.event {
             Event::StepStarted => {
                 run.started_at.get_or_insert(r.at);
-                run.state = StepState::Pending;
-                if self.runbook.steps[i].gate.is_none() {
-                    self.begin_silently(i, r.at);
+                let begins = r.detail.get("begin").and_then(|v| v.as_bool()) == Some(true);
+                if begins {
+                    self.begin_silently(i, r.at, attempt_of(r));
+                } else {
+                    run.state = StepState::Pending;
+                    if self.runbook.steps[i].gate.is_none() {
+                        self.begin_silently(i, r.at, None);
+                    }
                 }
             }
             Event::GateShown => run.state = StepState::AwaitingGate,
@@ -104,10 +109,15 @@ impl Engine {
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false);
                 run.approval = Some(Approval::mint(&self.runbook.steps[i].id, r.seq, unattended));
-                self.begin_silently(i, r.at);
             }
             Event::Intent => {
                 run.state = StepState::Running;
+                if r.detail.get("resend").and_then(|v| v.as_bool()) != Some(true) {
+                    // A new attempt begins: what the last one left behind is gone.
+                    run.wait = None;
+                    run.next_poll = None;
+                    run.error = None;
+                }
                 run.body_started_at = Some(r.at);
                 run.plan = r
                     .detail
@@ -195,11 +205,17 @@ impl Engine {
                 // when the operator asked.
                 run.attempt = run.attempt.saturating_sub(1);
                 self.status = RunStatus::Running;
+                run.state = StepState::Waiting;
                 if auto {
-                    run.state = StepState::Waiting;
                     run.wait = Some(WaitFor::Backoff(r.at + TimeDelta::seconds(backoff as i64)));
+                    run.error = r
+                        .detail
+                        .get("after")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
                 } else {
-                    self.begin_silently(i, r.at);
+                    // The operator's retry begins at once; its intent or step-started follows.
+                    run.wait = None;
                 }
             }
             Event::StepSucceeded => {
@@ -227,6 +243,7 @@ impl Engine {
             Event::StepSkipped => {
                 run.state = StepState::Skipped;
                 run.finished_at = Some(r.at);
+                self.status = RunStatus::Running;
                 self.current = i + 1;
             }
             Event::RunAborted => {
@@ -289,6 +306,10 @@ impl Engine {
         if matches!(self.status, RunStatus::Blocked(_)) {
             return;
         }
+        // The journal ends before this step's start was recorded: start it properly.
+        if self.steps[self.current].started_at.is_none() {
+            return self.enter_step(now, fx);
+        }
         // The journal ends right after an outcome: finish what the lost records would have said.
         match self.after_outcome.take() {
             Some(Ok(())) => return self.succeed(now, json!({"resumed": true}), fx),
@@ -297,6 +318,8 @@ impl Engine {
         }
         let run = &mut self.steps[self.current];
         match (run.state, &step.body) {
+            // An operator's retry was recorded, but its attempt had not begun.
+            (StepState::Waiting, _) if run.wait.is_none() => self.begin_attempt(now, fx),
             (StepState::Pending, _) | (StepState::AwaitingGate, _) if run.approval.is_none() => {
                 self.show_gate_or_begin(&step, now, fx)
             }
@@ -306,6 +329,7 @@ impl Engine {
                 // The intent is durable but its outcome is not: ask the cloud what happened
                 // before sending anything again.
                 Some(plan) if self.in_flight == Some(self.current) => {
+                    run.awaiting = Some(plan.attempt);
                     fx.push(Effect::Reconcile { plan })
                 }
                 _ => self.request_change(now, fx, false),
@@ -333,7 +357,7 @@ impl Engine {
 
     /// What [`Engine::begin_attempt`] does to the state of a check, manual or wait step, without
     /// its effects (those steps begin without writing a record).
-    fn begin_silently(&mut self, i: usize, at: DateTime<Utc>) {
+    fn begin_silently(&mut self, i: usize, at: DateTime<Utc>, attempt: Option<u32>) {
         let step = &self.runbook.steps[i];
         let run = &mut self.steps[i];
         let (state, wait) = match &step.body {
@@ -349,7 +373,7 @@ impl Engine {
             }
             StepBody::Action { .. } | StepBody::Command { .. } => return,
         };
-        run.attempt += 1;
+        run.attempt = attempt.unwrap_or(run.attempt + 1);
         run.body_started_at = Some(at);
         run.state = state;
         run.wait = wait;

@@ -77,6 +77,8 @@ pub struct StepRun {
     /// The next time this step polls or observes.
     pub next_poll: Option<DateTime<Utc>>,
     pub last_progress: Option<String>,
+    /// The attempt whose request was sent and not yet answered.
+    pub awaiting: Option<u32>,
 }
 
 impl StepRun {
@@ -93,6 +95,7 @@ impl StepRun {
             wait: None,
             next_poll: None,
             last_progress: None,
+            awaiting: None,
         }
     }
 }
