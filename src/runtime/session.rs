@@ -39,13 +39,16 @@ impl From<Command> for Input {
     }
 }
 
-/// Simulated time that flows with real time at `speed`, and can jump ahead (`--speed max`)
-/// while nobody is needed.
+/// Simulated time for a drill at the console. While the run waits for the operator it flows at
+/// real speed (people take the time they take); while only the (simulated) cloud is working it
+/// flows `speed` times faster, or jumps straight to the next event (`--speed max`).
 #[derive(Debug, Clone)]
 pub struct PacedClock {
     base: DateTime<Utc>,
     started: Instant,
+    /// The current rate: 1 while people are needed, else `fast`.
     speed: f64,
+    fast: f64,
     jumped: TimeDelta,
     jump: bool,
 }
@@ -57,9 +60,21 @@ impl PacedClock {
         PacedClock {
             base,
             started: Instant::now(),
-            speed: speed.unwrap_or(1.0),
+            speed: 1.0,
+            fast: speed.unwrap_or(1.0),
             jumped: TimeDelta::zero(),
             jump: speed.is_none(),
+        }
+    }
+
+    /// Real speed while the operator is needed, fast otherwise.
+    fn pace(&mut self, operator_needed: bool) {
+        let rate = if operator_needed || self.jump { 1.0 } else { self.fast };
+        if (rate - self.speed).abs() > f64::EPSILON {
+            self.base = self.now();
+            self.jumped = TimeDelta::zero();
+            self.started = Instant::now();
+            self.speed = rate;
         }
     }
 
@@ -192,6 +207,7 @@ impl<B: Observe + Mutate> Interactive<B> {
                 return self.engine.status().clone();
             }
             let needed = operator_needed(&self.engine);
+            self.clock.pace(needed);
             let wake = [
                 self.engine.next_wake(),
                 timers.keys().next().copied(),
