@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::{root, temp_dir};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -14,22 +18,6 @@ use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::engine::{Engine, Input, RunStatus};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
 use pilotlight::runtime::driver::{Observer, Unattended};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
-        "pilotlight-drill-{name}-{}-{n}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn pilotlight(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pilotlight"))

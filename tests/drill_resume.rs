@@ -3,31 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::{root, temp_dir};
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use pilotlight::audit::{verify, Event, Record};
 
 const RUNBOOK: &str = "runbooks/pilot-light-failover.yaml";
 const SCENARIO: &str = "runbooks/pilot-light-failover.capacity-shortage.scenario.yaml";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
-        "pilotlight-resume-{name}-{}-{n}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn drill(extra: &[&str], abort_after: Option<usize>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pilotlight"));

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::temp_dir;
+
 use chrono::{Duration, TimeZone, Utc};
 use pilotlight::audit::{verify, Entry, Event, Journal, Mode, Tamper};
 
@@ -18,14 +22,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("pilotlight-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 /// A journal of `n` records, as bytes.
@@ -165,7 +161,8 @@ fn a_torn_last_line_is_reported_as_such_and_not_as_tampering() {
 #[test]
 fn resume_sets_a_torn_tail_aside_and_continues_the_chain() {
     let dir = temp_dir("resume");
-    let path = dir.join("run.jsonl");
+    // pilotlight makes the journal folder itself, owner-only.
+    let path = dir.join("journals/run.jsonl");
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
     let entry = |event| Entry {
         at: t0,
@@ -204,7 +201,11 @@ fn resume_sets_a_torn_tail_aside_and_continues_the_chain() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let dmode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        let dmode = std::fs::metadata(dir.join("journals"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(dmode, 0o700);
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::plan::render;
-use super::{AfterAck, Approval, Effect, Engine, Input, RunStatus, StepState, WaitFor};
-use crate::audit::{Entry, Event};
+use super::{AfterAck, Effect, Engine, Input, RunStatus, StepState, WaitFor};
+use crate::audit::Event;
 use crate::cloud::model::Started;
 use crate::runbook::{Step, StepBody};
 
@@ -65,37 +65,26 @@ impl Engine {
                 step,
                 attempt,
                 result,
-            } => {
-                if !self.is_awaited(&step, attempt) {
-                    return;
+            } if self.take_awaited(&step, attempt) => match result {
+                Ok(started) => self.action_started(started, now, fx),
+                Err(e) => {
+                    let detail = json!({"ok": false, "attempt": attempt, "error": e.to_string()});
+                    self.record(
+                        fx,
+                        now,
+                        Event::Outcome,
+                        Some(step),
+                        detail,
+                        AfterAck::Nothing,
+                    );
+                    self.attempt_failed(e.to_string(), now, fx);
                 }
-                self.steps[self.current].awaiting = None;
-                match result {
-                    Ok(started) => self.action_started(started, now, fx),
-                    Err(e) => {
-                        let detail =
-                            json!({"ok": false, "attempt": attempt, "error": e.to_string()});
-                        self.record(
-                            fx,
-                            now,
-                            Event::Outcome,
-                            Some(step),
-                            detail,
-                            AfterAck::Nothing,
-                        );
-                        self.attempt_failed(e.to_string(), now, fx);
-                    }
-                }
-            }
+            },
             Input::Reconciled {
                 step,
                 attempt,
                 result,
-            } => {
-                if !self.is_awaited(&step, attempt) {
-                    return;
-                }
-                self.steps[self.current].awaiting = None;
+            } if self.take_awaited(&step, attempt) => {
                 self.in_flight = None;
                 match result {
                     Ok(Some(started)) => self.action_started(
@@ -114,27 +103,21 @@ impl Engine {
                     ),
                 }
             }
-            Input::Progress {
-                step,
-                attempt,
-                result,
-            } => {
-                if !self.is_current_attempt(&step, attempt) {
-                    return;
-                }
-                self.progress(result, now, fx);
-            }
             Input::CommandDone {
                 step,
                 attempt,
                 result,
-            } => {
-                if !self.is_awaited(&step, attempt) {
-                    return;
-                }
-                self.steps[self.current].awaiting = None;
-                self.command_done(result, now, fx);
-            }
+            } if self.take_awaited(&step, attempt) => self.command_done(result, now, fx),
+            Input::Progress {
+                step,
+                attempt,
+                result,
+            } if self.is_current_attempt(&step, attempt) => self.progress(result, now, fx),
+            // Answers to requests not in flight (stale, or never sent) change nothing.
+            Input::Started { .. }
+            | Input::Reconciled { .. }
+            | Input::CommandDone { .. }
+            | Input::Progress { .. } => {}
             Input::Tick => self.tick(now, fx),
         }
     }
@@ -142,108 +125,6 @@ impl Engine {
     pub(super) fn current_step(&self) -> Option<(&Step, StepState)> {
         let step = self.runbook.steps.get(self.current)?;
         Some((step, self.steps[self.current].state))
-    }
-
-    /// Whether `attempt` of step `step` is the current step's attempt, still waiting to send.
-    fn attempt_still_requesting(&self, step: usize, attempt: u32) -> bool {
-        step == self.current
-            && matches!(self.status, RunStatus::Running)
-            && self.steps.get(step).is_some_and(|r| {
-                r.attempt == attempt && r.state == StepState::Running && r.awaiting.is_none()
-            })
-    }
-
-    /// Whether an answer is for the request in flight: right step, right attempt, and a request
-    /// of that attempt was actually sent and not yet answered.
-    fn is_awaited(&self, step: &str, attempt: u32) -> bool {
-        self.is_current_attempt(step, attempt)
-            && self.steps[self.current].awaiting == Some(attempt)
-            && self.steps[self.current].state == StepState::Running
-    }
-
-    fn is_current_attempt(&self, step: &str, attempt: u32) -> bool {
-        self.runbook
-            .steps
-            .get(self.current)
-            .is_some_and(|s| s.id == step)
-            && self.steps[self.current].attempt == attempt
-            && matches!(self.status, RunStatus::Running)
-    }
-
-    /// Emits a record to journal, remembering what to do once it is durable.
-    pub(super) fn record(
-        &mut self,
-        fx: &mut Vec<Effect>,
-        at: DateTime<Utc>,
-        event: Event,
-        step: Option<String>,
-        detail: serde_json::Value,
-        after: AfterAck,
-    ) {
-        self.written += 1;
-        self.acks.push_back(after);
-        fx.push(Effect::Record(Entry {
-            at,
-            event,
-            step,
-            detail,
-        }));
-    }
-
-    fn acknowledged(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        // An acknowledgement with nothing pending is the runtime's mistake: it must not shift
-        // the sequence numbers approvals rest on.
-        let Some(after) = self.acks.pop_front() else {
-            return;
-        };
-        let seq = self.acked;
-        self.acked += 1;
-        match after {
-            AfterAck::Nothing => {}
-            AfterAck::MintApproval { step, unattended } => {
-                if step == self.current {
-                    let id = self.runbook.steps[step].id.clone();
-                    self.steps[step].approval = Some(Approval::mint(&id, seq, unattended));
-                    self.begin_attempt(now, fx);
-                }
-            }
-            // A change goes out only for the attempt whose intent this was, and only while that
-            // attempt still stands (it may have timed out, been skipped, or been superseded).
-            AfterAck::SendMutate { step, attempt } => {
-                if !self.attempt_still_requesting(step, attempt) {
-                    return;
-                }
-                let run = &mut self.steps[step];
-                if let (Some(plan), Some(approval)) = (&run.plan, &run.approval) {
-                    if plan.attempt == attempt {
-                        fx.push(Effect::Mutate {
-                            plan: plan.clone(),
-                            approval: approval.clone(),
-                        });
-                        run.awaiting = Some(attempt);
-                    }
-                }
-            }
-            AfterAck::RunCommand {
-                step,
-                attempt,
-                command,
-            } => {
-                if !self.attempt_still_requesting(step, attempt) {
-                    return;
-                }
-                let run = &mut self.steps[step];
-                if let Some(approval) = &run.approval {
-                    fx.push(Effect::RunCommand {
-                        step: self.runbook.steps[step].id.clone(),
-                        attempt,
-                        command,
-                        approval: approval.clone(),
-                    });
-                    run.awaiting = Some(attempt);
-                }
-            }
-        }
     }
 
     /// Starts the current step (or finishes the run after the last one).

@@ -4,6 +4,7 @@
 //! Safety lives here: an [`Approval`] is minted only after the gate's decision is acknowledged as
 //! durable by the journal, and a change is requested only after its intent record is durable.
 
+mod acks;
 mod approval;
 mod condition;
 mod flow;
