@@ -69,7 +69,11 @@ impl PacedClock {
 
     /// Real speed while the operator is needed, fast otherwise.
     fn pace(&mut self, operator_needed: bool) {
-        let rate = if operator_needed || self.jump { 1.0 } else { self.fast };
+        let rate = if operator_needed || self.jump {
+            1.0
+        } else {
+            self.fast
+        };
         if (rate - self.speed).abs() > f64::EPSILON {
             self.base = self.now();
             self.jumped = TimeDelta::zero();
