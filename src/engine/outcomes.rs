@@ -20,10 +20,17 @@ impl Engine {
     ) {
         if let Ok(s) = &status {
             let previous = self.observations.insert(resource.clone(), s.clone());
-            // Health and state only: recovery points of healthy resources move all the time.
-            let changed = previous
-                .as_ref()
-                .is_none_or(|p| p.health != s.health || p.state != s.state);
+            // Health, state, or the RPO verdict: recovery points of healthy resources move all
+            // the time, so their every move would drown the journal.
+            let verdict = |o: &ResourceStatus| {
+                self.runbook
+                    .resources
+                    .get(&resource)
+                    .map(|res| super::objectives::rpo(&self.runbook, res, Some(o), now).verdict)
+            };
+            let changed = previous.as_ref().is_none_or(|p| {
+                p.health != s.health || p.state != s.state || verdict(p) != verdict(s)
+            });
             // Status snapshots go to the journal on change only: what war-room viewers follow.
             if changed && matches!(self.status, RunStatus::Running | RunStatus::Blocked(_)) {
                 let detail = json!({"resource": resource, "status": s});

@@ -51,6 +51,17 @@ pub async fn follow(
                             .keys()
                             .filter_map(|k| engine.observation(k).map(|o| (k.clone(), o.clone())))
                             .collect();
+                        view.observed_at = v
+                            .records
+                            .iter()
+                            .filter(|r| r.event == crate::audit::Event::StatusSnapshot)
+                            .filter_map(|r| {
+                                r.detail
+                                    .get("resource")
+                                    .and_then(|x| x.as_str())
+                                    .map(|n| (n.to_string(), r.at))
+                            })
+                            .collect();
                         view.projected = projected_recovery(&engine, &estimate, last, None);
                         view.tail = v.records.iter().rev().take(TAIL).rev().cloned().collect();
                         view.notice = v

@@ -41,6 +41,9 @@ pub struct RunView {
     pub current: usize,
     pub steps: Vec<StepRun>,
     pub observations: HashMap<String, ResourceStatus>,
+    /// When each observation was made, where it is older than `now` (a followed journal): RPO is
+    /// shown as of then, not aged to now.
+    pub observed_at: HashMap<String, DateTime<Utc>>,
     pub tail: VecDeque<Record>,
     pub estimate: RtoEstimate,
     /// Seconds from the start of the run to the projected recovery.
@@ -76,6 +79,7 @@ impl RunView {
             current: 0,
             steps,
             observations: HashMap::new(),
+            observed_at: HashMap::new(),
             tail: VecDeque::new(),
             estimate,
             projected: None,
