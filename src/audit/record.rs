@@ -27,6 +27,8 @@ pub enum Mode {
 pub enum Event {
     RunStarted,
     RunResumed,
+    /// The operator left the console; the run can be resumed (simulated time stops here).
+    RunPaused,
     RunFinished,
     RunAborted,
     StepStarted,

@@ -2,7 +2,7 @@
 //! the UI run side by side; the UI only sends commands and reads the latest view.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
     }
     println!("An unfinished drill of `{}` exists:", runbook.id);
     println!(
-        "  started {} by {}, last at {}, at step {}",
+        "  started {} by {}, last record at {} (simulated time), at step {}",
         latest.started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         latest.operator,
         latest.last_at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -50,7 +50,7 @@ pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
             h.since.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
     }
-    print!("[r]esume it, start a [n]ew drill, or [q]uit? ");
+    print!("Resume it (r), start a new drill (n), or quit (q)? Type a letter and Enter: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -62,11 +62,12 @@ pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
 }
 
 /// An interactive drill at the console.
-pub async fn drill(setup: Setup, speed: Speed, operator: &str) -> ExitCode {
+pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Path) -> ExitCode {
     let Setup {
         journal,
         engine,
         world,
+        t0,
         resume_at,
         first,
         lock,
@@ -87,13 +88,11 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str) -> ExitCode {
     );
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
-    let clock = PacedClock::new(
-        resume_at,
-        match speed {
-            Speed::Max => None,
-            Speed::Times(f) => Some(f),
-        },
-    );
+    let fast = match speed {
+        Speed::Max => None,
+        Speed::Times(f) => Some(f),
+    };
+    let clock = PacedClock::new(resume_at, fast);
     let session = Interactive {
         engine,
         journal,
@@ -103,7 +102,7 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str) -> ExitCode {
         view,
         status_every: chrono::TimeDelta::minutes(1),
     };
-    let (status, ui) = tokio::join!(
+    let ((status, engine), ui) = tokio::join!(
         session.run(first, cmd_rx, views_tx),
         crate::tui::run(views_rx, Some(cmd_tx))
     );
@@ -113,18 +112,28 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str) -> ExitCode {
         return ExitCode::from(1);
     }
     match status {
-        RunStatus::Finished => {
-            println!("drill finished; journal {}", journal_path.display());
+        RunStatus::Finished | RunStatus::Aborted(_) => {
+            let end = engine
+                .steps()
+                .iter()
+                .filter_map(|s| s.finished_at)
+                .max()
+                .unwrap_or(t0);
+            super::unattended::print_summary(&engine, &status, t0, end, &journal_path);
+            if let RunStatus::Aborted(why) = status {
+                println!("ABORTED: {why}");
+                return ExitCode::from(1);
+            }
             ExitCode::SUCCESS
-        }
-        RunStatus::Aborted(why) => {
-            println!("drill aborted: {why}; journal {}", journal_path.display());
-            ExitCode::from(1)
         }
         _ => {
             println!(
-                "drill paused; continue it with: pilotlight drill {} --resume {}",
-                runbook.id,
+                "drill paused at step `{}`; continue it with:\n  pilotlight drill {} --resume {}",
+                runbook
+                    .steps
+                    .get(engine.current())
+                    .map_or("-", |s| s.id.as_str()),
+                runbook_file.display(),
                 journal_path.display()
             );
             ExitCode::SUCCESS

@@ -90,7 +90,12 @@ pub fn run(mut args: DrillArgs) -> ExitCode {
     if args.unattended {
         runtime.block_on(super::unattended::run(setup, args.speed))
     } else {
-        runtime.block_on(super::console::drill(setup, args.speed, &operator))
+        runtime.block_on(super::console::drill(
+            setup,
+            args.speed,
+            &operator,
+            &args.runbook,
+        ))
     }
 }
 

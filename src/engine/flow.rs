@@ -39,6 +39,13 @@ impl Engine {
                 self.enter_step(now, fx);
             }
             Input::Resume => self.resume_effects(now, fx),
+            Input::Pause => {
+                if matches!(self.status, RunStatus::Running | RunStatus::Blocked(_)) {
+                    let at_step = self.runbook.steps.get(self.current).map(|s| s.id.clone());
+                    let detail = json!({"at_step": at_step});
+                    self.record(fx, now, Event::RunPaused, None, detail, AfterAck::Nothing);
+                }
+            }
             Input::Recorded => self.acknowledged(now, fx),
             Input::JournalFailed(why) => {
                 self.status = RunStatus::Aborted(format!("journal failure: {why}"));

@@ -36,6 +36,8 @@ pub enum Input {
     Resume,
     /// The oldest record not yet acknowledged is durable.
     Recorded,
+    /// The operator leaves the console; the run stays resumable.
+    Pause,
     /// A journal write failed: nothing may change any more.
     JournalFailed(String),
     Gate(GateDecision),

@@ -23,10 +23,28 @@ pub fn default_journal(runbook: &str, mode: &str, at: DateTime<Utc>) -> PathBuf 
     ))
 }
 
-/// Who is at the keyboard, for the journal.
+/// Who is at the keyboard, for the journal: `$PILOTLIGHT_OPERATOR`, `$USER`, `$LOGNAME`, else
+/// the login name of this process's user id from /etc/passwd.
 pub fn operator() -> String {
     ["PILOTLIGHT_OPERATOR", "USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(login_of_uid)
         .unwrap_or_else(|| "unknown".into())
+}
+
+fn login_of_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_string())
+    })
 }

@@ -150,13 +150,14 @@ pub struct Interactive<B> {
 }
 
 impl<B: Observe + Mutate> Interactive<B> {
-    /// Runs until the run ends or the console goes away; returns how the run stands.
+    /// Runs until the run ends or the console goes away; returns how the run stands, and the
+    /// engine (for the summary).
     pub async fn run(
         mut self,
         first: Input,
         mut commands: mpsc::Receiver<Command>,
         views: watch::Sender<Arc<RunView>>,
-    ) -> RunStatus {
+    ) -> (RunStatus, Engine) {
         let mut inputs: VecDeque<Input> = VecDeque::from([first]);
         let mut timers: BTreeMap<DateTime<Utc>, Vec<Input>> = BTreeMap::new();
         let mut next_status = self.clock.now();
@@ -208,7 +209,7 @@ impl<B: Observe + Mutate> Interactive<B> {
                 self.engine.status(),
                 RunStatus::Finished | RunStatus::Aborted(_)
             ) {
-                return self.engine.status().clone();
+                return (self.engine.status().clone(), self.engine);
             }
             let needed = operator_needed(&self.engine);
             self.clock.pace(needed);
@@ -231,7 +232,16 @@ impl<B: Observe + Mutate> Interactive<B> {
                         self.view.notice = None;
                         inputs.push_back(c.into());
                     }
-                    None => return self.engine.status().clone(),
+                    None => {
+                        // The console went away: record where the run stands, so a resume
+                        // continues from now and not from the last thing that happened.
+                        let now = self.clock.now();
+                        for effect in self.engine.handle(Input::Pause, now) {
+                            let mut tail = Tail { records: &mut self.view.tail, notice: &mut self.view.notice };
+                            perform(effect, &self.engine, &mut self.journal, &self.backend, now, &mut tail, &mut inputs, &mut timers, Operator::Person).await;
+                        }
+                        return (self.engine.status().clone(), self.engine);
+                    }
                 },
                 () = tokio::time::sleep(sleep) => {
                     self.clock.catch_up(wake.min(tick), needed);

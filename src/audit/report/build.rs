@@ -154,7 +154,7 @@ impl Builder {
                     crate::audit::format_time(at)
                 ));
             }
-            (Event::StatusSnapshot, _) => {}
+            (Event::StatusSnapshot | Event::RunPaused, _) => {}
             (event, Some(id)) => {
                 let id = clean(id);
                 let s = self.step(&id, rec.seq, false);
