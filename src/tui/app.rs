@@ -189,7 +189,13 @@ impl App {
             self.message = None;
             return None;
         }
-        let action = lookup(self.mode(), &key)?;
+        let Some(action) = lookup(self.mode(), &key) else {
+            // A key that would change the run elsewhere says why it does nothing here.
+            if self.mode() == ViewMode::ReadOnly && lookup(ViewMode::Drill, &key).is_some() {
+                self.message = Some("read-only: nothing here can change the run".into());
+            }
+            return None;
+        };
         self.message = None;
         self.act(action)
     }

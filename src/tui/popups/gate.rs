@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::centered;
 use crate::audit::report::clean;
-use crate::runbook::{Gate, ReasonPolicy};
+use crate::runbook::{Gate, ReasonPolicy, StepBody};
 use crate::runtime::view::RunView;
 use crate::tui::theme::Theme;
 
@@ -165,9 +165,20 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         clean(&view.operator),
         clean(&view.target)
     )));
-    match &view.preview {
-        Some(p) => lines.push(Line::from(format!("will call: {}", clean(p)))),
-        None => lines.push(Line::from(
+    match (&view.preview, &step.body) {
+        (Some(p), _) => lines.push(Line::from(format!("will call: {}", clean(p)))),
+        (None, StepBody::Command { run, .. }) => {
+            let note = if view.mode == crate::runtime::view::ViewMode::Drill {
+                " (simulated in a drill)"
+            } else {
+                ""
+            };
+            lines.push(Line::from(format!(
+                "will run{note}: {}",
+                clean(&run.to_string())
+            )));
+        }
+        (None, _) => lines.push(Line::from(
             "no cloud change: confirms you will do this step",
         )),
     }
@@ -196,13 +207,13 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         )));
     }
     frame.render_widget(Paragraph::new(input_lines), inputs);
+    // The focused button is reversed and marked, so focus shows without colour too.
     let button = |f: Field, label: &str| {
-        let style = if field == f {
-            theme.selected()
+        if field == f {
+            Span::styled(format!("▶{label} "), theme.selected())
         } else {
-            theme.dim()
-        };
-        Span::styled(format!(" {label} "), style)
+            Span::styled(format!(" {label} "), theme.dim())
+        }
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![

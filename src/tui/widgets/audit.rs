@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::pane;
 use crate::audit::report::clean;
-use crate::audit::Record;
+use crate::audit::{Event, Record};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
@@ -16,17 +16,44 @@ fn summary(r: &Record) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    let extra = ["error", "reason", "command"]
-        .iter()
-        .find_map(|k| r.detail.get(*k).and_then(|v| v.as_str()))
-        .or_else(|| {
-            r.detail
-                .get("plan")
-                .and_then(|p| p.get("action"))
-                .and_then(|a| a.as_str())
-        })
-        .map(|s| format!(" {s}"))
-        .unwrap_or_default();
+    let extra = if r.event == Event::GateShown {
+        // What the gate asks for (its `reason` field is the policy, not a reason given).
+        let d = &r.detail;
+        let mut asks = Vec::new();
+        match d.get("typed").and_then(|t| t.as_str()) {
+            Some(t) => asks.push(format!("type `{t}`")),
+            None => asks.push("confirm".to_string()),
+        }
+        match d.get("reason").and_then(|p| p.as_str()) {
+            Some("required") => asks.push("reason required".to_string()),
+            Some("optional") => asks.push("reason optional".to_string()),
+            _ => {}
+        }
+        format!(": {}", asks.join(" + "))
+    } else if r.event == Event::StatusSnapshot {
+        let d = &r.detail;
+        let health = d
+            .get("status")
+            .and_then(|s| s.get("health"))
+            .and_then(|h| h.as_str())
+            .unwrap_or("?");
+        match d.get("resource").and_then(|v| v.as_str()) {
+            Some(name) => format!(" {name} {health}"),
+            None => String::new(),
+        }
+    } else {
+        ["error", "reason", "command"]
+            .iter()
+            .find_map(|k| r.detail.get(*k).and_then(|v| v.as_str()))
+            .or_else(|| {
+                r.detail
+                    .get("plan")
+                    .and_then(|p| p.get("action"))
+                    .and_then(|a| a.as_str())
+            })
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default()
+    };
     format!(
         "{} #{:<4} {:<18} {event}{extra}",
         r.at.format("%H:%M:%S"),

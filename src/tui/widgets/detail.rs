@@ -30,6 +30,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         )),
     ])];
     let is_current = i == v.current;
+    // What the run waits for comes first, so it is never scrolled out of a small pane.
+    if is_current {
+        if let RunStatus::Blocked(why) = &v.status {
+            let what = if v.mode == ViewMode::ReadOnly {
+                "BLOCKED: waiting for the operator to retry, skip or abort".to_string()
+            } else {
+                "BLOCKED: r retry · s skip · A abort (each asks why)".to_string()
+            };
+            lines.push(Line::from(Span::styled(what, theme.alert())));
+            if run.error.is_none() {
+                lines.push(Line::from(Span::styled(clean(why), theme.alert())));
+            }
+        }
+    }
     if is_current && run.state == StepState::AwaitingGate && v.mode != ViewMode::ReadOnly {
         lines.push(Line::from(Span::styled(
             "GATE waiting for you: press g to review and decide",
@@ -101,14 +115,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             format!("error: {}", clean(e)),
             theme.alert(),
         )));
-    }
-    if is_current {
-        if let RunStatus::Blocked(why) = &v.status {
-            lines.push(Line::from(Span::styled(
-                format!("BLOCKED: {} — r retry, s skip, A abort", clean(why)),
-                theme.alert(),
-            )));
-        }
     }
     if let Some(text) = &step.instructions {
         lines.push(Line::from(""));

@@ -1,7 +1,8 @@
-//! The header: mode banner, runbook, where changes go, operator, the incident clock and the RTO
-//! countdown (projected recovery against the target).
+//! The header: mode banner, runbook, operator and where changes go on the left; the incident
+//! clock and the RTO countdown (projected recovery against the target) on the right. The right
+//! side is never cut off: the runbook title and target give way first.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -13,6 +14,83 @@ use crate::engine::RunStatus;
 use crate::runtime::view::{RunView, ViewMode};
 use crate::tui::theme::Theme;
 
+/// `s` cut to at most `n` characters, with an ellipsis when cut.
+fn fit(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    if n == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
+}
+
+/// The RTO figure in three lengths (long, medium, short) and its verdict.
+fn rto(v: &RunView, elapsed: Option<i64>) -> ([String; 3], Verdict) {
+    let target = v.runbook.targets.rto.as_secs();
+    match (v.projected, elapsed, &v.status) {
+        (_, Some(e), RunStatus::Finished) => {
+            let took = e.max(0) as u64;
+            let verdict = if Verdict::of(took, target) == Verdict::Breach {
+                Verdict::Breach
+            } else {
+                Verdict::Ok
+            };
+            let long = format!("RECOVERED in {} / RTO {}", dur(took), dur(target));
+            let short = format!("RECOVERED in {}", dur(took));
+            ([long.clone(), long, short], verdict)
+        }
+        (Some(p), Some(e), _) => {
+            let left = target as i64 - e;
+            let remaining = if left >= 0 {
+                format!("{} left", clock(left))
+            } else {
+                format!("{} past", clock(-left))
+            };
+            let verdict = Verdict::of(p, target);
+            let over = if verdict == Verdict::Breach {
+                " OVER"
+            } else {
+                ""
+            };
+            (
+                [
+                    format!(
+                        "RTO {remaining} · projected {} / {}{over}",
+                        dur(p),
+                        dur(target)
+                    ),
+                    format!("RTO {remaining} · proj {}{over}", dur(p)),
+                    if over.is_empty() {
+                        format!("RTO {remaining}")
+                    } else {
+                        format!("RTO {remaining} · proj{over}")
+                    },
+                ],
+                verdict,
+            )
+        }
+        _ => (
+            [
+                format!(
+                    "RTO target {} · estimate {}",
+                    dur(target),
+                    dur(v.estimate.estimate_seconds)
+                ),
+                format!(
+                    "RTO {} · est {}",
+                    dur(target),
+                    dur(v.estimate.estimate_seconds)
+                ),
+                format!("RTO {}", dur(target)),
+            ],
+            v.estimate.verdict,
+        ),
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, v: &RunView, theme: Theme) {
     let banner = match v.mode {
         ViewMode::Live => " LIVE ",
@@ -20,70 +98,78 @@ pub fn render(frame: &mut Frame, area: Rect, v: &RunView, theme: Theme) {
         ViewMode::ReadOnly => " READ-ONLY ",
     };
     let elapsed = v.started_at.map(|s| (v.now - s).num_seconds());
-    let target = v.runbook.targets.rto.as_secs();
-    let mut spans = vec![
+    let clock_text = match elapsed {
+        Some(e) => format!("T+{}  ", clock(e)),
+        None => "not started  ".to_string(),
+    };
+    let banner_w = banner.chars().count();
+    let ([long, medium, short], verdict) = rto(v, elapsed);
+    // The longer forms only where they leave the title and target room.
+    let rto_text = match area.width {
+        160.. => long,
+        90.. => medium,
+        _ => short,
+    };
+    let right = Line::from(vec![
+        Span::raw(clock_text),
+        Span::styled(rto_text, theme.verdict(verdict)),
+    ]);
+    let right_w = (right.width() as u16).min(area.width.saturating_sub(banner_w as u16 + 2));
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)])
+            .spacing(2)
+            .areas(area);
+
+    // Left: banner, then the title and "target · op NAME" sharing what is left.
+    let budget = (left_area.width as usize).saturating_sub(banner_w + 1);
+    let title = clean(&v.runbook.title);
+    let meta = format!("{} · op {}", clean(&v.target), clean(&v.operator));
+    let (title_len, meta_len) = (title.chars().count(), meta.chars().count());
+    let (title, meta) = if title_len + 2 + meta_len <= budget {
+        (title, format!("  {meta}"))
+    } else {
+        // Live: the account and regions changes go to come first (the title keeps a third).
+        // Otherwise the title does (two thirds); the rest only where it says something.
+        let title_room = if v.mode == ViewMode::Live {
+            (budget / 3).max(budget.saturating_sub(meta_len + 2))
+        } else {
+            (budget * 2 / 3).max(budget.saturating_sub(meta_len + 2))
+        };
+        let title = fit(&title, title_room);
+        let meta_room = budget.saturating_sub(title.chars().count() + 2);
+        if meta_room >= 16 {
+            (title, format!("  {}", fit(&meta, meta_room)))
+        } else {
+            (fit(&v.runbook.title, budget), String::new())
+        }
+    };
+    let left = Line::from(vec![
         Span::styled(banner, theme.mode(v.mode)),
         Span::raw(" "),
         Span::styled(
-            clean(&v.runbook.title),
+            title,
             theme
                 .selected()
                 .remove_modifier(ratatui::style::Modifier::REVERSED)
                 .add_modifier(ratatui::style::Modifier::BOLD),
         ),
-        Span::raw(format!(
-            "  {}  op {}  ",
-            clean(&v.target),
-            clean(&v.operator)
-        )),
-    ];
-    match elapsed {
-        Some(e) => spans.push(Span::raw(format!("T+{}  ", clock(e)))),
-        None => spans.push(Span::raw("not started  ")),
+        Span::raw(meta),
+    ]);
+    frame.render_widget(Paragraph::new(left), left_area);
+    frame.render_widget(
+        Paragraph::new(right).alignment(Alignment::Right),
+        right_area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        assert_eq!(fit("abcdef", 6), "abcdef");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abcdef", 0), "");
     }
-    let rto = match (v.projected, elapsed, &v.status) {
-        (_, Some(e), RunStatus::Finished) => {
-            let verdict = Verdict::of(e.max(0) as u64, target);
-            (
-                format!(
-                    "RECOVERED in {} / RTO {}",
-                    dur(e.max(0) as u64),
-                    dur(target)
-                ),
-                if verdict == Verdict::Breach {
-                    Verdict::Breach
-                } else {
-                    Verdict::Ok
-                },
-            )
-        }
-        (Some(p), Some(e), _) => {
-            let left = target as i64 - e;
-            let verdict = Verdict::of(p, target);
-            let word = if verdict == Verdict::Breach {
-                "OVER"
-            } else {
-                "left"
-            };
-            (
-                format!(
-                    "RTO {} {word} · projected {} / {}",
-                    clock(left),
-                    dur(p),
-                    dur(target)
-                ),
-                verdict,
-            )
-        }
-        _ => (
-            format!(
-                "RTO target {} · estimate {}",
-                dur(target),
-                dur(v.estimate.estimate_seconds)
-            ),
-            v.estimate.verdict,
-        ),
-    };
-    spans.push(Span::styled(rto.0, theme.verdict(rto.1)));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

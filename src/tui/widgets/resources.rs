@@ -20,14 +20,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     } else {
         format!("Resources ({}) /{}", names.len(), clean(&app.filter))
     };
-    let header = Row::new([
-        "NAME",
-        "KIND",
-        "REGION",
-        "HEALTH",
-        "RECOVERY POINT",
-        "RPO / TARGET",
-    ])
+    // Narrow terminals drop the recovery point's age (the RPO column says it too) so that the
+    // RPO against its target, and a breach, stay readable.
+    let wide = area.width >= 110;
+    let header = if wide {
+        Row::new([
+            "NAME",
+            "KIND",
+            "REGION",
+            "HEALTH",
+            "RECOVERY POINT",
+            "RPO / TARGET",
+        ])
+    } else {
+        Row::new(["NAME", "KIND", "REGION", "HEALTH", "RPO / TARGET"])
+    }
     .style(theme.dim());
     // Only the rows that fit are built: the table stays cheap with thousands of resources.
     let height = area.height.saturating_sub(3) as usize;
@@ -40,11 +47,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             let res = v.runbook.resources.get(*name)?;
             let obs = v.observations.get(*name);
             let health = obs.map_or(Health::Unknown, |o| o.health);
-            let r = rpo(&v.runbook, res, obs, v.now);
+            // As of the observation when it is older than now (a followed journal).
+            let at = v.observed_at.get(*name).copied().unwrap_or(v.now);
+            let r = rpo(&v.runbook, res, obs, at);
             let rp = obs
                 .and_then(|o| o.latest_recovery_point.as_ref())
                 .map_or("-".to_string(), |p| {
-                    format!("{} ago", dur((v.now - p.at).num_seconds().max(0) as u64))
+                    format!("{} ago", dur((at - p.at).num_seconds().max(0) as u64))
                 });
             let rpo_text = match (r.verdict, r.seconds, r.target_seconds) {
                 (Verdict::NotApplicable, _, _) => "n/a".to_string(),
@@ -57,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 rpo_text
             };
-            Some(Row::new(vec![
+            let mut cells = vec![
                 Cell::from(clean(&res.name)),
                 Cell::from(res.kind.name()),
                 Cell::from(res.region.clone().unwrap_or_else(|| "global".into())),
@@ -65,19 +74,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     format!("{health:?}").to_lowercase(),
                     theme.health(health),
                 )),
-                Cell::from(rp),
-                Cell::from(Span::styled(rpo_text, theme.verdict(r.verdict))),
-            ]))
+            ];
+            if wide {
+                cells.push(Cell::from(rp));
+            }
+            cells.push(Cell::from(Span::styled(rpo_text, theme.verdict(r.verdict))));
+            Some(Row::new(cells))
         });
-    let widths = [
-        Constraint::Fill(3),
-        Constraint::Length(15),
-        Constraint::Length(10),
-        Constraint::Length(11),
-        Constraint::Length(14),
-        Constraint::Fill(2),
-    ];
-    let table = Table::new(rows, widths)
+    let widths: &[Constraint] = if wide {
+        &[
+            Constraint::Fill(3),
+            Constraint::Length(18),
+            Constraint::Length(14),
+            Constraint::Length(11),
+            Constraint::Length(14),
+            Constraint::Fill(2),
+        ]
+    } else {
+        &[
+            Constraint::Fill(1),
+            Constraint::Length(14),
+            Constraint::Length(10),
+            Constraint::Length(11),
+            Constraint::Length(19),
+        ]
+    };
+    let table = Table::new(rows, widths.iter().copied())
         .header(header)
         .block(pane(&title, app.focus == Pane::Resources, theme))
         .row_highlight_style(theme.selected());

@@ -29,6 +29,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let first = shown
         .saturating_sub(height.saturating_sub(1) / 2)
         .min(v.steps.len().saturating_sub(height));
+    // As wide as the longest step id (at most 22), so durations fit in narrow panes.
+    let id_width = v
+        .runbook
+        .steps
+        .iter()
+        .map(|s| s.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(22);
+    // In a narrow pane the mark (✓ ? … ✗ ») stands for the state word, and durations stay.
+    let show_state = area.width.saturating_sub(2) as usize >= 2 + id_width + 14 + 11;
     let items: Vec<ListItem> = v
         .runbook
         .steps
@@ -50,8 +61,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             let cursor = if i == v.current { "▶" } else { " " };
             ListItem::new(Line::from(vec![
                 Span::raw(format!("{cursor}{} ", mark(run.state))),
-                Span::styled(format!("{:<22}", clean(&step.id)), theme.step(run.state)),
-                Span::styled(format!(" {:<13}", run.state.name()), theme.step(run.state)),
+                Span::styled(
+                    format!("{:<id_width$}", clean(&step.id)),
+                    theme.step(run.state),
+                ),
+                Span::styled(
+                    if show_state {
+                        format!(" {:<13}", run.state.name())
+                    } else {
+                        String::new()
+                    },
+                    theme.step(run.state),
+                ),
                 Span::raw(format!(" {took}{expected}")),
             ]))
         })

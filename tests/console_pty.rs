@@ -1,0 +1,402 @@
+//! The real binary in a real pseudo-terminal: `pilotlight drill` driven key by key through
+//! every gate (typed phrases included) and manual step to the end, then `q`; the screen, the
+//! exit code, the terminal's restoration and the journal are checked. Also `watch` ended by
+//! SIGTERM and SIGHUP, which must restore the terminal too.
+//!
+//! Synchronisation is by what is on the screen: every wait reads the program's output into a
+//! terminal emulator until the expected text appears, with an overall deadline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use pilotlight::audit::{verify, Event};
+use pilotlight::runbook::{ReasonPolicy, StepBody};
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+
+const RUNBOOK: &str = "runbooks/pilot-light-failover.yaml";
+/// How long any one test may take in all.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pilotlight-console-pty-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A program on the slave side of a pty, its output read into a vt100 screen.
+struct Pty {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    output: Receiver<Vec<u8>>,
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+    eof: bool,
+    deadline: Instant,
+    /// Everything ever shown, screen by screen (for assertions about what was seen).
+    seen: String,
+}
+
+impl Pty {
+    fn spawn(args: &[&str], data: &Path, rows: u16, cols: u16) -> Pty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pilotlight"));
+        cmd.args(args);
+        cmd.cwd(root());
+        cmd.env("XDG_DATA_HOME", data.join("data"));
+        cmd.env("XDG_STATE_HOME", data.join("state"));
+        cmd.env("PILOTLIGHT_OPERATOR", "pty-test");
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Pty {
+            master: pair.master,
+            writer,
+            child,
+            output: rx,
+            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            raw: Vec::new(),
+            eof: false,
+            deadline: Instant::now() + DEADLINE,
+            seen: String::new(),
+        }
+    }
+
+    fn take(&mut self, bytes: Vec<u8>) {
+        self.parser.process(&bytes);
+        self.raw.extend_from_slice(&bytes);
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    /// Reads output until `pred` holds for the screen; fails with the screen at the deadline.
+    fn until(&mut self, what: &str, pred: impl Fn(&str) -> bool) {
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                self.seen.push_str(&screen);
+                return;
+            }
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if self.eof || left.is_zero() {
+                panic!(
+                    "waited for {what}{}; the screen:\n{screen}",
+                    if self.eof {
+                        " but the program ended"
+                    } else {
+                        " until the deadline"
+                    }
+                );
+            }
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.take(bytes),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.eof = true,
+            }
+        }
+    }
+
+    fn until_text(&mut self, text: &str) {
+        self.until(&format!("`{text}`"), |s| s.contains(text));
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Reads to the end of the output and waits for the program to exit.
+    fn finish(&mut self) -> portable_pty::ExitStatus {
+        while !self.eof {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "the program did not end; the screen:\n{}",
+                self.screen()
+            );
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.take(bytes),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.eof = true,
+            }
+        }
+        self.child.wait().unwrap()
+    }
+
+    /// The terminal as the program found it: main screen, cursor shown, and after the last
+    /// `leave alternate screen` nothing but plain text.
+    fn assert_restored(&self, cooked: u64) {
+        let raw = String::from_utf8_lossy(&self.raw);
+        let enter = raw
+            .rfind("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let leave = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+        assert!(
+            leave > enter,
+            "the alternate screen was left before it was entered"
+        );
+        let show = raw.rfind("\x1b[?25h").expect("showed the cursor");
+        let hide = raw.rfind("\x1b[?25l").unwrap_or(0);
+        assert!(show > hide && show > enter, "the cursor was left hidden");
+        let after = &raw[leave..];
+        assert!(
+            after.starts_with("\x1b[?1049l\x1b[?25h"),
+            "{after:?}: leaving the alternate screen and showing the cursor come together"
+        );
+        // (ratatui's own drop may show the cursor once more; nothing else may follow.)
+        let tail = after["\x1b[?1049l\x1b[?25h".len()..].replace("\x1b[?25h", "");
+        assert!(
+            !tail.contains('\x1b'),
+            "escape sequences after restoring: {tail:?}"
+        );
+        let screen = self.parser.screen();
+        assert!(!screen.alternate_screen());
+        assert!(!screen.hide_cursor());
+        // Raw mode is off again: the line discipline is as it was before the program started.
+        assert_eq!(
+            local_flags(self.master.as_ref()),
+            cooked,
+            "termios not restored"
+        );
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // A failed test must not leave the program running.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn nz(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).unwrap()
+}
+
+fn local_flags(master: &dyn MasterPty) -> u64 {
+    master
+        .get_termios()
+        .map(|t| t.local_flags.bits() as u64)
+        .unwrap()
+}
+
+fn cooked_flags() -> u64 {
+    let pair = native_pty_system().openpty(PtySize::default()).unwrap();
+    local_flags(pair.master.as_ref())
+}
+
+#[test]
+fn a_drill_driven_through_every_gate_in_a_real_terminal() {
+    let dir = temp_dir("drill");
+    let journal = dir.join("drill.jsonl");
+    let cooked = cooked_flags();
+    let runbook =
+        pilotlight::runbook::parse(&std::fs::read(root().join(RUNBOOK)).unwrap()).unwrap();
+    let mut pty = Pty::spawn(
+        &[
+            "drill",
+            RUNBOOK,
+            "--speed",
+            "max",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir,
+        36,
+        120,
+    );
+    pty.until_text(" DRILL ");
+    assert_ne!(
+        local_flags(pty.master.as_ref()),
+        cooked,
+        "the console runs in raw mode"
+    );
+    let mut typed_gates = 0;
+    let mut resized = false;
+    for step in &runbook.steps {
+        let pane = format!("┌ Step {} ", step.id);
+        if let Some(gate) = &step.gate {
+            pty.until(&format!("the gate of {}", step.id), |s| {
+                s.contains(&pane) && s.contains("GATE waiting for you: press g")
+            });
+            if !resized {
+                // A resize redraws at the new size (80 columns: the narrow resource table).
+                resized = true;
+                pty.master
+                    .resize(PtySize {
+                        rows: 24,
+                        cols: 80,
+                        ..PtySize::default()
+                    })
+                    .unwrap();
+                pty.parser.set_size(nz(24), nz(80));
+                pty.until("the 80-column layout", |s| {
+                    s.contains("HEALTH      RPO / TARGET") && s.contains(&pane)
+                });
+                pty.master
+                    .resize(PtySize {
+                        rows: 36,
+                        cols: 120,
+                        ..PtySize::default()
+                    })
+                    .unwrap();
+                pty.parser.set_size(nz(36), nz(120));
+                pty.until("the 120-column layout", |s| s.contains("RECOVERY POINT"));
+            }
+            pty.send(b"g");
+            pty.until_text(&format!("GATE: {}", step.id));
+            if let Some(phrase) = &gate.typed {
+                typed_gates += 1;
+                pty.until_text(&format!("type `{phrase}` to proceed:"));
+                // A wrong phrase first: refused in the popup, nothing reaches the journal.
+                pty.send(b"nope\t");
+                if gate.reason != ReasonPolicy::None {
+                    pty.send(b"typed in a pty\t");
+                }
+                pty.send(b"\t\r");
+                pty.until_text(&format!("type `{phrase}` exactly to proceed"));
+                // Focus went back to the phrase: clear it and type it right.
+                pty.send(&[0x7f; 4]);
+                pty.send(phrase.as_bytes());
+                pty.send(b"\t");
+                if gate.reason != ReasonPolicy::None {
+                    pty.send(b"\t");
+                }
+                pty.send(b"\t\r");
+            } else if gate.reason == ReasonPolicy::Required {
+                pty.send(b"IC said go\t\t\r");
+            } else if gate.reason == ReasonPolicy::Optional {
+                pty.send(b"\t\t\r");
+            } else {
+                // Focus starts on Cancel: Tab to Proceed, Enter.
+                pty.send(b"\t\r");
+            }
+        }
+        if matches!(step.body, StepBody::Manual) {
+            pty.until(&format!("{} to be done by hand", step.id), |s| {
+                s.contains(&pane) && s.contains("do this by hand, then press d")
+            });
+            pty.send(b"d");
+        }
+    }
+    assert_eq!(typed_gates, 2);
+    pty.until_text("RECOVERED in");
+    let end = pty.screen();
+    assert!(end.contains("Steps 15/15"), "{end}");
+    pty.send(b"q");
+    let status = pty.finish();
+    assert!(status.success(), "{status:?}; screen:\n{}", pty.screen());
+    pty.assert_restored(cooked);
+    // Back on the main screen: the drill's summary, then where its journal is.
+    let after = pty.screen();
+    assert!(
+        after.contains("STEP ") && after.contains("journal: "),
+        "{after}"
+    );
+    for text in [
+        "GATE: promote-replica",
+        "type `shop-db-replica-usw2` to proceed:",
+        "will call: rds:PromoteReadReplica in us-west-2",
+        "GATE: shift-dns",
+        "operator pty-test",
+    ] {
+        assert!(pty.seen.contains(text), "never saw {text}");
+    }
+
+    // The journal: intact, finished, every gate approved by a person, typed phrases as typed.
+    let v = verify(&std::fs::read(&journal).unwrap()).expect("the journal verifies");
+    assert!(v.torn_tail.is_none());
+    assert_eq!(v.records.last().unwrap().event, Event::RunFinished);
+    let approved: Vec<_> = v
+        .records
+        .iter()
+        .filter(|r| r.event == Event::GateApproved)
+        .collect();
+    assert_eq!(
+        approved.len(),
+        runbook.steps.iter().filter(|s| s.gate.is_some()).count()
+    );
+    for r in &approved {
+        assert_eq!(r.detail["unattended"], false, "{r:?}");
+        assert_eq!(r.operator, "pty-test");
+    }
+    let typed = |id: &str| {
+        approved
+            .iter()
+            .find(|r| r.step.as_deref() == Some(id))
+            .map(|r| r.detail["typed"].clone())
+            .unwrap()
+    };
+    assert_eq!(typed("promote-replica"), "shop-db-replica-usw2");
+    assert_eq!(typed("shift-dns"), "shop.example.com");
+    let decide = approved
+        .iter()
+        .find(|r| r.step.as_deref() == Some("decide"))
+        .unwrap();
+    assert_eq!(decide.detail["reason"], "IC said go");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn watch_restores_the_terminal_on_sigterm_and_sighup() {
+    let cooked = cooked_flags();
+    for signal in ["TERM", "HUP"] {
+        let dir = temp_dir(&format!("watch-{signal}"));
+        let mut pty = Pty::spawn(&["watch", RUNBOOK, "--sim"], &dir, 36, 120);
+        pty.until_text(" READ-ONLY ");
+        // Keys that would decide in a drill do nothing here.
+        pty.send(b"g\t\rdsA");
+        pty.until_text("read-only");
+        let pid = pty.child.process_id().unwrap();
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = pty.finish();
+        assert!(status.success(), "SIG{signal}: {status:?}");
+        pty.assert_restored(cooked);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
