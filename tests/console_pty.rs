@@ -293,7 +293,8 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
                 if gate.reason != ReasonPolicy::None {
                     pty.send(b"typed in a pty\t");
                 }
-                pty.send(b"\t\r");
+                // Tab from the last field reaches Proceed.
+                pty.send(b"\r");
                 pty.until_text(&format!("type `{phrase}` exactly to proceed"));
                 // Focus went back to the phrase: clear it and type it right.
                 pty.send(&[0x7f; 4]);
@@ -302,11 +303,11 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
                 if gate.reason != ReasonPolicy::None {
                     pty.send(b"\t");
                 }
-                pty.send(b"\t\r");
+                pty.send(b"\r");
             } else if gate.reason == ReasonPolicy::Required {
-                pty.send(b"IC said go\t\t\r");
+                pty.send(b"IC said go\t\r");
             } else if gate.reason == ReasonPolicy::Optional {
-                pty.send(b"\t\t\r");
+                pty.send(b"\t\r");
             } else {
                 // Focus starts on Cancel: Tab to Proceed, Enter.
                 pty.send(b"\t\r");

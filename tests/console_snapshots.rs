@@ -640,7 +640,7 @@ fn gate_popup_with_typed_phrase_and_reason() {
     let mut wrong = d.app(ViewMode::Drill);
     wrong.on_key(key(KeyCode::Char('g')));
     type_text(&mut wrong, "shop-db-replica");
-    for k in [KeyCode::Tab, KeyCode::Char('x'), KeyCode::Tab, KeyCode::Tab] {
+    for k in [KeyCode::Tab, KeyCode::Char('x'), KeyCode::Tab] {
         wrong.on_key(key(k));
     }
     assert_eq!(wrong.on_key(key(KeyCode::Enter)), None);

@@ -46,6 +46,7 @@ pub async fn follow(
                         view.status = engine.status().clone();
                         view.current = engine.current();
                         view.steps = engine.steps().to_vec();
+                        view.outputs = engine.outputs().clone();
                         view.observations = runbook
                             .resources
                             .keys()
@@ -86,7 +87,11 @@ pub async fn follow(
                 }
             }
         }
-        tokio::time::sleep(FOLLOW_EVERY).await;
+        // Wake at once when the console goes away, not after the pause.
+        tokio::select! {
+            () = views.closed() => return,
+            () = tokio::time::sleep(FOLLOW_EVERY) => {}
+        }
     }
 }
 
@@ -113,6 +118,9 @@ pub async fn watch_world<B: Observe + Sync>(
         view.now = now;
         view.version += 1;
         views.send_replace(Arc::new(view.clone()));
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            () = views.closed() => return,
+            () = tokio::time::sleep(every) => {}
+        }
     }
 }

@@ -224,7 +224,14 @@ impl<B: Observe + Mutate> Interactive<B> {
             .unwrap_or(next_status);
             // The header's clock ticks once a simulated second at most.
             let tick = self.clock.now() + TimeDelta::seconds(1);
-            let sleep = self.clock.real_until(wake.min(tick), needed);
+            // The header's clock needs a redraw each second only while time flows at real
+            // speed; jumping from event to event it would only slow the drill down.
+            let next = if needed || !self.clock.jump {
+                wake.min(tick)
+            } else {
+                wake
+            };
+            let sleep = self.clock.real_until(next, needed);
             tokio::select! {
                 biased;
                 command = commands.recv() => match command {
@@ -244,7 +251,7 @@ impl<B: Observe + Mutate> Interactive<B> {
                     }
                 },
                 () = tokio::time::sleep(sleep) => {
-                    self.clock.catch_up(wake.min(tick), needed);
+                    self.clock.catch_up(next, needed);
                     inputs.push_back(Input::Tick);
                 }
             }
@@ -264,6 +271,7 @@ impl<B: Observe + Mutate> Interactive<B> {
         v.status = e.status().clone();
         v.current = e.current();
         v.steps = e.steps().to_vec();
+        v.outputs = e.outputs().clone();
         v.observations = e
             .runbook()
             .resources

@@ -45,6 +45,8 @@ pub struct RunView {
     /// shown as of then, not aged to now.
     pub observed_at: HashMap<String, DateTime<Utc>>,
     pub tail: VecDeque<Record>,
+    /// Step outputs so far (instructions and previews show them filled in).
+    pub outputs: crate::engine::Outputs,
     pub estimate: RtoEstimate,
     /// Seconds from the start of the run to the projected recovery.
     pub projected: Option<u64>,
@@ -81,6 +83,7 @@ impl RunView {
             observations: HashMap::new(),
             observed_at: HashMap::new(),
             tail: VecDeque::new(),
+            outputs: Default::default(),
             estimate,
             projected: None,
             preview: None,

@@ -17,6 +17,8 @@ use crate::runtime::view::{RunView, ViewMode};
 pub enum Pane {
     Resources,
     Steps,
+    /// The shown step's full text, scrollable.
+    Detail,
     Audit,
 }
 
@@ -34,6 +36,8 @@ pub struct App {
     /// The step shown in detail; follows the current step until the operator moves.
     pub step_row: Option<usize>,
     pub audit_scroll: usize,
+    /// Lines scrolled down in the step detail pane.
+    pub detail_scroll: u16,
     pub filter: String,
     pub filter_editing: bool,
     pub popup: Option<Popup>,
@@ -50,6 +54,7 @@ impl App {
             resource_row: 0,
             step_row: None,
             audit_scroll: 0,
+            detail_scroll: 0,
             filter: String::new(),
             filter_editing: false,
             popup: None,
@@ -74,13 +79,25 @@ impl App {
                     || r.name.to_lowercase().contains(&f)
                     || r.kind.name().contains(&f)
                     || r.region.as_deref().unwrap_or("").contains(&f)
+                    || self
+                        .view
+                        .observations
+                        .get(&r.name)
+                        .is_some_and(|o| format!("{:?}", o.health).to_lowercase().contains(&f))
             })
             .map(|r| r.name.as_str())
             .collect()
     }
 
+    /// The step in the detail pane: the one picked in the step list while that list has the
+    /// focus, else the current step (so a waiting gate is never hidden).
     pub fn shown_step(&self) -> usize {
-        self.step_row
+        let picked = if self.focus == Pane::Steps {
+            self.step_row
+        } else {
+            None
+        };
+        picked
             .unwrap_or(self.view.current)
             .min(self.view.steps.len().saturating_sub(1))
     }
@@ -99,6 +116,11 @@ impl App {
         }
         if let Some(n) = &view.notice {
             self.message = Some(n.clone());
+        }
+        if view.current != self.view.current {
+            // The run moved on: follow it, and start the new step's detail at its top.
+            self.step_row = None;
+            self.detail_scroll = 0;
         }
         self.view = view;
     }
@@ -132,9 +154,15 @@ impl App {
                     .and_then(|s| s.gate.clone());
                 return match g.on_key(key, phrase.as_ref()) {
                     super::popups::gate::Outcome::Open => None,
+                    // Closing a gate without passing it is a decision too: it goes to the journal.
                     super::popups::gate::Outcome::Cancelled => {
                         self.popup = None;
-                        None
+                        Some(Command::Gate(GateDecision {
+                            approve: false,
+                            typed: None,
+                            reason: None,
+                            unattended: false,
+                        }))
                     }
                     super::popups::gate::Outcome::Approved { typed, reason } => {
                         self.popup = None;
@@ -208,14 +236,14 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => self.popup = Some(Popup::Help),
             Action::NextPane | Action::PrevPane => {
-                let order = [Pane::Resources, Pane::Steps, Pane::Audit];
+                let order = [Pane::Resources, Pane::Steps, Pane::Detail, Pane::Audit];
                 let i = order.iter().position(|p| *p == self.focus).unwrap_or(0);
                 let n = if action == Action::NextPane {
                     i + 1
                 } else {
-                    i + 2
+                    i + order.len() - 1
                 };
-                self.focus = order[n % 3];
+                self.focus = order[n % order.len()];
             }
             Action::Up | Action::Down | Action::Top | Action::Bottom => self.move_selection(action),
             Action::Filter => {
@@ -231,6 +259,11 @@ impl App {
             Action::ManualDone => match (current, state) {
                 (Some(step), Some(StepState::Running)) if matches!(step.body, StepBody::Manual) => {
                     return Some(Command::ManualDone);
+                }
+                (Some(step), Some(StepState::AwaitingGate))
+                    if matches!(step.body, StepBody::Manual) =>
+                {
+                    self.message = Some("open its gate first: press g".into())
                 }
                 _ => {
                     self.message = Some("the current step is not a manual step in progress".into())
@@ -252,6 +285,8 @@ impl App {
         let (len, pos) = match self.focus {
             Pane::Resources => (self.visible_resources().len(), self.resource_row),
             Pane::Steps => (self.view.steps.len(), self.shown_step()),
+            // Scrolls past the end stop at an empty pane; Home brings the top back.
+            Pane::Detail => (200, usize::from(self.detail_scroll)),
             Pane::Audit => (self.view.tail.len(), self.audit_scroll),
         };
         let last = len.saturating_sub(1);
@@ -263,7 +298,11 @@ impl App {
         };
         match self.focus {
             Pane::Resources => self.resource_row = next,
-            Pane::Steps => self.step_row = Some(next),
+            Pane::Steps => {
+                self.step_row = Some(next);
+                self.detail_scroll = 0;
+            }
+            Pane::Detail => self.detail_scroll = u16::try_from(next).unwrap_or(u16::MAX),
             Pane::Audit => self.audit_scroll = next,
         }
     }

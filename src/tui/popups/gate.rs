@@ -50,8 +50,9 @@ fn fields(gate: Option<&Gate>) -> Vec<Field> {
     if gate.is_some_and(|g| g.reason != ReasonPolicy::None) {
         f.push(Field::Reason);
     }
-    f.push(Field::Cancel);
+    // Tab from the last text field reaches Proceed; a gate without fields starts on Cancel.
     f.push(Field::Proceed);
+    f.push(Field::Cancel);
     f
 }
 
@@ -68,7 +69,10 @@ impl GateState {
 
     /// The focused field; never "Proceed" until the operator moves there.
     pub fn field(&self, gate: Option<&Gate>) -> Field {
-        self.focus.unwrap_or_else(|| fields(gate)[0])
+        self.focus.unwrap_or_else(|| match fields(gate)[0] {
+            Field::Proceed => Field::Cancel,
+            first => first,
+        })
     }
 
     pub fn on_key(&mut self, key: KeyEvent, gate: Option<&Gate>) -> Outcome {
@@ -81,12 +85,20 @@ impl GateState {
             KeyCode::BackTab | KeyCode::Up => {
                 self.focus = Some(all[(pos + all.len() - 1) % all.len()])
             }
-            KeyCode::Left if matches!(field, Field::Proceed) => self.focus = Some(Field::Cancel),
-            KeyCode::Right if matches!(field, Field::Cancel) => self.focus = Some(Field::Proceed),
+            KeyCode::Right if matches!(field, Field::Proceed) => self.focus = Some(Field::Cancel),
+            KeyCode::Left if matches!(field, Field::Cancel) => self.focus = Some(Field::Proceed),
             KeyCode::Enter => match field {
                 Field::Cancel => return Outcome::Cancelled,
                 Field::Proceed => return self.try_approve(gate),
-                _ => self.focus = Some(all[(pos + 1) % all.len()]),
+                // Enter in a text field moves on to the next one. In the last it stays: it must
+                // neither approve by itself nor move to Cancel and throw the input away.
+                _ => match all[pos + 1..]
+                    .iter()
+                    .find(|f| matches!(f, Field::Typed | Field::Reason))
+                {
+                    Some(next) => self.focus = Some(*next),
+                    None => self.error = Some("Tab to Proceed, then Enter (Esc cancels)".into()),
+                },
             },
             KeyCode::Backspace => {
                 match field {
@@ -134,7 +146,7 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         return;
     };
     let gate = step.gate.as_ref();
-    let area = centered(frame.area(), 76, 20);
+    let area = centered(frame.area(), 90, 24);
     frame.render_widget(Clear, area);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -182,6 +194,13 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
             "no cloud change: confirms you will do this step",
         )),
     }
+    // The step's own words (warnings such as "one-way") belong in front of the decision.
+    if let Some(text) = &step.instructions {
+        let text = text
+            .render(&view.outputs)
+            .unwrap_or_else(|_| text.to_string());
+        lines.push(Line::from(Span::styled(clean(&text), theme.dim())));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), what);
     let field = state.field(gate);
     let mark = |f: Field| if field == f { "▶ " } else { "  " };
@@ -217,9 +236,9 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            button(Field::Cancel, "Cancel"),
-            Span::raw("   "),
             button(Field::Proceed, "Proceed"),
+            Span::raw("   "),
+            button(Field::Cancel, "Cancel"),
         ])),
         buttons,
     );

@@ -10,13 +10,26 @@ use crate::tui::keymap::{bindings, key_name};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, mode: ViewMode, theme: Theme) {
-    let mut lines: Vec<Line> = bindings(mode)
-        .map(|b| Line::from(format!("{:>6}  {}", key_name(b.key), b.help)))
+    // One line per action, with every key bound to it (`j/Down  move down`).
+    let mut actions: Vec<(String, &str)> = Vec::new();
+    let mut seen: Vec<crate::tui::keymap::Action> = Vec::new();
+    for b in bindings(mode) {
+        if let Some(i) = seen.iter().position(|a| *a == b.action) {
+            actions[i].0.push('/');
+            actions[i].0.push_str(&key_name(b.key));
+        } else {
+            seen.push(b.action);
+            actions.push((key_name(b.key), b.help));
+        }
+    }
+    let mut lines: Vec<Line> = actions
+        .iter()
+        .map(|(keys, help)| Line::from(format!("{keys:>9}  {help}")))
         .collect();
     lines.push(Line::from(""));
     lines.push(Line::from(match mode {
         ViewMode::ReadOnly => "Read-only: nothing here can change the run.",
-        _ => "A gate shows what will change; nothing changes until you pass it.",
+        _ => "A gate shows what will change; nothing changes until you pass it. In a gate, Enter moves to the next field, then to Proceed; Esc cancels.",
     }));
     lines.push(Line::from("Esc or ? closes this help."));
     let area = centered(frame.area(), 78, lines.len() as u16 + 2);

@@ -10,7 +10,7 @@ use crate::audit::report::clean;
 use crate::engine::{RunStatus, StepState};
 use crate::runbook::{ReasonPolicy, StepBody};
 use crate::runtime::view::ViewMode;
-use crate::tui::app::App;
+use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -118,16 +118,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }
     if let Some(text) = &step.instructions {
         lines.push(Line::from(""));
-        lines.push(Line::from(clean(
-            &text
-                .render(&Default::default())
-                .unwrap_or_else(|_| text.to_string()),
-        )));
+        match text.render(&v.outputs) {
+            Ok(t) => lines.push(Line::from(clean(&t))),
+            Err(_) => {
+                lines.push(Line::from(clean(&text.to_string())));
+                lines.push(Line::from(Span::styled(
+                    "({{…}} is filled in once that step has run)",
+                    theme.dim(),
+                )));
+            }
+        }
     }
-    let p = Paragraph::new(lines).wrap(Wrap { trim: true }).block(pane(
-        &format!("Step {}", clean(&step.id)),
-        false,
-        theme,
-    ));
+    let focused = app.focus == Pane::Detail;
+    let title = if focused {
+        format!("Step {} (j/k scroll)", clean(&step.id))
+    } else {
+        format!("Step {}", clean(&step.id))
+    };
+    let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .scroll((app.detail_scroll, 0))
+        .block(pane(&title, focused, theme));
     frame.render_widget(p, area);
 }
