@@ -1157,9 +1157,11 @@ fn action_times_out_while_waiting_for_its_target_state() {
     run.at(660);
     let fx = run.send(Input::Tick);
     assert_eq!(d(&fx), ["record step-failed restore"]);
-    assert_eq!(
-        run.engine.steps()[0].error.as_deref(),
-        Some("timed out after 10m")
+    // The change may still be under way: the operator decides, no new attempt is made.
+    let error = run.engine.steps()[0].error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("timed out after 10m with the change possibly still under way"),
+        "{error}"
     );
     // A progress report after the timeout changes nothing.
     assert_eq!(

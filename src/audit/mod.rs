@@ -8,5 +8,5 @@ pub mod report;
 mod verify;
 
 pub use journal::{Journal, JournalError};
-pub use record::{format_time, Entry, Event, LineProblem, Mode, Record, GENESIS};
+pub use record::{format_time, sha256_hex, Entry, Event, LineProblem, Mode, Record, GENESIS};
 pub use verify::{verify, Tamper, TornTail, Verified};

@@ -18,7 +18,7 @@ pub enum Tamper {
     },
     #[error("line {line}: the record does not follow the one before it (hash chain broken)")]
     BrokenChain { line: usize },
-    #[error("the journal is empty")]
+    #[error("the journal is empty (the run never recorded its start, e.g. a crash at once); start a new run")]
     Empty,
 }
 

@@ -18,21 +18,19 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
     };
     match verify(&bytes) {
         Err(tamper) => {
-            println!("{shown}: NOT INTACT: {tamper}");
-            println!(
-                "  keep this file as evidence; records after the first problem cannot be trusted"
-            );
+            say!("{shown}: NOT INTACT: {tamper}");
+            say!("  keep this file as evidence; records after the first problem cannot be trusted");
             ExitCode::from(1)
         }
         Ok(v) => {
             let n = v.records.len();
             if let Some(torn) = &v.torn_tail {
-                println!(
+                say!(
                     "{shown}: line {}: torn last line ({} bytes): a crash during a write; the {n} records before it are intact",
                     torn.line,
                     torn.bytes.len()
                 );
-                println!(
+                say!(
                     "  resuming the run sets the torn line aside in a .torn file and records that"
                 );
                 return ExitCode::from(1);
@@ -45,7 +43,7 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
                 Event::RunFinished | Event::RunAborted => "the run ended",
                 _ => "the run has no end record (still running, crashed, or cut short after its last record)",
             };
-            println!(
+            say!(
                 "{shown}: intact: {n} records of runbook `{}` from {} to {}; {end}",
                 first.runbook,
                 format_time(first.at),

@@ -34,30 +34,39 @@ pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
         eprintln!("note: an unfinished drill exists ({}); starting a new one (use --resume to continue it)", latest.path.display());
         return Ok(None);
     }
-    println!("An unfinished drill of `{}` exists:", runbook.id);
-    println!(
+    say!("An unfinished drill of `{}` exists:", runbook.id);
+    say!(
         "  started {} by {}, last record at {} (simulated time), at step {}",
         latest.started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         latest.operator,
         latest.last_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         latest.at_step.as_deref().unwrap_or("-")
     );
-    println!("  journal {}", latest.path.display());
+    say!("  journal {}", latest.path.display());
     if let Some(h) = &latest.locked_by {
-        println!(
+        say!(
             "  in progress: held by {} since {}",
             h.operator,
             h.since.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
     }
-    print!("Resume it (r), start a new drill (n), or quit (q)? Type a letter and Enter: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    match answer.trim() {
-        "r" | "R" | "resume" => Ok(Some(latest.path.clone())),
-        "n" | "N" | "new" => Ok(None),
-        _ => Err(ExitCode::SUCCESS),
+    loop {
+        print!("Resume it (r), start a new drill (n), or quit (q)? Type a letter and Enter: ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        match std::io::stdin().lock().read_line(&mut answer) {
+            Ok(0) | Err(_) => return Err(ExitCode::SUCCESS),
+            Ok(_) => {}
+        }
+        match answer.trim() {
+            "r" | "R" | "resume" => return Ok(Some(latest.path.clone())),
+            "n" | "N" | "new" => return Ok(None),
+            "q" | "Q" | "quit" => {
+                say!("not started");
+                return Err(ExitCode::SUCCESS);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -102,10 +111,25 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Pa
         view,
         status_every: chrono::TimeDelta::minutes(1),
     };
-    let ((status, engine), ui) = tokio::join!(
-        session.run(first, cmd_rx, views_tx),
-        crate::tui::run(views_rx, Some(cmd_tx))
-    );
+    // The session (journal fsyncs, cloud calls) runs on its own thread, so a slow disk or a
+    // slow region never freezes the screen or stops the operator from quitting.
+    let session_thread = std::thread::spawn(move || {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => Some(rt.block_on(session.run(first, cmd_rx, views_tx))),
+            Err(_) => None,
+        }
+    });
+    let ui = crate::tui::run(views_rx, Some(cmd_tx)).await;
+    let Some((status, engine)) = session_thread.join().ok().flatten() else {
+        eprintln!(
+            "error: the drill's session stopped unexpectedly; resume it with --resume {}",
+            journal_path.display()
+        );
+        return ExitCode::from(1);
+    };
     drop(lock);
     if let Err(e) = ui {
         eprintln!("error: {e}");
@@ -121,13 +145,13 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Pa
                 .unwrap_or(t0);
             super::unattended::print_summary(&engine, &status, t0, end, &journal_path);
             if let RunStatus::Aborted(why) = status {
-                println!("ABORTED: {why}");
+                say!("ABORTED: {why}");
                 return ExitCode::from(1);
             }
             ExitCode::SUCCESS
         }
         _ => {
-            println!(
+            say!(
                 "drill paused at step `{}`; continue it with:\n  pilotlight drill {} --resume {}",
                 runbook
                     .steps

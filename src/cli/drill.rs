@@ -107,11 +107,15 @@ fn prepare(
     operator: &str,
 ) -> Result<Setup, String> {
     let holder = Holder::current(operator);
+    // The runbook's exact bytes: a resume refuses a runbook edited since the run started.
+    let digest = std::fs::read(&args.runbook)
+        .map(|b| crate::audit::sha256_hex(&b))
+        .map_err(|e| format!("cannot read {}: {e}", args.runbook.display()))?;
     let mut lock = None;
     let (journal, mut engine, t0, resume_at, first) = match &args.resume {
         Some(path) => {
             lock = Some(RunLock::acquire(path, &holder).map_err(|e| e.to_string())?);
-            resume_from(path, operator, &runbook)?
+            resume_from(path, operator, &runbook, &digest)?
         }
         None => {
             let t0 = Utc::now().trunc_subsecs(3);
@@ -135,6 +139,7 @@ fn prepare(
     engine.set_context(serde_json::json!({
         "pilotlight": env!("CARGO_PKG_VERSION"),
         "runbook_file": args.runbook.display().to_string(),
+        "runbook_sha256": digest,
         "scenario": scenario.name,
         "scenario_file": args.scenario.as_ref().map(|p| p.display().to_string()),
         "seed": scenario.seed,
@@ -167,29 +172,74 @@ fn prepare(
 
 type Resumed = (Journal, Engine, DateTime<Utc>, DateTime<Utc>, Input);
 
-fn resume_from(path: &Path, operator: &str, runbook: &Arc<Runbook>) -> Result<Resumed, String> {
-    let (mut journal, records, torn) =
-        Journal::resume(path, operator).map_err(|e| e.to_string())?;
-    if journal.mode() != Mode::Drill {
+fn resume_from(
+    path: &Path,
+    operator: &str,
+    runbook: &Arc<Runbook>,
+    digest: &str,
+) -> Result<Resumed, String> {
+    // Everything is checked read-only first: a refused resume leaves the journal untouched.
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let verified = crate::audit::verify(&bytes).map_err(|t| {
+        format!(
+            "{} is not intact: {t}; keep it as evidence and start a new drill",
+            path.display()
+        )
+    })?;
+    let first = verified
+        .records
+        .first()
+        .ok_or_else(|| format!("{} holds no records; start a new drill", path.display()))?;
+    if first.mode != Mode::Drill {
         return Err(format!(
             "{} is the journal of a live run; resume it with `pilotlight run`",
             path.display()
         ));
     }
-    let engine = Engine::from_records(runbook.clone(), &records)
+    if first.runbook != runbook.id {
+        return Err(format!(
+            "{}: the journal is of runbook `{}`, not `{}`; give the runbook it was started with",
+            path.display(),
+            first.runbook,
+            runbook.id
+        ));
+    }
+    // Approvals in the journal were given for the runbook as it was: an edited runbook must not
+    // inherit them.
+    let recorded = first
+        .detail
+        .get("context")
+        .and_then(|c| c.get("runbook_sha256"))
+        .and_then(|d| d.as_str());
+    if let Some(recorded) = recorded.filter(|r| *r != digest) {
+        return Err(format!(
+            "the runbook changed since this drill started (sha256 {} then, {} now); approvals given for the old one cannot carry over: resume with the runbook as it was, or start a new drill",
+            &recorded[..recorded.len().min(12)],
+            &digest[..digest.len().min(12)]
+        ));
+    }
+    let preview = Engine::from_records(runbook.clone(), &verified.records)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    if matches!(engine.status(), RunStatus::Finished | RunStatus::Aborted(_)) {
+    if matches!(
+        preview.status(),
+        RunStatus::Finished | RunStatus::Aborted(_)
+    ) {
         return Err(format!(
             "the run in {} has already ended ({}); start a new drill instead",
             path.display(),
-            match engine.status() {
+            match preview.status() {
                 RunStatus::Aborted(why) => format!("aborted: {why}"),
                 _ => "finished".to_string(),
             }
         ));
     }
+    // Now the journal may change: a torn last line is set aside and that is recorded, and the
+    // engine is rebuilt from every record (so its sequence numbers match the file's).
+    let (mut journal, records, torn) =
+        Journal::resume(path, operator).map_err(|e| e.to_string())?;
     let t0 = records.first().map(|r| r.at).unwrap_or_else(Utc::now);
     let last = records.last().map_or(t0, |r| r.at);
+    let mut records = records;
     if let Some(torn) = torn {
         let entry = crate::audit::Entry {
             at: last,
@@ -197,11 +247,13 @@ fn resume_from(path: &Path, operator: &str, runbook: &Arc<Runbook>) -> Result<Re
             step: None,
             detail: serde_json::json!({"line": torn.line, "bytes": torn.bytes.len()}),
         };
-        journal.append(&entry).map_err(|e| e.to_string())?;
+        records.push(journal.append(&entry).map_err(|e| e.to_string())?);
         eprintln!(
             "note: the journal's last line was torn by a crash; it was set aside and recorded"
         );
     }
+    let engine = Engine::from_records(runbook.clone(), &records)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((journal, engine, t0, last, Input::Resume))
 }
 

@@ -1,5 +1,14 @@
 //! The command line: `pilotlight validate`, `schema` and `audit verify`.
 
+/// Prints a line to stdout, ignoring a closed pipe or terminal (`drill ... | head`, a dropped
+/// SSH session): losing a progress line must never crash a run.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod audit;
 mod console;
 mod drill;

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::load_runbook;
 use crate::cloud::sim::{self, SimWorld};
-use crate::cloud::Observe;
+use crate::cloud::{Observe, ReadOnly};
 use crate::engine::objectives::{estimate_rto, rpo, Verdict};
 use crate::runbook::Duration;
 use crate::runtime::{history, paths};
@@ -57,7 +57,8 @@ pub fn run(args: StatusArgs) -> ExitCode {
         },
     };
     let now = Utc::now().trunc_subsecs(0);
-    let world = SimWorld::new(runbook.clone(), scenario, now);
+    // Read-only: a backend that refuses every change, whatever asks.
+    let world = ReadOnly(SimWorld::new(runbook.clone(), scenario, now));
     let history_dir = args
         .history
         .clone()
@@ -142,7 +143,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
         "title": runbook.title,
         "generated_at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
         "backend": "sim",
-        "scenario": world.scenario_name(),
+        "scenario": world.0.scenario_name(),
         "status": word.to_lowercase(),
         "exit_code": code,
         "findings": findings,
@@ -155,7 +156,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
         "history_runs": past.runs,
     });
     match args.format {
-        StatusFormat::Json => println!(
+        StatusFormat::Json => say!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
@@ -187,20 +188,26 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
         v.as_u64()
             .map_or("-".to_string(), |x| Duration::from_secs(x).to_string())
     };
-    println!(
+    say!(
         "{} ({}), simulated world: {}, at {}",
         s(&r["title"]),
         s(&r["runbook"]),
         s(&r["scenario"]),
         s(&r["generated_at"])
     );
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<24} {:<18} {:<12} {:<12} {:<21} {:>8} {:>8}  RPO STATUS",
-        "RESOURCE", "KIND", "REGION", "HEALTH", "LATEST RECOVERY POINT", "RPO", "TARGET",
+        "RESOURCE",
+        "KIND",
+        "REGION",
+        "HEALTH",
+        "LATEST RECOVERY POINT",
+        "RPO",
+        "TARGET",
     );
     for res in r["resources"].as_array().into_iter().flatten() {
-        println!(
+        say!(
             "{:<24} {:<18} {:<12} {:<12} {:<21} {:>8} {:>8}  {}",
             s(&res["name"]),
             s(&res["kind"]),
@@ -212,13 +219,13 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
             s(&res["rpo_status"]).to_uppercase()
         );
     }
-    println!();
+    say!();
     let sources = r["rto_sources"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
     let count = |src: &str| sources.iter().filter(|x| x["source"] == src).count();
-    println!(
+    say!(
         "RTO estimate {}{} against target {}: {} (per step: {} from {} past runs, {} from the runbook, {} from the catalogue, {} unknown)",
         d(&r["rto_estimate_seconds"]),
         if r["rto_estimate_complete"] == true { "" } else { " or more" },
@@ -230,10 +237,10 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
         count("catalogue"),
         count("none"),
     );
-    println!();
+    say!();
     if findings.is_empty() {
-        println!("{word}: every objective is within its target");
+        say!("{word}: every objective is within its target");
     } else {
-        println!("{word}: {}", findings.join("; "));
+        say!("{word}: {}", findings.join("; "));
     }
 }

@@ -85,13 +85,13 @@ pub async fn run(setup: Setup, speed: Speed) -> ExitCode {
     let abort_after = std::env::var("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok());
-    println!(
+    say!(
         "drill: {} ({}) against the simulated world, scenario: {}",
         engine.runbook().title,
         engine.runbook().id,
         world.scenario_name()
     );
-    println!("journal: {}", journal.path().display());
+    say!("journal: {}", journal.path().display());
     let mut clock = VirtualClock::new(resume_at, speed);
     let mut progress = Progress {
         t0,
@@ -111,14 +111,14 @@ pub async fn run(setup: Setup, speed: Speed) -> ExitCode {
     print_summary(&engine, &status, t0, clock.now(), journal.path());
     if let Some(expect) = &expect {
         match check_expectation(&engine, &status, expect) {
-            Ok(()) => println!("scenario check: the drill ended as the scenario expects"),
-            Err(why) => println!("scenario check: NOT as the scenario expects: {why}"),
+            Ok(()) => say!("scenario check: the drill ended as the scenario expects"),
+            Err(why) => say!("scenario check: NOT as the scenario expects: {why}"),
         }
     }
     match status {
         RunStatus::Finished => ExitCode::SUCCESS,
         RunStatus::Aborted(why) | RunStatus::Blocked(why) => {
-            println!("ABORTED: {why}");
+            say!("ABORTED: {why}");
             ExitCode::from(1)
         }
         RunStatus::NotStarted | RunStatus::Running => ExitCode::from(1),
@@ -133,10 +133,13 @@ pub(super) fn print_summary(
     journal: &Path,
 ) {
     let rb = engine.runbook();
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<28} {:<9} {:>10} {:>10}",
-        "STEP", "OUTCOME", "TOOK", "EXPECTED"
+        "STEP",
+        "OUTCOME",
+        "TOOK",
+        "EXPECTED"
     );
     for (step, run) in rb.steps.iter().zip(engine.steps()) {
         let took = match (run.started_at, run.finished_at) {
@@ -152,21 +155,24 @@ pub(super) fn print_summary(
             StepState::Done if run.attempt > 1 => format!("done ({} tries)", run.attempt),
             s => s.name().to_string(),
         };
-        println!(
+        say!(
             "{:<28} {:<9} {:>10} {:>10}",
-            step.id, outcome, took, expected
+            step.id,
+            outcome,
+            took,
+            expected
         );
     }
     let total = Duration::from_secs((end - t0).num_seconds().max(0) as u64);
     let target = rb.targets.rto;
-    println!();
+    say!();
     if matches!(status, RunStatus::Finished) {
         let verdict = if total <= target { "within" } else { "OVER" };
-        println!("recovered in {total} (simulated) against RTO target {target}: {verdict} target");
+        say!("recovered in {total} (simulated) against RTO target {target}: {verdict} target");
     } else {
-        println!("stopped after {total} (simulated); not recovered (RTO target {target})");
+        say!("stopped after {total} (simulated); not recovered (RTO target {target})");
     }
-    println!("journal: {}", journal.display());
+    say!("journal: {}", journal.display());
 }
 
 /// Whether the run ended as the scenario says it should.

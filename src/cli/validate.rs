@@ -30,7 +30,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
                 Ok(_) => {}
                 Err(err) => {
                     for d in err.diagnostics() {
-                        println!("{}", d.render(&shown));
+                        say!("{}", d.render(&shown));
                     }
                     failed += 1;
                 }

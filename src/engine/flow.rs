@@ -7,7 +7,7 @@ use serde_json::json;
 use super::plan::render;
 use super::{AfterAck, Effect, Engine, Input, RunStatus, StepState, WaitFor};
 use crate::audit::Event;
-use crate::cloud::model::Started;
+use crate::cloud::model::{CloudError, Started};
 use crate::runbook::{Step, StepBody};
 
 fn secs(d: crate::runbook::Duration) -> TimeDelta {
@@ -84,7 +84,16 @@ impl Engine {
                         detail,
                         AfterAck::Nothing,
                     );
-                    self.attempt_failed(e.to_string(), now, fx);
+                    // No answer is not a "no": the change may have happened. Only a definite
+                    // refusal is retried automatically.
+                    match e {
+                        CloudError::Timeout(_) => self.fail_now(
+                            format!("{e}; the change may have happened: check it before you retry"),
+                            now,
+                            fx,
+                        ),
+                        _ => self.attempt_failed(e.to_string(), now, fx),
+                    }
                 }
             },
             Input::Reconciled {
@@ -103,8 +112,9 @@ impl Engine {
                         fx,
                     ),
                     Ok(None) => self.request_change(now, fx, true),
-                    Err(e) => self.attempt_failed(
-                        format!("could not reconcile after restart: {e}"),
+                    // Not knowing what the first request did, nothing new may be sent.
+                    Err(e) => self.fail_now(
+                        format!("could not learn what the request before the restart did ({e}); check it, then retry or skip"),
                         now,
                         fx,
                     ),

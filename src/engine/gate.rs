@@ -43,7 +43,14 @@ impl Engine {
     }
 
     /// The change an action step would request now, for the gate's preview.
+    /// For a command step, the command exactly as it will run (step outputs filled in).
     pub fn preview(&self, step: &Step) -> Option<String> {
+        if let StepBody::Command { run, .. } = &step.body {
+            return Some(match run.render(&self.outputs) {
+                Ok(command) => command,
+                Err(r) => format!("cannot prepare the command yet: `{{{{{r}}}}}` is not known"),
+            });
+        }
         let StepBody::Action { call, resource, .. } = &step.body else {
             return None;
         };

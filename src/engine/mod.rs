@@ -273,10 +273,14 @@ impl Engine {
             earliest(*t);
         }
         if let (Some(timeout), Some(begun)) = (step.timeout, run.body_started_at) {
-            if matches!(
-                run.state,
-                StepState::Running | StepState::Waiting | StepState::Verifying
-            ) {
+            // As in `tick`: a step backing off before its next attempt has no timeout running.
+            let backing_off = matches!(run.wait, Some(WaitFor::Backoff(_)));
+            if !backing_off
+                && matches!(
+                    run.state,
+                    StepState::Running | StepState::Waiting | StepState::Verifying
+                )
+            {
                 earliest(begun + chrono::TimeDelta::seconds(timeout.as_secs() as i64));
             }
         }

@@ -28,7 +28,7 @@ impl Verdict {
     pub fn of(value: u64, target: u64) -> Verdict {
         if value > target {
             Verdict::Breach
-        } else if value * 5 >= target * 4 {
+        } else if value.saturating_mul(5) >= target.saturating_mul(4) {
             Verdict::Warning
         } else {
             Verdict::Ok
@@ -150,7 +150,10 @@ pub fn estimate_rto(runbook: &Runbook, history: &BTreeMap<String, Vec<u64>>) -> 
             }
         })
         .collect();
-    let estimate_seconds = steps.iter().filter_map(|s| s.seconds).sum();
+    let estimate_seconds = steps
+        .iter()
+        .filter_map(|s| s.seconds)
+        .fold(0u64, u64::saturating_add);
     let complete = steps.iter().all(|s| s.seconds.is_some());
     let target_seconds = runbook.targets.rto.as_secs();
     let verdict = match (Verdict::of(estimate_seconds, target_seconds), complete) {
@@ -193,12 +196,12 @@ pub fn projected_recovery(
                     full.saturating_sub(in_step)
                 }
             };
-            remaining += left;
+            remaining = remaining.saturating_add(left);
         } else {
-            remaining += full;
+            remaining = remaining.saturating_add(full);
         }
     }
-    Some(elapsed + remaining)
+    Some(elapsed.saturating_add(remaining))
 }
 
 #[cfg(test)]

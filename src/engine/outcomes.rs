@@ -177,6 +177,16 @@ impl Engine {
             let backing_off = matches!(run.wait, Some(WaitFor::Backoff(_)));
             if active && !backing_off && now >= begun + TimeDelta::seconds(timeout.as_secs() as i64)
             {
+                // A change that was requested may still be happening: another attempt (with a new
+                // token) could make it twice. The operator looks, then retries or skips.
+                let change_under_way =
+                    run.awaiting.is_some() || matches!(run.wait, Some(WaitFor::TargetState(_)));
+                if change_under_way {
+                    let why = format!(
+                        "timed out after {timeout} with the change possibly still under way; check it before you retry (a retry sends a new request)"
+                    );
+                    return self.fail_now(why, now, fx);
+                }
                 return self.attempt_failed(format!("timed out after {timeout}"), now, fx);
             }
         }
@@ -234,6 +244,7 @@ impl Engine {
         run.state = StepState::Failed;
         run.wait = None;
         run.next_poll = None;
+        run.awaiting = None;
         run.error = Some(why.clone());
         let detail = json!({"attempt": run.attempt, "error": why});
         self.status = RunStatus::Blocked(format!("step `{id}` failed: {why}"));

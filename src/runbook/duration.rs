@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+/// The longest duration a runbook or scenario may give (365 days): anything longer is a typo,
+/// and keeps every time calculation far from overflow.
+pub const MAX_SECS: u64 = 365 * 86_400;
+
 /// A whole number of seconds, written in runbooks as `1h30m` and the like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration(u64);
@@ -68,6 +72,11 @@ impl Duration {
                 "`{text}` is not a duration (the number needs a unit)"
             ));
         }
+        if total > MAX_SECS {
+            return Err(format!(
+                "`{text}` is longer than a year; durations go up to 365d"
+            ));
+        }
         Ok(Duration(total))
     }
 }
@@ -115,6 +124,8 @@ mod tests {
             "1h1h",
             "-5m",
             "99999999999999999999d",
+            "366d",
+            "100000000d",
         ] {
             assert!(Duration::parse(text).is_err(), "{text:?} should be refused");
         }

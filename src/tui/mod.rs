@@ -67,11 +67,15 @@ pub async fn run(
                 Some(Event::Key(k)) if k.kind != KeyEventKind::Release => {
                     if let Some(cmd) = app.on_key(k) {
                         match &commands {
-                            Some(tx) => {
-                                if tx.try_send(cmd).is_err() {
-                                    app.message = Some("the run is busy; try again".into());
+                            Some(tx) => match tx.try_send(cmd) {
+                                Ok(()) => {}
+                                Err(mpsc::error::TrySendError::Full(_)) => {
+                                    app.message = Some("the run is busy; try again".into())
                                 }
-                            }
+                                Err(mpsc::error::TrySendError::Closed(_)) => {
+                                    app.message = Some("the run has ended; nothing more can change (q quits)".into())
+                                }
+                            },
                             None => app.message = Some("read-only: nothing here can change the run".into()),
                         }
                     }

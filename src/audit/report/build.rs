@@ -178,7 +178,8 @@ impl Builder {
         let mut expected = 0;
         for s in &mut r.steps {
             match s.expected_secs {
-                Some(e) => expected += e,
+                // Journal text is untrusted: huge numbers saturate instead of overflowing.
+                Some(e) => expected = u64::saturating_add(expected, e),
                 None => r.steps_without_expectation += 1,
             }
             if let (Some(a), Some(b)) = (s.started_at, s.ended_at) {
@@ -190,7 +191,12 @@ impl Builder {
             {
                 s.over_expected_secs = Some(took as i64 - e as i64);
             }
-            r.gate_wait_secs += s.gates.iter().filter_map(|g| g.waited_secs).sum::<u64>();
+            let waited = s
+                .gates
+                .iter()
+                .filter_map(|g| g.waited_secs)
+                .fold(0u64, u64::saturating_add);
+            r.gate_wait_secs = r.gate_wait_secs.saturating_add(waited);
         }
         r.expected_total_secs = (r.steps.len() > r.steps_without_expectation).then_some(expected);
         if let (Some(target), Some(took)) = (r.rto.target_secs, r.duration_secs) {

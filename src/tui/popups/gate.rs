@@ -177,19 +177,16 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         clean(&view.operator),
         clean(&view.target)
     )));
+    let drill_note = if view.mode == crate::runtime::view::ViewMode::Drill {
+        " (simulated in a drill)"
+    } else {
+        ""
+    };
     match (&view.preview, &step.body) {
-        (Some(p), _) => lines.push(Line::from(format!("will call: {}", clean(p)))),
-        (None, StepBody::Command { run, .. }) => {
-            let note = if view.mode == crate::runtime::view::ViewMode::Drill {
-                " (simulated in a drill)"
-            } else {
-                ""
-            };
-            lines.push(Line::from(format!(
-                "will run{note}: {}",
-                clean(&run.to_string())
-            )));
+        (Some(p), StepBody::Command { .. }) => {
+            lines.push(Line::from(format!("will run{drill_note}: {}", clean(p))))
         }
+        (Some(p), _) => lines.push(Line::from(format!("will call: {}", clean(p)))),
         (None, _) => lines.push(Line::from(
             "no cloud change: confirms you will do this step",
         )),
