@@ -35,6 +35,7 @@
 mod build;
 mod events;
 mod markdown;
+mod step;
 #[cfg(test)]
 mod tests;
 mod text;
