@@ -7,12 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::{load_runbook, t0, temp_dir};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pilotlight::audit::{verify, Event, Journal, Mode, Record};
 use pilotlight::cloud::model::CloudError;
@@ -33,29 +37,8 @@ use tokio::sync::{mpsc, watch};
 
 const RUNBOOK: &str = "runbooks/pilot-light-failover.yaml";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
-        "pilotlight-console-session-{name}-{}-{n}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn load() -> Arc<Runbook> {
-    let bytes = std::fs::read(root().join(RUNBOOK)).unwrap();
-    Arc::new(pilotlight::runbook::parse(&bytes).unwrap())
+    load_runbook(RUNBOOK)
 }
 
 /// A tokio runtime whose timers fire as soon as every task is idle: drills run until idle with

@@ -12,18 +12,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::{load_runbook, root, t0, temp_dir};
+
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pilotlight::audit::{Journal, Mode, Record};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::cloud::{Mutate, Observe};
 use pilotlight::engine::objectives::{estimate_rto, projected_recovery, RtoEstimate};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus, StepState};
-use pilotlight::runbook::{Runbook, StepBody};
+use pilotlight::runbook::StepBody;
 use pilotlight::runtime::session::Command;
 use pilotlight::runtime::view::{RunView, ViewMode, TAIL};
 use pilotlight::tui::app::{App, Popup};
@@ -37,31 +41,6 @@ use ratatui::Terminal;
 const RUNBOOK: &str = "runbooks/pilot-light-failover.yaml";
 const JOURNAL_SHOWN: &str =
     "/home/alice/.local/share/pilotlight/journals/pilot-light-failover-20261121T030000Z-drill.jsonl";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
-        "pilotlight-console-snap-{name}-{}-{n}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn load(path: &str) -> Arc<Runbook> {
-    let bytes = std::fs::read(root().join(path)).unwrap();
-    Arc::new(pilotlight::runbook::parse(&bytes).unwrap())
-}
 
 // ---------------------------------------------------------------------------------------------
 // A deterministic drill: the engine, a journal and the simulated world, with simulated time that
@@ -92,7 +71,7 @@ impl Drop for Drive {
 
 impl Drive {
     fn new(name: &str, scenario: Option<&str>) -> Drive {
-        let runbook = load(RUNBOOK);
+        let runbook = load_runbook(RUNBOOK);
         let prepared = match scenario {
             None => sim::default_for(&runbook),
             Some(text) => sim::parse_scenario(text, &runbook).unwrap(),
@@ -729,11 +708,11 @@ fn degenerate_sizes_do_not_panic() {
     }
     // An empty runbook view (nothing observed, nothing started) too.
     let empty = RunView::new(
-        load(RUNBOOK),
+        load_runbook(RUNBOOK),
         ViewMode::Drill,
         "",
         "",
-        estimate_rto(&load(RUNBOOK), &BTreeMap::new()),
+        estimate_rto(&load_runbook(RUNBOOK), &BTreeMap::new()),
         t0(),
     );
     let app = App::new(Arc::new(empty));

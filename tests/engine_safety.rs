@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Property (design §4, §8.2): no mutating effect without a prior journal acknowledgement.
 //!
 //! A seeded pseudo-random driver plays runtime, journal, cloud and operator at once: it acks
@@ -8,10 +9,14 @@
 //! against what the journal had acknowledged when it was emitted. After each run that reaches
 //! quiescence, the journal is replayed and must rebuild the same state.
 
+mod common;
+
+use common::t0;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use pilotlight::audit::{Entry, Event, Mode, Record};
 use pilotlight::cloud::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::engine::{
@@ -148,10 +153,6 @@ fn resume_hits_known_bug(engine: &Engine) -> bool {
             matches!(engine.status(), RunStatus::Blocked(_)) && run.state != StepState::Failed;
         stale_backoff || wrongly_blocked
     })
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap()
 }
 
 fn event_name(e: Event) -> String {

@@ -1,11 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Engine transition tables (design §8.2): every step kind driven by hand with explicit inputs and
 //! a fixed clock, every journal record acknowledged explicitly, and the exact effects asserted.
+
+mod common;
+
+use common::t0;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use pilotlight::audit::{Entry, Event};
 use pilotlight::cloud::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::engine::{
@@ -15,10 +20,6 @@ use pilotlight::runbook::Health;
 use serde_json::json;
 
 const RUN_ID: &str = "run-1";
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap()
-}
 
 /// One run driven by hand: the engine, the clock, and the journal as the runtime would keep it.
 struct Run {

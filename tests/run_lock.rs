@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::root;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,10 +18,6 @@ use pilotlight::runtime::unfinished;
 const RUNBOOK: &str = "runbooks/pilot-light-failover.yaml";
 const RUNBOOK_ID: &str = "pilot-light-failover";
 const OTHER_RUNBOOK: &str = "runbooks/multi-site-dns-shift.yaml";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A fresh folder of its own, removed when the test passes (kept for a look when it fails).
 struct TempDir(PathBuf);

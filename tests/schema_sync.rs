@@ -3,14 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod common;
+
+use common::root;
+
 use std::fs;
 use std::path::PathBuf;
 
 use pilotlight::runbook::schema::{runbook_schema, runbook_schema_text};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn asset_matches_the_generated_schema() {

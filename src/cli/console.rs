@@ -207,24 +207,36 @@ pub fn watch(args: WatchArgs) -> ExitCode {
         now,
     );
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
-    let ui = runtime.block_on(async {
-        match args.follow {
-            Some(journal) => {
-                let producer = follow::follow(runbook.clone(), journal, estimate, view, views_tx);
-                tokio::join!(producer, crate::tui::run(views_rx, None)).1
+    // Reading and replaying the journal (or observing the world) happens on its own thread:
+    // the screen never waits for the disk.
+    let producer_runbook = runbook.clone();
+    let producer = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            match args.follow {
+                Some(journal) => {
+                    follow::follow(producer_runbook, journal, estimate, view, views_tx).await
+                }
+                None => {
+                    let world = SimWorld::new(
+                        producer_runbook.clone(),
+                        sim::default_for(&producer_runbook),
+                        now,
+                    );
+                    let every = std::time::Duration::from_secs(5);
+                    follow::watch_world(ReadOnly(world), view, every, views_tx).await
+                }
             }
-            None => {
-                let world = SimWorld::new(runbook.clone(), sim::default_for(&runbook), now);
-                let producer = follow::watch_world(
-                    ReadOnly(world),
-                    view,
-                    std::time::Duration::from_secs(5),
-                    views_tx,
-                );
-                tokio::join!(producer, crate::tui::run(views_rx, None)).1
-            }
-        }
+        });
     });
+    let ui = runtime.block_on(crate::tui::run(views_rx, None));
+    // The producer notices the closed channel and stops at once.
+    let _ = producer.join();
     match ui {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -44,7 +44,6 @@ impl Engine {
         detail: serde_json::Value,
         after: AfterAck,
     ) {
-        self.written += 1;
         self.acks.push_back(after);
         fx.push(Effect::Record(Entry {
             at,

@@ -158,8 +158,6 @@ pub struct Engine {
     outputs: Outputs,
     started_at: Option<DateTime<Utc>>,
     acks: VecDeque<AfterAck>,
-    /// Records written (and so the seq of the next one).
-    written: u64,
     acked: u64,
     observations: HashMap<String, ResourceStatus>,
     /// Intents that were in flight when the journal ended (resume reconciles them).
@@ -185,7 +183,6 @@ impl Engine {
             outputs: Outputs::new(),
             started_at: None,
             acks: VecDeque::new(),
-            written: 0,
             acked: 0,
             observations: HashMap::new(),
             in_flight: None,

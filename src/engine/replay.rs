@@ -14,7 +14,7 @@ use crate::runbook::{Runbook, StepBody};
 pub enum ReplayError {
     #[error("the journal is of runbook `{found}`, not `{expected}`")]
     OtherRunbook { expected: String, found: String },
-    #[error("the journal does not start with a run-started record")]
+    #[error("the journal does not start with a run-started record: it is not the journal of a pilotlight run; start a new one")]
     NoStart,
     #[error("journal record {seq} names step `{step}`, which this runbook does not have (was the runbook changed since the run started?)")]
     UnknownStep { seq: u64, step: String },
@@ -47,8 +47,7 @@ impl Engine {
             .unwrap_or_default()
             .to_string();
         let mut e = Engine::new(runbook, &run_id);
-        e.written = records.len() as u64;
-        e.acked = e.written;
+        e.acked = records.len() as u64;
         for r in records {
             e.apply(r)?;
         }

@@ -79,7 +79,7 @@ pub async fn follow(
             }
             Ok(_) => {}
             Err(e) => {
-                let msg = format!("cannot follow {}: {e}", journal.display());
+                let msg = format!("cannot follow {}: {e} (still trying; check the path, or that the journal is intact with `pilotlight audit verify`)", journal.display());
                 if view.notice.as_deref() != Some(msg.as_str()) {
                     view.notice = Some(msg);
                     view.version += 1;

@@ -18,3 +18,19 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
 }
+
+/// The fixed start of runs in tests: 2026-11-21 03:00 UTC.
+pub fn t0() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 21, 3, 0, 0)
+        .single()
+        .unwrap_or_else(|| panic!("a fixed, valid time"))
+}
+
+/// A runbook of the repository (path relative to the crate root), parsed.
+pub fn load_runbook(path: &str) -> std::sync::Arc<pilotlight::runbook::Runbook> {
+    let bytes = std::fs::read(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let runbook = pilotlight::runbook::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+    std::sync::Arc::new(runbook)
+}
