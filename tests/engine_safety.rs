@@ -634,6 +634,7 @@ impl Sim {
                         state,
                         percent: Some(50),
                         expected_done: None,
+                        outputs: Default::default(),
                     }),
                 }
             }
@@ -700,6 +701,7 @@ impl Sim {
                     state: "available".into(),
                     percent: None,
                     expected_done: None,
+                    outputs: Default::default(),
                 }),
             },
             2 => Input::CommandDone {

@@ -138,11 +138,47 @@ fn a_recovery_point_close_to_its_target_is_a_warning_and_none_is_unknown() {
 }
 
 #[test]
-fn without_the_simulated_world_status_is_unknown_until_the_aws_backend_exists() {
+fn when_aws_cannot_be_reached_status_is_unknown_and_says_why_per_resource() {
     let dir = temp_dir("live");
-    let out = pilotlight(&["status", "runbooks/pilot-light-failover.yaml"], &dir);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("use --sim"));
+    // A port nothing listens on: every AWS call is refused at once, on this machine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args([
+            "status",
+            "runbooks/dynamodb-pitr-recovery-region.yaml",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .env("XDG_DATA_HOME", &dir)
+        .env("AWS_ENDPOINT_URL", &url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    schema_check(&doc);
+    assert_eq!(doc["backend"], "aws");
+    for res in doc["resources"].as_array().unwrap() {
+        assert_eq!(res["health"], "unknown", "{res}");
+        let error = res["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error: {res}"));
+        assert!(error.contains("cannot reach"), "{error}");
+    }
+    assert_eq!(doc["aws_health"]["available"], false);
 }
 
 /// Median as the estimate defines it: the lower middle value.

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::drill::Setup;
 use super::load_runbook;
 use crate::audit::Mode;
+use crate::cloud::aws::{Access, AwsCloud, Timeouts};
 use crate::cloud::sim::{self, SimWorld};
 use crate::cloud::ReadOnly;
 use crate::engine::objectives::estimate_rto;
@@ -82,30 +83,79 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Pa
         lock,
         ..
     } = setup;
-    let runbook = Arc::new(engine.runbook().clone());
-    let past = history::read(&paths::data_dir().join("journals"), &runbook.id);
-    let estimate = estimate_rto(&runbook, &past.durations);
     let target = format!("simulated world ({})", world.scenario_name());
-    let journal_path = journal.path().to_path_buf();
-    let view = RunView::new(
-        runbook.clone(),
-        ViewMode::Drill,
-        operator,
-        &target,
-        estimate.clone(),
-        resume_at,
-    );
-    let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
-    let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let fast = match speed {
         Speed::Max => None,
         Speed::Times(f) => Some(f),
     };
-    let clock = PacedClock::new(resume_at, fast);
-    let session = Interactive {
+    let attended = Attended {
         engine,
         journal,
         backend: world,
+        mode: ViewMode::Drill,
+        target,
+        notice: None,
+        clock: PacedClock::new(resume_at, fast),
+        t0,
+        first,
+        lock,
+    };
+    attend(attended, operator, runbook_file).await
+}
+
+/// A run with a person at the console, against any backend.
+pub struct Attended<B> {
+    pub engine: crate::engine::Engine,
+    pub journal: crate::audit::Journal,
+    pub backend: B,
+    pub mode: ViewMode,
+    /// Where the changes go, for the header.
+    pub target: String,
+    /// A standing note for the operator (e.g. AWS Health).
+    pub notice: Option<String>,
+    pub clock: PacedClock,
+    pub t0: chrono::DateTime<Utc>,
+    pub first: crate::engine::Input,
+    pub lock: crate::runtime::lock::RunLock,
+}
+
+/// Runs the session on its own thread and the console on this one, until the run ends or the
+/// operator leaves; then prints the summary or how to resume.
+pub async fn attend<B>(run: Attended<B>, operator: &str, runbook_file: &Path) -> ExitCode
+where
+    B: crate::cloud::Observe + crate::cloud::Mutate + Send + 'static,
+{
+    let Attended {
+        engine,
+        journal,
+        backend,
+        mode,
+        target,
+        notice,
+        clock,
+        t0,
+        first,
+        lock,
+    } = run;
+    let runbook = Arc::new(engine.runbook().clone());
+    let past = history::read(&paths::data_dir().join("journals"), &runbook.id);
+    let estimate = estimate_rto(&runbook, &past.durations);
+    let journal_path = journal.path().to_path_buf();
+    let mut view = RunView::new(
+        runbook.clone(),
+        mode,
+        operator,
+        &target,
+        estimate.clone(),
+        clock.now(),
+    );
+    view.notice = notice;
+    let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let session = Interactive {
+        engine,
+        journal,
+        backend,
         clock,
         estimate,
         view,
@@ -123,9 +173,15 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Pa
         }
     });
     let ui = crate::tui::run(views_rx, Some(cmd_tx)).await;
+    let word = if mode == ViewMode::Live {
+        "run"
+    } else {
+        "drill"
+    };
     let Some((status, engine)) = session_thread.join().ok().flatten() else {
         eprintln!(
-            "error: the drill's session stopped unexpectedly; resume it with --resume {}",
+            "error: the {word}'s session stopped unexpectedly; resume it with `pilotlight {word} {} --resume {}`",
+            runbook_file.display(),
             journal_path.display()
         );
         return ExitCode::from(1);
@@ -152,7 +208,7 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Pa
         }
         _ => {
             say!(
-                "drill paused at step `{}`; continue it with:\n  pilotlight drill {} --resume {}",
+                "{word} paused at step `{}`; continue it with:\n  pilotlight {word} {} --resume {}",
                 runbook
                     .steps
                     .get(engine.current())
@@ -177,10 +233,6 @@ pub fn watch(args: WatchArgs) -> ExitCode {
         return ExitCode::from(1);
     };
     let runbook = Arc::new(runbook);
-    if args.follow.is_none() && !args.sim {
-        eprintln!("error: watching live AWS is not built yet; use --follow JOURNAL (another operator's run) or --sim");
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -196,7 +248,8 @@ pub fn watch(args: WatchArgs) -> ExitCode {
     let now = Utc::now();
     let target = match &args.follow {
         Some(j) => format!("following {}", j.display()),
-        None => "simulated world (default scenario)".to_string(),
+        None if args.sim => "simulated world (default scenario)".to_string(),
+        None => "live AWS, read-only".to_string(),
     };
     let view = RunView::new(
         runbook.clone(),
@@ -221,6 +274,20 @@ pub fn watch(args: WatchArgs) -> ExitCode {
             match args.follow {
                 Some(journal) => {
                     follow::follow(producer_runbook, journal, estimate, view, views_tx).await
+                }
+                None if !args.sim => {
+                    // Read-only twice over: a backend that refuses every change, and clients
+                    // whose request guard lets only reads leave the process.
+                    let aws = AwsCloud::from_env(
+                        producer_runbook.clone(),
+                        Access::ReadOnly,
+                        Timeouts::default(),
+                    )
+                    .await;
+                    let mut view = view;
+                    view.notice = aws.health_events().await.summary();
+                    let every = std::time::Duration::from_secs(30);
+                    follow::watch_world(ReadOnly(aws), view, every, views_tx).await
                 }
                 None => {
                     let world = SimWorld::new(

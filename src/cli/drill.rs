@@ -115,13 +115,13 @@ fn prepare(
     let (journal, mut engine, t0, resume_at, first) = match &args.resume {
         Some(path) => {
             lock = Some(RunLock::acquire(path, &holder).map_err(|e| e.to_string())?);
-            resume_from(path, operator, &runbook, &digest)?
+            resume_from(path, operator, &runbook, &digest, Mode::Drill)?
         }
         None => {
             let t0 = Utc::now().trunc_subsecs(3);
             let journal = match &args.journal {
                 Some(path) => Journal::create(path, operator, &runbook.id, Mode::Drill),
-                None => create_default(&runbook.id, operator, t0),
+                None => create_default(&runbook.id, operator, t0, Mode::Drill),
             }
             .map_err(|e| e.to_string())?;
             let run_id = format!("{}-{}", runbook.id, t0.format("%Y%m%dT%H%M%S%.3fZ"));
@@ -170,30 +170,46 @@ fn prepare(
     })
 }
 
-type Resumed = (Journal, Engine, DateTime<Utc>, DateTime<Utc>, Input);
+pub(super) type Resumed = (Journal, Engine, DateTime<Utc>, DateTime<Utc>, Input);
 
-fn resume_from(
+fn mode_word(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Drill => "drill",
+        Mode::Live => "run",
+    }
+}
+
+/// Checks a journal of `mode` read-only, then reopens it and rebuilds the engine from it.
+pub(super) fn resume_from(
     path: &Path,
     operator: &str,
     runbook: &Arc<Runbook>,
     digest: &str,
+    mode: Mode,
 ) -> Result<Resumed, String> {
+    let word = mode_word(mode);
     // Everything is checked read-only first: a refused resume leaves the journal untouched.
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let verified = crate::audit::verify(&bytes).map_err(|t| {
         format!(
-            "{} is not intact: {t}; keep it as evidence and start a new drill",
+            "{} is not intact: {t}; keep it as evidence and start a new {word}",
             path.display()
         )
     })?;
     let first = verified
         .records
         .first()
-        .ok_or_else(|| format!("{} holds no records; start a new drill", path.display()))?;
-    if first.mode != Mode::Drill {
+        .ok_or_else(|| format!("{} holds no records; start a new {word}", path.display()))?;
+    if first.mode != mode {
         return Err(format!(
-            "{} is the journal of a live run; resume it with `pilotlight run`",
-            path.display()
+            "{} is the journal of a {}; resume it with `pilotlight {} --resume`",
+            path.display(),
+            if first.mode == Mode::Live {
+                "live run"
+            } else {
+                "drill"
+            },
+            mode_word(first.mode)
         ));
     }
     if first.runbook != runbook.id {
@@ -213,7 +229,7 @@ fn resume_from(
         .and_then(|d| d.as_str());
     if let Some(recorded) = recorded.filter(|r| *r != digest) {
         return Err(format!(
-            "the runbook changed since this drill started (sha256 {} then, {} now); approvals given for the old one cannot carry over: resume with the runbook as it was, or start a new drill",
+            "the runbook changed since this {word} started (sha256 {} then, {} now); approvals given for the old one cannot carry over: resume with the runbook as it was, or start a new {word}",
             &recorded[..recorded.len().min(12)],
             &digest[..digest.len().min(12)]
         ));
@@ -225,7 +241,7 @@ fn resume_from(
         RunStatus::Finished | RunStatus::Aborted(_)
     ) {
         return Err(format!(
-            "the run in {} has already ended ({}); start a new drill instead",
+            "the run in {} has already ended ({}); start a new {word} instead",
             path.display(),
             match preview.status() {
                 RunStatus::Aborted(why) => format!("aborted: {why}"),
@@ -257,13 +273,14 @@ fn resume_from(
     Ok((journal, engine, t0, last, Input::Resume))
 }
 
-/// A new journal at the default place; two drills started in the same second get `.2`, `.3`...
-fn create_default(
+/// A new journal at the default place; two runs started in the same second get `.2`, `.3`...
+pub(super) fn create_default(
     runbook: &str,
     operator: &str,
     t0: DateTime<Utc>,
+    mode: Mode,
 ) -> Result<Journal, crate::audit::JournalError> {
-    let base = paths::default_journal(runbook, "drill", t0);
+    let base = paths::default_journal(runbook, mode_word(mode), t0);
     let mut n = 1;
     loop {
         let path = if n == 1 {
@@ -271,7 +288,7 @@ fn create_default(
         } else {
             base.with_extension(format!("{n}.jsonl"))
         };
-        match Journal::create(&path, operator, runbook, Mode::Drill) {
+        match Journal::create(&path, operator, runbook, mode) {
             Err(crate::audit::JournalError::Create { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists && n < 100 =>
             {

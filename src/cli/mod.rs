@@ -12,6 +12,7 @@ macro_rules! say {
 mod audit;
 mod console;
 mod drill;
+mod live;
 mod status;
 mod unattended;
 mod validate;
@@ -58,13 +59,25 @@ pub enum Command {
         #[arg(long)]
         unattended: bool,
     },
+    /// Run a runbook against live AWS (the standard credential chain, AWS_PROFILE, SSO,
+    /// AWS_ENDPOINT_URL). Every change is previewed and waits at its gate.
+    Run {
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// Where to write the audit journal (default: under $XDG_DATA_HOME/pilotlight/journals).
+        #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+        journal: Option<std::path::PathBuf>,
+        /// Continue the live run recorded in this journal.
+        #[arg(long, value_name = "JOURNAL")]
+        resume: Option<std::path::PathBuf>,
+    },
     /// Health, RPO and the RTO estimate of a runbook's resources, once, for people or monitors.
     /// Exit 0 OK, 1 WARNING (a figure within 80-100 % of its target), 2 CRITICAL (a target
     /// breached), 3 UNKNOWN (could not tell).
     Status {
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
-        /// Look at the simulated world (the default scenario) instead of AWS.
+        /// Look at the simulated world (the default scenario) instead of live AWS (read-only).
         #[arg(long)]
         sim: bool,
         /// Look at the simulated world set up by this scenario.
@@ -140,6 +153,15 @@ pub fn main() -> ExitCode {
             journal,
             resume,
             unattended,
+        }),
+        Command::Run {
+            runbook,
+            journal,
+            resume,
+        } => live::run(live::RunArgs {
+            runbook,
+            journal,
+            resume,
         }),
         Command::Status {
             runbook,

@@ -6,14 +6,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::{SecondsFormat, SubsecRound, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::json;
 
 use super::load_runbook;
+use crate::cloud::aws::{Access, AwsCloud, HealthReport, Timeouts};
+use crate::cloud::model::{CloudError, ResourceStatus};
 use crate::cloud::sim::{self, SimWorld};
-use crate::cloud::{Observe, ReadOnly};
+use crate::cloud::{observe_all, ReadOnly};
 use crate::engine::objectives::{estimate_rto, rpo, Verdict};
 use crate::runbook::Duration;
+use crate::runbook::Runbook;
 use crate::runtime::{history, paths};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,12 +42,50 @@ pub fn run(args: StatusArgs) -> ExitCode {
         return ExitCode::from(UNKNOWN);
     };
     let runbook = Arc::new(runbook);
-    if !args.sim && args.scenario.is_none() {
-        eprintln!(
-            "UNKNOWN: live AWS status is not built yet; use --sim (or --scenario FILE) to see the simulated world"
-        );
-        return ExitCode::from(UNKNOWN);
+    let now = Utc::now().trunc_subsecs(0);
+    let looked = if !args.sim && args.scenario.is_none() {
+        block_on(look_at_aws(runbook.clone(), now))
+    } else {
+        match look_at_sim(&args, runbook.clone(), now) {
+            Ok(l) => l,
+            Err(code) => return code,
+        }
+    };
+    report(&args, &runbook, looked, now)
+}
+
+/// What one look at a backend saw.
+struct Looked {
+    backend: &'static str,
+    /// The scenario's name (sim) or the account (AWS), for the heading.
+    source: Option<String>,
+    observations: HashMap<String, Result<ResourceStatus, CloudError>>,
+    health: Option<HealthReport>,
+    calls: Option<u64>,
+}
+
+/// Live AWS, read-only twice over: a backend that refuses every change, and clients whose
+/// request guard refuses any operation that is not a read.
+async fn look_at_aws(runbook: Arc<Runbook>, now: DateTime<Utc>) -> Looked {
+    let aws =
+        ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, Timeouts::default()).await);
+    let resources = runbook.resources.values().cloned().collect();
+    let (observed, health) = tokio::join!(observe_all(&aws, resources, now), aws.0.health_events());
+    let calls = aws.0.calls().counts().total_operations();
+    Looked {
+        backend: "aws",
+        source: None,
+        observations: observed.into_iter().collect(),
+        health: Some(health),
+        calls: Some(calls),
     }
+}
+
+fn look_at_sim(
+    args: &StatusArgs,
+    runbook: Arc<Runbook>,
+    now: DateTime<Utc>,
+) -> Result<Looked, ExitCode> {
     let scenario = match &args.scenario {
         None => sim::default_for(&runbook),
         Some(path) => match std::fs::read_to_string(path)
@@ -52,27 +95,46 @@ pub fn run(args: StatusArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("UNKNOWN: {}: {e}", path.display());
-                return ExitCode::from(UNKNOWN);
+                return Err(ExitCode::from(UNKNOWN));
             }
         },
     };
-    let now = Utc::now().trunc_subsecs(0);
     // Read-only: a backend that refuses every change, whatever asks.
     let world = ReadOnly(SimWorld::new(runbook.clone(), scenario, now));
+    let resources = runbook.resources.values().cloned().collect();
+    let observed = block_on(observe_all(&world, resources, now));
+    Ok(Looked {
+        backend: "sim",
+        source: Some(world.0.scenario_name()),
+        observations: observed.into_iter().collect(),
+        health: None,
+        calls: None,
+    })
+}
+
+fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Utc>) -> ExitCode {
     let history_dir = args
         .history
         .clone()
         .unwrap_or_else(|| paths::data_dir().join("journals"));
     let past = history::read(&history_dir, &runbook.id);
-    let rto = estimate_rto(&runbook, &past.durations);
+    let rto = estimate_rto(runbook, &past.durations);
 
     let mut resources = Vec::new();
     let mut worst = rto.verdict;
     let mut findings: Vec<String> = Vec::new();
     for res in runbook.resources.values() {
-        let observed = futures_lite_block_on(world.observe(res, now));
+        let observed = looked
+            .observations
+            .get(&res.name)
+            .cloned()
+            .unwrap_or_else(|| Err(CloudError::NotFound(res.name.clone())));
         let status = observed.as_ref().ok();
-        let r = rpo(&runbook, res, status, now);
+        let error = observed.as_ref().err().map(|e| e.to_string());
+        if let Some(e) = &error {
+            findings.push(format!("{} cannot be observed: {e}", res.name));
+        }
+        let r = rpo(runbook, res, status, now);
         worst = worst.max(r.verdict);
         let health = status.map_or("unknown".to_string(), |s| {
             format!("{:?}", s.health).to_lowercase()
@@ -112,6 +174,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
             "rpo_seconds": r.seconds,
             "rpo_target_seconds": r.target_seconds,
             "rpo_status": r.verdict.name(),
+            "error": error,
         }));
     }
     if matches!(
@@ -142,8 +205,10 @@ pub fn run(args: StatusArgs) -> ExitCode {
         "runbook": runbook.id,
         "title": runbook.title,
         "generated_at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        "backend": "sim",
-        "scenario": world.0.scenario_name(),
+        "backend": looked.backend,
+        "scenario": looked.source,
+        "aws_health": looked.health,
+        "api_calls": looked.calls,
         "status": word.to_lowercase(),
         "exit_code": code,
         "findings": findings,
@@ -168,9 +233,11 @@ pub fn run(args: StatusArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// The simulated world answers at once; no runtime is needed to poll it.
-fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread().build();
+/// Runs one look to its end (AWS calls carry their own timeouts).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     match rt {
         Ok(rt) => rt.block_on(f),
         Err(_) => unreachable_runtime(),
@@ -188,13 +255,29 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
         v.as_u64()
             .map_or("-".to_string(), |x| Duration::from_secs(x).to_string())
     };
+    let source = if r["backend"] == "aws" {
+        format!("live AWS ({} API calls)", r["api_calls"])
+    } else {
+        format!("simulated world: {}", s(&r["scenario"]))
+    };
     say!(
-        "{} ({}), simulated world: {}, at {}",
+        "{} ({}), {source}, at {}",
         s(&r["title"]),
         s(&r["runbook"]),
-        s(&r["scenario"]),
         s(&r["generated_at"])
     );
+    if let Some(note) = r["aws_health"]["note"].as_str() {
+        say!("{note}");
+    }
+    for e in r["aws_health"]["events"].as_array().into_iter().flatten() {
+        say!(
+            "AWS Health: {} in {}: {} ({})",
+            s(&e["service"]),
+            s(&e["region"]),
+            s(&e["event_type"]),
+            s(&e["status"])
+        );
+    }
     say!();
     say!(
         "{:<24} {:<18} {:<12} {:<12} {:<21} {:>8} {:>8}  RPO STATUS",

@@ -1,24 +1,57 @@
-//! Backends behind one interface: the simulated world (`sim`) now, AWS later. The engine never
-//! calls them; the runtime does, and turns what they answer into engine inputs.
+//! Backends behind one interface: live AWS (`aws`) and the simulated world (`sim`). The engine
+//! never calls them; the runtime does, and turns what they answer into engine inputs.
 
+pub mod aws;
 pub mod model;
 pub mod sim;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
 
 use crate::engine::{ActionPlan, Approval};
 use crate::runbook::Resource;
 use model::{CloudError, Progress, ResourceStatus, Started};
 
+/// One resource's observation, by its runbook name.
+pub type Observation = (String, Result<ResourceStatus, CloudError>);
+
 /// Reads: health and recovery points.
-pub trait Observe {
+pub trait Observe: Sync {
     fn observe(
         &self,
         resource: &Resource,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<ResourceStatus, CloudError>> + Send;
+
+    /// Observes many resources. Answers arrive in batches as each part of the backend answers
+    /// (for AWS: each service and region), so a silent region does not hold up the others.
+    fn observe_batches<'a>(
+        &'a self,
+        resources: Vec<Resource>,
+        now: DateTime<Utc>,
+    ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
+        futures_util::stream::iter(resources).then(move |r| async move {
+            let status = self.observe(&r, now).await;
+            vec![(r.name, status)]
+        })
+    }
+}
+
+/// Every observation of `resources`, once all have answered.
+pub async fn observe_all<B: Observe>(
+    backend: &B,
+    resources: Vec<Resource>,
+    now: DateTime<Utc>,
+) -> Vec<Observation> {
+    backend
+        .observe_batches(resources, now)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Changes. Each call needs an [`Approval`], which only the engine's gate logic can create.
@@ -36,6 +69,13 @@ pub trait Mutate {
         plan: &ActionPlan,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Progress, CloudError>> + Send;
+    /// What the change would do as the cloud stands now (a cutover's before -> after), for the
+    /// gate's preview. Reads only.
+    fn preview(&self, plan: &ActionPlan) -> impl Future<Output = Option<String>> + Send {
+        let _ = plan;
+        async { None }
+    }
+
     /// After a crash: what an in-flight request made, if anything reached the cloud.
     fn reconcile(
         &self,
@@ -48,13 +88,21 @@ pub trait Mutate {
 /// refused before it is sent, whatever asks for it.
 pub struct ReadOnly<B>(pub B);
 
-impl<B: Observe + Sync> Observe for ReadOnly<B> {
+impl<B: Observe> Observe for ReadOnly<B> {
     async fn observe(
         &self,
         resource: &Resource,
         now: DateTime<Utc>,
     ) -> Result<ResourceStatus, CloudError> {
         self.0.observe(resource, now).await
+    }
+
+    fn observe_batches<'a>(
+        &'a self,
+        resources: Vec<Resource>,
+        now: DateTime<Utc>,
+    ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
+        self.0.observe_batches(resources, now)
     }
 }
 

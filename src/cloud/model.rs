@@ -51,6 +51,9 @@ pub struct Progress {
     pub percent: Option<u8>,
     /// The provider's expected completion, when it gives one (AWS Backup does).
     pub expected_done: Option<DateTime<Utc>>,
+    /// Outputs known only once the change is done (an endpoint, the created resource's ARN).
+    #[serde(default)]
+    pub outputs: std::collections::BTreeMap<String, String>,
 }
 
 /// A cloud failure, as step state and journal text rather than a panic.

@@ -319,7 +319,8 @@ impl Engine {
                 run.state = StepState::Waiting;
                 run.wait = Some(WaitFor::TargetState(target.clone()));
                 if let Some(plan) = &run.plan {
-                    fx.push(Effect::Poll { plan: plan.clone() });
+                    let plan = plan.with_made(self.outputs.get(&step.id));
+                    fx.push(Effect::Poll { plan });
                 }
             }
             _ => self.succeed(now, json!({}), fx),

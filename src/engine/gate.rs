@@ -42,6 +42,18 @@ impl Engine {
         }
     }
 
+    /// The plan the current action step's next attempt would send (for a live look at what a
+    /// cutover will change before its gate is passed).
+    pub fn next_plan(&self) -> Option<super::ActionPlan> {
+        let step = self.runbook.steps.get(self.current)?;
+        let StepBody::Action { call, resource, .. } = &step.body else {
+            return None;
+        };
+        let res = self.runbook.resources.get(resource)?;
+        let attempt = self.steps.get(self.current).map_or(1, |r| r.attempt + 1);
+        render(call, res, &step.id, attempt, &self.run_id, &self.outputs).ok()
+    }
+
     /// The change an action step would request now, for the gate's preview.
     /// For a command step, the command exactly as it will run (step outputs filled in).
     pub fn preview(&self, step: &Step) -> Option<String> {

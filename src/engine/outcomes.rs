@@ -83,6 +83,14 @@ impl Engine {
         };
         match result {
             Ok(p) if p.state == target => {
+                // What only the finished change knows (an endpoint, the created resource).
+                let id = self.runbook.steps[self.current].id.clone();
+                let outs = self.outputs.entry(id).or_default();
+                for (k, v) in p.outputs {
+                    if !v.is_empty() {
+                        outs.insert(k, v);
+                    }
+                }
                 let detail = json!({"state": p.state});
                 self.succeed(now, detail, fx);
             }
@@ -199,7 +207,8 @@ impl Engine {
             self.steps[self.current].next_poll = None;
             match (&step.body, &self.steps[self.current].plan) {
                 (StepBody::Action { .. }, Some(plan)) => {
-                    fx.push(Effect::Poll { plan: plan.clone() })
+                    let plan = plan.with_made(self.outputs.get(&step.id));
+                    fx.push(Effect::Poll { plan })
                 }
                 (StepBody::Wait { until: Some(c), .. }, _) => fx.push(Effect::Observe {
                     resource: c.resource.clone(),

@@ -29,6 +29,9 @@ pub struct ActionPlan {
     pub params: serde_json::Value,
     /// ClientToken / IdempotencyToken: the same for every repeat of this attempt.
     pub token: String,
+    /// What the change reported when it was requested (its outputs so far), for following it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub made: BTreeMap<String, String>,
 }
 
 impl ActionPlan {
@@ -36,6 +39,14 @@ impl ActionPlan {
     pub fn typed(&self) -> Result<ActionParams, String> {
         let value = serde_yaml::to_value(&self.params).map_err(|e| e.to_string())?;
         self.action.parse_params(value).map_err(|e| e.to_string())
+    }
+
+    /// This plan with the outputs its change reported so far, for polling.
+    pub fn with_made(&self, outputs: Option<&BTreeMap<String, String>>) -> ActionPlan {
+        ActionPlan {
+            made: outputs.cloned().unwrap_or_default(),
+            ..self.clone()
+        }
     }
 
     /// A string parameter, when set.
@@ -87,6 +98,7 @@ pub fn render(
         region: None,
         params,
         token: token(run_id, step, attempt),
+        made: BTreeMap::new(),
     };
     let typed = plan.typed()?;
     // Where the call goes: Global Accelerator's API lives in us-west-2 whatever the endpoint

@@ -218,6 +218,19 @@ impl Engine {
                 }
             }
             Event::StepSucceeded => {
+                if let Some(outs) = r.detail.get("outputs").and_then(|o| o.as_object()) {
+                    let step_outs = self
+                        .outputs
+                        .entry(self.runbook.steps[i].id.clone())
+                        .or_default();
+                    for (k, v) in outs {
+                        step_outs.insert(
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                        );
+                    }
+                }
+                let run = &mut self.steps[i];
                 run.state = StepState::Done;
                 run.finished_at = Some(r.at);
                 run.wait = None;

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::clock::VirtualClock;
 use crate::audit::{Journal, Record};
-use crate::cloud::{Mutate, Observe};
+use crate::cloud::{observe_all, Mutate, Observe};
 use crate::engine::{Effect, Engine, GateDecision, Input, RunStatus};
 use crate::runbook::{Duration, StepBody};
 
@@ -50,12 +50,9 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
             if let (Some(due), Some(every)) = (next_status, status_every) {
                 if clock.now() >= due && matches!(engine.status(), RunStatus::Running) {
                     // One observation per resource per round, never two in flight.
-                    for (name, res) in &engine.runbook().resources {
-                        let status = backend.observe(res, clock.now()).await;
-                        inputs.push_back(Input::Observed {
-                            resource: name.clone(),
-                            status,
-                        });
+                    let resources = engine.runbook().resources.values().cloned().collect();
+                    for (resource, status) in observe_all(backend, resources, clock.now()).await {
+                        inputs.push_back(Input::Observed { resource, status });
                     }
                     next_status = Some(clock.now() + every);
                 }
@@ -198,6 +195,18 @@ pub(crate) async fn perform<B: Observe + Mutate>(
             command,
             ..
         } => {
+            if journal.mode() == crate::audit::Mode::Live {
+                let limit = runbook
+                    .step(&step)
+                    .and_then(|s| s.timeout)
+                    .unwrap_or(COMMAND_TIMEOUT);
+                let result = run_command(&command, limit).await;
+                return inputs.push_back(Input::CommandDone {
+                    step,
+                    attempt,
+                    result,
+                });
+            }
             // A drill never runs commands (they could reach real systems); it pretends they
             // succeed after the step's expected time.
             let _ = command;
@@ -223,5 +232,40 @@ pub(crate) async fn perform<B: Observe + Mutate>(
         }
         Effect::Refused(message) => observer.refused(&message),
         Effect::Finished(_) => {}
+    }
+}
+
+/// How long a live command may run when its step sets no `timeout`.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_mins(10);
+
+/// Runs a live step's command with `sh -c`, its output captured (at most 64 KiB kept), killed
+/// when it outlives `limit`.
+async fn run_command(command: &str, limit: Duration) -> Result<(i32, String), String> {
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start `sh -c`: {e}"))?;
+    let wait = std::time::Duration::from_secs(limit.as_secs());
+    match tokio::time::timeout(wait, child.wait_with_output()).await {
+        Err(_) => Err(format!(
+            "the command ran longer than {limit} and was stopped"
+        )),
+        Ok(Err(e)) => Err(format!("the command failed to run: {e}")),
+        Ok(Ok(out)) => {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.len() > 64 * 1024 {
+                let mut cut = 64 * 1024;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            Ok((out.status.code().unwrap_or(-1), text))
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::view::{RunView, TAIL};
@@ -96,7 +97,8 @@ pub async fn follow(
 }
 
 /// Publishes the health of every resource in a world, looked at every `every`, through a
-/// backend that refuses any change.
+/// backend that refuses any change. Each part of the backend (for AWS: each service and region)
+/// is shown as soon as it answers; a silent one shows its error and the last thing it said.
 pub async fn watch_world<B: Observe + Sync>(
     backend: ReadOnly<B>,
     mut view: RunView,
@@ -105,22 +107,55 @@ pub async fn watch_world<B: Observe + Sync>(
 ) {
     let started = Utc::now();
     let t0 = view.now;
+    // What was on the notice line before (e.g. AWS Health), kept under the errors.
+    let standing = view.notice.clone();
     loop {
         if views.is_closed() {
             return;
         }
         let now = t0 + (Utc::now() - started);
-        for (name, res) in &view.runbook.resources.clone() {
-            if let Ok(s) = backend.observe(res, now).await {
-                view.observations.insert(name.clone(), s);
+        let resources = view.runbook.resources.values().cloned().collect();
+        let mut batches = std::pin::pin!(backend.observe_batches(resources, now));
+        loop {
+            let batch = tokio::select! {
+                () = views.closed() => return,
+                b = batches.next() => b,
+            };
+            let Some(batch) = batch else { break };
+            for (name, result) in batch {
+                match result {
+                    Ok(s) => {
+                        view.observations.insert(name.clone(), s);
+                        view.errors.remove(&name);
+                    }
+                    Err(e) => {
+                        view.errors.insert(name, e.to_string());
+                    }
+                }
             }
+            view.notice = errors_notice(&view.errors).or_else(|| standing.clone());
+            view.now = t0 + (Utc::now() - started);
+            view.version += 1;
+            views.send_replace(Arc::new(view.clone()));
         }
-        view.now = now;
-        view.version += 1;
-        views.send_replace(Arc::new(view.clone()));
         tokio::select! {
             () = views.closed() => return,
             () = tokio::time::sleep(every) => {}
         }
     }
+}
+
+/// One line naming what could not be observed and why (each distinct reason once).
+pub fn errors_notice(errors: &std::collections::HashMap<String, String>) -> Option<String> {
+    if errors.is_empty() {
+        return None;
+    }
+    let mut reasons: Vec<&str> = errors.values().map(String::as_str).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    Some(format!(
+        "{} resource(s) not answering: {}",
+        errors.len(),
+        reasons.join("; ")
+    ))
 }

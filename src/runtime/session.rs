@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::driver::{perform, Observer, Operator};
 use super::view::{RunView, TAIL};
 use crate::audit::{Journal, Record};
-use crate::cloud::{Mutate, Observe};
+use crate::cloud::{observe_all, Mutate, Observe};
 use crate::engine::objectives::{projected_recovery, RtoEstimate};
 use crate::engine::{Engine, GateDecision, Input, RunStatus, StepState};
 use crate::runbook::StepBody;
@@ -161,6 +161,8 @@ impl<B: Observe + Mutate> Interactive<B> {
         let mut inputs: VecDeque<Input> = VecDeque::from([first]);
         let mut timers: BTreeMap<DateTime<Utc>, Vec<Input>> = BTreeMap::new();
         let mut next_status = self.clock.now();
+        // What the backend says a gated change would do as things stand, per (step, attempt).
+        let mut looked_at: Option<((String, u32), Option<String>)> = None;
         loop {
             let now = self.clock.now();
             if now >= next_status
@@ -169,10 +171,14 @@ impl<B: Observe + Mutate> Interactive<B> {
                     RunStatus::Running | RunStatus::Blocked(_)
                 )
             {
-                for (name, res) in &self.engine.runbook().resources {
-                    let status = self.backend.observe(res, now).await;
+                let resources = self.engine.runbook().resources.values().cloned().collect();
+                for (name, status) in observe_all(&self.backend, resources, now).await {
+                    match &status {
+                        Ok(_) => self.view.errors.remove(&name),
+                        Err(e) => self.view.errors.insert(name.clone(), e.to_string()),
+                    };
                     inputs.push_back(Input::Observed {
-                        resource: name.clone(),
+                        resource: name,
                         status,
                     });
                 }
@@ -204,7 +210,29 @@ impl<B: Observe + Mutate> Interactive<B> {
                     .await;
                 }
             }
+            let mut changed = changed;
+            let at_gate = self
+                .engine
+                .steps()
+                .get(self.engine.current())
+                .is_some_and(|r| r.state == StepState::AwaitingGate);
+            if let Some(plan) = self.engine.next_plan().filter(|_| at_gate) {
+                let key = (plan.step.clone(), plan.attempt);
+                if looked_at.as_ref().map(|(k, _)| k) != Some(&key) {
+                    looked_at = Some((key, self.backend.preview(&plan).await));
+                    changed = true;
+                }
+            }
             self.publish(&views, changed);
+            if let Some((_, Some(now_says))) = looked_at.as_ref().filter(|_| at_gate) {
+                if let Some(p) = &self.view.preview {
+                    if !p.contains(now_says.as_str()) {
+                        self.view.preview = Some(format!("{p}\n{now_says}"));
+                        self.view.version += 1;
+                        views.send_replace(Arc::new(self.view.clone()));
+                    }
+                }
+            }
             if matches!(
                 self.engine.status(),
                 RunStatus::Finished | RunStatus::Aborted(_)

@@ -44,6 +44,8 @@ pub struct RunView {
     /// When each observation was made, where it is older than `now` (a followed journal): RPO is
     /// shown as of then, not aged to now.
     pub observed_at: HashMap<String, DateTime<Utc>>,
+    /// Why a resource could not be observed on the last look (a silent region, a permission).
+    pub errors: HashMap<String, String>,
     pub tail: VecDeque<Record>,
     /// Step outputs so far (instructions and previews show them filled in).
     pub outputs: crate::engine::Outputs,
@@ -82,6 +84,7 @@ impl RunView {
             steps,
             observations: HashMap::new(),
             observed_at: HashMap::new(),
+            errors: HashMap::new(),
             tail: VecDeque::new(),
             outputs: Default::default(),
             estimate,

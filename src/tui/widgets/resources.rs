@@ -46,15 +46,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .filter_map(|name| {
             let res = v.runbook.resources.get(*name)?;
             let obs = v.observations.get(*name);
+            let error = v.errors.get(*name);
             let health = obs.map_or(Health::Unknown, |o| o.health);
             // As of the observation when it is older than now (a followed journal).
             let at = v.observed_at.get(*name).copied().unwrap_or(v.now);
             let r = rpo(&v.runbook, res, obs, at);
-            let rp = obs
-                .and_then(|o| o.latest_recovery_point.as_ref())
-                .map_or("-".to_string(), |p| {
-                    format!("{} ago", dur((at - p.at).num_seconds().max(0) as u64))
-                });
+            let rp = match (error, obs.and_then(|o| o.latest_recovery_point.as_ref())) {
+                (Some(e), _) => format!("error: {}", clean(e)),
+                (None, Some(p)) => format!("{} ago", dur((at - p.at).num_seconds().max(0) as u64)),
+                (None, None) => "-".to_string(),
+            };
             let rpo_text = match (r.verdict, r.seconds, r.target_seconds) {
                 (Verdict::NotApplicable, _, _) => "n/a".to_string(),
                 (_, Some(s), Some(t)) => format!("{} / {}", dur(s), dur(t)),
@@ -71,7 +72,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Cell::from(res.kind.name()),
                 Cell::from(res.region.clone().unwrap_or_else(|| "global".into())),
                 Cell::from(Span::styled(
-                    format!("{health:?}").to_lowercase(),
+                    if error.is_some() {
+                        "no answer".to_string()
+                    } else {
+                        format!("{health:?}").to_lowercase()
+                    },
                     theme.health(health),
                 )),
             ];

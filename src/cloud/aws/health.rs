@@ -1,0 +1,132 @@
+//! AWS Health: open events for the runbook's regions and services. The API needs a Business
+//! (or higher) support plan; without one the console says so once instead of failing.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::clients::HEALTH_REGION;
+use super::resolve::time;
+use super::AwsCloud;
+use crate::cloud::model::CloudError;
+use crate::runbook::ResourceKind;
+
+/// One open AWS Health event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthEvent {
+    pub service: String,
+    pub region: String,
+    pub event_type: String,
+    pub status: String,
+    pub started: Option<DateTime<Utc>>,
+}
+
+/// What AWS Health says, or why it cannot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthReport {
+    pub available: bool,
+    /// Why the events are not known (no support plan, no permission, no answer).
+    pub note: Option<String>,
+    pub events: Vec<HealthEvent>,
+}
+
+impl HealthReport {
+    /// One line for the console's notice, when there is something to say.
+    pub fn summary(&self) -> Option<String> {
+        if let Some(note) = &self.note {
+            return Some(note.clone());
+        }
+        if self.events.is_empty() {
+            return None;
+        }
+        let list = self
+            .events
+            .iter()
+            .map(|e| format!("{} {} {}", e.service, e.region, e.event_type))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(format!(
+            "AWS Health: {} open event(s): {list}",
+            self.events.len()
+        ))
+    }
+}
+
+fn service_code(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Ec2Instance => "EC2",
+        ResourceKind::EbsVolume => "EBS",
+        ResourceKind::RdsInstance => "RDS",
+        ResourceKind::DynamodbTable => "DYNAMODB",
+        ResourceKind::GlobalAccelerator => "GLOBALACCELERATOR",
+        ResourceKind::Route53Record => "ROUTE53",
+    }
+}
+
+impl AwsCloud {
+    /// Open events for the runbook's regions and services (one DescribeEvents per page).
+    pub async fn health_events(&self) -> HealthReport {
+        let regions = self.runbook.regions();
+        let mut services: Vec<&str> = self
+            .runbook
+            .resources
+            .values()
+            .map(|r| service_code(r.kind))
+            .collect();
+        if self.runbook.resources.values().any(|r| r.backup.is_some()) {
+            services.push("BACKUP");
+        }
+        services.sort_unstable();
+        services.dedup();
+        let filter = aws_sdk_health::types::EventFilter::builder()
+            .set_regions(Some(regions))
+            .set_services(Some(services.iter().map(|s| s.to_string()).collect()))
+            .event_status_codes(aws_sdk_health::types::EventStatusCode::Open)
+            .build();
+        let pages = self
+            .clients
+            .health(HEALTH_REGION)
+            .describe_events()
+            .filter(filter)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await;
+        match pages {
+            Ok(pages) => HealthReport {
+                available: true,
+                note: None,
+                events: pages
+                    .iter()
+                    .flat_map(|p| p.events())
+                    .map(|e| HealthEvent {
+                        service: e.service().unwrap_or("?").to_string(),
+                        region: e.region().unwrap_or("global").to_string(),
+                        event_type: e.event_type_code().unwrap_or("?").to_string(),
+                        status: e.status_code().map_or("open", |s| s.as_str()).to_string(),
+                        started: e.start_time().and_then(time),
+                    })
+                    .collect(),
+            },
+            Err(e) => {
+                let code = aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
+                    .unwrap_or_default()
+                    .to_string();
+                let note = if code == "SubscriptionRequiredException" {
+                    "Health API unavailable: it needs a Business, Enterprise On-Ramp or Enterprise support plan (open events are not shown)".to_string()
+                } else {
+                    match self.fail("health:DescribeEvents", e) {
+                        CloudError::AccessDenied { action, .. } => format!(
+                            "Health API unavailable: not permitted ({action}); grant it to see open AWS events"
+                        ),
+                        other => format!("Health API unavailable: {other}"),
+                    }
+                };
+                HealthReport {
+                    available: false,
+                    note: Some(note),
+                    events: Vec::new(),
+                }
+            }
+        }
+    }
+}

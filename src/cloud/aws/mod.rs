@@ -1,0 +1,187 @@
+//! Live AWS behind the [`Observe`] and [`Mutate`] traits. The only module that uses the AWS SDK.
+//!
+//! Reads are batched: a refresh costs one call per (service, region, page) wherever AWS has a
+//! batch read (EC2, EBS, RDS, Backup, Route 53 record sets); DynamoDB, Global Accelerator and
+//! Route 53 health checks have none and cost one call per table, accelerator or check. Each
+//! (service, region) answers on its own, so a silent region delays only its own resources.
+
+pub mod clients;
+mod errors;
+mod health;
+mod mutate;
+mod observe;
+mod observe_net;
+mod resolve;
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use serde::Serialize;
+
+pub use clients::{Access, CallCounts, CallLog, Clients, Endpoints, Timeouts};
+pub use health::HealthReport;
+
+use super::model::{CloudError, Progress, ResourceStatus, Started};
+use super::{Mutate, Observation, Observe};
+use crate::engine::{ActionPlan, Approval};
+use crate::runbook::{Resource, Runbook};
+
+/// Who pilotlight acts as (STS GetCallerIdentity), for the header and the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// The AWS backend of one runbook.
+pub struct AwsCloud {
+    clients: Clients,
+    runbook: Arc<Runbook>,
+}
+
+impl AwsCloud {
+    pub fn new(clients: Clients, runbook: Arc<Runbook>) -> AwsCloud {
+        AwsCloud { clients, runbook }
+    }
+
+    /// The backend for `runbook` from the standard AWS configuration chain.
+    pub async fn from_env(runbook: Arc<Runbook>, access: Access, timeouts: Timeouts) -> AwsCloud {
+        let sdk: SdkConfig = clients::load_config(timeouts).await;
+        AwsCloud::new(
+            Clients::new(sdk, access, timeouts, Endpoints::new()),
+            runbook,
+        )
+    }
+
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// Every call made so far, by operation.
+    pub fn calls(&self) -> &CallLog {
+        self.clients.log()
+    }
+
+    pub fn access(&self) -> Access {
+        self.clients.access()
+    }
+
+    fn timeout_secs(&self) -> u64 {
+        self.clients.timeouts().operation.as_secs().max(1)
+    }
+
+    /// Maps a failed call of `action` (the IAM action name).
+    fn fail<E, R>(
+        &self,
+        action: &str,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> CloudError
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        errors::cloud_error(action, self.timeout_secs(), err)
+    }
+
+    /// STS GetCallerIdentity: the account and principal every change will be made as.
+    pub async fn identity(&self) -> Result<Identity, CloudError> {
+        let out = self
+            .clients
+            .sts(&self.clients.home_region())
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.fail("sts:GetCallerIdentity", e))?;
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+impl Observe for AwsCloud {
+    async fn observe(
+        &self,
+        resource: &Resource,
+        now: DateTime<Utc>,
+    ) -> Result<ResourceStatus, CloudError> {
+        let mut all = self.observe_group(vec![resource.clone()], now).await;
+        all.pop()
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| Err(CloudError::NotFound(resource.name.clone())))
+    }
+
+    fn observe_batches<'a>(
+        &'a self,
+        resources: Vec<Resource>,
+        now: DateTime<Utc>,
+    ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
+        self.batches(resources, now)
+    }
+}
+
+impl Mutate for AwsCloud {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        approval: &Approval,
+        now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
+        if approval.step() != plan.step {
+            return Err(CloudError::Refused(format!(
+                "the approval is for step `{}`, not `{}`",
+                approval.step(),
+                plan.step
+            )));
+        }
+        if self.access() == Access::ReadOnly {
+            return Err(CloudError::Refused(format!(
+                "read-only: {} was not sent",
+                plan.action.spec().api
+            )));
+        }
+        let resource = self.resource(&plan.resource)?;
+        self.start_action(plan, resource, now).await
+    }
+
+    async fn poll(&self, plan: &ActionPlan, _now: DateTime<Utc>) -> Result<Progress, CloudError> {
+        let resource = self.resource(&plan.resource)?;
+        self.poll_action(plan, resource).await
+    }
+
+    async fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<Started>, CloudError> {
+        let resource = self.resource(&plan.resource)?;
+        self.find_made(plan, resource).await
+    }
+
+    async fn preview(&self, plan: &ActionPlan) -> Option<String> {
+        if !plan.action.spec().cutover {
+            return None;
+        }
+        Some(match self.cutover_preview(plan).await {
+            Ok(change) => format!("as AWS stands now: {change}"),
+            Err(e) => format!("cannot read the current state: {e}"),
+        })
+    }
+}
+
+impl AwsCloud {
+    fn resource(&self, name: &str) -> Result<&Resource, CloudError> {
+        self.runbook
+            .resources
+            .get(name)
+            .ok_or_else(|| CloudError::NotFound(format!("resource `{name}` is not in the runbook")))
+    }
+}

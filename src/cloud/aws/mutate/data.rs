@@ -1,0 +1,511 @@
+//! Data restores: RDS (snapshot, point in time, promote a replica), DynamoDB (point in time,
+//! backup) and AWS Backup restore jobs. RDS and DynamoDB targets have the runbook's fixed name,
+//! so a repeat finds the target and adopts it instead of making a second.
+
+use chrono::{DateTime, Utc};
+
+use super::{param, progress, region, started, STEP_TAG, TOKEN_TAG};
+use crate::cloud::aws::resolve::{self, time};
+use crate::cloud::aws::AwsCloud;
+use crate::cloud::model::{CloudError, Progress, Started};
+use crate::engine::ActionPlan;
+use crate::runbook::Resource;
+
+fn rds_tags(plan: &ActionPlan, source: &str) -> Vec<aws_sdk_rds::types::Tag> {
+    [
+        (TOKEN_TAG, plan.token.as_str()),
+        (STEP_TAG, plan.step.as_str()),
+        ("pilotlight:source", source),
+    ]
+    .iter()
+    .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(*k).value(*v).build())
+    .collect()
+}
+
+fn sdk_time(t: DateTime<Utc>) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(t.timestamp())
+}
+
+impl AwsCloud {
+    async fn db(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, CloudError> {
+        match self
+            .clients
+            .rds(region)
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.db_instances().first().cloned()),
+            Err(e) => match self.fail("rds:DescribeDBInstances", e) {
+                CloudError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    fn db_outputs(db: &aws_sdk_rds::types::DbInstance) -> Vec<(&'static str, String)> {
+        let tag = |k: &str| {
+            db.tag_list()
+                .iter()
+                .find(|t| t.key() == Some(k))
+                .and_then(|t| t.value())
+                .unwrap_or_default()
+                .to_string()
+        };
+        vec![
+            (
+                "db_instance_id",
+                db.db_instance_identifier().unwrap_or_default().to_string(),
+            ),
+            (
+                "endpoint",
+                db.endpoint()
+                    .and_then(|e| e.address())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            ("snapshot_id", tag("pilotlight:source")),
+            ("restored_to", tag("pilotlight:source")),
+        ]
+    }
+
+    /// The outputs the plan's action gives (the catalogue's): the source tag is the snapshot of
+    /// a snapshot restore and the restore time of a point-in-time one, never both.
+    fn db_outputs_of(
+        plan: &ActionPlan,
+        db: &aws_sdk_rds::types::DbInstance,
+    ) -> Vec<(&'static str, String)> {
+        let wanted = plan.action.spec().outputs;
+        AwsCloud::db_outputs(db)
+            .into_iter()
+            .filter(|(k, _)| wanted.contains(k))
+            .collect()
+    }
+
+    pub(super) async fn find_db(&self, plan: &ActionPlan) -> Result<Option<Started>, CloudError> {
+        let target = param(plan, "target_id")?;
+        let found = self.db(region(plan)?, &target).await?;
+        Ok(found.map(|db| started(&AwsCloud::db_outputs_of(plan, &db), true)))
+    }
+
+    pub(super) async fn rds_restore_snapshot(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let region = region(plan)?;
+        let target = param(plan, "target_id")?;
+        let snapshot = match param(plan, "snapshot")?.as_str() {
+            "latest" => {
+                let id = resource.id.to_lowercase();
+                resolve::db_snapshots_of(self, region, std::slice::from_ref(&id))
+                    .await?
+                    .remove(&id)
+                    .map(|(s, _)| s)
+                    .ok_or_else(|| {
+                        CloudError::NotFound(format!(
+                            "no available snapshot of {} in {region}; name one with `snapshot:`",
+                            resource.id
+                        ))
+                    })?
+            }
+            s => s.to_string(),
+        };
+        let out = self
+            .clients
+            .rds(region)
+            .restore_db_instance_from_db_snapshot()
+            .db_instance_identifier(&target)
+            .db_snapshot_identifier(&snapshot)
+            .set_db_instance_class(plan.param("instance_class"))
+            .set_db_subnet_group_name(plan.param("subnet_group"))
+            .set_multi_az(plan.params.get("multi_az").and_then(|v| v.as_bool()))
+            .set_tags(Some(rds_tags(plan, &snapshot)))
+            .send()
+            .await
+            .map_err(|e| self.fail("rds:RestoreDBInstanceFromDBSnapshot", e))?;
+        let mut outs = out
+            .db_instance()
+            .map(|d| AwsCloud::db_outputs_of(plan, d))
+            .unwrap_or_default();
+        set(&mut outs, "db_instance_id", target);
+        set(&mut outs, "snapshot_id", snapshot);
+        Ok(started(&outs, false))
+    }
+
+    pub(super) async fn rds_restore_pitr(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let region = region(plan)?;
+        let target = param(plan, "target_id")?;
+        let when = param(plan, "restore_time")?;
+        let client = self.clients.rds(region);
+        let mut req = client
+            .restore_db_instance_to_point_in_time()
+            .target_db_instance_identifier(&target)
+            .set_db_instance_class(plan.param("instance_class"))
+            .set_db_subnet_group_name(plan.param("subnet_group"))
+            .set_tags(Some(rds_tags(plan, &when)));
+        req = match when.as_str() {
+            "latest" => req.use_latest_restorable_time(true),
+            t => req.restore_time(sdk_time(parse_time(t)?)),
+        };
+        req = if resource.region.as_deref() == Some(region) {
+            req.source_db_instance_identifier(&resource.id)
+        } else {
+            // In another region the source is the replicated automated backup.
+            let backups = client
+                .describe_db_instance_automated_backups()
+                .db_instance_identifier(&resource.id)
+                .send()
+                .await
+                .map_err(|e| self.fail("rds:DescribeDBInstanceAutomatedBackups", e))?;
+            let arn = backups
+                .db_instance_automated_backups()
+                .iter()
+                .find_map(|b| b.db_instance_automated_backups_arn())
+                .ok_or_else(|| {
+                    CloudError::NotFound(format!(
+                        "no automated backups of {} replicated to {region}",
+                        resource.id
+                    ))
+                })?;
+            req.source_db_instance_automated_backups_arn(arn)
+        };
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.fail("rds:RestoreDBInstanceToPointInTime", e))?;
+        let mut outs = out
+            .db_instance()
+            .map(|d| AwsCloud::db_outputs_of(plan, d))
+            .unwrap_or_default();
+        set(&mut outs, "db_instance_id", target);
+        set(&mut outs, "restored_to", when);
+        Ok(started(&outs, false))
+    }
+
+    pub(super) async fn find_promoted(
+        &self,
+        plan: &ActionPlan,
+    ) -> Result<Option<Started>, CloudError> {
+        let replica = param(plan, "replica_id")?;
+        let db = self.db(region(plan)?, &replica).await?;
+        Ok(db
+            .filter(|d| d.read_replica_source_db_instance_identifier().is_none())
+            .map(|d| started(&AwsCloud::db_outputs(&d)[..2], true)))
+    }
+
+    pub(super) async fn rds_promote(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
+        let replica = param(plan, "replica_id")?;
+        let out = self
+            .clients
+            .rds(region(plan)?)
+            .promote_read_replica()
+            .db_instance_identifier(&replica)
+            .send()
+            .await
+            .map_err(|e| self.fail("rds:PromoteReadReplica", e))?;
+        let mut outs = out
+            .db_instance()
+            .map(|d| AwsCloud::db_outputs(d)[..2].to_vec())
+            .unwrap_or_default();
+        set(&mut outs, "db_instance_id", replica);
+        Ok(started(&outs, false))
+    }
+
+    pub(super) async fn poll_db(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
+        let id = plan
+            .param("target_id")
+            .or_else(|| plan.param("replica_id"))
+            .unwrap_or_default();
+        let db = self
+            .db(region(plan)?, &id)
+            .await?
+            .ok_or_else(|| CloudError::NotFound(format!("RDS instance {id}")))?;
+        let status = db.db_instance_status().unwrap_or("unknown");
+        // A promotion is done only once the instance no longer follows a source.
+        let state = if db.read_replica_source_db_instance_identifier().is_some()
+            && plan.param("replica_id").is_some()
+        {
+            "promoting"
+        } else {
+            status
+        };
+        let mut p = progress(state);
+        p.outputs = AwsCloud::db_outputs_of(plan, &db)
+            .into_iter()
+            .filter(|(k, v)| *k != "restored_to" && !v.is_empty())
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Ok(p)
+    }
+
+    async fn table(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>, CloudError> {
+        match self
+            .clients
+            .dynamodb(region)
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.table),
+            Err(e) => match self.fail("dynamodb:DescribeTable", e) {
+                CloudError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    pub(super) async fn find_table(
+        &self,
+        plan: &ActionPlan,
+    ) -> Result<Option<Started>, CloudError> {
+        let target = param(plan, "target_table")?;
+        let found = self.table(region(plan)?, &target).await?;
+        Ok(found.map(|t| {
+            started(
+                &[
+                    ("table_name", target),
+                    ("table_arn", t.table_arn().unwrap_or_default().to_string()),
+                ],
+                true,
+            )
+        }))
+    }
+
+    pub(super) async fn table_restore_pitr(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+        _now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
+        let region = region(plan)?;
+        let target = param(plan, "target_table")?;
+        let when = param(plan, "restore_time")?;
+        let client = self.clients.dynamodb(region);
+        let mut req = client
+            .restore_table_to_point_in_time()
+            .target_table_name(&target);
+        req = match when.as_str() {
+            "latest" => req.use_latest_restorable_time(true),
+            t => req.restore_date_time(sdk_time(parse_time(t)?)),
+        };
+        req = match resource.region.as_deref() {
+            Some(src) if src != region => {
+                let account = match &resource.account {
+                    Some(a) => a.clone(),
+                    None => self.identity().await?.account,
+                };
+                req.source_table_arn(format!(
+                    "arn:aws:dynamodb:{src}:{account}:table/{}",
+                    resource.id
+                ))
+            }
+            _ => req.source_table_name(&resource.id),
+        };
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.fail("dynamodb:RestoreTableToPointInTime", e))?;
+        let arn = out
+            .table_description()
+            .and_then(|t| t.table_arn())
+            .unwrap_or_default()
+            .to_string();
+        Ok(started(
+            &[
+                ("table_name", target),
+                ("table_arn", arn),
+                ("restored_to", when),
+            ],
+            false,
+        ))
+    }
+
+    pub(super) async fn table_restore_backup(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let region = region(plan)?;
+        let target = param(plan, "target_table")?;
+        let backup = match param(plan, "backup")?.as_str() {
+            "latest" => resolve::table_backups(self, region)
+                .await?
+                .remove(&resource.id)
+                .map(|(arn, _)| arn)
+                .ok_or_else(|| {
+                    CloudError::NotFound(format!(
+                        "no available backup of table {} in {region}; name one with `backup:`",
+                        resource.id
+                    ))
+                })?,
+            b => b.to_string(),
+        };
+        let out = self
+            .clients
+            .dynamodb(region)
+            .restore_table_from_backup()
+            .target_table_name(&target)
+            .backup_arn(&backup)
+            .send()
+            .await
+            .map_err(|e| self.fail("dynamodb:RestoreTableFromBackup", e))?;
+        let arn = out
+            .table_description()
+            .and_then(|t| t.table_arn())
+            .unwrap_or_default()
+            .to_string();
+        Ok(started(
+            &[
+                ("table_name", target),
+                ("table_arn", arn),
+                ("backup_arn", backup),
+            ],
+            false,
+        ))
+    }
+
+    pub(super) async fn poll_table(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
+        let target = param(plan, "target_table")?;
+        let t = self
+            .table(region(plan)?, &target)
+            .await?
+            .ok_or_else(|| CloudError::NotFound(format!("DynamoDB table {target}")))?;
+        Ok(progress(
+            t.table_status()
+                .map_or("unknown", |s| s.as_str())
+                .to_lowercase(),
+        ))
+    }
+
+    pub(super) async fn backup_restore(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let region = region(plan)?;
+        let point = match param(plan, "recovery_point")?.as_str() {
+            "latest" => {
+                let vault = resource.backup.as_ref().map(|b| b.vault.clone()).ok_or_else(|| {
+                    CloudError::Refused(format!(
+                        "resource `{}` names no backup vault; add `backup:` to it or name the recovery point",
+                        resource.name
+                    ))
+                })?;
+                resolve::vault_points(self, &vault, region)
+                    .await?
+                    .into_iter()
+                    .filter(|p| resolve::backup_matches(resource, &p.resource_arn))
+                    .max_by_key(|p| p.created)
+                    .map(|p| p.arn)
+                    .ok_or_else(|| {
+                        CloudError::NotFound(format!(
+                            "no completed recovery point of {} in vault {vault} ({region})",
+                            resource.id
+                        ))
+                    })?
+            }
+            p => p.to_string(),
+        };
+        let metadata = plan
+            .params
+            .get("metadata")
+            .and_then(|m| m.as_object())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                        )
+                    })
+                    .collect()
+            });
+        let out = self
+            .clients
+            .backup(region)
+            .start_restore_job()
+            .recovery_point_arn(&point)
+            .iam_role_arn(param(plan, "iam_role_arn")?)
+            .set_metadata(metadata)
+            .idempotency_token(&plan.token)
+            .send()
+            .await
+            .map_err(|e| self.fail("backup:StartRestoreJob", e))?;
+        Ok(started(
+            &[
+                (
+                    "restore_job_id",
+                    out.restore_job_id().unwrap_or_default().to_string(),
+                ),
+                ("recovery_point_arn", point),
+                ("created_resource_arn", String::new()),
+            ],
+            false,
+        ))
+    }
+
+    pub(super) async fn poll_backup(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
+        let job = plan
+            .made
+            .get("restore_job_id")
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| {
+                CloudError::NotFound(format!("the restore job of step `{}`", plan.step))
+            })?;
+        let out = self
+            .clients
+            .backup(region(plan)?)
+            .describe_restore_job()
+            .restore_job_id(job)
+            .send()
+            .await
+            .map_err(|e| self.fail("backup:DescribeRestoreJob", e))?;
+        let state = out
+            .status()
+            .map_or("unknown", |s| s.as_str())
+            .to_lowercase();
+        let mut p = progress(state);
+        p.percent = out
+            .percent_done()
+            .and_then(|s| s.trim_end_matches('%').parse::<f64>().ok())
+            .map(|x| x.clamp(0.0, 100.0) as u8);
+        p.expected_done = match (
+            out.creation_date().and_then(time),
+            out.expected_completion_time_minutes(),
+        ) {
+            (Some(at), Some(mins)) => Some(at + chrono::TimeDelta::minutes(mins)),
+            _ => None,
+        };
+        if let Some(arn) = out.created_resource_arn() {
+            p.outputs
+                .insert("created_resource_arn".into(), arn.to_string());
+        }
+        Ok(p)
+    }
+}
+
+fn set(outs: &mut Vec<(&'static str, String)>, key: &'static str, value: String) {
+    outs.retain(|(k, _)| *k != key);
+    outs.push((key, value));
+}
+
+fn parse_time(t: &str) -> Result<DateTime<Utc>, CloudError> {
+    DateTime::parse_from_rfc3339(t)
+        .map(|x| x.with_timezone(&Utc))
+        .map_err(|_| CloudError::Refused(format!("`{t}` is not an RFC 3339 time")))
+}

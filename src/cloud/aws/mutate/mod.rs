@@ -1,0 +1,146 @@
+//! Changes: every catalogue action as start (adopting what an earlier attempt made), poll and
+//! find (after a crash, what an in-flight request made). What a change creates carries the
+//! attempt's token as the `pilotlight:token` tag, or has the runbook's fixed name, so it can
+//! always be found again; EC2 ClientToken and AWS Backup IdempotencyToken carry it too.
+
+mod compute;
+mod data;
+mod traffic;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::AwsCloud;
+use crate::cloud::model::{CloudError, Progress, Started};
+use crate::engine::ActionPlan;
+use crate::runbook::{ActionKind, Resource};
+
+/// The tag that names the attempt that made a resource.
+pub(super) const TOKEN_TAG: &str = "pilotlight:token";
+pub(super) const STEP_TAG: &str = "pilotlight:step";
+
+impl AwsCloud {
+    pub(super) async fn start_action(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+        now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
+        // A repeat (a retry of the request, a resume) adopts what is already there.
+        if let Some(made) = self.find_made(plan, resource).await? {
+            return Ok(Started {
+                adopted: true,
+                ..made
+            });
+        }
+        use ActionKind as A;
+        match plan.action {
+            A::Ec2StartInstances => self.start_instances(plan).await,
+            A::Ec2LaunchFromAmi => self.launch_from_ami(plan).await,
+            A::EbsRestoreVolume => self.restore_volume(plan, resource).await,
+            A::EbsAttachVolume => self.attach_volume(plan).await,
+            A::RdsRestoreSnapshot => self.rds_restore_snapshot(plan, resource).await,
+            A::RdsRestorePointInTime => self.rds_restore_pitr(plan, resource).await,
+            A::RdsPromoteReplica => self.rds_promote(plan).await,
+            A::DynamodbRestorePointInTime => self.table_restore_pitr(plan, resource, now).await,
+            A::DynamodbRestoreBackup => self.table_restore_backup(plan, resource).await,
+            A::BackupStartRestore => self.backup_restore(plan, resource).await,
+            A::GaSetTrafficDial | A::GaSetEndpointWeights => self.ga_update(plan, resource).await,
+            A::Route53SetWeights | A::Route53UpsertRecord => {
+                self.route53_change(plan, resource).await
+            }
+        }
+    }
+
+    pub(super) async fn poll_action(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Progress, CloudError> {
+        use ActionKind as A;
+        match plan.action {
+            A::Ec2StartInstances | A::Ec2LaunchFromAmi => self.poll_instance(plan).await,
+            A::EbsRestoreVolume | A::EbsAttachVolume => self.poll_volume(plan).await,
+            A::RdsRestoreSnapshot | A::RdsRestorePointInTime | A::RdsPromoteReplica => {
+                self.poll_db(plan).await
+            }
+            A::DynamodbRestorePointInTime | A::DynamodbRestoreBackup => self.poll_table(plan).await,
+            A::BackupStartRestore => self.poll_backup(plan).await,
+            A::GaSetTrafficDial | A::GaSetEndpointWeights => self.poll_ga(resource).await,
+            A::Route53SetWeights | A::Route53UpsertRecord => self.poll_change(plan).await,
+        }
+    }
+
+    /// What an earlier request of this attempt made, if anything reached AWS.
+    pub(super) async fn find_made(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Option<Started>, CloudError> {
+        use ActionKind as A;
+        match plan.action {
+            A::Ec2StartInstances => self.find_started_instance(plan).await,
+            A::Ec2LaunchFromAmi => self.find_launched(plan).await,
+            A::EbsRestoreVolume => self.find_volume(plan).await,
+            A::EbsAttachVolume => self.find_attachment(plan).await,
+            A::RdsRestoreSnapshot | A::RdsRestorePointInTime => self.find_db(plan).await,
+            A::RdsPromoteReplica => self.find_promoted(plan).await,
+            A::DynamodbRestorePointInTime | A::DynamodbRestoreBackup => self.find_table(plan).await,
+            // A repeat with the same IdempotencyToken returns the same job: nothing to look up.
+            A::BackupStartRestore => Ok(None),
+            A::GaSetTrafficDial | A::GaSetEndpointWeights => self.find_ga(plan, resource).await,
+            A::Route53SetWeights | A::Route53UpsertRecord => {
+                self.find_route53(plan, resource).await
+            }
+        }
+    }
+}
+
+/// The plan's region (every regional action has one by the time it is planned).
+pub(super) fn region(plan: &ActionPlan) -> Result<&str, CloudError> {
+    plan.region
+        .as_deref()
+        .ok_or_else(|| CloudError::Refused(format!("step `{}` has no region to act in", plan.step)))
+}
+
+/// A required string parameter.
+pub(super) fn param(plan: &ActionPlan, key: &str) -> Result<String, CloudError> {
+    plan.param(key)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| CloudError::Refused(format!("step `{}` needs `{key}`", plan.step)))
+}
+
+/// A list-of-strings parameter.
+pub(super) fn list(plan: &ActionPlan, key: &str) -> Vec<String> {
+    plan.params
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `Started` from output pairs.
+pub(super) fn started(outputs: &[(&str, String)], adopted: bool) -> Started {
+    Started {
+        outputs: outputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        adopted,
+    }
+}
+
+/// A progress report at `state`.
+pub(super) fn progress(state: impl Into<String>) -> Progress {
+    Progress {
+        state: state.into(),
+        percent: None,
+        expected_done: None,
+        outputs: BTreeMap::new(),
+    }
+}

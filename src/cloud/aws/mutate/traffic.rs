@@ -1,0 +1,418 @@
+//! Cutovers: Global Accelerator traffic dials and endpoint weights (read-modify-write of the
+//! group's full endpoint list), Route 53 weights and values (UPSERT, then GetChange until
+//! INSYNC). The same reads say what a cutover will change, for the preview.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_globalaccelerator::types::{EndpointConfiguration, EndpointGroup};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+use super::{param, progress, started};
+use crate::cloud::aws::clients::{GLOBAL_ACCELERATOR_REGION, ROUTE53_REGION};
+use crate::cloud::aws::observe_net::describe_set;
+use crate::cloud::aws::AwsCloud;
+use crate::cloud::model::{CloudError, Progress, Started};
+use crate::engine::ActionPlan;
+use crate::runbook::{ActionKind, RecordRef, Resource};
+
+/// Numbers by key from a `{key: n}` parameter.
+fn weights(plan: &ActionPlan) -> BTreeMap<String, i64> {
+    plan.params
+        .get("weights")
+        .and_then(|w| w.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_i64().map(|n| (k.clone(), n)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn current_weights(g: &EndpointGroup) -> String {
+    g.endpoint_descriptions()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}={}",
+                e.endpoint_id().unwrap_or("?"),
+                e.weight().unwrap_or(128)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl AwsCloud {
+    async fn group_in(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<EndpointGroup, CloudError> {
+        let region = param(plan, "endpoint_group_region")?;
+        self.endpoint_groups(&resource.id)
+            .await?
+            .into_iter()
+            .find(|g| g.endpoint_group_region() == Some(region.as_str()))
+            .ok_or_else(|| {
+                CloudError::NotFound(format!(
+                    "accelerator {} has no endpoint group in {region}",
+                    resource.id
+                ))
+            })
+    }
+
+    /// Whether the group already is as the plan wants it.
+    fn ga_done(plan: &ActionPlan, g: &EndpointGroup) -> bool {
+        match plan.action {
+            ActionKind::GaSetTrafficDial => {
+                let want = plan.params.get("dial").and_then(|d| d.as_f64());
+                want.is_some_and(|w| {
+                    (g.traffic_dial_percentage().unwrap_or(100.0) as f64 - w).abs() < 0.5
+                })
+            }
+            _ => weights(plan).iter().all(|(id, w)| {
+                g.endpoint_descriptions().iter().any(|e| {
+                    e.endpoint_id() == Some(id.as_str())
+                        && i64::from(e.weight().unwrap_or(128)) == *w
+                })
+            }),
+        }
+    }
+
+    pub(super) async fn find_ga(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Option<Started>, CloudError> {
+        let g = self.group_in(plan, resource).await?;
+        Ok(AwsCloud::ga_done(plan, &g).then(|| {
+            let key = if plan.action == ActionKind::GaSetTrafficDial {
+                "previous_dial"
+            } else {
+                "previous_weights"
+            };
+            started(&[(key, "unchanged (already as planned)".to_string())], true)
+        }))
+    }
+
+    pub(super) async fn ga_update(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let g = self.group_in(plan, resource).await?;
+        let arn = g.endpoint_group_arn().unwrap_or_default().to_string();
+        let client = self.clients.globalaccelerator(GLOBAL_ACCELERATOR_REGION);
+        let mut req = client.update_endpoint_group().endpoint_group_arn(&arn);
+        let previous = if plan.action == ActionKind::GaSetTrafficDial {
+            let dial = plan
+                .params
+                .get("dial")
+                .and_then(|d| d.as_f64())
+                .unwrap_or(0.0);
+            req = req.traffic_dial_percentage(dial as f32);
+            (
+                "previous_dial",
+                format!("{:.0}", g.traffic_dial_percentage().unwrap_or(100.0)),
+            )
+        } else {
+            let want = weights(plan);
+            let known: Vec<&str> = g
+                .endpoint_descriptions()
+                .iter()
+                .filter_map(|e| e.endpoint_id())
+                .collect();
+            if let Some(missing) = want.keys().find(|k| !known.contains(&k.as_str())) {
+                return Err(CloudError::Refused(format!(
+                    "endpoint {missing} is not in the group ({}); fix `weights:`",
+                    known.join(", ")
+                )));
+            }
+            // The update replaces the whole list: every endpoint goes back, changed or not.
+            let list = g
+                .endpoint_descriptions()
+                .iter()
+                .map(|e| {
+                    let id = e.endpoint_id().unwrap_or_default();
+                    let w = want
+                        .get(id)
+                        .map_or(e.weight().unwrap_or(128), |w| *w as i32);
+                    EndpointConfiguration::builder()
+                        .endpoint_id(id)
+                        .weight(w)
+                        .set_client_ip_preservation_enabled(e.client_ip_preservation_enabled())
+                        .build()
+                })
+                .collect();
+            req = req.set_endpoint_configurations(Some(list));
+            ("previous_weights", current_weights(&g))
+        };
+        req.send()
+            .await
+            .map_err(|e| self.fail("globalaccelerator:UpdateEndpointGroup", e))?;
+        Ok(started(&[previous], false))
+    }
+
+    pub(super) async fn poll_ga(&self, resource: &Resource) -> Result<Progress, CloudError> {
+        let out = self
+            .clients
+            .globalaccelerator(GLOBAL_ACCELERATOR_REGION)
+            .describe_accelerator()
+            .accelerator_arn(&resource.id)
+            .send()
+            .await
+            .map_err(|e| self.fail("globalaccelerator:DescribeAccelerator", e))?;
+        let status = out
+            .accelerator()
+            .and_then(|a| a.status())
+            .map_or("unknown", |s| s.as_str())
+            .to_lowercase();
+        Ok(progress(status))
+    }
+
+    /// The record sets the plan changes, each as it would be after the change.
+    fn planned_sets(
+        plan: &ActionPlan,
+        record: &RecordRef,
+        sets: &[ResourceRecordSet],
+    ) -> Result<Vec<ResourceRecordSet>, CloudError> {
+        let rebuild = |s: &ResourceRecordSet,
+                       weight: Option<i64>,
+                       values: Option<Vec<String>>,
+                       ttl: Option<i64>| {
+            let records = match values {
+                Some(v) => v
+                    .into_iter()
+                    .filter_map(|x| ResourceRecord::builder().value(x).build().ok())
+                    .collect(),
+                None => s.resource_records().to_vec(),
+            };
+            ResourceRecordSet::builder()
+                .name(s.name())
+                .r#type(s.r#type().clone())
+                .set_set_identifier(s.set_identifier().map(str::to_string))
+                .set_weight(weight.or(s.weight()))
+                .set_ttl(ttl.or(s.ttl()))
+                .set_resource_records(Some(records).filter(|r: &Vec<_>| !r.is_empty()))
+                .set_alias_target(s.alias_target().cloned())
+                .set_health_check_id(s.health_check_id().map(str::to_string))
+                .build()
+                .map_err(|e| CloudError::Refused(e.to_string()))
+        };
+        if plan.action == ActionKind::Route53SetWeights {
+            let want = weights(plan);
+            return want
+                .iter()
+                .map(|(id, w)| {
+                    let s = sets
+                        .iter()
+                        .find(|s| s.set_identifier() == Some(id.as_str()))
+                        .ok_or_else(|| {
+                            CloudError::NotFound(format!(
+                                "record set `{id}` of {} {}",
+                                record.name, record.record_type
+                            ))
+                        })?;
+                    rebuild(s, Some(*w), None, None)
+                })
+                .collect();
+        }
+        let set_id = plan
+            .param("set_identifier")
+            .or_else(|| record.set_identifier.clone());
+        let values: Vec<String> = super::list(plan, "values");
+        let ttl = plan.params.get("ttl").and_then(|t| t.as_i64());
+        let weight = plan.params.get("weight").and_then(|t| t.as_i64());
+        match sets
+            .iter()
+            .find(|s| s.set_identifier() == set_id.as_deref())
+        {
+            Some(s) => Ok(vec![rebuild(s, weight, Some(values), ttl)?]),
+            None => ResourceRecordSet::builder()
+                .name(&record.name)
+                .r#type(RrType::from(record.record_type.as_str()))
+                .set_set_identifier(set_id)
+                .set_weight(weight)
+                .ttl(ttl.unwrap_or(60))
+                .set_resource_records(Some(
+                    values
+                        .into_iter()
+                        .filter_map(|x| ResourceRecord::builder().value(x).build().ok())
+                        .collect(),
+                ))
+                .build()
+                .map(|s| vec![s])
+                .map_err(|e| CloudError::Refused(e.to_string())),
+        }
+    }
+
+    async fn route53_plan(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<(Vec<ResourceRecordSet>, Vec<ResourceRecordSet>), CloudError> {
+        let record = resource.record.as_ref().ok_or_else(|| {
+            CloudError::Refused(format!("resource `{}` names no record", resource.name))
+        })?;
+        let sets = self.record_sets(record).await?;
+        let after = AwsCloud::planned_sets(plan, record, &sets)?;
+        let before = after
+            .iter()
+            .filter_map(|a| {
+                sets.iter()
+                    .find(|s| s.set_identifier() == a.set_identifier())
+                    .cloned()
+            })
+            .collect();
+        Ok((before, after))
+    }
+
+    pub(super) async fn find_route53(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Option<Started>, CloudError> {
+        let (before, after) = self.route53_plan(plan, resource).await?;
+        let same = before.len() == after.len()
+            && before
+                .iter()
+                .zip(&after)
+                .all(|(b, a)| describe_set(b) == describe_set(a));
+        let key = if plan.action == ActionKind::Route53SetWeights {
+            "previous_weights"
+        } else {
+            "previous_values"
+        };
+        Ok(same.then(|| {
+            started(
+                &[
+                    ("change_id", String::new()),
+                    (key, "unchanged (already as planned)".into()),
+                ],
+                true,
+            )
+        }))
+    }
+
+    pub(super) async fn route53_change(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let (before, after) = self.route53_plan(plan, resource).await?;
+        let zone = resource
+            .record
+            .as_ref()
+            .map(|r| r.zone.clone())
+            .unwrap_or_default();
+        let changes = after
+            .into_iter()
+            .map(|s| {
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(s)
+                    .build()
+                    .map_err(|e| CloudError::Refused(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = ChangeBatch::builder()
+            .comment(format!("pilotlight {} {}", plan.step, plan.token))
+            .set_changes(Some(changes))
+            .build()
+            .map_err(|e| CloudError::Refused(e.to_string()))?;
+        let out = self
+            .clients
+            .route53(ROUTE53_REGION)
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| self.fail("route53:ChangeResourceRecordSets", e))?;
+        let key = if plan.action == ActionKind::Route53SetWeights {
+            "previous_weights"
+        } else {
+            "previous_values"
+        };
+        let previous = before
+            .iter()
+            .map(describe_set)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Ok(started(
+            &[
+                (
+                    "change_id",
+                    out.change_info()
+                        .map(|c| c.id().to_string())
+                        .unwrap_or_default(),
+                ),
+                (key, previous),
+            ],
+            false,
+        ))
+    }
+
+    pub(super) async fn poll_change(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
+        let Some(id) = plan.made.get("change_id").filter(|c| !c.is_empty()) else {
+            // Nothing was sent (the record already was as planned).
+            return Ok(progress("insync"));
+        };
+        let out = self
+            .clients
+            .route53(ROUTE53_REGION)
+            .get_change()
+            .id(id.trim_start_matches("/change/"))
+            .send()
+            .await
+            .map_err(|e| self.fail("route53:GetChange", e))?;
+        Ok(progress(
+            out.change_info()
+                .map_or("unknown", |c| c.status().as_str())
+                .to_lowercase(),
+        ))
+    }
+
+    /// What a cutover will change, before → after, for the gate's preview.
+    pub async fn cutover_preview(&self, plan: &ActionPlan) -> Result<String, CloudError> {
+        let resource = self.resource(&plan.resource)?;
+        match plan.action {
+            ActionKind::GaSetTrafficDial | ActionKind::GaSetEndpointWeights => {
+                let g = self.group_in(plan, resource).await?;
+                Ok(if plan.action == ActionKind::GaSetTrafficDial {
+                    format!(
+                        "traffic dial of {}: {:.0}% -> {}%",
+                        g.endpoint_group_region().unwrap_or("?"),
+                        g.traffic_dial_percentage().unwrap_or(100.0),
+                        plan.params
+                            .get("dial")
+                            .map_or("?".into(), |d| d.to_string())
+                    )
+                } else {
+                    let after: Vec<String> = weights(plan)
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    format!("weights: {} -> {}", current_weights(&g), after.join(","))
+                })
+            }
+            ActionKind::Route53SetWeights | ActionKind::Route53UpsertRecord => {
+                let (before, after) = self.route53_plan(plan, resource).await?;
+                let show = |v: &[ResourceRecordSet]| {
+                    if v.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        v.iter().map(describe_set).collect::<Vec<_>>().join("; ")
+                    }
+                };
+                Ok(format!("{} -> {}", show(&before), show(&after)))
+            }
+            _ => Err(CloudError::Refused(format!(
+                "{} is not a cutover",
+                plan.action.name()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! moto's server for the AWS tests: installed with pip if missing, started once per test
+//! process on a free port of 127.0.0.1, and gone when the process ends (the harness script
+//! exits when its standard input closes).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+
+pub struct Moto {
+    pub url: String,
+    _child: Child,
+    _stdin: ChildStdin,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The shared server's URL (`http://127.0.0.1:PORT`).
+pub fn url() -> &'static str {
+    &MOTO.get_or_init(start).url
+}
+
+fn start() -> Moto {
+    let script = super::root().join("tests/support/moto_harness.py");
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start python3 {}: {e}", script.display()));
+    let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("moto harness: {e}"));
+    let port = line
+        .trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("moto harness did not start: {line:?}"));
+    Moto {
+        url: format!("http://127.0.0.1:{port}"),
+        _child: child,
+        _stdin: stdin,
+    }
+}
+
+/// SDK configuration pointing at `endpoint` with moto's dummy credentials.
+pub async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    let creds = aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "tests");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(creds)
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
