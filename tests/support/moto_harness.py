@@ -28,6 +28,10 @@ def free_port():
 
 def main():
     ensure_moto()
+    import logging
+
+    # moto's request log would bury the test output.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
     port = free_port()

@@ -213,10 +213,11 @@ macro_rules! client_cache {
                     if let Some(c) = cache.$field.get(region) {
                         return c.clone();
                     }
+                    let t = self.timeouts_for($key);
                     let mut b = $krate::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
-                        .timeout_config(timeout_config(self.timeouts))
-                        .retry_config(RetryConfig::standard().with_max_attempts(self.timeouts.max_attempts))
+                        .timeout_config(timeout_config(t))
+                        .retry_config(RetryConfig::standard().with_max_attempts(t.max_attempts))
                         .interceptor(self.guard.clone());
                     if let Some(url) = self.endpoint($key, region) {
                         b = b.endpoint_url(url);
@@ -288,6 +289,21 @@ impl Clients {
             .map_or_else(|| "us-east-1".to_string(), |r| r.to_string())
     }
 
+    /// AWS Health is advice, not a step: it gets one short attempt, so a missing or broken
+    /// Health endpoint never holds up the console.
+    fn timeouts_for(&self, service: &str) -> Timeouts {
+        if service == "health" {
+            let short = StdDuration::from_secs(3).min(self.timeouts.operation);
+            return Timeouts {
+                attempt: short,
+                operation: short,
+                max_attempts: 1,
+                ..self.timeouts
+            };
+        }
+        self.timeouts
+    }
+
     fn endpoint(&self, service: &str, region: &str) -> Option<String> {
         self.endpoints
             .get(&format!("{service}@{region}"))
@@ -299,6 +315,22 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operations_are_named_by_iam_service_prefix() {
+        use aws_smithy_types::config_bag::Layer;
+        for (service, want) in [
+            ("Global Accelerator", "globalaccelerator:ListListeners"),
+            ("GlobalAccelerator", "globalaccelerator:ListListeners"),
+            ("Route 53", "route53:ListListeners"),
+            ("EC2", "ec2:ListListeners"),
+        ] {
+            let mut layer = Layer::new("test");
+            layer.store_put(Metadata::new("ListListeners", service));
+            assert_eq!(operation(&ConfigBag::of_layers(vec![layer])), want);
+        }
+        assert_eq!(operation(&ConfigBag::base()), "unknown:unknown");
+    }
 
     #[test]
     fn reads_are_describe_list_get_only() {

@@ -68,7 +68,18 @@ pub fn from_code(action: &str, code: &str, message: String) -> CloudError {
         {
             CloudError::NotFound(format!("{message} ({code})"))
         }
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => {
+        // The SDK's own throttling codes: these were retried with backoff before landing here.
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "RequestThrottled"
+        | "RequestThrottledException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "ProvisionedThroughputExceededException"
+        | "EC2ThrottledException"
+        | "SlowDown"
+        | "PriorRequestNotComplete" => {
             CloudError::Api {
                 code: code.to_string(),
                 message: format!("{message}; AWS is throttling {action} even after retries: wait a minute and retry the step"),
@@ -117,6 +128,18 @@ mod tests {
             from_code("x", "InvalidVolume.NotFound", "gone".into()),
             CloudError::NotFound(_)
         ));
+        for code in [
+            "ThrottlingException",
+            "PriorRequestNotComplete",
+            "RequestLimitExceeded",
+        ] {
+            let e = from_code("route53:ChangeResourceRecordSets", code, "slow down".into());
+            assert!(
+                e.to_string()
+                    .contains("throttling route53:ChangeResourceRecordSets"),
+                "{e}"
+            );
+        }
         assert!(from_code("x", "ExpiredToken", "old".into())
             .to_string()
             .contains("aws sso login"));

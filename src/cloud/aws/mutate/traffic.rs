@@ -15,19 +15,49 @@ use crate::cloud::aws::observe_net::describe_set;
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::model::{CloudError, Progress, Started};
 use crate::engine::ActionPlan;
+use crate::runbook::params::ActionParams;
 use crate::runbook::{ActionKind, RecordRef, Resource};
 
-/// Numbers by key from a `{key: n}` parameter.
-fn weights(plan: &ActionPlan) -> BTreeMap<String, i64> {
-    plan.params
-        .get("weights")
-        .and_then(|w| w.as_object())
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_i64().map(|n| (k.clone(), n)))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The plan's parameters as the runbook types them (a dial 0–100, weights 0–255).
+fn typed(plan: &ActionPlan) -> Result<ActionParams, CloudError> {
+    plan.typed()
+        .map_err(|e| CloudError::Refused(format!("step `{}`: {e}", plan.step)))
+}
+
+/// The weights the plan sets, by endpoint id or set identifier. Never empty: a plan whose
+/// weights are missing or not numbers is refused rather than taken as "nothing to change".
+fn weights(plan: &ActionPlan) -> Result<BTreeMap<String, i64>, CloudError> {
+    let want: BTreeMap<String, i64> = match typed(plan)? {
+        ActionParams::SetEndpointWeights(p) => p
+            .weights
+            .into_iter()
+            .map(|(k, v)| (k, i64::from(v)))
+            .collect(),
+        ActionParams::SetRecordWeights(p) => p
+            .weights
+            .into_iter()
+            .map(|(k, v)| (k, i64::from(v)))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    if want.is_empty() {
+        return Err(CloudError::Refused(format!(
+            "step `{}` sets no weights",
+            plan.step
+        )));
+    }
+    Ok(want)
+}
+
+/// The traffic dial the plan sets (0–100). Refused rather than guessed when it is missing.
+fn dial(plan: &ActionPlan) -> Result<f32, CloudError> {
+    match typed(plan)? {
+        ActionParams::SetTrafficDial(p) => Ok(f32::from(p.dial)),
+        _ => Err(CloudError::Refused(format!(
+            "step `{}` sets no traffic dial",
+            plan.step
+        ))),
+    }
 }
 
 fn current_weights(g: &EndpointGroup) -> String {
@@ -64,21 +94,18 @@ impl AwsCloud {
     }
 
     /// Whether the group already is as the plan wants it.
-    fn ga_done(plan: &ActionPlan, g: &EndpointGroup) -> bool {
-        match plan.action {
+    fn ga_done(plan: &ActionPlan, g: &EndpointGroup) -> Result<bool, CloudError> {
+        Ok(match plan.action {
             ActionKind::GaSetTrafficDial => {
-                let want = plan.params.get("dial").and_then(|d| d.as_f64());
-                want.is_some_and(|w| {
-                    (g.traffic_dial_percentage().unwrap_or(100.0) as f64 - w).abs() < 0.5
-                })
+                (g.traffic_dial_percentage().unwrap_or(100.0) - dial(plan)?).abs() < 0.5
             }
-            _ => weights(plan).iter().all(|(id, w)| {
+            _ => weights(plan)?.iter().all(|(id, w)| {
                 g.endpoint_descriptions().iter().any(|e| {
                     e.endpoint_id() == Some(id.as_str())
                         && i64::from(e.weight().unwrap_or(128)) == *w
                 })
             }),
-        }
+        })
     }
 
     pub(super) async fn find_ga(
@@ -87,7 +114,7 @@ impl AwsCloud {
         resource: &Resource,
     ) -> Result<Option<Started>, CloudError> {
         let g = self.group_in(plan, resource).await?;
-        Ok(AwsCloud::ga_done(plan, &g).then(|| {
+        Ok(AwsCloud::ga_done(plan, &g)?.then(|| {
             let key = if plan.action == ActionKind::GaSetTrafficDial {
                 "previous_dial"
             } else {
@@ -107,18 +134,13 @@ impl AwsCloud {
         let client = self.clients.globalaccelerator(GLOBAL_ACCELERATOR_REGION);
         let mut req = client.update_endpoint_group().endpoint_group_arn(&arn);
         let previous = if plan.action == ActionKind::GaSetTrafficDial {
-            let dial = plan
-                .params
-                .get("dial")
-                .and_then(|d| d.as_f64())
-                .unwrap_or(0.0);
-            req = req.traffic_dial_percentage(dial as f32);
+            req = req.traffic_dial_percentage(dial(plan)?);
             (
                 "previous_dial",
                 format!("{:.0}", g.traffic_dial_percentage().unwrap_or(100.0)),
             )
         } else {
-            let want = weights(plan);
+            let want = weights(plan)?;
             let known: Vec<&str> = g
                 .endpoint_descriptions()
                 .iter()
@@ -202,7 +224,7 @@ impl AwsCloud {
                 .map_err(|e| CloudError::Refused(e.to_string()))
         };
         if plan.action == ActionKind::Route53SetWeights {
-            let want = weights(plan);
+            let want = weights(plan)?;
             return want
                 .iter()
                 .map(|(id, w)| {
@@ -386,12 +408,10 @@ impl AwsCloud {
                         "traffic dial of {}: {:.0}% -> {}%",
                         g.endpoint_group_region().unwrap_or("?"),
                         g.traffic_dial_percentage().unwrap_or(100.0),
-                        plan.params
-                            .get("dial")
-                            .map_or("?".into(), |d| d.to_string())
+                        dial(plan)?
                     )
                 } else {
-                    let after: Vec<String> = weights(plan)
+                    let after: Vec<String> = weights(plan)?
                         .iter()
                         .map(|(k, v)| format!("{k}={v}"))
                         .collect();
