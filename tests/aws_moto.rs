@@ -1313,6 +1313,44 @@ async fn a_repeated_start_adopts_what_the_first_made_and_reconcile_finds_it() {
 }
 
 #[tokio::test]
+async fn a_same_named_target_that_another_run_made_is_refused_not_adopted() {
+    let m = Moto::new(REGION).await;
+    let db = unique("pl-foreign-db");
+    m.db(&db).await;
+    m.db_snapshot(&db, &format!("{db}-manual")).await;
+    let target = format!("{db}-dr");
+    let resources = [res("db", "rds-instance", REGION, &db)];
+    let rb = one_action(
+        &resources,
+        "db",
+        "rds.restore-snapshot",
+        &format!("{{ snapshot: latest, target_id: {target} }}"),
+    );
+    let aws = backend(&rb, Access::ReadWrite).await;
+    // Last month's failover left a restored instance under the same name.
+    let (old, old_approval) = plan_and_approval(&rb, &unique("last-month"));
+    aws.start(&old, &old_approval, Utc::now()).await.unwrap();
+    aws.calls().take();
+    // Tonight's run must not take it for its own: its data is a month old.
+    let (plan, approval) = plan_and_approval(&rb, &unique("tonight"));
+    let err = aws.start(&plan, &approval, Utc::now()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, CloudError::Refused(_)), "{err:?}");
+    assert!(
+        text.contains(&target) && text.contains("not made by this run"),
+        "{text}"
+    );
+    assert!(aws.calls().take().transmitted_changes().is_empty());
+    let named = m
+        .dbs()
+        .await
+        .into_iter()
+        .filter(|d| d.db_instance_identifier() == Some(target.as_str()))
+        .count();
+    assert_eq!(named, 1);
+}
+
+#[tokio::test]
 async fn a_rerun_with_the_same_run_id_adopts_instead_of_creating() {
     let m = Moto::new(REGION).await;
     let volume = m.volume().await;

@@ -233,6 +233,14 @@ pub fn watch(args: WatchArgs) -> ExitCode {
         return ExitCode::from(1);
     };
     let runbook = Arc::new(runbook);
+    let timeouts = if args.follow.is_none() && !args.sim {
+        match super::aws_timeouts() {
+            Some(t) => t,
+            None => return ExitCode::from(2),
+        }
+    } else {
+        Timeouts::default()
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -278,12 +286,9 @@ pub fn watch(args: WatchArgs) -> ExitCode {
                 None if !args.sim => {
                     // Read-only twice over: a backend that refuses every change, and clients
                     // whose request guard lets only reads leave the process.
-                    let aws = AwsCloud::from_env(
-                        producer_runbook.clone(),
-                        Access::ReadOnly,
-                        Timeouts::default(),
-                    )
-                    .await;
+                    let aws =
+                        AwsCloud::from_env(producer_runbook.clone(), Access::ReadOnly, timeouts)
+                            .await;
                     let mut view = view;
                     view.notice = aws.health_events().await.summary();
                     let every = std::time::Duration::from_secs(30);

@@ -12,7 +12,7 @@ use super::console::{attend, Attended};
 use super::drill::{create_default, resume_from};
 use super::load_runbook;
 use crate::audit::{Journal, Mode};
-use crate::cloud::aws::{Access, AwsCloud, Timeouts};
+use crate::cloud::aws::{Access, AwsCloud};
 use crate::engine::{Engine, Input};
 use crate::runtime::lock::{Holder, LockError, RunLock};
 use crate::runtime::paths;
@@ -46,10 +46,13 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let Some(timeouts) = super::aws_timeouts() else {
+        return ExitCode::from(2);
+    };
     let aws = runtime.block_on(AwsCloud::from_env(
         runbook.clone(),
         Access::ReadWrite,
-        Timeouts::default(),
+        timeouts,
     ));
     let identity = match runtime.block_on(aws.identity()) {
         Ok(i) => i,

@@ -213,3 +213,14 @@ pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Run
         }
     }
 }
+
+/// AWS call timeouts (`PILOTLIGHT_AWS_TIMEOUT`), or the reason they are unusable, printed.
+pub(crate) fn aws_timeouts() -> Option<crate::cloud::aws::Timeouts> {
+    match crate::cloud::aws::Timeouts::from_env() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}

@@ -44,7 +44,10 @@ pub fn run(args: StatusArgs) -> ExitCode {
     let runbook = Arc::new(runbook);
     let now = Utc::now().trunc_subsecs(0);
     let looked = if !args.sim && args.scenario.is_none() {
-        block_on(look_at_aws(runbook.clone(), now))
+        let Some(timeouts) = super::aws_timeouts() else {
+            return ExitCode::from(UNKNOWN);
+        };
+        block_on(look_at_aws(runbook.clone(), now, timeouts))
     } else {
         match look_at_sim(&args, runbook.clone(), now) {
             Ok(l) => l,
@@ -66,9 +69,8 @@ struct Looked {
 
 /// Live AWS, read-only twice over: a backend that refuses every change, and clients whose
 /// request guard refuses any operation that is not a read.
-async fn look_at_aws(runbook: Arc<Runbook>, now: DateTime<Utc>) -> Looked {
-    let aws =
-        ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, Timeouts::default()).await);
+async fn look_at_aws(runbook: Arc<Runbook>, now: DateTime<Utc>, timeouts: Timeouts) -> Looked {
+    let aws = ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
     let resources = runbook.resources.values().cloned().collect();
     let (observed, health) = tokio::join!(observe_all(&aws, resources, now), aws.0.health_events());
     let calls = aws.0.calls().counts().total_operations();

@@ -29,6 +29,10 @@ pub struct ActionPlan {
     pub params: serde_json::Value,
     /// ClientToken / IdempotencyToken: the same for every repeat of this attempt.
     pub token: String,
+    /// The run this change belongs to (what it makes is tagged with it, so a later run never
+    /// mistakes an earlier run's leftovers for its own).
+    #[serde(default)]
+    pub run: String,
     /// What the change reported when it was requested (its outputs so far), for following it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub made: BTreeMap<String, String>,
@@ -98,6 +102,7 @@ pub fn render(
         region: None,
         params,
         token: token(run_id, step, attempt),
+        run: run_id.to_string(),
         made: BTreeMap::new(),
     };
     let typed = plan.typed()?;

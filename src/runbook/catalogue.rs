@@ -205,7 +205,8 @@ impl ActionKind {
                 &[
                     "restore_job_id",
                     "recovery_point_arn",
-                    "created_resource_arn"
+                    "created_resource_arn",
+                    "created_resource_id"
                 ],
                 &["completed"],
                 30,

@@ -50,6 +50,31 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// The defaults, or `PILOTLIGHT_AWS_TIMEOUT` seconds per call (retries included; each
+    /// attempt gets two fifths of it, the connection at most 3 s).
+    pub fn from_env() -> Result<Timeouts, String> {
+        let Ok(text) = std::env::var("PILOTLIGHT_AWS_TIMEOUT") else {
+            return Ok(Timeouts::default());
+        };
+        let secs: f64 = text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s >= 0.5 && *s <= 600.0)
+            .ok_or_else(|| {
+                format!("PILOTLIGHT_AWS_TIMEOUT=`{text}` is not a number of seconds between 0.5 and 600")
+            })?;
+        let total = StdDuration::from_secs_f64(secs);
+        Ok(Timeouts {
+            connect: total.min(StdDuration::from_secs(3)),
+            attempt: total.mul_f64(0.4),
+            operation: total,
+            ..Timeouts::default()
+        })
+    }
+}
+
 /// Where to send requests, beyond the standard chain (`AWS_ENDPOINT_URL`,
 /// `AWS_ENDPOINT_URL_<SERVICE>`, profiles): by `service` or by `service@region`.
 pub type Endpoints = BTreeMap<String, String>;

@@ -70,7 +70,12 @@ impl AwsCloud {
     }
 
     fn timeout_secs(&self) -> u64 {
-        self.clients.timeouts().operation.as_secs().max(1)
+        self.clients
+            .timeouts()
+            .operation
+            .as_secs_f64()
+            .ceil()
+            .max(1.0) as u64
     }
 
     /// Maps a failed call of `action` (the IAM action name).

@@ -29,8 +29,14 @@ impl AwsCloud {
             let region = r.region.clone().unwrap_or_default();
             let key = match r.kind {
                 // One group per accelerator or record name: they have no batch read.
-                ResourceKind::GlobalAccelerator | ResourceKind::Route53Record => {
-                    (r.kind.name().to_string(), r.id.clone())
+                ResourceKind::GlobalAccelerator => (r.kind.name().to_string(), r.id.clone()),
+                ResourceKind::Route53Record => {
+                    let rec = r.record.as_ref();
+                    let key = rec.map_or_else(
+                        || r.id.clone(),
+                        |x| format!("{}|{}|{}", x.zone, x.name.to_lowercase(), x.record_type),
+                    );
+                    (r.kind.name().to_string(), key)
                 }
                 k => (k.name().to_string(), region),
             };
@@ -110,7 +116,7 @@ impl AwsCloud {
         let mut out = HashMap::new();
         for r in group {
             let Some(b) = &r.backup else { continue };
-            let points = memo.get(self, &b.vault, &b.region).await;
+            let points = memo.get(self, b).await;
             let newest = points.ok().and_then(|ps| {
                 ps.iter()
                     .filter(|p| resolve::backup_matches(r, &p.resource_arn))
@@ -203,14 +209,15 @@ impl AwsCloud {
                 .name("volume-id")
                 .set_values(Some(ids.clone()))
                 .build();
-            let volumes = client
-                .describe_volumes()
-                .filters(filter.clone())
-                .into_paginator()
-                .send()
-                .try_collect()
-                .await;
-            let snapshots = resolve::snapshots_of(self, region, &ids).await;
+            let (volumes, snapshots) = futures_util::join!(
+                client
+                    .describe_volumes()
+                    .filters(filter)
+                    .into_paginator()
+                    .send()
+                    .try_collect(),
+                resolve::snapshots_of(self, region, &ids)
+            );
             let volumes = match volumes {
                 Ok(v) => v,
                 Err(e) => return all_failed(group, self.fail("ec2:DescribeVolumes", e)),

@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 
 use super::AwsCloud;
 use crate::cloud::model::CloudError;
-use crate::runbook::{Resource, ResourceKind};
+use crate::runbook::{BackupSource, Resource, ResourceKind};
 
 /// An SDK timestamp as a chrono one.
 pub(super) fn time(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
@@ -154,27 +154,34 @@ type VaultCell = std::sync::Arc<OnceCell<VaultPoints>>;
 type VaultPoints = Result<Vec<BackupPoint>, CloudError>;
 
 impl BackupMemo {
-    pub(super) async fn get(&self, aws: &AwsCloud, vault: &str, region: &str) -> VaultPoints {
+    pub(super) async fn get(&self, aws: &AwsCloud, b: &BackupSource) -> VaultPoints {
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            let owner = b.account.clone().unwrap_or_default();
             cells
-                .entry((vault.to_string(), region.to_string()))
+                .entry((b.vault.clone(), format!("{}/{owner}", b.region)))
                 .or_default()
                 .clone()
         };
-        cell.get_or_init(|| vault_points(aws, vault, region))
+        cell.get_or_init(|| vault_points(aws, &b.vault, &b.region, b.account.as_deref()))
             .await
             .clone()
     }
 }
 
 /// Completed recovery points in a vault (one ListRecoveryPointsByBackupVault per page).
-pub(super) async fn vault_points(aws: &AwsCloud, vault: &str, region: &str) -> VaultPoints {
+pub(super) async fn vault_points(
+    aws: &AwsCloud,
+    vault: &str,
+    region: &str,
+    account: Option<&str>,
+) -> VaultPoints {
     let pages = aws
         .clients
         .backup(region)
         .list_recovery_points_by_backup_vault()
         .backup_vault_name(vault)
+        .set_backup_vault_account_id(account.map(str::to_string))
         .into_paginator()
         .send()
         .try_collect()

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{
     TagSpecification, Volume, VolumeType,
 };
 
-use super::{list, param, progress, region, started, STEP_TAG, TOKEN_TAG};
+use super::{list, param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::model::{CloudError, Progress, Started};
@@ -16,7 +16,8 @@ fn tags(plan: &ActionPlan, kind: ResourceType, name: Option<String>) -> TagSpeci
     let mut spec = TagSpecification::builder()
         .resource_type(kind)
         .tags(Tag::builder().key(TOKEN_TAG).value(&plan.token).build())
-        .tags(Tag::builder().key(STEP_TAG).value(&plan.step).build());
+        .tags(Tag::builder().key(STEP_TAG).value(&plan.step).build())
+        .tags(Tag::builder().key(RUN_TAG).value(&plan.run).build());
     if let Some(n) = name {
         spec = spec.tags(Tag::builder().key("Name").value(n).build());
     }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{param, progress, region, started, STEP_TAG, TOKEN_TAG};
+use super::{param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve::{self, time};
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::model::{CloudError, Progress, Started};
@@ -15,6 +15,7 @@ fn rds_tags(plan: &ActionPlan, source: &str) -> Vec<aws_sdk_rds::types::Tag> {
     [
         (TOKEN_TAG, plan.token.as_str()),
         (STEP_TAG, plan.step.as_str()),
+        (RUN_TAG, plan.run.as_str()),
         ("pilotlight:source", source),
     ]
     .iter()
@@ -89,8 +90,30 @@ impl AwsCloud {
 
     pub(super) async fn find_db(&self, plan: &ActionPlan) -> Result<Option<Started>, CloudError> {
         let target = param(plan, "target_id")?;
-        let found = self.db(region(plan)?, &target).await?;
-        Ok(found.map(|db| started(&AwsCloud::db_outputs_of(plan, &db), true)))
+        let Some(db) = self.db(region(plan)?, &target).await? else {
+            return Ok(None);
+        };
+        // Adopt only what this run made: a same-named instance from elsewhere (an earlier
+        // failover, a hand-made one) holds other data.
+        let tag = |k: &str| {
+            db.tag_list()
+                .iter()
+                .find(|t| t.key() == Some(k))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        let ours = tag(RUN_TAG).is_some_and(|r| r == plan.run)
+            && tag(STEP_TAG).as_deref() == Some(plan.step.as_str());
+        if !ours {
+            return Err(CloudError::Refused(format!(
+                "DB instance {target} already exists and was not made by this run ({}); rename or delete it, or choose another `target_id`, then retry",
+                match tag(RUN_TAG) {
+                    Some(r) => format!("it was made by run {r}"),
+                    None => "it carries no pilotlight tags".to_string(),
+                }
+            )));
+        }
+        Ok(Some(started(&AwsCloud::db_outputs_of(plan, &db), true)))
     }
 
     pub(super) async fn rds_restore_snapshot(
@@ -400,13 +423,15 @@ impl AwsCloud {
         let region = region(plan)?;
         let point = match param(plan, "recovery_point")?.as_str() {
             "latest" => {
-                let vault = resource.backup.as_ref().map(|b| b.vault.clone()).ok_or_else(|| {
+                let source = resource.backup.as_ref();
+                let vault = source.map(|b| b.vault.clone()).ok_or_else(|| {
                     CloudError::Refused(format!(
                         "resource `{}` names no backup vault; add `backup:` to it or name the recovery point",
                         resource.name
                     ))
                 })?;
-                resolve::vault_points(self, &vault, region)
+                let account = source.and_then(|b| b.account.as_deref());
+                resolve::vault_points(self, &vault, region, account)
                     .await?
                     .into_iter()
                     .filter(|p| resolve::backup_matches(resource, &p.resource_arn))
@@ -494,6 +519,10 @@ impl AwsCloud {
         if let Some(arn) = out.created_resource_arn() {
             p.outputs
                 .insert("created_resource_arn".into(), arn.to_string());
+            // `arn:aws:ec2:us-west-2:111122223333:volume/vol-0abc` -> `vol-0abc`
+            let id = arn.rsplit(['/', ':']).next().unwrap_or(arn);
+            p.outputs
+                .insert("created_resource_id".into(), id.to_string());
         }
         Ok(p)
     }

@@ -19,6 +19,7 @@ use crate::runbook::{ActionKind, Resource};
 /// The tag that names the attempt that made a resource.
 pub(super) const TOKEN_TAG: &str = "pilotlight:token";
 pub(super) const STEP_TAG: &str = "pilotlight:step";
+pub(super) const RUN_TAG: &str = "pilotlight:run";
 
 impl AwsCloud {
     pub(super) async fn start_action(
