@@ -289,10 +289,14 @@ pub fn watch(args: WatchArgs) -> ExitCode {
                     let aws =
                         AwsCloud::from_env(producer_runbook.clone(), Access::ReadOnly, timeouts)
                             .await;
-                    let mut view = view;
-                    view.notice = aws.health_events().await.summary();
+                    // AWS Health on its own client, beside the first refresh, never before it.
+                    let health =
+                        AwsCloud::from_env(producer_runbook.clone(), Access::ReadOnly, timeouts)
+                            .await;
+                    let health =
+                        tokio::spawn(async move { health.health_events().await.summary() });
                     let every = std::time::Duration::from_secs(30);
-                    follow::watch_world(ReadOnly(aws), view, every, views_tx).await
+                    follow::watch_world(ReadOnly(aws), view, every, views_tx, Some(health)).await
                 }
                 None => {
                     let world = SimWorld::new(
@@ -301,7 +305,7 @@ pub fn watch(args: WatchArgs) -> ExitCode {
                         now,
                     );
                     let every = std::time::Duration::from_secs(5);
-                    follow::watch_world(ReadOnly(world), view, every, views_tx).await
+                    follow::watch_world(ReadOnly(world), view, every, views_tx, None).await
                 }
             }
         });

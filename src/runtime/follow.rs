@@ -99,16 +99,20 @@ pub async fn follow(
 /// Publishes the health of every resource in a world, looked at every `every`, through a
 /// backend that refuses any change. Each part of the backend (for AWS: each service and region)
 /// is shown as soon as it answers; a silent one shows its error and the last thing it said.
+///
+/// `standing` is a note that arrives when it arrives (AWS Health): it never holds up a refresh.
 pub async fn watch_world<B: Observe + Sync>(
     backend: ReadOnly<B>,
     mut view: RunView,
     every: StdDuration,
     views: watch::Sender<Arc<RunView>>,
+    standing: Option<tokio::task::JoinHandle<Option<String>>>,
 ) {
     let started = Utc::now();
     let t0 = view.now;
-    // What was on the notice line before (e.g. AWS Health), kept under the errors.
-    let standing = view.notice.clone();
+    // What is on the notice line when nothing is failing (e.g. AWS Health).
+    let mut note = view.notice.clone();
+    let mut standing = standing;
     loop {
         if views.is_closed() {
             return;
@@ -119,6 +123,12 @@ pub async fn watch_world<B: Observe + Sync>(
         loop {
             let batch = tokio::select! {
                 () = views.closed() => return,
+                said = async { standing.as_mut()?.await.ok() }, if standing.is_some() => {
+                    standing = None;
+                    note = said.flatten();
+                    publish_note(&mut view, &note, &views);
+                    continue;
+                }
                 b = batches.next() => b,
             };
             let Some(batch) = batch else { break };
@@ -133,16 +143,32 @@ pub async fn watch_world<B: Observe + Sync>(
                     }
                 }
             }
-            view.notice = errors_notice(&view.errors).or_else(|| standing.clone());
+            view.notice = errors_notice(&view.errors).or_else(|| note.clone());
             view.now = t0 + (Utc::now() - started);
             view.version += 1;
             views.send_replace(Arc::new(view.clone()));
         }
-        tokio::select! {
-            () = views.closed() => return,
-            () = tokio::time::sleep(every) => {}
+        let pause = tokio::time::sleep(every);
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                () = views.closed() => return,
+                said = async { standing.as_mut()?.await.ok() }, if standing.is_some() => {
+                    standing = None;
+                    note = said.flatten();
+                    publish_note(&mut view, &note, &views);
+                }
+                () = &mut pause => break,
+            }
         }
     }
+}
+
+/// Shows the errors of the last look, else the standing note.
+fn publish_note(view: &mut RunView, note: &Option<String>, views: &watch::Sender<Arc<RunView>>) {
+    view.notice = errors_notice(&view.errors).or_else(|| note.clone());
+    view.version += 1;
+    views.send_replace(Arc::new(view.clone()));
 }
 
 /// One line naming what could not be observed and why (each distinct reason once).

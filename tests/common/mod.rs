@@ -35,4 +35,6 @@ pub fn load_runbook(path: &str) -> std::sync::Arc<pilotlight::runbook::Runbook> 
     std::sync::Arc::new(runbook)
 }
 pub mod moto;
+pub mod proxy;
+pub mod pty;
 pub mod replay;
