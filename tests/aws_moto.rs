@@ -1397,6 +1397,91 @@ steps:
     assert_eq!(counts.transmitted["ec2:CreateVolume"], 1);
 }
 
+#[tokio::test]
+async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
+    let m = Moto::new(REGION).await;
+    let volume = m.volume().await;
+    m.snapshot(&volume).await;
+    let rb = one_action(
+        &[res("data", "ebs-volume", REGION, &volume)],
+        "data",
+        "ebs.restore-volume",
+        &format!("{{ snapshot: latest, availability_zone: {AZ} }}"),
+    );
+    let aws = backend(&rb, Access::ReadWrite).await;
+    let dir = common::temp_dir("aws-crash");
+    let path = dir.join("run.jsonl");
+    let run_id = unique("crash");
+
+    // The run gets as far as sending the restore; the process dies before the answer is
+    // journaled.
+    {
+        let mut journal = Journal::create(&path, "moto-test", &rb.id, Mode::Live).unwrap();
+        let mut engine = Engine::new(rb.clone(), &run_id);
+        let now = Utc::now();
+        let mut inputs = VecDeque::from([Input::Start]);
+        'crash: while let Some(input) = inputs.pop_front() {
+            for effect in engine.handle(input, now) {
+                match effect {
+                    Effect::Record(entry) => {
+                        journal.append(&entry).unwrap();
+                        inputs.push_back(Input::Recorded);
+                    }
+                    Effect::ShowGate { .. } => inputs.push_back(Input::Gate(GateDecision {
+                        approve: true,
+                        typed: None,
+                        reason: Some("moto crash test".into()),
+                        unattended: true,
+                    })),
+                    Effect::Mutate { plan, approval } => {
+                        aws.start(&plan, &approval, now).await.unwrap();
+                        break 'crash;
+                    }
+                    other => panic!("unexpected before the change: {other:?}"),
+                }
+            }
+        }
+    }
+    assert_eq!(aws.calls().counts().transmitted["ec2:CreateVolume"], 1);
+
+    // Resumed from the journal: the in-flight restore is looked for in AWS and adopted.
+    let (mut journal, records, torn) = Journal::resume(&path, "moto-test").unwrap();
+    assert!(torn.is_none());
+    assert_eq!(records.last().unwrap().event, Event::Intent);
+    let mut engine = Engine::from_records(rb.clone(), &records).unwrap();
+    let mut clock = VirtualClock::new(Utc::now().trunc_subsecs(3), Speed::Max);
+    let mut seen = Seen::default();
+    let status = Unattended {
+        engine: &mut engine,
+        journal: &mut journal,
+        backend: &aws,
+        clock: &mut clock,
+        observer: &mut seen,
+        status_every: None,
+    }
+    .run(Input::Resume)
+    .await;
+    assert_eq!(status, RunStatus::Finished);
+    let outcome = seen
+        .records
+        .iter()
+        .find(|r| r.event == Event::Outcome)
+        .unwrap();
+    assert_eq!(outcome.detail["adopted"], true, "{}", outcome.detail);
+    let counts = aws.calls().take();
+    print_counts("a crash and a resume", &counts);
+    assert_eq!(counts.transmitted["ec2:CreateVolume"], 1);
+    let token = &records
+        .iter()
+        .find(|r| r.event == Event::Intent)
+        .unwrap()
+        .detail["plan"]["token"];
+    let made = m
+        .volumes_where(&format!("tag:{TOKEN_TAG}"), token.as_str().unwrap())
+        .await;
+    assert_eq!(made.len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Read-only
 

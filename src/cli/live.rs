@@ -54,7 +54,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         Access::ReadWrite,
         timeouts,
     ));
-    let identity = match runtime.block_on(aws.identity()) {
+    // Who we are, and AWS Health (one short attempt), side by side before the console opens.
+    let (identity, health) =
+        runtime.block_on(async { tokio::join!(aws.identity(), aws.health_events()) });
+    let identity = match identity {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: cannot tell which AWS account this would change ({e})");
@@ -131,7 +134,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         "aws": identity,
         "regions": runbook.regions(),
     }));
-    let notice = runtime.block_on(aws.health_events()).summary();
+    let notice = health.summary();
     let attended = Attended {
         engine,
         journal,
