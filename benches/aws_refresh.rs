@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches may panic
 
+#[allow(dead_code)] // the tests use more of it
 #[path = "../tests/common/moto.rs"]
 mod moto;
 

@@ -19,6 +19,8 @@
 
 mod common;
 
+use common::engine::{plan_and_approval, Seen};
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,10 +31,10 @@ use pilotlight::audit::{Event, Journal, Mode, Record};
 use pilotlight::cloud::aws::{Access, AwsCloud, CallCounts, Clients, Endpoints, Timeouts};
 use pilotlight::cloud::model::{CloudError, RecoveryPointKind, ResourceStatus};
 use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
-use pilotlight::engine::{ActionPlan, Approval, Effect, Engine, GateDecision, Input, RunStatus};
+use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus};
 use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
-use pilotlight::runtime::driver::{Observer, Unattended};
+use pilotlight::runtime::driver::Unattended;
 
 const REGION: &str = "us-east-1";
 const OTHER_REGION: &str = "us-west-2";
@@ -509,26 +511,6 @@ impl Moto {
     }
 }
 
-/// Journal records as they are written.
-#[derive(Default)]
-struct Seen {
-    records: Vec<Record>,
-    refused: Vec<String>,
-}
-
-impl Observer for Seen {
-    fn recorded(&mut self, r: &Record) {
-        let step = r.step.as_deref().unwrap_or("-");
-        println!("  #{:<3} {:<24} {:?} {}", r.seq, step, r.event, r.detail);
-        self.records.push(r.clone());
-    }
-
-    fn refused(&mut self, message: &str) {
-        println!("  refused: {message}");
-        self.refused.push(message.to_string());
-    }
-}
-
 /// Runs the whole runbook unattended (every gate confirmed, virtual clock at full speed)
 /// against `aws`, as `drill --unattended` does against the simulated world.
 async fn run_unattended(
@@ -555,36 +537,6 @@ async fn run_unattended(
     .await;
     assert!(seen.refused.is_empty(), "refused: {:?}", seen.refused);
     (status, engine, seen.records)
-}
-
-/// Drives an engine through the runbook's first step (an action) up to its change request,
-/// approving the gate, and returns the plan and the approval the engine minted for it.
-fn plan_and_approval(runbook: &Arc<Runbook>, run_id: &str) -> (ActionPlan, Approval) {
-    let mut engine = Engine::new(runbook.clone(), run_id);
-    let now = Utc::now();
-    let mut inputs = VecDeque::from([Input::Start]);
-    while let Some(input) = inputs.pop_front() {
-        for effect in engine.handle(input, now) {
-            match effect {
-                Effect::Record(_) => inputs.push_back(Input::Recorded),
-                Effect::ShowGate { step } => {
-                    let typed = runbook
-                        .step(&step)
-                        .and_then(|s| s.gate.as_ref())
-                        .and_then(|g| g.typed.clone());
-                    inputs.push_back(Input::Gate(GateDecision {
-                        approve: true,
-                        typed,
-                        reason: Some("moto test".into()),
-                        unattended: true,
-                    }));
-                }
-                Effect::Mutate { plan, approval } => return (plan, approval),
-                other => panic!("unexpected effect before the change: {other:?}"),
-            }
-        }
-    }
-    panic!("the engine requested no change")
 }
 
 /// A runbook whose only step is `action` on `resource`.
@@ -1348,6 +1300,41 @@ async fn a_same_named_target_that_another_run_made_is_refused_not_adopted() {
         .filter(|d| d.db_instance_identifier() == Some(target.as_str()))
         .count();
     assert_eq!(named, 1);
+}
+
+#[tokio::test]
+async fn a_same_named_table_from_another_run_is_refused_and_a_repeat_is_adopted() {
+    let m = Moto::new(REGION).await;
+    let table = unique("pl-foreign-tbl");
+    m.table(&table).await;
+    m.enable_pitr(&table).await;
+    let target = format!("{table}-dr");
+    let rb = one_action(
+        &[res("orders", "dynamodb-table", REGION, &table)],
+        "orders",
+        "dynamodb.restore-point-in-time",
+        &format!("{{ restore_time: latest, target_table: {target} }}"),
+    );
+    let aws = backend(&rb, Access::ReadWrite).await;
+    // The first run restores and tags the table; its own repeat adopts it.
+    let (first, first_approval) = plan_and_approval(&rb, &unique("last-month"));
+    let made = aws
+        .start(&first, &first_approval, Utc::now())
+        .await
+        .unwrap();
+    assert!(!made.adopted);
+    let again = aws
+        .start(&first, &first_approval, Utc::now())
+        .await
+        .unwrap();
+    assert!(again.adopted, "{again:?}");
+    // A later run does not take the old table for its own.
+    let (plan, approval) = plan_and_approval(&rb, &unique("tonight"));
+    let err = aws.start(&plan, &approval, Utc::now()).await.unwrap_err();
+    assert!(matches!(err, CloudError::Refused(_)), "{err:?}");
+    assert!(err.to_string().contains("not made by this run"), "{err}");
+    let counts = aws.calls().take();
+    assert_eq!(counts.transmitted["dynamodb:RestoreTableToPointInTime"], 1);
 }
 
 #[tokio::test]

@@ -9,20 +9,22 @@
 
 mod common;
 
-use std::collections::{BTreeMap, VecDeque};
+use common::engine::{plan_and_approval, Seen};
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{SubsecRound, TimeDelta, Utc};
 use futures_util::StreamExt;
-use pilotlight::audit::{Journal, Mode, Record};
+use pilotlight::audit::{Journal, Mode};
 use pilotlight::cloud::aws::{Access, AwsCloud, Clients, Endpoints, Timeouts};
 use pilotlight::cloud::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
-use pilotlight::engine::{ActionPlan, Approval, Effect, Engine, GateDecision, Input, RunStatus};
+use pilotlight::engine::{Engine, Input, RunStatus};
 use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
-use pilotlight::runtime::driver::{Observer, Unattended};
+use pilotlight::runtime::driver::Unattended;
 use serde_json::{json, Value};
 
 use common::replay::{self, BlackHole, Replay, Reply};
@@ -99,53 +101,6 @@ fn ga_action(action: &str, with: &str) -> Arc<Runbook> {
             "  - id: shift\n    kind: action\n    action: {action}\n    resource: edge\n    with: {with}\n    wait_until: deployed\n    timeout: 10m\n    gate: {{ confirm: true }}\n"
         ),
     )
-}
-
-/// Drives an engine through the runbook's first step (an action) up to its change request,
-/// approving the gate, and returns the plan and the approval the engine minted for it.
-fn plan_and_approval(runbook: &Arc<Runbook>, run_id: &str) -> (ActionPlan, Approval) {
-    let mut engine = Engine::new(runbook.clone(), run_id);
-    let now = Utc::now();
-    let mut inputs = VecDeque::from([Input::Start]);
-    while let Some(input) = inputs.pop_front() {
-        for effect in engine.handle(input, now) {
-            match effect {
-                Effect::Record(_) => inputs.push_back(Input::Recorded),
-                Effect::ShowGate { step } => {
-                    let typed = runbook
-                        .step(&step)
-                        .and_then(|s| s.gate.as_ref())
-                        .and_then(|g| g.typed.clone());
-                    inputs.push_back(Input::Gate(GateDecision {
-                        approve: true,
-                        typed,
-                        reason: Some("replay test".into()),
-                        unattended: false,
-                    }));
-                }
-                Effect::Mutate { plan, approval } => return (plan, approval),
-                other => panic!("unexpected effect before the change: {other:?}"),
-            }
-        }
-    }
-    panic!("the engine requested no change")
-}
-
-/// Journal records as they are written.
-#[derive(Default)]
-struct Seen {
-    records: Vec<Record>,
-    refused: Vec<String>,
-}
-
-impl Observer for Seen {
-    fn recorded(&mut self, r: &Record) {
-        self.records.push(r.clone());
-    }
-
-    fn refused(&mut self, message: &str) {
-        self.refused.push(message.to_string());
-    }
 }
 
 fn by_name(obs: Vec<Observation>) -> BTreeMap<String, Result<ResourceStatus, CloudError>> {

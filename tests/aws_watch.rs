@@ -12,7 +12,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::proxy::Proxy;
@@ -20,33 +19,6 @@ use common::pty::Pty;
 use common::replay::{BlackHole, Replay, Reply};
 use common::{moto, temp_dir};
 use serde_json::json;
-
-/// What the binary needs to talk to `endpoint` (and nothing else) as moto's dummy user.
-fn aws_env(data: &Path, endpoint: &str, region: &str) -> Vec<(String, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL".into(), endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_REGION".into(), region.to_string()),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        (
-            "AWS_CONFIG_FILE".into(),
-            data.join("no-aws-config").display().to_string(),
-        ),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE".into(),
-            data.join("no-aws-credentials").display().to_string(),
-        ),
-        (
-            "XDG_DATA_HOME".into(),
-            data.join("data").display().to_string(),
-        ),
-        (
-            "XDG_STATE_HOME".into(),
-            data.join("state").display().to_string(),
-        ),
-    ]
-}
 
 fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
@@ -353,7 +325,7 @@ steps:
         ),
     )
     .unwrap();
-    let env = aws_env(&dir, proxy.url(), REGION);
+    let env = moto::binary_env(&dir, proxy.url(), REGION);
     let start = Instant::now();
     let mut pty = Pty::spawn_with(
         &["watch", runbook.to_str().unwrap()],
@@ -593,7 +565,7 @@ steps:
         ),
     )
     .unwrap();
-    let mut env = aws_env(&dir, moto::url(), "us-east-1");
+    let mut env = moto::binary_env(&dir, moto::url(), "us-east-1");
     env.push(("AWS_ENDPOINT_URL_EC2".into(), hole.url().to_string()));
     env.push(("AWS_ENDPOINT_URL_HEALTH".into(), health.url().to_string()));
     env.push((

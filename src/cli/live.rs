@@ -65,6 +65,18 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A resumed run goes on in the account it began in, or not at all: in another account the
+    // in-flight change would be looked for, not found, and sent again.
+    if let Some(path) = &args.resume {
+        if let Some(began) = began_in(path).filter(|a| *a != identity.account) {
+            eprintln!(
+                "error: {} began in AWS account {began}, but these credentials are for account {}; switch AWS_PROFILE to that account and resume again",
+                path.display(),
+                identity.account
+            );
+            return ExitCode::from(2);
+        }
+    }
     let operator = paths::operator();
     let holder = Holder::current(&operator);
     // One operator per runbook and account, whichever journal they write.
@@ -149,4 +161,14 @@ pub fn run(args: RunArgs) -> ExitCode {
         lock,
     };
     runtime.block_on(attend(attended, &operator, &args.runbook))
+}
+
+/// The AWS account a live journal's run began in, as its first record says.
+fn began_in(journal: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(journal).ok()?;
+    let verified = crate::audit::verify(&bytes).ok()?;
+    let first = verified.records.first()?;
+    first.detail["context"]["aws"]["account"]
+        .as_str()
+        .map(str::to_string)
 }

@@ -135,6 +135,8 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
         let error = observed.as_ref().err().map(|e| e.to_string());
         if let Some(e) = &error {
             findings.push(format!("{} cannot be observed: {e}", res.name));
+            // What cannot be seen is never OK.
+            worst = worst.max(Verdict::Unknown);
         }
         let r = rpo(runbook, res, status, now);
         worst = worst.max(r.verdict);

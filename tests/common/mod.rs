@@ -34,6 +34,7 @@ pub fn load_runbook(path: &str) -> std::sync::Arc<pilotlight::runbook::Runbook> 
     let runbook = pilotlight::runbook::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     std::sync::Arc::new(runbook)
 }
+pub mod engine;
 pub mod moto;
 pub mod proxy;
 pub mod pty;

@@ -55,3 +55,23 @@ pub async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The environment that points the binary at `endpoint` and nothing else: dummy credentials,
+/// no instance metadata, no profile files, and its own XDG folders under `data`.
+pub fn binary_env(data: &std::path::Path, endpoint: &str, region: &str) -> Vec<(String, String)> {
+    let at = |name: &str| data.join(name).display().to_string();
+    vec![
+        ("AWS_ENDPOINT_URL".into(), endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), region.to_string()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("AWS_CONFIG_FILE".into(), at("no-aws-config")),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".into(),
+            at("no-aws-credentials"),
+        ),
+        ("XDG_DATA_HOME".into(), at("data")),
+        ("XDG_STATE_HOME".into(), at("state")),
+    ]
+}

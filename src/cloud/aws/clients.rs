@@ -191,14 +191,7 @@ impl Intercept for Guard {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = operation(cfg);
-        let name = op.split(':').nth(1).unwrap_or_default();
-        if self.access == Access::ReadOnly && !is_read(name) {
-            *self.log.lock().refused.entry(op.clone()).or_default() += 1;
-            return Err(Box::new(WriteRefused(op)));
-        }
-        *self.log.lock().operations.entry(op).or_default() += 1;
-        Ok(())
+        self.pass(cfg, |c| &mut c.operations, |c| &mut c.refused)
     }
 
     fn read_before_transmit(
@@ -207,13 +200,30 @@ impl Intercept for Guard {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // Belt and braces: even if the first check were bypassed, nothing that changes leaves.
+        self.pass(cfg, |c| &mut c.transmitted, |c| &mut c.refused)
+    }
+}
+
+type Tally = fn(&mut CallCounts) -> &mut BTreeMap<String, u64>;
+
+impl Guard {
+    /// Counts the operation under `passed`, or refuses it (counted under `refused`) when this
+    /// console is read-only and the operation is not a read.
+    fn pass(&self, cfg: &ConfigBag, passed: Tally, refused: Tally) -> Result<(), BoxError> {
         let op = operation(cfg);
         let name = op.split(':').nth(1).unwrap_or_default();
-        // Belt and braces: even if the first check were bypassed, nothing that changes leaves.
-        if self.access == Access::ReadOnly && !is_read(name) {
+        let refuse = self.access == Access::ReadOnly && !is_read(name);
+        let mut log = self.log.lock();
+        let tally = if refuse {
+            refused(&mut log)
+        } else {
+            passed(&mut log)
+        };
+        *tally.entry(op.clone()).or_default() += 1;
+        if refuse {
             return Err(Box::new(WriteRefused(op)));
         }
-        *self.log.lock().transmitted.entry(op).or_default() += 1;
         Ok(())
     }
 }

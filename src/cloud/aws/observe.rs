@@ -323,7 +323,7 @@ impl AwsCloud {
         // DynamoDB has no batch describe: one DescribeTable and one DescribeContinuousBackups
         // per table, all at once; on-demand backups come from one ListBackups per region.
         let client = self.clients.dynamodb(region);
-        let backups = resolve::table_backups(self, region).await;
+        let backups = resolve::table_backups(self, region, None).await;
         let backups = &backups;
         let each = group.iter().map(|r| {
             let client = client.clone();

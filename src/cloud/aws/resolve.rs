@@ -102,15 +102,22 @@ pub(super) async fn db_snapshots_of(
     Ok(out)
 }
 
-/// The newest available on-demand backup of each table in a region (ARN and time).
-pub(super) async fn table_backups(aws: &AwsCloud, region: &str) -> Result<Newest, CloudError> {
+/// The newest available on-demand backup of each table in a region (ARN and time), or of one
+/// table.
+pub(super) async fn table_backups(
+    aws: &AwsCloud,
+    region: &str,
+    table: Option<&str>,
+) -> Result<Newest, CloudError> {
     let client = aws.clients.dynamodb(region);
     let mut out = Newest::new();
     let mut start: Option<String> = None;
-    // ListBackups pages by the last backup ARN; bounded so a looping answer cannot spin.
+    // ListBackups pages by the last backup ARN; bounded so a looping answer cannot spin, and
+    // past the bound it says so rather than answer from part of the list.
     for _ in 0..100 {
         let page = client
             .list_backups()
+            .set_table_name(table.map(str::to_string))
             .set_exclusive_start_backup_arn(start.take())
             .send()
             .await
@@ -128,10 +135,15 @@ pub(super) async fn table_backups(aws: &AwsCloud, region: &str) -> Result<Newest
         }
         match page.last_evaluated_backup_arn() {
             Some(next) => start = Some(next.to_string()),
-            None => break,
+            None => return Ok(out),
         }
     }
-    Ok(out)
+    Err(CloudError::Api {
+        code: "TooManyBackups".into(),
+        message: format!(
+            "more than 100 pages of DynamoDB backups in {region}; name the backup in the runbook"
+        ),
+    })
 }
 
 /// One AWS Backup recovery point.

@@ -24,11 +24,14 @@ fn tags(plan: &ActionPlan, kind: ResourceType, name: Option<String>) -> TagSpeci
     spec.build()
 }
 
-fn by_token(plan: &ActionPlan) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{TOKEN_TAG}"))
-        .values(&plan.token)
-        .build()
+/// What this run's step made, whatever attempt made it: a retry after an unclear failure (a
+/// reset connection, a lost answer) finds the first attempt's work instead of making more.
+fn by_token(plan: &ActionPlan) -> Vec<Filter> {
+    let tag = |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
+    if plan.run.is_empty() {
+        return vec![tag(TOKEN_TAG, &plan.token)];
+    }
+    vec![tag(RUN_TAG, &plan.run), tag(STEP_TAG, &plan.step)]
 }
 
 fn instance_outputs(i: &Instance) -> Vec<(&'static str, String)> {
@@ -62,14 +65,14 @@ impl AwsCloud {
         &self,
         region: &str,
         ids: Option<Vec<String>>,
-        filter: Option<Filter>,
+        filter: Option<Vec<Filter>>,
     ) -> Result<Vec<Instance>, CloudError> {
         let pages = self
             .clients
             .ec2(region)
             .describe_instances()
             .set_instance_ids(ids)
-            .set_filters(filter.map(|f| vec![f]))
+            .set_filters(filter)
             .into_paginator()
             .send()
             .try_collect()
@@ -204,14 +207,14 @@ impl AwsCloud {
         &self,
         region: &str,
         ids: Option<Vec<String>>,
-        filter: Option<Filter>,
+        filter: Option<Vec<Filter>>,
     ) -> Result<Vec<Volume>, CloudError> {
         let pages = self
             .clients
             .ec2(region)
             .describe_volumes()
             .set_volume_ids(ids)
-            .set_filters(filter.map(|f| vec![f]))
+            .set_filters(filter)
             .into_paginator()
             .send()
             .try_collect()
@@ -220,7 +223,12 @@ impl AwsCloud {
         Ok(pages
             .into_iter()
             .flat_map(|p| p.volumes.unwrap_or_default())
-            .filter(|v| !matches!(v.state().map(|s| s.as_str()), Some("deleting" | "deleted")))
+            .filter(|v| {
+                !matches!(
+                    v.state().map(|s| s.as_str()),
+                    Some("deleting" | "deleted" | "error")
+                )
+            })
             .collect())
     }
 
@@ -338,6 +346,19 @@ impl AwsCloud {
         let v = found
             .first()
             .ok_or_else(|| CloudError::NotFound(format!("the volume of step `{}`", plan.step)))?;
-        Ok(progress(v.state().map_or("unknown", |s| s.as_str())))
+        let state = v.state().map_or("unknown", |s| s.as_str());
+        // An attachment is done when it is `attached`, which comes after the volume is `in-use`.
+        if let (Some(instance), "in-use") = (plan.param("instance_id"), state) {
+            let attachment = v
+                .attachments()
+                .iter()
+                .find(|a| a.instance_id() == Some(instance.as_str()))
+                .and_then(|a| a.state())
+                .map_or("attaching", |s| s.as_str());
+            if attachment != "attached" {
+                return Ok(progress(attachment));
+            }
+        }
+        Ok(progress(state))
     }
 }

@@ -109,7 +109,7 @@ impl AwsCloud {
                 "DB instance {target} already exists and was not made by this run ({}); rename or delete it, or choose another `target_id`, then retry",
                 match tag(RUN_TAG) {
                     Some(r) => format!("it was made by run {r}"),
-                    None => "it carries no pilotlight tags".to_string(),
+                    None => "it carries no pilotlight tags; if this run's own restore was interrupted before it could tag the table, check the table and skip this step".to_string(),
                 }
             )));
         }
@@ -297,16 +297,70 @@ impl AwsCloud {
         plan: &ActionPlan,
     ) -> Result<Option<Started>, CloudError> {
         let target = param(plan, "target_table")?;
-        let found = self.table(region(plan)?, &target).await?;
-        Ok(found.map(|t| {
-            started(
-                &[
-                    ("table_name", target),
-                    ("table_arn", t.table_arn().unwrap_or_default().to_string()),
-                ],
-                true,
-            )
-        }))
+        let region = region(plan)?;
+        let Some(t) = self.table(region, &target).await? else {
+            return Ok(None);
+        };
+        let arn = t.table_arn().unwrap_or_default().to_string();
+        // Adopt only what this run made (as for RDS): a same-named table from an earlier
+        // failover holds old data.
+        let tags = self
+            .clients
+            .dynamodb(region)
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| self.fail("dynamodb:ListTagsOfResource", e))?;
+        let tag = |k: &str| {
+            tags.tags()
+                .iter()
+                .find(|x| x.key() == k)
+                .map(|x| x.value().to_string())
+        };
+        let ours = tag(RUN_TAG).is_some_and(|r| r == plan.run)
+            && tag(STEP_TAG).as_deref() == Some(plan.step.as_str());
+        if !ours {
+            return Err(CloudError::Refused(format!(
+                "table {target} already exists in {region} and was not made by this run ({}); delete or rename it, or choose another `target_table`, then retry",
+                match tag(RUN_TAG) {
+                    Some(r) => format!("it was made by run {r}"),
+                    None => "it carries no pilotlight tags".to_string(),
+                }
+            )));
+        }
+        Ok(Some(started(
+            &[("table_name", target), ("table_arn", arn)],
+            true,
+        )))
+    }
+
+    /// Tags a restored table with the run and step that made it, so a repeat adopts it and a
+    /// later run does not.
+    async fn tag_table(&self, plan: &ActionPlan, arn: &str) -> Result<(), CloudError> {
+        let tags = [
+            (TOKEN_TAG, plan.token.as_str()),
+            (STEP_TAG, plan.step.as_str()),
+            (RUN_TAG, plan.run.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CloudError::Refused(e.to_string()))?;
+        self.clients
+            .dynamodb(region(plan)?)
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| self.fail("dynamodb:TagResource", e))?;
+        Ok(())
     }
 
     pub(super) async fn table_restore_pitr(
@@ -348,6 +402,7 @@ impl AwsCloud {
             .and_then(|t| t.table_arn())
             .unwrap_or_default()
             .to_string();
+        self.tag_table(plan, &arn).await?;
         Ok(started(
             &[
                 ("table_name", target),
@@ -366,7 +421,7 @@ impl AwsCloud {
         let region = region(plan)?;
         let target = param(plan, "target_table")?;
         let backup = match param(plan, "backup")?.as_str() {
-            "latest" => resolve::table_backups(self, region)
+            "latest" => resolve::table_backups(self, region, Some(&resource.id))
                 .await?
                 .remove(&resource.id)
                 .map(|(arn, _)| arn)
@@ -392,6 +447,7 @@ impl AwsCloud {
             .and_then(|t| t.table_arn())
             .unwrap_or_default()
             .to_string();
+        self.tag_table(plan, &arn).await?;
         Ok(started(
             &[
                 ("table_name", target),

@@ -298,10 +298,13 @@ impl AwsCloud {
     ) -> Result<Option<Started>, CloudError> {
         let (before, after) = self.route53_plan(plan, resource).await?;
         let same = before.len() == after.len()
-            && before
-                .iter()
-                .zip(&after)
-                .all(|(b, a)| describe_set(b) == describe_set(a));
+            && before.iter().zip(&after).all(|(b, a)| {
+                // Values and weight, and what the description leaves out: a TTL-only
+                // change (lowered before a failover) is a change too.
+                describe_set(b) == describe_set(a)
+                    && b.ttl() == a.ttl()
+                    && b.health_check_id() == a.health_check_id()
+            });
         let key = if plan.action == ActionKind::Route53SetWeights {
             "previous_weights"
         } else {

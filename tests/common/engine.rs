@@ -1,0 +1,61 @@
+//! Driving the engine in tests: up to a change request with its approval, and a recorder of
+//! what a run journals.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::Utc;
+use pilotlight::audit::Record;
+use pilotlight::engine::{ActionPlan, Approval, Effect, Engine, GateDecision, Input};
+use pilotlight::runbook::Runbook;
+use pilotlight::runtime::driver::Observer;
+
+/// Drives an engine through the runbook's first step (an action) up to its change request,
+/// approving the gate, and returns the plan and the approval the engine minted for it.
+pub fn plan_and_approval(runbook: &Arc<Runbook>, run_id: &str) -> (ActionPlan, Approval) {
+    let mut engine = Engine::new(runbook.clone(), run_id);
+    let now = Utc::now();
+    let mut inputs = VecDeque::from([Input::Start]);
+    while let Some(input) = inputs.pop_front() {
+        for effect in engine.handle(input, now) {
+            match effect {
+                Effect::Record(_) => inputs.push_back(Input::Recorded),
+                Effect::ShowGate { step } => {
+                    let typed = runbook
+                        .step(&step)
+                        .and_then(|s| s.gate.as_ref())
+                        .and_then(|g| g.typed.clone());
+                    inputs.push_back(Input::Gate(GateDecision {
+                        approve: true,
+                        typed,
+                        reason: Some("test".into()),
+                        unattended: true,
+                    }));
+                }
+                Effect::Mutate { plan, approval } => return (plan, approval),
+                other => panic!("unexpected effect before the change: {other:?}"),
+            }
+        }
+    }
+    panic!("the engine requested no change")
+}
+
+/// Journal records as they are written, and what the engine refused.
+#[derive(Default)]
+pub struct Seen {
+    pub records: Vec<Record>,
+    pub refused: Vec<String>,
+}
+
+impl Observer for Seen {
+    fn recorded(&mut self, r: &Record) {
+        let step = r.step.as_deref().unwrap_or("-");
+        println!("  #{:<3} {:<24} {:?} {}", r.seq, step, r.event, r.detail);
+        self.records.push(r.clone());
+    }
+
+    fn refused(&mut self, message: &str) {
+        println!("  refused: {message}");
+        self.refused.push(message.to_string());
+    }
+}
