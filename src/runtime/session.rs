@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::driver::{perform, Observer, Operator};
 use super::view::{RunView, TAIL};
 use crate::audit::{Journal, Record};
-use crate::cloud::{observe_all, Mutate, Observe};
+use crate::cloud::{observe_all, Mutate, Observation, Observe};
 use crate::engine::objectives::{projected_recovery, RtoEstimate};
 use crate::engine::{Engine, GateDecision, Input, RunStatus, StepState};
 use crate::runbook::StepBody;
@@ -163,25 +163,21 @@ impl<B: Observe + Mutate> Interactive<B> {
         let mut next_status = self.clock.now();
         // What the backend says a gated change would do as things stand, per (step, attempt).
         let mut looked_at: Option<((String, u32), Option<String>)> = None;
+        let backend = &self.backend;
+        // The status round in flight, at most one: it runs while the session waits, so a slow
+        // or dark region never holds up the operator's decisions.
+        let mut round: Option<Round<'_>> = None;
         loop {
             let now = self.clock.now();
             if now >= next_status
+                && round.is_none()
                 && matches!(
                     self.engine.status(),
                     RunStatus::Running | RunStatus::Blocked(_)
                 )
             {
                 let resources = self.engine.runbook().resources.values().cloned().collect();
-                for (name, status) in observe_all(&self.backend, resources, now).await {
-                    match &status {
-                        Ok(_) => self.view.errors.remove(&name),
-                        Err(e) => self.view.errors.insert(name.clone(), e.to_string()),
-                    };
-                    inputs.push_back(Input::Observed {
-                        resource: name,
-                        status,
-                    });
-                }
+                round = Some(Box::pin(observe_all(backend, resources, now)));
                 next_status = now + self.status_every;
             }
             let due: Vec<DateTime<Utc>> = timers.range(..=now).map(|(t, _)| *t).collect();
@@ -200,7 +196,7 @@ impl<B: Observe + Mutate> Interactive<B> {
                         effect,
                         &self.engine,
                         &mut self.journal,
-                        &self.backend,
+                        backend,
                         now,
                         &mut tail,
                         &mut inputs,
@@ -219,11 +215,19 @@ impl<B: Observe + Mutate> Interactive<B> {
             if let Some(plan) = self.engine.next_plan().filter(|_| at_gate) {
                 let key = (plan.step.clone(), plan.attempt);
                 if looked_at.as_ref().map(|(k, _)| k) != Some(&key) {
-                    looked_at = Some((key, self.backend.preview(&plan).await));
+                    looked_at = Some((key, backend.preview(&plan).await));
                     changed = true;
                 }
             }
-            self.publish(&views, changed);
+            publish(
+                &self.engine,
+                &mut self.view,
+                self.clock.now(),
+                &self.estimate,
+                &self.journal,
+                &views,
+                changed,
+            );
             if let Some((_, Some(now_says))) = looked_at.as_ref().filter(|_| at_gate) {
                 if let Some(p) = &self.view.preview {
                     if !p.contains(now_says.as_str()) {
@@ -273,11 +277,21 @@ impl<B: Observe + Mutate> Interactive<B> {
                         let now = self.clock.now();
                         for effect in self.engine.handle(Input::Pause, now) {
                             let mut tail = Tail { records: &mut self.view.tail, notice: &mut self.view.notice };
-                            perform(effect, &self.engine, &mut self.journal, &self.backend, now, &mut tail, &mut inputs, &mut timers, Operator::Person).await;
+                            perform(effect, &self.engine, &mut self.journal, backend, now, &mut tail, &mut inputs, &mut timers, Operator::Person).await;
                         }
                         return (self.engine.status().clone(), self.engine);
                     }
                 },
+                seen = async { Some(round.as_mut()?.await) }, if round.is_some() => {
+                    round = None;
+                    for (name, status) in seen.unwrap_or_default() {
+                        match &status {
+                            Ok(_) => self.view.errors.remove(&name),
+                            Err(e) => self.view.errors.insert(name.clone(), e.to_string()),
+                        };
+                        inputs.push_back(Input::Observed { resource: name, status });
+                    }
+                }
                 () = tokio::time::sleep(sleep) => {
                     self.clock.catch_up(next, needed);
                     inputs.push_back(Input::Tick);
@@ -285,35 +299,43 @@ impl<B: Observe + Mutate> Interactive<B> {
             }
         }
     }
+}
 
-    fn publish(&mut self, views: &watch::Sender<Arc<RunView>>, changed: bool) {
-        let e = &self.engine;
-        let v = &mut self.view;
-        let now = self.clock.now();
-        let second_passed = now.timestamp() != v.now.timestamp();
-        if !changed && !second_passed {
-            return;
-        }
-        v.now = now;
-        v.started_at = e.started_at();
-        v.status = e.status().clone();
-        v.current = e.current();
-        v.steps = e.steps().to_vec();
-        v.outputs = e.outputs().clone();
-        v.observations = e
-            .runbook()
-            .resources
-            .keys()
-            .filter_map(|k| e.observation(k).map(|o| (k.clone(), o.clone())))
-            .collect();
-        v.projected = projected_recovery(e, &self.estimate, now, None);
-        v.preview = e
-            .runbook()
-            .steps
-            .get(e.current())
-            .and_then(|s| e.preview(s));
-        v.journal = Some(self.journal.path().to_path_buf());
-        v.version += 1;
-        views.send_replace(Arc::new(v.clone()));
+type Round<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Observation>> + 'a>>;
+
+/// Publishes a fresh view when something changed or a second passed.
+fn publish(
+    e: &Engine,
+    v: &mut RunView,
+    now: DateTime<Utc>,
+    estimate: &RtoEstimate,
+    journal: &Journal,
+    views: &watch::Sender<Arc<RunView>>,
+    changed: bool,
+) {
+    let second_passed = now.timestamp() != v.now.timestamp();
+    if !changed && !second_passed {
+        return;
     }
+    v.now = now;
+    v.started_at = e.started_at();
+    v.status = e.status().clone();
+    v.current = e.current();
+    v.steps = e.steps().to_vec();
+    v.outputs = e.outputs().clone();
+    v.observations = e
+        .runbook()
+        .resources
+        .keys()
+        .filter_map(|k| e.observation(k).map(|o| (k.clone(), o.clone())))
+        .collect();
+    v.projected = projected_recovery(e, estimate, now, None);
+    v.preview = e
+        .runbook()
+        .steps
+        .get(e.current())
+        .and_then(|s| e.preview(s));
+    v.journal = Some(journal.path().to_path_buf());
+    v.version += 1;
+    views.send_replace(Arc::new(v.clone()));
 }
