@@ -770,6 +770,37 @@ async fn moto_volume(region: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_vault_that_cannot_be_read_says_why_the_recovery_points_are_unknown() {
+    let a = moto_volume("us-east-1").await;
+    let server = Replay::start().await;
+    server.on(
+        "GET",
+        "/backup-vaults/billing-dr/recovery-points",
+        vec![Reply::rest_error(403, "AccessDeniedException", "no")],
+    );
+    let rb = runbook(
+        &format!(
+            "  a: {{ kind: ebs-volume, region: us-east-1, id: {a}, backup: {{ vault: billing-dr, region: us-west-2 }} }}\n"
+        ),
+        "",
+    );
+    let endpoints = Endpoints::from([("backup".to_string(), server.url().to_string())]);
+    let aws = cloud_at(common::moto::url(), &rb, quick(), endpoints).await;
+    let obs =
+        by_name(observe_all(&aws, rb.resources.values().cloned().collect(), Utc::now()).await);
+    // The volume itself answered; what is missing, and why, is in its state, not silence.
+    let a = obs["a"].as_ref().unwrap();
+    assert_eq!(a.health, Health::Ok);
+    assert_eq!(a.latest_recovery_point, None);
+    assert!(
+        a.state.contains("recovery points unknown")
+            && a.state.contains("backup:ListRecoveryPointsByBackupVault"),
+        "{}",
+        a.state
+    );
+}
+
+#[tokio::test]
 async fn backup_vault_gives_each_resource_its_newest_completed_point() {
     // EBS volumes from moto (EC2), their recovery points from the replayed Backup vault.
     let a = moto_volume("us-east-1").await;

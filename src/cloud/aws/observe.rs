@@ -76,7 +76,10 @@ impl AwsCloud {
         );
         let mut main = main;
         for (name, result) in &mut main {
-            if let (Ok(status), Some(Some(rp))) = (result.as_mut(), backups.get(name)) {
+            if let (Ok(status), Some(Err(e))) = (result.as_mut(), backups.get(name)) {
+                status.state = noted(&status.state, Some(e));
+            }
+            if let (Ok(status), Some(Ok(Some(rp)))) = (result.as_mut(), backups.get(name)) {
                 if status
                     .latest_recovery_point
                     .as_ref()
@@ -112,12 +115,12 @@ impl AwsCloud {
         &self,
         group: &[Resource],
         memo: &BackupMemo,
-    ) -> HashMap<String, Option<RecoveryPoint>> {
+    ) -> HashMap<String, Result<Option<RecoveryPoint>, CloudError>> {
         let mut out = HashMap::new();
         for r in group {
             let Some(b) = &r.backup else { continue };
             let points = memo.get(self, b).await;
-            let newest = points.ok().and_then(|ps| {
+            let newest = points.map(|ps| {
                 ps.iter()
                     .filter(|p| resolve::backup_matches(r, &p.resource_arn))
                     .max_by_key(|p| p.created)
@@ -230,6 +233,7 @@ impl AwsCloud {
                     "creating" => Health::Impaired,
                     _ => Health::Unavailable,
                 };
+                let state = noted(&state, snapshots.as_ref().err());
                 let rp = snapshots
                     .as_ref()
                     .ok()
@@ -280,6 +284,7 @@ impl AwsCloud {
                     .unwrap_or_default()
                     .to_lowercase();
                 let state = db.db_instance_status().unwrap_or("unknown").to_string();
+                let noted_state = noted(&state, snapshots.as_ref().err());
                 let pitr = db
                     .latest_restorable_time()
                     .and_then(resolve::time)
@@ -302,7 +307,7 @@ impl AwsCloud {
                     id,
                     ResourceStatus {
                         health: db_health(&state),
-                        state,
+                        state: noted_state,
                         latest_recovery_point: rp,
                     },
                 );
@@ -349,6 +354,8 @@ impl AwsCloud {
                     "creating" | "updating" => Health::Impaired,
                     _ => Health::Unavailable,
                 };
+                let pitr = pitr.map_err(|e| self.fail("dynamodb:DescribeContinuousBackups", e));
+                let state = noted(&state, pitr.as_ref().err().or(backups.as_ref().err()));
                 let pitr = pitr.ok().and_then(|p| {
                     let d = p.continuous_backups_description()?;
                     let at = d
@@ -457,4 +464,12 @@ fn collect(
             (r.name.clone(), result)
         })
         .collect()
+}
+
+/// The provider's state, with why the recovery points are not known when they are not.
+fn noted(state: &str, err: Option<&CloudError>) -> String {
+    match err {
+        Some(e) => format!("{state}; recovery points unknown: {e}"),
+        None => state.to_string(),
+    }
 }
