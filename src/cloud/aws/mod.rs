@@ -10,6 +10,7 @@ mod errors;
 mod health;
 mod mutate;
 mod observe;
+mod observe_db;
 mod observe_net;
 mod resolve;
 

@@ -14,7 +14,7 @@ use crate::cloud::Observation;
 use crate::runbook::{Health, Resource, ResourceKind};
 
 /// AWS takes at most this many ids or filter values in one call.
-const CHUNK: usize = 100;
+pub(super) const CHUNK: usize = 100;
 
 impl AwsCloud {
     /// One future per (kind, region) group; each yields its resources' observations.
@@ -255,141 +255,6 @@ impl AwsCloud {
         }
         collect(group, found, |r| format!("EBS volume {} in {region}", r.id))
     }
-
-    async fn databases(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
-        let client = self.clients.rds(region);
-        let mut found: HashMap<String, ResourceStatus> = HashMap::new();
-        for chunk in group.chunks(CHUNK) {
-            let ids: Vec<String> = chunk.iter().map(|r| r.id.to_lowercase()).collect();
-            let filter = aws_sdk_rds::types::Filter::builder()
-                .name("db-instance-id")
-                .set_values(Some(ids.clone()))
-                .build();
-            let (instances, snapshots) = futures_util::join!(
-                client
-                    .describe_db_instances()
-                    .filters(filter)
-                    .into_paginator()
-                    .send()
-                    .try_collect(),
-                resolve::db_snapshots_of(self, region, &ids)
-            );
-            let instances = match instances {
-                Ok(v) => v,
-                Err(e) => return all_failed(group, self.fail("rds:DescribeDBInstances", e)),
-            };
-            for db in instances.iter().flat_map(|p| p.db_instances()) {
-                let id = db
-                    .db_instance_identifier()
-                    .unwrap_or_default()
-                    .to_lowercase();
-                let state = db.db_instance_status().unwrap_or("unknown").to_string();
-                let noted_state = noted(&state, snapshots.as_ref().err());
-                let pitr = db
-                    .latest_restorable_time()
-                    .and_then(resolve::time)
-                    .map(|at| RecoveryPoint {
-                        id: format!("{id} (latest restorable time)"),
-                        at,
-                        kind: RecoveryPointKind::Pitr,
-                    });
-                let snap = snapshots
-                    .as_ref()
-                    .ok()
-                    .and_then(|s| s.get(&id))
-                    .map(|(snap, at)| RecoveryPoint {
-                        id: snap.clone(),
-                        at: *at,
-                        kind: RecoveryPointKind::Snapshot,
-                    });
-                let rp = [pitr, snap].into_iter().flatten().max_by_key(|p| p.at);
-                found.insert(
-                    id,
-                    ResourceStatus {
-                        health: db_health(&state),
-                        state: noted_state,
-                        latest_recovery_point: rp,
-                    },
-                );
-            }
-        }
-        group
-            .iter()
-            .map(|r| {
-                let result = found.get(&r.id.to_lowercase()).cloned().ok_or_else(|| {
-                    CloudError::NotFound(format!("RDS instance {} in {region}", r.id))
-                });
-                (r.name.clone(), result)
-            })
-            .collect()
-    }
-
-    async fn tables(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
-        // DynamoDB has no batch describe: one DescribeTable and one DescribeContinuousBackups
-        // per table, all at once; on-demand backups come from one ListBackups per region.
-        let client = self.clients.dynamodb(region);
-        let backups = resolve::table_backups(self, region, None).await;
-        let backups = &backups;
-        let each = group.iter().map(|r| {
-            let client = client.clone();
-            async move {
-                let (table, pitr) = futures_util::join!(
-                    client.describe_table().table_name(&r.id).send(),
-                    client
-                        .describe_continuous_backups()
-                        .table_name(&r.id)
-                        .send()
-                );
-                let table = match table {
-                    Ok(t) => t,
-                    Err(e) => return (r.name.clone(), Err(self.fail("dynamodb:DescribeTable", e))),
-                };
-                let state = table
-                    .table()
-                    .and_then(|t| t.table_status())
-                    .map_or("UNKNOWN", |s| s.as_str())
-                    .to_lowercase();
-                let health = match state.as_str() {
-                    "active" => Health::Ok,
-                    "creating" | "updating" => Health::Impaired,
-                    _ => Health::Unavailable,
-                };
-                let pitr = pitr.map_err(|e| self.fail("dynamodb:DescribeContinuousBackups", e));
-                let state = noted(&state, pitr.as_ref().err().or(backups.as_ref().err()));
-                let pitr = pitr.ok().and_then(|p| {
-                    let d = p.continuous_backups_description()?;
-                    let at = d
-                        .point_in_time_recovery_description()?
-                        .latest_restorable_date_time()
-                        .and_then(resolve::time)?;
-                    Some(RecoveryPoint {
-                        id: format!("{} (latest restorable time)", r.id),
-                        at,
-                        kind: RecoveryPointKind::Pitr,
-                    })
-                });
-                let backup = backups
-                    .as_ref()
-                    .ok()
-                    .and_then(|b| b.get(&r.id))
-                    .map(|(arn, at)| RecoveryPoint {
-                        id: arn.clone(),
-                        at: *at,
-                        kind: RecoveryPointKind::Backup,
-                    });
-                let rp = [pitr, backup].into_iter().flatten().max_by_key(|p| p.at);
-                (
-                    r.name.clone(),
-                    Ok(ResourceStatus {
-                        health,
-                        state,
-                        latest_recovery_point: rp,
-                    }),
-                )
-            }
-        });
-        futures_util::future::join_all(each).await
-    }
 }
 
 fn instance_status(state: &str, checks: &[String]) -> ResourceStatus {
@@ -442,7 +307,7 @@ fn named_ids(err: &CloudError, prefix: &str, asked: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn all_failed(group: &[Resource], err: CloudError) -> Vec<Observation> {
+pub(super) fn all_failed(group: &[Resource], err: CloudError) -> Vec<Observation> {
     group
         .iter()
         .map(|r| (r.name.clone(), Err(err.clone())))
@@ -467,7 +332,7 @@ fn collect(
 }
 
 /// The provider's state, with why the recovery points are not known when they are not.
-fn noted(state: &str, err: Option<&CloudError>) -> String {
+pub(super) fn noted(state: &str, err: Option<&CloudError>) -> String {
     match err {
         Some(e) => format!("{state}; recovery points unknown: {e}"),
         None => state.to_string(),

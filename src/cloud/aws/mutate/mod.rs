@@ -4,8 +4,10 @@
 //! always be found again; EC2 ClientToken and AWS Backup IdempotencyToken carry it too.
 
 mod compute;
-mod data;
-mod traffic;
+mod ga;
+mod rds;
+mod route53;
+mod tables;
 
 use std::collections::BTreeMap;
 

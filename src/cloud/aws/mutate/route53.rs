@@ -1,199 +1,20 @@
-//! Cutovers: Global Accelerator traffic dials and endpoint weights (read-modify-write of the
-//! group's full endpoint list), Route 53 weights and values (UPSERT, then GetChange until
-//! INSYNC). The same reads say what a cutover will change, for the preview.
+//! Route 53 cutovers: weights and values by UPSERT, then GetChange until INSYNC; and the
+//! before -> after of every cutover for the gate's preview.
 
-use std::collections::BTreeMap;
-
-use aws_sdk_globalaccelerator::types::{EndpointConfiguration, EndpointGroup};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 
-use super::{param, progress, started};
-use crate::cloud::aws::clients::{GLOBAL_ACCELERATOR_REGION, ROUTE53_REGION};
+use super::ga::{current_weights, dial, weights};
+use super::{progress, started};
+use crate::cloud::aws::clients::ROUTE53_REGION;
 use crate::cloud::aws::observe_net::describe_set;
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::model::{CloudError, Progress, Started};
 use crate::engine::ActionPlan;
-use crate::runbook::params::ActionParams;
 use crate::runbook::{ActionKind, RecordRef, Resource};
 
-/// The plan's parameters as the runbook types them (a dial 0–100, weights 0–255).
-fn typed(plan: &ActionPlan) -> Result<ActionParams, CloudError> {
-    plan.typed()
-        .map_err(|e| CloudError::Refused(format!("step `{}`: {e}", plan.step)))
-}
-
-/// The weights the plan sets, by endpoint id or set identifier. Never empty: a plan whose
-/// weights are missing or not numbers is refused rather than taken as "nothing to change".
-fn weights(plan: &ActionPlan) -> Result<BTreeMap<String, i64>, CloudError> {
-    let want: BTreeMap<String, i64> = match typed(plan)? {
-        ActionParams::SetEndpointWeights(p) => p
-            .weights
-            .into_iter()
-            .map(|(k, v)| (k, i64::from(v)))
-            .collect(),
-        ActionParams::SetRecordWeights(p) => p
-            .weights
-            .into_iter()
-            .map(|(k, v)| (k, i64::from(v)))
-            .collect(),
-        _ => BTreeMap::new(),
-    };
-    if want.is_empty() {
-        return Err(CloudError::Refused(format!(
-            "step `{}` sets no weights",
-            plan.step
-        )));
-    }
-    Ok(want)
-}
-
-/// The traffic dial the plan sets (0–100). Refused rather than guessed when it is missing.
-fn dial(plan: &ActionPlan) -> Result<f32, CloudError> {
-    match typed(plan)? {
-        ActionParams::SetTrafficDial(p) => Ok(f32::from(p.dial)),
-        _ => Err(CloudError::Refused(format!(
-            "step `{}` sets no traffic dial",
-            plan.step
-        ))),
-    }
-}
-
-fn current_weights(g: &EndpointGroup) -> String {
-    g.endpoint_descriptions()
-        .iter()
-        .map(|e| {
-            format!(
-                "{}={}",
-                e.endpoint_id().unwrap_or("?"),
-                e.weight().unwrap_or(128)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 impl AwsCloud {
-    async fn group_in(
-        &self,
-        plan: &ActionPlan,
-        resource: &Resource,
-    ) -> Result<EndpointGroup, CloudError> {
-        let region = param(plan, "endpoint_group_region")?;
-        self.endpoint_groups(&resource.id)
-            .await?
-            .into_iter()
-            .find(|g| g.endpoint_group_region() == Some(region.as_str()))
-            .ok_or_else(|| {
-                CloudError::NotFound(format!(
-                    "accelerator {} has no endpoint group in {region}",
-                    resource.id
-                ))
-            })
-    }
-
-    /// Whether the group already is as the plan wants it.
-    fn ga_done(plan: &ActionPlan, g: &EndpointGroup) -> Result<bool, CloudError> {
-        Ok(match plan.action {
-            ActionKind::GaSetTrafficDial => {
-                (g.traffic_dial_percentage().unwrap_or(100.0) - dial(plan)?).abs() < 0.5
-            }
-            _ => weights(plan)?.iter().all(|(id, w)| {
-                g.endpoint_descriptions().iter().any(|e| {
-                    e.endpoint_id() == Some(id.as_str())
-                        && i64::from(e.weight().unwrap_or(128)) == *w
-                })
-            }),
-        })
-    }
-
-    pub(super) async fn find_ga(
-        &self,
-        plan: &ActionPlan,
-        resource: &Resource,
-    ) -> Result<Option<Started>, CloudError> {
-        let g = self.group_in(plan, resource).await?;
-        Ok(AwsCloud::ga_done(plan, &g)?.then(|| {
-            let key = if plan.action == ActionKind::GaSetTrafficDial {
-                "previous_dial"
-            } else {
-                "previous_weights"
-            };
-            started(&[(key, "unchanged (already as planned)".to_string())], true)
-        }))
-    }
-
-    pub(super) async fn ga_update(
-        &self,
-        plan: &ActionPlan,
-        resource: &Resource,
-    ) -> Result<Started, CloudError> {
-        let g = self.group_in(plan, resource).await?;
-        let arn = g.endpoint_group_arn().unwrap_or_default().to_string();
-        let client = self.clients.globalaccelerator(GLOBAL_ACCELERATOR_REGION);
-        let mut req = client.update_endpoint_group().endpoint_group_arn(&arn);
-        let previous = if plan.action == ActionKind::GaSetTrafficDial {
-            req = req.traffic_dial_percentage(dial(plan)?);
-            (
-                "previous_dial",
-                format!("{:.0}", g.traffic_dial_percentage().unwrap_or(100.0)),
-            )
-        } else {
-            let want = weights(plan)?;
-            let known: Vec<&str> = g
-                .endpoint_descriptions()
-                .iter()
-                .filter_map(|e| e.endpoint_id())
-                .collect();
-            if let Some(missing) = want.keys().find(|k| !known.contains(&k.as_str())) {
-                return Err(CloudError::Refused(format!(
-                    "endpoint {missing} is not in the group ({}); fix `weights:`",
-                    known.join(", ")
-                )));
-            }
-            // The update replaces the whole list: every endpoint goes back, changed or not.
-            let list = g
-                .endpoint_descriptions()
-                .iter()
-                .map(|e| {
-                    let id = e.endpoint_id().unwrap_or_default();
-                    let w = want
-                        .get(id)
-                        .map_or(e.weight().unwrap_or(128), |w| *w as i32);
-                    EndpointConfiguration::builder()
-                        .endpoint_id(id)
-                        .weight(w)
-                        .set_client_ip_preservation_enabled(e.client_ip_preservation_enabled())
-                        .build()
-                })
-                .collect();
-            req = req.set_endpoint_configurations(Some(list));
-            ("previous_weights", current_weights(&g))
-        };
-        req.send()
-            .await
-            .map_err(|e| self.fail("globalaccelerator:UpdateEndpointGroup", e))?;
-        Ok(started(&[previous], false))
-    }
-
-    pub(super) async fn poll_ga(&self, resource: &Resource) -> Result<Progress, CloudError> {
-        let out = self
-            .clients
-            .globalaccelerator(GLOBAL_ACCELERATOR_REGION)
-            .describe_accelerator()
-            .accelerator_arn(&resource.id)
-            .send()
-            .await
-            .map_err(|e| self.fail("globalaccelerator:DescribeAccelerator", e))?;
-        let status = out
-            .accelerator()
-            .and_then(|a| a.status())
-            .map_or("unknown", |s| s.as_str())
-            .to_lowercase();
-        Ok(progress(status))
-    }
-
     /// The record sets the plan changes, each as it would be after the change.
     fn planned_sets(
         plan: &ActionPlan,
