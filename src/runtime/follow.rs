@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
 use super::view::{RunView, TAIL};
@@ -131,8 +131,14 @@ pub async fn watch_world<B: Observe + Sync>(
                 }
                 b = batches.next() => b,
             };
-            let Some(batch) = batch else { break };
-            for (name, result) in batch {
+            let Some(first) = batch else { break };
+            // Every batch that is already there goes into one view: a backend that answers at
+            // once (the simulated world, one resource a batch) must not cost a redraw each.
+            let mut ready = vec![first];
+            while let Some(Some(more)) = batches.next().now_or_never() {
+                ready.push(more);
+            }
+            for (name, result) in ready.into_iter().flatten() {
                 match result {
                     Ok(s) => {
                         view.observations.insert(name.clone(), s);
