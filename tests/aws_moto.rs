@@ -686,6 +686,46 @@ async fn reads_report_health_state_and_recovery_points_as_moto_has_them() {
 // 2. Batching
 
 #[tokio::test]
+async fn identity_is_asked_in_the_runbook_regions_when_the_home_region_is_dark() {
+    let hole = common::replay::BlackHole::start().await;
+    let runbook = watch_runbook(
+        &[res(
+            "web",
+            "ec2-instance",
+            OTHER_REGION,
+            "i-0abc1234def567890",
+        )],
+        "web",
+    );
+    let quick = Timeouts {
+        connect: std::time::Duration::from_secs(1),
+        attempt: std::time::Duration::from_secs(2),
+        operation: std::time::Duration::from_secs(3),
+        max_attempts: 1,
+    };
+    // The operator's configured region (us-east-1) is the one that went dark.
+    let dark = Endpoints::from([(format!("sts@{REGION}"), hole.url().to_string())]);
+    let aws = AwsCloud::new(
+        Clients::new(sdk(REGION).await, Access::ReadOnly, quick, dark),
+        runbook.clone(),
+    );
+    let me = aws.identity().await.unwrap();
+    assert_eq!(me.account, "123456789012");
+    assert!(hole.accepted() >= 1, "the home region was asked first");
+    let calls = aws.calls().counts();
+    assert_eq!(calls.operations["sts:GetCallerIdentity"], 2, "{calls:?}");
+
+    // Every region dark: the error says so and names where it asked.
+    let all_dark = Endpoints::from([("sts".to_string(), hole.url().to_string())]);
+    let aws = AwsCloud::new(
+        Clients::new(sdk(REGION).await, Access::ReadOnly, quick, all_dark),
+        runbook,
+    );
+    let err = aws.identity().await.unwrap_err();
+    assert!(err.is_no_answer(), "{err:?}");
+}
+
+#[tokio::test]
 async fn a_refresh_of_200_resources_costs_one_call_per_service_region_and_chunk() {
     const VOLUMES_EAST: usize = 110;
     const VOLUMES_WEST: usize = 10;

@@ -745,6 +745,46 @@ async fn health_denied_or_silent_is_a_note_not_an_error() {
     );
 }
 
+#[tokio::test]
+async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
+    let hole = BlackHole::start().await;
+    let server = Replay::start().await;
+    let t = common::t0().timestamp();
+    server.on_health(
+        "DescribeEvents",
+        vec![Reply::cbor(json!({
+            "events": [replay::health_event("EC2", "us-east-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 600)]
+        }))],
+    );
+    let rb = runbook(HEALTH_RESOURCES, "");
+    let endpoints = Endpoints::from([("health@us-east-1".to_string(), hole.url().to_string())]);
+    let aws = cloud_at(server.url(), &rb, quick(), endpoints).await;
+    let report = aws.health_events().await;
+    assert!(report.available, "{report:?}");
+    assert_eq!(report.events.len(), 1, "{report:?}");
+    assert_eq!(report.events[0].event_type, "AWS_EC2_OPERATIONAL_ISSUE");
+    assert!(hole.accepted() >= 1, "us-east-1 was asked first");
+    let sent = server.requests_of("DescribeEvents");
+    assert_eq!(sent.len(), 1);
+    let auth = sent[0].header("authorization").unwrap_or_default();
+    assert!(
+        auth.contains("/us-east-2/health/"),
+        "signed for us-east-2: {auth}"
+    );
+
+    // Both dark: one note naming both regions, not an error.
+    let endpoints = Endpoints::from([("health".to_string(), hole.url().to_string())]);
+    let aws = cloud_at(server.url(), &rb, quick(), endpoints).await;
+    let report = aws.health_events().await;
+    assert!(!report.available);
+    let note = report.note.unwrap();
+    assert!(
+        note.starts_with("Health API unavailable: no answer within"),
+        "{note}"
+    );
+    assert!(note.contains("us-east-1 and us-east-2"), "{note}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // AWS Backup
 

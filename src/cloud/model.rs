@@ -70,3 +70,18 @@ pub enum CloudError {
     #[error("refused: {0}")]
     Refused(String),
 }
+
+impl CloudError {
+    /// Whether the service never answered (a timeout, no route, a 5xx): another endpoint of the
+    /// same service may still answer, where a "no" from this one would be the same everywhere.
+    pub fn is_no_answer(&self) -> bool {
+        match self {
+            CloudError::Timeout(_) => true,
+            CloudError::Api { code, .. } => matches!(
+                code.as_str(),
+                "Unreachable" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
+            ),
+            _ => false,
+        }
+    }
+}

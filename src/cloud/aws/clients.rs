@@ -231,7 +231,10 @@ impl Guard {
 /// The control-plane regions of the global services.
 pub const GLOBAL_ACCELERATOR_REGION: &str = "us-west-2";
 pub const ROUTE53_REGION: &str = "us-east-1";
-pub const HEALTH_REGION: &str = "us-east-1";
+/// AWS Health answers in us-east-1 and, when that region is impaired, in us-east-2 (the two
+/// regions behind `global.health.amazonaws.com`): a DR console must not lose Health with the
+/// region that failed.
+pub const HEALTH_REGIONS: [&str; 2] = ["us-east-1", "us-east-2"];
 
 macro_rules! client_cache {
     ($($field:ident: $krate:ident, $key:literal;)*) => {

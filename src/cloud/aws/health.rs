@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::clients::HEALTH_REGION;
+use super::clients::HEALTH_REGIONS;
 use super::resolve::time;
 use super::AwsCloud;
 use crate::cloud::model::CloudError;
@@ -62,9 +62,46 @@ fn service_code(kind: ResourceKind) -> &'static str {
     }
 }
 
+/// Why one Health endpoint gave no events.
+enum Unavailable {
+    /// It never answered: the other endpoint may.
+    Silent(CloudError),
+    /// It answered "no" (no support plan, no permission): the other would say the same.
+    Said(String),
+}
+
 impl AwsCloud {
-    /// Open events for the runbook's regions and services (one DescribeEvents per page).
+    /// Open events for the runbook's regions and services (one DescribeEvents per page), from
+    /// us-east-1 or, when that does not answer, us-east-2.
     pub async fn health_events(&self) -> HealthReport {
+        let unavailable = |note: String| HealthReport {
+            available: false,
+            note: Some(note),
+            events: Vec::new(),
+        };
+        let filter = self.health_filter();
+        let mut silent = None;
+        for region in HEALTH_REGIONS {
+            match self.describe_events(region, filter.clone()).await {
+                Ok(events) => {
+                    return HealthReport {
+                        available: true,
+                        note: None,
+                        events,
+                    }
+                }
+                Err(Unavailable::Said(note)) => return unavailable(note),
+                Err(Unavailable::Silent(e)) => silent = Some(e),
+            }
+        }
+        let why = silent.map_or_else(String::new, |e| format!("{e} "));
+        unavailable(format!(
+            "Health API unavailable: {why}(tried {})",
+            HEALTH_REGIONS.join(" and ")
+        ))
+    }
+
+    fn health_filter(&self) -> aws_sdk_health::types::EventFilter {
         let regions = self.runbook.regions();
         let mut services: Vec<&str> = self
             .runbook
@@ -77,25 +114,30 @@ impl AwsCloud {
         }
         services.sort_unstable();
         services.dedup();
-        let filter = aws_sdk_health::types::EventFilter::builder()
+        aws_sdk_health::types::EventFilter::builder()
             .set_regions(Some(regions))
             .set_services(Some(services.iter().map(|s| s.to_string()).collect()))
             .event_status_codes(aws_sdk_health::types::EventStatusCode::Open)
-            .build();
+            .build()
+    }
+
+    async fn describe_events(
+        &self,
+        region: &str,
+        filter: aws_sdk_health::types::EventFilter,
+    ) -> Result<Vec<HealthEvent>, Unavailable> {
         let pages = self
             .clients
-            .health(HEALTH_REGION)
+            .health(region)
             .describe_events()
             .filter(filter)
             .into_paginator()
             .send()
             .try_collect()
             .await;
-        match pages {
-            Ok(pages) => HealthReport {
-                available: true,
-                note: None,
-                events: pages
+        let e = match pages {
+            Ok(pages) => {
+                return Ok(pages
                     .iter()
                     .flat_map(|p| p.events())
                     .map(|e| HealthEvent {
@@ -105,28 +147,22 @@ impl AwsCloud {
                         status: e.status_code().map_or("open", |s| s.as_str()).to_string(),
                         started: e.start_time().and_then(time),
                     })
-                    .collect(),
-            },
-            Err(e) => {
-                let code = aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
-                    .unwrap_or_default()
-                    .to_string();
-                let note = if code == "SubscriptionRequiredException" {
-                    "Health API unavailable: it needs a Business, Enterprise On-Ramp or Enterprise support plan (open events are not shown)".to_string()
-                } else {
-                    match self.fail("health:DescribeEvents", e) {
-                        CloudError::AccessDenied { action, .. } => format!(
-                            "Health API unavailable: not permitted ({action}); grant it to see open AWS events"
-                        ),
-                        other => format!("Health API unavailable: {other}"),
-                    }
-                };
-                HealthReport {
-                    available: false,
-                    note: Some(note),
-                    events: Vec::new(),
-                }
+                    .collect())
             }
+            Err(e) => e,
+        };
+        let code = aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
+            .unwrap_or_default()
+            .to_string();
+        if code == "SubscriptionRequiredException" {
+            return Err(Unavailable::Said("Health API unavailable: it needs a Business, Enterprise On-Ramp or Enterprise support plan (open events are not shown)".to_string()));
         }
+        Err(match self.fail("health:DescribeEvents", e) {
+            CloudError::AccessDenied { action, .. } => Unavailable::Said(format!(
+                "Health API unavailable: not permitted ({action}); grant it to see open AWS events"
+            )),
+            e if e.is_no_answer() => Unavailable::Silent(e),
+            other => Unavailable::Said(format!("Health API unavailable: {other}")),
+        })
     }
 }

@@ -96,20 +96,44 @@ impl AwsCloud {
         errors::cloud_error(action, self.timeout_secs(), err)
     }
 
-    /// STS GetCallerIdentity: the account and principal every change will be made as.
+    /// STS GetCallerIdentity: the account and principal every change will be made as. Asked of
+    /// the configured region first and, when that one does not answer (it may be the region
+    /// that failed), of the runbook's regions in turn.
     pub async fn identity(&self) -> Result<Identity, CloudError> {
-        let out = self
-            .clients
-            .sts(&self.clients.home_region())
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| self.fail("sts:GetCallerIdentity", e))?;
-        Ok(Identity {
-            account: out.account().unwrap_or_default().to_string(),
-            arn: out.arn().unwrap_or_default().to_string(),
-            user_id: out.user_id().unwrap_or_default().to_string(),
-        })
+        let home = self.clients.home_region();
+        let mut regions = vec![home.clone()];
+        for r in self.runbook.regions() {
+            if !regions.contains(&r) {
+                regions.push(r);
+            }
+        }
+        let mut silent = Vec::new();
+        for region in &regions {
+            match self.clients.sts(region).get_caller_identity().send().await {
+                Ok(out) => {
+                    return Ok(Identity {
+                        account: out.account().unwrap_or_default().to_string(),
+                        arn: out.arn().unwrap_or_default().to_string(),
+                        user_id: out.user_id().unwrap_or_default().to_string(),
+                    })
+                }
+                Err(e) => match self.fail("sts:GetCallerIdentity", e) {
+                    e if e.is_no_answer() => silent.push((region, e)),
+                    e => return Err(e),
+                },
+            }
+        }
+        let tried = silent.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>();
+        Err(silent.pop().map_or_else(
+            || CloudError::Refused("no region to ask STS in".into()),
+            |(_, e)| match e {
+                CloudError::Api { code, message } => CloudError::Api {
+                    code,
+                    message: format!("{message} (tried STS in {})", tried.join(", ")),
+                },
+                e => e,
+            },
+        ))
     }
 }
 
