@@ -21,7 +21,7 @@ use pilotlight::audit::{Journal, Mode};
 use pilotlight::cloud::aws::{Access, AwsCloud, Clients, Endpoints, Timeouts};
 use pilotlight::cloud::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
-use pilotlight::engine::{Engine, Input, RunStatus};
+use pilotlight::engine::{ActionPlan, Engine, Input, RunStatus};
 use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
 use pilotlight::runtime::driver::Unattended;
@@ -1035,6 +1035,103 @@ async fn backup_restore_sends_the_token_and_follows_the_job() {
     assert_eq!(counts.transmitted["backup:DescribeRestoreJob"], 4);
     assert_eq!(counts.transmitted["backup:StartRestoreJob"], 1);
     assert!(server.unmatched().is_empty(), "{:?}", server.unmatched());
+}
+
+/// A restore job as ListRestoreJobs lists it.
+fn listed_job(id: &str, point: &str, role: &str, status: &str, created_secs: i64) -> Value {
+    let mut job = replay::restore_job(id, status, "10.00%", created_secs, 40, None);
+    job["RecoveryPointArn"] = json!(point);
+    job["IamRoleArn"] = json!(role);
+    job
+}
+
+#[tokio::test]
+async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
+    let t = common::t0().timestamp();
+    let volume = "vol-0abc1234def567890";
+    let other_role = "arn:aws:iam::111122223333:role/someone-else";
+    let server = Replay::start().await;
+    server
+        .on(
+            "GET",
+            "/backup-vaults/billing-dr/recovery-points",
+            vec![Reply::rest(json!({
+                "RecoveryPoints": [
+                    replay::backup_point(&point_arn(1), &volume_arn("us-east-1", volume), "COMPLETED", t - 7200),
+                    replay::backup_point(&point_arn(2), &volume_arn("us-east-1", volume), "COMPLETED", t - 1200),
+                    replay::backup_point(&point_arn(9), &volume_arn("us-east-1", "vol-0other"), "COMPLETED", t - 60),
+                ]
+            }))],
+        )
+        .on(
+            "GET",
+            "/restore-jobs?",
+            vec![
+                // 1. The first attempt's request timed out, but its job is running.
+                Reply::rest(json!({
+                    "RestoreJobs": [
+                        listed_job("restore-0005", &point_arn(2), ROLE, "FAILED", t + 60),
+                        listed_job("restore-0006", &point_arn(2), other_role, "RUNNING", t + 90),
+                        listed_job("restore-0007", &point_arn(1), ROLE, "RUNNING", t + 120),
+                        listed_job("restore-0008", &point_arn(9), ROLE, "RUNNING", t + 150),
+                    ]
+                })),
+                // 2. Every earlier job of the step failed: a retry starts a new one.
+                Reply::rest(json!({
+                    "RestoreJobs": [listed_job("restore-0005", &point_arn(2), ROLE, "FAILED", t + 60)]
+                })),
+            ],
+        )
+        .on(
+            "PUT",
+            "/restore-jobs",
+            vec![Reply::rest(json!({ "RestoreJobId": "restore-0009" }))],
+        );
+    let rb = runbook(
+        &format!("  data: {{ kind: ebs-volume, region: us-east-1, id: {volume}, backup: {{ vault: billing-dr, region: us-west-2 }} }}\n"),
+        &format!(
+            "  - id: restore
+    kind: action
+    action: backup.start-restore
+    resource: data
+    with: {{ recovery_point: latest, iam_role_arn: {ROLE} }}
+    wait_until: completed
+    gate: {{ confirm: true }}
+"
+        ),
+    );
+    let aws = cloud(&server, &rb).await;
+    let (first, approval) = plan_and_approval(&rb, "run-retry");
+    let since = first.since.expect("the engine says when the step began");
+    let retry = ActionPlan {
+        attempt: 2,
+        token: pilotlight::engine::token("run-retry", "restore", 2),
+        since: Some(common::t0()),
+        ..first
+    };
+    assert!(since >= common::t0());
+
+    let adopted = aws.start(&retry, &approval, Utc::now()).await.unwrap();
+    assert!(adopted.adopted, "{adopted:?}");
+    // The newest live job of one of this volume's points, with the step's role.
+    assert_eq!(adopted.outputs["restore_job_id"], "restore-0007");
+    assert_eq!(adopted.outputs["recovery_point_arn"], point_arn(1));
+    assert!(server.requests_of("PUT /restore-jobs").is_empty());
+    let listed = server.requests_of("GET /restore-jobs?");
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].path.contains("createdAfter="),
+        "only jobs since the step began: {}",
+        listed[0].path
+    );
+
+    let fresh = aws.start(&retry, &approval, Utc::now()).await.unwrap();
+    assert!(!fresh.adopted);
+    assert_eq!(fresh.outputs["restore_job_id"], "restore-0009");
+    let sent = server.requests_of("PUT /restore-jobs");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].json()["IdempotencyToken"], retry.token.as_str());
+    assert_eq!(sent[0].json()["RecoveryPointArn"], point_arn(2).as_str());
 }
 
 // ---------------------------------------------------------------------------------------------

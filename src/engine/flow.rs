@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
-use super::plan::render;
+use super::plan::{render, ActionPlan};
 use super::{AfterAck, Effect, Engine, Input, RunStatus, StepState, WaitFor};
 use crate::audit::Event;
 use crate::cloud::model::{CloudError, Started};
@@ -281,6 +281,10 @@ impl Engine {
         match render(call, res, &step.id, attempt, &self.run_id, &self.outputs) {
             Ok(plan) => {
                 let run = &mut self.steps[self.current];
+                let plan = ActionPlan {
+                    since: run.started_at,
+                    ..plan
+                };
                 run.state = StepState::Running;
                 run.plan = Some(plan.clone());
                 let detail = json!({"attempt": attempt, "plan": plan, "resend": resend});

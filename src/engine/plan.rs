@@ -33,6 +33,10 @@ pub struct ActionPlan {
     /// mistakes an earlier run's leftovers for its own).
     #[serde(default)]
     pub run: String,
+    /// When the step began (before its first attempt): what an earlier attempt made is newer
+    /// than this, where a service cannot be asked by token (AWS Backup restore jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
     /// What the change reported when it was requested (its outputs so far), for following it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub made: BTreeMap<String, String>,
@@ -103,6 +107,7 @@ pub fn render(
         params,
         token: token(run_id, step, attempt),
         run: run_id.to_string(),
+        since: None,
         made: BTreeMap::new(),
     };
     let typed = plan.typed()?;

@@ -3,6 +3,7 @@
 //! attempt's token as the `pilotlight:token` tag, or has the runbook's fixed name, so it can
 //! always be found again; EC2 ClientToken and AWS Backup IdempotencyToken carry it too.
 
+mod backup;
 mod compute;
 mod ga;
 mod rds;
@@ -90,8 +91,7 @@ impl AwsCloud {
             A::RdsRestoreSnapshot | A::RdsRestorePointInTime => self.find_db(plan).await,
             A::RdsPromoteReplica => self.find_promoted(plan).await,
             A::DynamodbRestorePointInTime | A::DynamodbRestoreBackup => self.find_table(plan).await,
-            // A repeat with the same IdempotencyToken returns the same job: nothing to look up.
-            A::BackupStartRestore => Ok(None),
+            A::BackupStartRestore => self.find_restore_job(plan, resource).await,
             A::GaSetTrafficDial | A::GaSetEndpointWeights => self.find_ga(plan, resource).await,
             A::Route53SetWeights | A::Route53UpsertRecord => {
                 self.find_route53(plan, resource).await

@@ -1,11 +1,11 @@
-//! DynamoDB restores (point in time, from a backup) and AWS Backup restore jobs. Restored
-//! tables carry the run that made them; a Backup restore carries its IdempotencyToken.
+//! DynamoDB restores (point in time, from a backup). Restored tables carry the run and step that
+//! made them, so a repeat adopts the table instead of asking for a second.
 
 use chrono::{DateTime, Utc};
 
 use super::rds::{parse_time, sdk_time};
 use super::{param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
-use crate::cloud::aws::resolve::{self, time};
+use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::model::{CloudError, Progress, Started};
 use crate::engine::ActionPlan;
@@ -210,117 +210,5 @@ impl AwsCloud {
                 .map_or("unknown", |s| s.as_str())
                 .to_lowercase(),
         ))
-    }
-
-    pub(super) async fn backup_restore(
-        &self,
-        plan: &ActionPlan,
-        resource: &Resource,
-    ) -> Result<Started, CloudError> {
-        let region = region(plan)?;
-        let point = match param(plan, "recovery_point")?.as_str() {
-            "latest" => {
-                let source = resource.backup.as_ref();
-                let vault = source.map(|b| b.vault.clone()).ok_or_else(|| {
-                    CloudError::Refused(format!(
-                        "resource `{}` names no backup vault; add `backup:` to it or name the recovery point",
-                        resource.name
-                    ))
-                })?;
-                let account = source.and_then(|b| b.account.as_deref());
-                resolve::vault_points(self, &vault, region, account)
-                    .await?
-                    .into_iter()
-                    .filter(|p| resolve::backup_matches(resource, &p.resource_arn))
-                    .max_by_key(|p| p.created)
-                    .map(|p| p.arn)
-                    .ok_or_else(|| {
-                        CloudError::NotFound(format!(
-                            "no completed recovery point of {} in vault {vault} ({region})",
-                            resource.id
-                        ))
-                    })?
-            }
-            p => p.to_string(),
-        };
-        let metadata = plan
-            .params
-            .get("metadata")
-            .and_then(|m| m.as_object())
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                        )
-                    })
-                    .collect()
-            });
-        let out = self
-            .clients
-            .backup(region)
-            .start_restore_job()
-            .recovery_point_arn(&point)
-            .iam_role_arn(param(plan, "iam_role_arn")?)
-            .set_metadata(metadata)
-            .idempotency_token(&plan.token)
-            .send()
-            .await
-            .map_err(|e| self.fail("backup:StartRestoreJob", e))?;
-        Ok(started(
-            &[
-                (
-                    "restore_job_id",
-                    out.restore_job_id().unwrap_or_default().to_string(),
-                ),
-                ("recovery_point_arn", point),
-                ("created_resource_arn", String::new()),
-            ],
-            false,
-        ))
-    }
-
-    pub(super) async fn poll_backup(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
-        let job = plan
-            .made
-            .get("restore_job_id")
-            .filter(|j| !j.is_empty())
-            .ok_or_else(|| {
-                CloudError::NotFound(format!("the restore job of step `{}`", plan.step))
-            })?;
-        let out = self
-            .clients
-            .backup(region(plan)?)
-            .describe_restore_job()
-            .restore_job_id(job)
-            .send()
-            .await
-            .map_err(|e| self.fail("backup:DescribeRestoreJob", e))?;
-        let state = out
-            .status()
-            .map_or("unknown", |s| s.as_str())
-            .to_lowercase();
-        let mut p = progress(state);
-        p.percent = out
-            .percent_done()
-            .and_then(|s| s.trim_end_matches('%').parse::<f64>().ok())
-            .map(|x| x.clamp(0.0, 100.0) as u8);
-        p.expected_done = match (
-            out.creation_date().and_then(time),
-            out.expected_completion_time_minutes(),
-        ) {
-            (Some(at), Some(mins)) => Some(at + chrono::TimeDelta::minutes(mins)),
-            _ => None,
-        };
-        if let Some(arn) = out.created_resource_arn() {
-            p.outputs
-                .insert("created_resource_arn".into(), arn.to_string());
-            // `arn:aws:ec2:us-west-2:111122223333:volume/vol-0abc` -> `vol-0abc`
-            let id = arn.rsplit(['/', ':']).next().unwrap_or(arn);
-            p.outputs
-                .insert("created_resource_id".into(), id.to_string());
-        }
-        Ok(p)
     }
 }

@@ -1,0 +1,215 @@
+//! AWS Backup restore jobs. A repeat of one attempt carries the same IdempotencyToken, so AWS
+//! returns the job it already started. A retry is a new attempt with a new token: before it asks
+//! for a job, it looks for one an earlier attempt of the step started (Backup jobs carry no
+//! tags, so by recovery point, IAM role and creation time) and follows that one instead.
+
+use chrono::TimeDelta;
+
+use super::{param, progress, region, started};
+use crate::cloud::aws::resolve::{self, time};
+use crate::cloud::aws::AwsCloud;
+use crate::cloud::model::{CloudError, Progress, Started};
+use crate::engine::ActionPlan;
+use crate::runbook::Resource;
+
+/// How far AWS's clock may be behind ours when comparing a job's creation with the step's start.
+const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+impl AwsCloud {
+    /// The recovery point to restore: the one named, or the resource's newest completed one.
+    async fn restore_point(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+        region: &str,
+    ) -> Result<String, CloudError> {
+        let named = param(plan, "recovery_point")?;
+        if named != "latest" {
+            return Ok(named);
+        }
+        self.points_of(resource, region)
+            .await?
+            .into_iter()
+            .max_by_key(|p| p.created)
+            .map(|p| p.arn)
+            .ok_or_else(|| {
+                CloudError::NotFound(format!(
+                    "no completed recovery point of {} in vault {} ({region})",
+                    resource.id,
+                    resource.backup.as_ref().map_or("?", |b| b.vault.as_str())
+                ))
+            })
+    }
+
+    /// The resource's completed recovery points in its vault.
+    async fn points_of(
+        &self,
+        resource: &Resource,
+        region: &str,
+    ) -> Result<Vec<resolve::BackupPoint>, CloudError> {
+        let source = resource.backup.as_ref().ok_or_else(|| {
+            CloudError::Refused(format!(
+                "resource `{}` names no backup vault; add `backup:` to it or name the recovery point",
+                resource.name
+            ))
+        })?;
+        Ok(
+            resolve::vault_points(self, &source.vault, region, source.account.as_deref())
+                .await?
+                .into_iter()
+                .filter(|p| resolve::backup_matches(resource, &p.resource_arn))
+                .collect(),
+        )
+    }
+
+    /// A restore job an earlier attempt of this step started and that has not failed: one of
+    /// the points this step restores, with its IAM role, created since the step began.
+    pub(super) async fn find_restore_job(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Option<Started>, CloudError> {
+        let Some(since) = plan.since.filter(|_| plan.attempt > 1) else {
+            return Ok(None);
+        };
+        let region = region(plan)?;
+        let role = param(plan, "iam_role_arn")?;
+        let points: Vec<String> = match param(plan, "recovery_point")?.as_str() {
+            "latest" => self
+                .points_of(resource, region)
+                .await?
+                .into_iter()
+                .map(|p| p.arn)
+                .collect(),
+            named => vec![named.to_string()],
+        };
+        let pages: Vec<_> = self
+            .clients
+            .backup(region)
+            .list_restore_jobs()
+            .by_created_after(super::rds::sdk_time(since - CLOCK_SKEW))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.fail("backup:ListRestoreJobs", e))?;
+        use aws_sdk_backup::types::RestoreJobStatus as S;
+        let job = pages
+            .iter()
+            .flat_map(|p| p.restore_jobs())
+            .filter(|j| matches!(j.status(), Some(S::Pending | S::Running | S::Completed)))
+            .filter(|j| j.iam_role_arn() == Some(role.as_str()))
+            .filter(|j| {
+                j.recovery_point_arn()
+                    .is_some_and(|p| points.iter().any(|x| x == p))
+            })
+            .max_by_key(|j| j.creation_date().and_then(time));
+        Ok(job.map(|j| {
+            started(
+                &[
+                    (
+                        "restore_job_id",
+                        j.restore_job_id().unwrap_or_default().to_string(),
+                    ),
+                    (
+                        "recovery_point_arn",
+                        j.recovery_point_arn().unwrap_or_default().to_string(),
+                    ),
+                    (
+                        "created_resource_arn",
+                        j.created_resource_arn().unwrap_or_default().to_string(),
+                    ),
+                ],
+                true,
+            )
+        }))
+    }
+
+    pub(super) async fn backup_restore(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Started, CloudError> {
+        let region = region(plan)?;
+        let point = self.restore_point(plan, resource, region).await?;
+        let metadata = plan
+            .params
+            .get("metadata")
+            .and_then(|m| m.as_object())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                        )
+                    })
+                    .collect()
+            });
+        let out = self
+            .clients
+            .backup(region)
+            .start_restore_job()
+            .recovery_point_arn(&point)
+            .iam_role_arn(param(plan, "iam_role_arn")?)
+            .set_metadata(metadata)
+            .idempotency_token(&plan.token)
+            .send()
+            .await
+            .map_err(|e| self.fail("backup:StartRestoreJob", e))?;
+        Ok(started(
+            &[
+                (
+                    "restore_job_id",
+                    out.restore_job_id().unwrap_or_default().to_string(),
+                ),
+                ("recovery_point_arn", point),
+                ("created_resource_arn", String::new()),
+            ],
+            false,
+        ))
+    }
+
+    pub(super) async fn poll_backup(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
+        let job = plan
+            .made
+            .get("restore_job_id")
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| {
+                CloudError::NotFound(format!("the restore job of step `{}`", plan.step))
+            })?;
+        let out = self
+            .clients
+            .backup(region(plan)?)
+            .describe_restore_job()
+            .restore_job_id(job)
+            .send()
+            .await
+            .map_err(|e| self.fail("backup:DescribeRestoreJob", e))?;
+        let state = out
+            .status()
+            .map_or("unknown", |s| s.as_str())
+            .to_lowercase();
+        let mut p = progress(state);
+        p.percent = out
+            .percent_done()
+            .and_then(|s| s.trim_end_matches('%').parse::<f64>().ok())
+            .map(|x| x.clamp(0.0, 100.0) as u8);
+        p.expected_done = match (
+            out.creation_date().and_then(time),
+            out.expected_completion_time_minutes(),
+        ) {
+            (Some(at), Some(mins)) => Some(at + chrono::TimeDelta::minutes(mins)),
+            _ => None,
+        };
+        if let Some(arn) = out.created_resource_arn() {
+            p.outputs
+                .insert("created_resource_arn".into(), arn.to_string());
+            // `arn:aws:ec2:us-west-2:111122223333:volume/vol-0abc` -> `vol-0abc`
+            let id = arn.rsplit(['/', ':']).next().unwrap_or(arn);
+            p.outputs
+                .insert("created_resource_id".into(), id.to_string());
+        }
+        Ok(p)
+    }
+}
