@@ -172,8 +172,24 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
     };
     assert_eq!(keys(&r), "duration_secs ended_at expected_total_secs gate_wait_secs journal mode notes operators outcome resumptions rto run_id runbook simulated_time started_at steps steps_without_expectation title");
     assert_eq!(keys(&r["steps"][6]), "attempts duration_secs ended_at errors expected_secs failures gates id kind operators over_expected_secs requests result retries skip_reason start_offset_secs started_at status title");
-    assert_eq!(keys(&r["steps"][6]["gates"][0]), "confirm decided_at decision operator preview reason reason_policy shown_at typed typed_phrase unattended waited_secs");
+    assert_eq!(keys(&r["steps"][6]["gates"][0]), "confirm decided_at decision operator preview reason reason_policy seen shown_at typed typed_phrase unattended waited_secs");
     assert_eq!(keys(&r["steps"][6]["requests"][0]), "action adopted answered_at at attempt command error exit_code ok operator outputs region resend target token");
+    // A cutover's gate records what the (simulated) cloud said it would change.
+    assert_eq!(r["steps"][12]["id"], "shift-dns");
+    assert_eq!(
+        r["steps"][6]["gates"][0]["seen"],
+        Value::Null,
+        "not a cutover"
+    );
+    let seen = r["steps"][12]["gates"][0]["seen"].as_str().unwrap();
+    assert_eq!(
+        seen,
+        r#"weights: (as the drill began) -> {"pilot-light-usw2":100,"primary-use1":0}"#
+    );
+    assert!(
+        md.contains("typed `shop.example.com`, reason: “unattended drill”, waited 0s; it would change `weights: (as the drill began) -> {"),
+        "{md}"
+    );
     assert_eq!(r["runbook"], "pilot-light-failover");
     assert_eq!(
         (r["mode"].as_str(), r["simulated_time"].as_bool()),

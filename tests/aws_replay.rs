@@ -595,6 +595,16 @@ async fn ga_cutover_runs_unattended_through_the_engine() {
     assert_eq!(status, RunStatus::Finished, "{:#?}", seen.records);
     assert!(seen.refused.is_empty(), "{:?}", seen.refused);
     assert_eq!(engine.outputs()["shift"]["previous_dial"], "0");
+    // The approval records what AWS said the change would do.
+    let approved: Vec<_> = seen
+        .records
+        .iter()
+        .filter(|r| r.event == pilotlight::audit::Event::GateApproved)
+        .collect();
+    assert_eq!(
+        approved[0].detail["seen"],
+        "as AWS stands now: traffic dial of us-west-2: 0% -> 100%"
+    );
     assert_eq!(server.requests_of("UpdateEndpointGroup").len(), 1);
     assert_eq!(server.requests_of("DescribeAccelerator").len(), 3);
 }

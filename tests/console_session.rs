@@ -450,6 +450,14 @@ fn a_drill_run_to_the_end_by_a_person_finishes_and_verifies() {
         .collect();
     assert_eq!(approved.len(), gated);
     assert!(approved.iter().all(|r| r.detail["unattended"] == false));
+    // The cutover's approval records the before -> after the operator was shown at its gate.
+    let shift = of(&records, Event::GateApproved, "shift-dns");
+    assert_eq!(
+        shift[0].detail["seen"],
+        r#"weights: (as the drill began) -> {"pilot-light-usw2":100,"primary-use1":0}"#
+    );
+    let promote = of(&records, Event::GateApproved, "promote-replica");
+    assert!(promote[0].detail.get("seen").is_none(), "not a cutover");
 }
 
 #[test]

@@ -22,7 +22,7 @@
 //!     expected_secs?, over_expected_secs?, attempts, result?, skip_reason?,
 //!     gates: [{ shown_at?, confirm, typed_phrase?, reason_policy?, preview?,
 //!               decision: "approved"|"cancelled"|"open", decided_at?, operator?, typed?,
-//!               reason?, unattended?, waited_secs? }],
+//!               reason?, unattended?, waited_secs?, seen? }],
 //!     requests: [{ at, operator, attempt?, action?, target?, region?, token?, command?, resend,
 //!                  answered_at?, ok?, adopted?, exit_code?, error?, outputs }],
 //!     retries: [{ at, attempt?, auto, after?, reason?, backoff_secs?, operator }],
@@ -204,6 +204,9 @@ pub struct GateReport {
     pub reason: Option<String>,
     pub unattended: Option<bool>,
     pub waited_secs: Option<u64>,
+    /// What the cloud said the change would do when the decision was made (a cutover's
+    /// before -> after).
+    pub seen: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]

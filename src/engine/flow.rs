@@ -59,6 +59,11 @@ impl Engine {
                 }
                 _ => fx.push(Effect::Refused("no manual step is in progress".into())),
             },
+            Input::LivePreview {
+                step,
+                attempt,
+                preview,
+            } => self.live_preview(&step, attempt, preview),
             Input::Skip { reason } => self.operator_skip(reason, now, fx),
             Input::Retry { reason } => self.operator_retry(reason, now, fx),
             Input::Abort { reason } => {
@@ -186,6 +191,7 @@ impl Engine {
         run.wait = None;
         run.next_poll = None;
         run.plan = None;
+        run.live_preview = None;
         let attempt = run.attempt;
         let recorded_elsewhere = matches!(
             step.body,

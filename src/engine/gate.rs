@@ -74,6 +74,17 @@ impl Engine {
         }
     }
 
+    /// Keeps what the cloud says the gated change would do, for the decision's record. Only
+    /// for the gate open now and the attempt it would start.
+    pub(super) fn live_preview(&mut self, step: &str, attempt: u32, preview: String) {
+        let open =
+            matches!(self.current_step(), Some((s, StepState::AwaitingGate)) if s.id == step);
+        let run = &mut self.steps[self.current];
+        if open && run.attempt + 1 == attempt {
+            run.live_preview = Some(preview);
+        }
+    }
+
     pub(super) fn gate_decision(
         &mut self,
         d: GateDecision,
@@ -93,8 +104,10 @@ impl Engine {
             return fx.push(Effect::Refused("the gate is already approved".into()));
         }
         let Some(gate) = &step.gate else { return };
+        // What the operator was shown the cloud would do, with what they decided.
+        let seen = self.steps[self.current].live_preview.clone();
         if !d.approve {
-            let detail = json!({"reason": d.reason});
+            let detail = with_seen(json!({"reason": d.reason}), seen);
             return self.record(
                 fx,
                 now,
@@ -115,11 +128,22 @@ impl Engine {
         if gate.reason == ReasonPolicy::Required && reason.is_none() {
             return fx.push(Effect::Refused("this gate needs a reason".into()));
         }
-        let detail = json!({"typed": d.typed, "reason": reason, "unattended": d.unattended});
+        let detail = with_seen(
+            json!({"typed": d.typed, "reason": reason, "unattended": d.unattended}),
+            seen,
+        );
         let after = AfterAck::MintApproval {
             step: self.current,
             unattended: d.unattended,
         };
         self.record(fx, now, Event::GateApproved, Some(id), detail, after);
     }
+}
+
+/// A decision's detail with the live preview the operator saw, when there was one.
+fn with_seen(mut detail: serde_json::Value, seen: Option<String>) -> serde_json::Value {
+    if let (Some(seen), Some(map)) = (seen, detail.as_object_mut()) {
+        map.insert("seen".into(), seen.into());
+    }
+    detail
 }

@@ -41,6 +41,13 @@ pub enum Input {
     /// A journal write failed: nothing may change any more.
     JournalFailed(String),
     Gate(GateDecision),
+    /// What the cloud says the change behind an open gate would do now (a cutover's before ->
+    /// after), as the operator sees it; journaled with the gate's decision.
+    LivePreview {
+        step: String,
+        attempt: u32,
+        preview: String,
+    },
     /// The operator marks the current manual step done.
     ManualDone,
     Skip {

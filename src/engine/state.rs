@@ -79,6 +79,8 @@ pub struct StepRun {
     pub last_progress: Option<String>,
     /// The attempt whose request was sent and not yet answered.
     pub awaiting: Option<u32>,
+    /// What the cloud said the gated change would do, while its gate is open.
+    pub live_preview: Option<String>,
 }
 
 impl StepRun {
@@ -96,6 +98,7 @@ impl StepRun {
             next_poll: None,
             last_progress: None,
             awaiting: None,
+            live_preview: None,
         }
     }
 }

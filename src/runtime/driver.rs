@@ -104,7 +104,6 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Who answers gates and finishes manual steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
@@ -138,6 +137,16 @@ pub(crate) async fn perform<B: Observe + Mutate>(
             Err(e) => inputs.push_back(Input::JournalFailed(e.to_string())),
         },
         Effect::ShowGate { step } => {
+            // What the cloud says the change would do goes into the record of the approval.
+            if let Some(plan) = engine.next_plan().filter(|p| p.step == step) {
+                if let Some(preview) = backend.preview(&plan).await {
+                    inputs.push_back(Input::LivePreview {
+                        step: step.clone(),
+                        attempt: plan.attempt,
+                        preview,
+                    });
+                }
+            }
             let typed = runbook
                 .step(&step)
                 .and_then(|s| s.gate.as_ref())

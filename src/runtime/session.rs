@@ -215,7 +215,16 @@ impl<B: Observe + Mutate> Interactive<B> {
             if let Some(plan) = self.engine.next_plan().filter(|_| at_gate) {
                 let key = (plan.step.clone(), plan.attempt);
                 if looked_at.as_ref().map(|(k, _)| k) != Some(&key) {
-                    looked_at = Some((key, backend.preview(&plan).await));
+                    let preview = backend.preview(&plan).await;
+                    if let Some(preview) = &preview {
+                        // Journaled with the decision: what the operator was shown.
+                        inputs.push_back(Input::LivePreview {
+                            step: plan.step.clone(),
+                            attempt: plan.attempt,
+                            preview: preview.clone(),
+                        });
+                    }
+                    looked_at = Some((key, preview));
                     changed = true;
                 }
             }

@@ -102,7 +102,10 @@ fn gate(g: &GateReport) -> Vec<(DateTime<Utc>, String)> {
                 format!(", reason: {}", quote(Some(r)))
             });
             let waited = opt(g.waited_secs, |w| format!(", waited {}", dur(w)));
-            format!("gate approved{by}{mode}{typed}{reason}{waited}")
+            let seen = opt(g.seen.as_ref(), |p| {
+                format!("; it would change {}", code(&cut(p)))
+            });
+            format!("gate approved{by}{mode}{typed}{reason}{waited}{seen}")
         }
         GateDecision::Cancelled => {
             format!("gate cancelled{by}, reason: {}", quote(g.reason.as_deref()))

@@ -70,6 +70,7 @@ impl StepReport {
                     g.typed = text(d, "typed");
                     g.reason = text(d, "reason");
                     g.unattended = d.get("unattended").and_then(Value::as_bool);
+                    g.seen = text(d, "seen");
                     g.waited_secs = since.map(|s| secs_between(s, at));
                 }
             }

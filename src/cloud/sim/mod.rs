@@ -141,4 +141,8 @@ impl Mutate for SimWorld {
     ) -> Result<Option<Started>, CloudError> {
         Ok(self.lock().reconcile(plan))
     }
+
+    async fn preview(&self, plan: &ActionPlan) -> Option<String> {
+        outputs::traffic_preview(&self.lock(), plan)
+    }
 }

@@ -145,48 +145,58 @@ fn restored_to(restore_time: &str, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Applies a cutover to the world's traffic settings and returns what they were before.
-pub(super) fn apply_traffic(world: &mut World, plan: &ActionPlan) -> String {
-    let (key, value, default) = match plan.action {
+/// What a cutover sets: the world's traffic key, the new value and the value before any change.
+fn traffic_setting(plan: &ActionPlan) -> Option<(String, String, String)> {
+    let json = |key: &str| {
+        plan.params
+            .get(key)
+            .map(|w| w.to_string())
+            .unwrap_or_default()
+    };
+    let region = plan.param("endpoint_group_region").unwrap_or_default();
+    Some(match plan.action {
         ActionKind::GaSetTrafficDial => (
-            format!(
-                "dial/{}",
-                plan.param("endpoint_group_region").unwrap_or_default()
-            ),
+            format!("dial/{region}"),
             plan.param("dial").unwrap_or_default(),
             "100".to_string(),
         ),
         ActionKind::GaSetEndpointWeights => (
-            format!(
-                "weights/{}",
-                plan.param("endpoint_group_region").unwrap_or_default()
-            ),
-            plan.params
-                .get("weights")
-                .map(|w| w.to_string())
-                .unwrap_or_default(),
+            format!("weights/{region}"),
+            json("weights"),
             "{}".to_string(),
         ),
-        ActionKind::Route53SetWeights => (
-            "weights".to_string(),
-            plan.params
-                .get("weights")
-                .map(|w| w.to_string())
-                .unwrap_or_default(),
-            "{}".to_string(),
-        ),
-        ActionKind::Route53UpsertRecord => (
-            "values".to_string(),
-            plan.params
-                .get("values")
-                .map(|w| w.to_string())
-                .unwrap_or_default(),
-            "[]".to_string(),
-        ),
-        _ => return String::new(),
+        ActionKind::Route53SetWeights => ("weights".to_string(), json("weights"), "{}".to_string()),
+        ActionKind::Route53UpsertRecord => ("values".to_string(), json("values"), "[]".to_string()),
+        _ => return None,
+    })
+}
+
+/// Applies a cutover to the world's traffic settings and returns what they were before.
+pub(super) fn apply_traffic(world: &mut World, plan: &ActionPlan) -> String {
+    let Some((key, value, default)) = traffic_setting(plan) else {
+        return String::new();
     };
     world
         .traffic
         .insert((plan.target.clone(), key), value)
         .unwrap_or(default)
+}
+
+/// A cutover's before -> after as the world stands, in the words of the AWS backend's preview.
+pub(super) fn traffic_preview(world: &World, plan: &ActionPlan) -> Option<String> {
+    let (key, after, default) = traffic_setting(plan)?;
+    let known = world.traffic.get(&(plan.target.clone(), key)).cloned();
+    if plan.action == ActionKind::GaSetTrafficDial {
+        return Some(format!(
+            "traffic dial of {}: {}% -> {after}%",
+            plan.param("endpoint_group_region").unwrap_or_default(),
+            known.unwrap_or(default)
+        ));
+    }
+    // The simulated world knows weights and values only once the drill has set them.
+    let before = known.unwrap_or_else(|| "(as the drill began)".to_string());
+    Some(match plan.action {
+        ActionKind::Route53UpsertRecord => format!("values: {before} -> {after}"),
+        _ => format!("weights: {before} -> {after}"),
+    })
 }
