@@ -1313,6 +1313,47 @@ fn dial_failed_once() -> Sim {
     sim
 }
 
+/// While a change request is in flight (the console no longer waits for it), an abort is
+/// refused: the answer says what was made, and it must reach the journal. Once it has, the
+/// abort goes through.
+#[test]
+fn an_abort_waits_for_the_answer_of_a_change_in_flight() {
+    let mut sim = by_hand(DIAL_WITH_RETRIES);
+    sim.send(confirm());
+    assert_eq!(
+        names(&sim.ack_all()),
+        ["record intent dial", "MUTATE dial#1 (approval seq 3)"]
+    );
+    let fx = sim.send(Input::Abort {
+        reason: reason("wrong region"),
+    });
+    assert!(
+        matches!(&fx[..], [Effect::Refused(m)] if m.contains("in flight")),
+        "{fx:?}"
+    );
+    assert_eq!(sim.engine.status(), &RunStatus::Running);
+    let fx = sim.answer_by_hand(Input::Started {
+        step: "dial".into(),
+        attempt: 1,
+        result: Ok(Started {
+            outputs: BTreeMap::from([("previous_dial".to_string(), "0".to_string())]),
+            adopted: false,
+        }),
+    });
+    assert!(
+        names(&fx).contains(&"record outcome dial".to_string()),
+        "{fx:?}"
+    );
+    sim.ack_all();
+    let fx = sim.send(Input::Abort {
+        reason: reason("wrong region"),
+    });
+    assert!(
+        names(&fx).contains(&"record run-aborted after".to_string()),
+        "{fx:?}"
+    );
+}
+
 /// Start → approve → intent #1 → mutate #1 → the change fails → automatic retry (backoff 2m)
 /// → tick after the backoff → intent #2 → mutate #2 → crash with everything durable → resume.
 /// Resume asks the cloud about attempt 2 (`Reconcile`), as it should; but replay left the old

@@ -70,6 +70,12 @@ impl Engine {
                 if reason.trim().is_empty() {
                     return fx.push(Effect::Refused("say why you abort the run".into()));
                 }
+                if self.change_in_flight() {
+                    // Its answer says what was made; an abort now would lose it from the journal.
+                    return fx.push(Effect::Refused(
+                        "a change request is in flight; abort once it has answered (it is bounded by the cloud's timeout)".into(),
+                    ));
+                }
                 self.abort(reason, now, fx);
             }
             Input::Observed { resource, status } => self.observed(resource, status, now, fx),
@@ -142,6 +148,14 @@ impl Engine {
             | Input::Progress { .. } => {}
             Input::Tick => self.tick(now, fx),
         }
+    }
+
+    /// Whether a change request of the current step was sent and has not answered yet.
+    fn change_in_flight(&self) -> bool {
+        matches!(
+            self.current_step(),
+            Some((step, StepState::Running)) if matches!(step.body, StepBody::Action { .. })
+        ) && self.steps[self.current].awaiting.is_some()
     }
 
     pub(super) fn current_step(&self) -> Option<(&Step, StepState)> {

@@ -1,8 +1,11 @@
 //! Performs the engine's effects against the journal and a backend and feeds the answers back,
-//! until the run ends. Used by unattended drills; the console will drive the same loop with an
-//! operator in place of the auto-confirming gates.
+//! until the run ends. Unattended drills wait for each answer in turn; the console's session
+//! (`session.rs`) performs the same effects but keeps calls and commands in flight while it goes
+//! on serving the operator.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -11,6 +14,10 @@ use crate::audit::{Journal, Record};
 use crate::cloud::{observe_all, Mutate, Observe};
 use crate::engine::{Effect, Engine, GateDecision, Input, RunStatus};
 use crate::runbook::{Duration, StepBody};
+
+/// An answer on its way from the cloud or a command. The console's session keeps the screen and
+/// the operator's keys going while it comes; the unattended driver simply waits for it.
+pub(crate) type Pending<'a> = Pin<Box<dyn Future<Output = Input> + Send + 'a>>;
 
 /// How long an unattended drill takes for a manual step without `expect_duration`.
 pub const MANUAL_STEP_DEFAULT: Duration = Duration::from_mins(5);
@@ -60,6 +67,7 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
             while let Some(input) = inputs.pop_front() {
                 let now = clock.now();
                 for effect in engine.handle(input, now) {
+                    let mut slow = Vec::new();
                     perform(
                         effect,
                         engine,
@@ -69,9 +77,13 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
                         observer,
                         &mut inputs,
                         &mut timers,
+                        &mut slow,
                         Operator::Unattended,
                     )
                     .await;
+                    for answer in slow {
+                        inputs.push_back(answer.await);
+                    }
                 }
             }
             match engine.status().clone() {
@@ -113,17 +125,19 @@ pub enum Operator {
     Person,
 }
 
-/// Performs one effect; answers come back as inputs (now, or at a timer's time).
+/// Performs one effect; answers come back as inputs (now, or at a timer's time), or, for calls
+/// to the cloud and commands, as `slow` answers for the caller to wait for.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn perform<B: Observe + Mutate>(
+pub(crate) async fn perform<'a, B: Observe + Mutate>(
     effect: Effect,
     engine: &Engine,
     journal: &mut Journal,
-    backend: &B,
+    backend: &'a B,
     now: DateTime<Utc>,
     observer: &mut dyn Observer,
     inputs: &mut VecDeque<Input>,
     timers: &mut BTreeMap<DateTime<Utc>, Vec<Input>>,
+    slow: &mut Vec<Pending<'a>>,
     operator: Operator,
 ) {
     let runbook = engine.runbook();
@@ -168,36 +182,39 @@ pub(crate) async fn perform<B: Observe + Mutate>(
             timers.entry(at).or_default().push(Input::ManualDone);
         }
         Effect::Observe { resource } => {
-            let status = match runbook.resources.get(&resource) {
-                Some(res) => backend.observe(res, now).await,
-                None => Err(crate::cloud::model::CloudError::NotFound(resource.clone())),
+            let Some(res) = runbook.resources.get(&resource).cloned() else {
+                let status = Err(crate::cloud::model::CloudError::NotFound(resource.clone()));
+                return inputs.push_back(Input::Observed { resource, status });
             };
-            inputs.push_back(Input::Observed { resource, status });
+            slow.push(Box::pin(async move {
+                let status = backend.observe(&res, now).await;
+                Input::Observed { resource, status }
+            }));
         }
-        Effect::Mutate { plan, approval } => {
+        Effect::Mutate { plan, approval } => slow.push(Box::pin(async move {
             let result = backend.start(&plan, &approval, now).await;
-            inputs.push_back(Input::Started {
-                step: plan.step.clone(),
+            Input::Started {
+                step: plan.step,
                 attempt: plan.attempt,
                 result,
-            });
-        }
-        Effect::Poll { plan } => {
+            }
+        })),
+        Effect::Poll { plan } => slow.push(Box::pin(async move {
             let result = backend.poll(&plan, now).await;
-            inputs.push_back(Input::Progress {
-                step: plan.step.clone(),
+            Input::Progress {
+                step: plan.step,
                 attempt: plan.attempt,
                 result,
-            });
-        }
-        Effect::Reconcile { plan } => {
+            }
+        })),
+        Effect::Reconcile { plan } => slow.push(Box::pin(async move {
             let result = backend.reconcile(&plan, now).await;
-            inputs.push_back(Input::Reconciled {
-                step: plan.step.clone(),
+            Input::Reconciled {
+                step: plan.step,
                 attempt: plan.attempt,
                 result,
-            });
-        }
+            }
+        })),
         Effect::RunCommand {
             step,
             attempt,
@@ -209,12 +226,14 @@ pub(crate) async fn perform<B: Observe + Mutate>(
                     .step(&step)
                     .and_then(|s| s.timeout)
                     .unwrap_or(COMMAND_TIMEOUT);
-                let result = run_command(&command, limit).await;
-                return inputs.push_back(Input::CommandDone {
-                    step,
-                    attempt,
-                    result,
-                });
+                return slow.push(Box::pin(async move {
+                    let result = run_command(&command, limit).await;
+                    Input::CommandDone {
+                        step,
+                        attempt,
+                        result,
+                    }
+                }));
             }
             // A drill never runs commands (they could reach real systems); it pretends they
             // succeed after the step's expected time.
@@ -247,8 +266,10 @@ pub(crate) async fn perform<B: Observe + Mutate>(
 /// How long a live command may run when its step sets no `timeout`.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_mins(10);
 
-/// Runs a live step's command with `sh -c`, its output captured (at most 64 KiB kept), killed
-/// when it outlives `limit`.
+/// Runs a live step's command with `sh -c` in a process group of its own, its standard output
+/// captured (at most 64 KiB kept). When it outlives `limit`, or the run stops
+/// waiting for it (the console closed), the whole group is killed: nothing it started is left
+/// running.
 async fn run_command(command: &str, limit: Duration) -> Result<(i32, String), String> {
     let child = tokio::process::Command::new("sh")
         .arg("-c")
@@ -256,16 +277,19 @@ async fn run_command(command: &str, limit: Duration) -> Result<(i32, String), St
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start `sh -c`: {e}"))?;
+    let mut group = Group(child.id());
     let wait = std::time::Duration::from_secs(limit.as_secs());
     match tokio::time::timeout(wait, child.wait_with_output()).await {
         Err(_) => Err(format!(
-            "the command ran longer than {limit} and was stopped"
+            "the command ran longer than {limit} and was stopped, with everything it started"
         )),
         Ok(Err(e)) => Err(format!("the command failed to run: {e}")),
         Ok(Ok(out)) => {
+            group.0 = None;
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             if text.len() > 64 * 1024 {
                 let mut cut = 64 * 1024;
@@ -275,6 +299,21 @@ async fn run_command(command: &str, limit: Duration) -> Result<(i32, String), St
                 text.truncate(cut);
             }
             Ok((out.status.code().unwrap_or(-1), text))
+        }
+    }
+}
+
+/// A running command's process group, killed when dropped before the command finished.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            // The group may already be gone; there is nothing else to do about it here.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
-use super::driver::{perform, Observer, Operator};
+use super::driver::{perform, Observer, Operator, Pending};
 use super::view::{RunView, TAIL};
 use crate::audit::{Journal, Record};
 use crate::cloud::{observe_all, Mutate, Observation, Observe};
@@ -167,6 +169,9 @@ impl<B: Observe + Mutate> Interactive<B> {
         // The status round in flight, at most one: it runs while the session waits, so a slow
         // or dark region never holds up the operator's decisions.
         let mut round: Option<Round<'_>> = None;
+        // Calls to the cloud and commands on their way: the session keeps publishing the view
+        // and taking the operator's keys while they run.
+        let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
         loop {
             let now = self.clock.now();
             if now >= next_status
@@ -185,25 +190,39 @@ impl<B: Observe + Mutate> Interactive<B> {
                 inputs.extend(timers.remove(&t).unwrap_or_default());
             }
             let changed = !inputs.is_empty();
-            while let Some(input) = inputs.pop_front() {
-                let now = self.clock.now();
-                for effect in self.engine.handle(input, now) {
-                    let mut tail = Tail {
-                        records: &mut self.view.tail,
-                        notice: &mut self.view.notice,
-                    };
-                    perform(
-                        effect,
-                        &self.engine,
-                        &mut self.journal,
-                        backend,
-                        now,
-                        &mut tail,
-                        &mut inputs,
-                        &mut timers,
-                        Operator::Person,
-                    )
-                    .await;
+            loop {
+                while let Some(input) = inputs.pop_front() {
+                    let now = self.clock.now();
+                    for effect in self.engine.handle(input, now) {
+                        let mut tail = Tail {
+                            records: &mut self.view.tail,
+                            notice: &mut self.view.notice,
+                        };
+                        let mut slow = Vec::new();
+                        perform(
+                            effect,
+                            &self.engine,
+                            &mut self.journal,
+                            backend,
+                            now,
+                            &mut tail,
+                            &mut inputs,
+                            &mut timers,
+                            &mut slow,
+                            Operator::Person,
+                        )
+                        .await;
+                        in_flight.extend(slow);
+                    }
+                }
+                // Answers already there (the simulated world answers at once) go in now, as if
+                // they had been awaited; the others come while the session waits below.
+                let before = inputs.len();
+                while let Some(Some(answer)) = in_flight.next().now_or_never() {
+                    inputs.push_back(answer);
+                }
+                if inputs.len() == before {
+                    break;
                 }
             }
             let mut changed = changed;
@@ -252,7 +271,8 @@ impl<B: Observe + Mutate> Interactive<B> {
             ) {
                 return (self.engine.status().clone(), self.engine);
             }
-            let needed = operator_needed(&self.engine);
+            // Simulated time never jumps past an answer still on its way.
+            let needed = operator_needed(&self.engine) || !in_flight.is_empty();
             self.clock.pace(needed);
             let wake = [
                 self.engine.next_wake(),
@@ -286,11 +306,14 @@ impl<B: Observe + Mutate> Interactive<B> {
                         let now = self.clock.now();
                         for effect in self.engine.handle(Input::Pause, now) {
                             let mut tail = Tail { records: &mut self.view.tail, notice: &mut self.view.notice };
-                            perform(effect, &self.engine, &mut self.journal, backend, now, &mut tail, &mut inputs, &mut timers, Operator::Person).await;
+                            perform(effect, &self.engine, &mut self.journal, backend, now, &mut tail, &mut inputs, &mut timers, &mut Vec::new(), Operator::Person).await;
                         }
                         return (self.engine.status().clone(), self.engine);
                     }
                 },
+                Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
+                    inputs.push_back(answer);
+                }
                 seen = async { Some(round.as_mut()?.await) }, if round.is_some() => {
                     round = None;
                     for (name, status) in seen.unwrap_or_default() {
