@@ -6,6 +6,7 @@ pub mod driver;
 pub mod follow;
 pub mod history;
 pub mod lock;
+mod look;
 pub mod paths;
 pub mod resume;
 pub mod session;

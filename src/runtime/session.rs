@@ -12,6 +12,7 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
 use super::driver::{perform, Observer, Operator, Pending};
+use super::look::{LiveLook, Looking};
 use super::view::{RunView, TAIL};
 use crate::audit::{Journal, Record};
 use crate::cloud::{observe_all, Mutate, Observation, Observe};
@@ -163,8 +164,9 @@ impl<B: Observe + Mutate> Interactive<B> {
         let mut inputs: VecDeque<Input> = VecDeque::from([first]);
         let mut timers: BTreeMap<DateTime<Utc>, Vec<Input>> = BTreeMap::new();
         let mut next_status = self.clock.now();
-        // What the backend says a gated change would do as things stand, per (step, attempt).
-        let mut looked_at: Option<((String, u32), Option<String>)> = None;
+        // What the backend says a gated change would do as things stand, and the look on its way.
+        let mut look = LiveLook::default();
+        let mut looking: Option<Looking<'_>> = None;
         let backend = &self.backend;
         // The status round in flight, at most one: it runs while the session waits, so a slow
         // or dark region never holds up the operator's decisions.
@@ -226,27 +228,10 @@ impl<B: Observe + Mutate> Interactive<B> {
                 }
             }
             let mut changed = changed;
-            let at_gate = self
-                .engine
-                .steps()
-                .get(self.engine.current())
-                .is_some_and(|r| r.state == StepState::AwaitingGate);
-            if let Some(plan) = self.engine.next_plan().filter(|_| at_gate) {
-                let key = (plan.step.clone(), plan.attempt);
-                if looked_at.as_ref().map(|(k, _)| k) != Some(&key) {
-                    let preview = backend.preview(&plan).await;
-                    if let Some(preview) = &preview {
-                        // Journaled with the decision: what the operator was shown.
-                        inputs.push_back(Input::LivePreview {
-                            step: plan.step.clone(),
-                            attempt: plan.attempt,
-                            preview: preview.clone(),
-                        });
-                    }
-                    looked_at = Some((key, preview));
-                    changed = true;
-                }
+            if let Some(ask) = look.ask(&self.engine, backend, &mut inputs) {
+                looking = Some(ask);
             }
+            changed |= !inputs.is_empty();
             publish(
                 &self.engine,
                 &mut self.view,
@@ -256,14 +241,9 @@ impl<B: Observe + Mutate> Interactive<B> {
                 &views,
                 changed,
             );
-            if let Some((_, Some(now_says))) = looked_at.as_ref().filter(|_| at_gate) {
-                if let Some(p) = &self.view.preview {
-                    if !p.contains(now_says.as_str()) {
-                        self.view.preview = Some(format!("{p}\n{now_says}"));
-                        self.view.version += 1;
-                        views.send_replace(Arc::new(self.view.clone()));
-                    }
-                }
+            if look.show(&self.engine, &mut self.view) {
+                self.view.version += 1;
+                views.send_replace(Arc::new(self.view.clone()));
             }
             if matches!(
                 self.engine.status(),
@@ -314,8 +294,15 @@ impl<B: Observe + Mutate> Interactive<B> {
                 Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
                     inputs.push_back(answer);
                 }
+                answer = async { Some(looking.as_mut()?.await) }, if looking.is_some() => {
+                    looking = None;
+                    if let Some(answer) = answer {
+                        look.answered(answer, &mut inputs);
+                    }
+                }
                 seen = async { Some(round.as_mut()?.await) }, if round.is_some() => {
                     round = None;
+                    look.round_ended();
                     for (name, status) in seen.unwrap_or_default() {
                         match &status {
                             Ok(_) => self.view.errors.remove(&name),

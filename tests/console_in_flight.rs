@@ -1,11 +1,12 @@
-//! Command steps in a live run really run (`sh -c`), and the console stays with the operator
-//! while they do: the session keeps taking keys, an abort stops the command and everything it
-//! started, and a command that outlives its step's timeout is killed with its whole process
-//! group. The cloud here is the simulated world (commands do not touch it); the journal is a
-//! live one, which is what makes the runtime run commands at all.
+//! The console keeps serving the operator while something is in flight. Command steps in a
+//! live run really run (`sh -c`) while the session keeps taking keys: an abort stops the command
+//! and everything it started, and a command that outlives its step's timeout is killed with its
+//! whole process group. A gate whose live preview never answers (a black-holed region) can still
+//! be decided. The cloud here is the simulated world; the journal is a live one, which is what
+//! makes the runtime run commands at all.
 //!
-//! These tests run on a real-time runtime: a child process is not something paused time can
-//! skip over. They never sleep to wait; they wait for the session's published views, the end
+//! The command tests run on a real-time runtime: a child process is not something paused time
+//! can skip over. They never sleep to wait; they wait for the session's published views, the end
 //! of the run, or a killed process to be gone, each bounded.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
@@ -22,10 +23,12 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use pilotlight::audit::{Event, Journal, Mode, Record};
+use pilotlight::cloud::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::cloud::sim::{self, SimWorld};
+use pilotlight::cloud::{Mutate, Observe};
 use pilotlight::engine::objectives::estimate_rto;
-use pilotlight::engine::{Engine, Input, RunStatus, StepState};
-use pilotlight::runbook::Runbook;
+use pilotlight::engine::{ActionPlan, Approval, Engine, GateDecision, Input, RunStatus, StepState};
+use pilotlight::runbook::{Resource, Runbook};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
 use pilotlight::runtime::driver::Unattended;
 use pilotlight::runtime::session::{Command, Interactive, PacedClock};
@@ -211,7 +214,7 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
         })
         .await;
         cmd_tx
-            .send(Command::Gate(pilotlight::engine::GateDecision {
+            .send(Command::Gate(GateDecision {
                 approve: true,
                 typed: None,
                 reason: None,
@@ -258,4 +261,141 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
         ends_within(child, Duration::from_secs(10)),
         "pid {child} outlived the aborted run"
     );
+}
+
+/// The simulated world, but a cutover's live preview never answers (its region is dark).
+struct DarkPreview(SimWorld);
+
+impl Observe for DarkPreview {
+    async fn observe(
+        &self,
+        resource: &Resource,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ResourceStatus, CloudError> {
+        self.0.observe(resource, now).await
+    }
+}
+
+impl Mutate for DarkPreview {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        approval: &Approval,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Started, CloudError> {
+        self.0.start(plan, approval, now).await
+    }
+
+    async fn poll(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Progress, CloudError> {
+        self.0.poll(plan, now).await
+    }
+
+    async fn preview(&self, _: &ActionPlan) -> Option<String> {
+        std::future::pending().await
+    }
+
+    async fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Started>, CloudError> {
+        self.0.reconcile(plan, now).await
+    }
+}
+
+#[test]
+fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
+    let rb = Arc::new(
+        pilotlight::runbook::parse(
+            br#"
+runbook: dark-preview
+title: A cutover whose preview never answers
+targets: { rto: 1h }
+resources:
+  edge: { kind: global-accelerator, arn: "arn:aws:globalaccelerator::111122223333:accelerator/1234" }
+steps:
+  - id: dial
+    kind: action
+    action: ga.set-traffic-dial
+    resource: edge
+    with: { endpoint_group_region: us-west-2, dial: 100 }
+    gate: { confirm: true }
+"#,
+        )
+        .unwrap(),
+    );
+    let path = temp_dir("dark-preview").join("drill.jsonl");
+    let journal = Journal::create(&path, "ana", &rb.id, Mode::Drill).unwrap();
+    let estimate = estimate_rto(&rb, &BTreeMap::new());
+    let view = RunView::new(
+        rb.clone(),
+        ViewMode::Drill,
+        "ana",
+        "sim",
+        estimate.clone(),
+        t0(),
+    );
+    let session = Interactive {
+        engine: Engine::new(rb.clone(), "dark-preview"),
+        journal,
+        backend: DarkPreview(SimWorld::new(rb.clone(), sim::default_for(&rb), t0())),
+        clock: PacedClock::new(t0(), None),
+        estimate,
+        view: view.clone(),
+        status_every: TimeDelta::minutes(1),
+    };
+    let (cmd_tx, cmd_rx) = mpsc::channel(8);
+    let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
+    let script = async move {
+        loop {
+            let v = views_rx.borrow_and_update().clone();
+            if v.steps.first().map(|s| s.state) == Some(StepState::AwaitingGate) {
+                // The engine's own preview is there; the cloud's before -> after is not.
+                let shown = v.preview.clone().unwrap_or_default();
+                assert!(
+                    shown.contains("globalaccelerator:UpdateEndpointGroup"),
+                    "{shown}"
+                );
+                assert!(!shown.contains("->"), "{shown}");
+                break;
+            }
+            views_rx.changed().await.unwrap();
+        }
+        cmd_tx
+            .send(Command::Gate(GateDecision {
+                approve: true,
+                typed: None,
+                reason: None,
+                unattended: false,
+            }))
+            .await
+            .unwrap();
+        // Keep the console open until the run ends.
+        while views_rx.changed().await.is_ok() {}
+        drop(cmd_tx);
+    };
+    // Paused time: a day without the run ending fails at once, without waiting a day.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let ((status, _), ()) = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(86_400), async {
+            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
+        })
+        .await
+        .expect("the gate was decided and the run ended")
+    });
+    assert_eq!(status, RunStatus::Finished);
+    let approved: Vec<_> = records(&path)
+        .into_iter()
+        .filter(|r| r.event == Event::GateApproved)
+        .collect();
+    assert_eq!(approved.len(), 1);
+    assert!(approved[0].detail.get("seen").is_none(), "nothing was seen");
 }
