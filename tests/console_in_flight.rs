@@ -99,6 +99,35 @@ fn pid_in(file: &Path) -> i32 {
         .unwrap()
 }
 
+/// The console's session over `backend`, journaling to `dir/run.jsonl` in `mode`, its first
+/// view, and the journal's path. `speed` as `PacedClock` takes it.
+fn console<B>(
+    rb: &Arc<Runbook>,
+    dir: &Path,
+    mode: Mode,
+    backend: B,
+    speed: Option<f64>,
+) -> (Interactive<B>, RunView, PathBuf) {
+    let path = dir.join("run.jsonl");
+    let journal = Journal::create(&path, "ana", &rb.id, mode).unwrap();
+    let estimate = estimate_rto(rb, &BTreeMap::new());
+    let view_mode = match mode {
+        Mode::Live => ViewMode::Live,
+        _ => ViewMode::Drill,
+    };
+    let view = RunView::new(rb.clone(), view_mode, "ana", "sim", estimate.clone(), t0());
+    let session = Interactive {
+        engine: Engine::new(rb.clone(), "in-flight-test"),
+        journal,
+        backend,
+        clock: PacedClock::new(t0(), speed),
+        estimate,
+        view: view.clone(),
+        status_every: TimeDelta::minutes(1),
+    };
+    (session, view, path)
+}
+
 fn unattended(rb: &Arc<Runbook>, dir: &Path) -> (RunStatus, PathBuf) {
     let path = dir.join("run.jsonl");
     let mut journal = Journal::create(&path, "ana", &rb.id, Mode::Live).unwrap();
@@ -162,6 +191,30 @@ fn a_command_past_its_timeout_is_killed_with_everything_it_started() {
     );
 }
 
+/// Waits (at most 20 s) until the session publishes a view for which `pred` holds.
+async fn until(
+    views: &mut watch::Receiver<Arc<RunView>>,
+    what: &str,
+    pred: impl Fn(&RunView) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if pred(&views.borrow_and_update()) {
+                return;
+            }
+            if views.changed().await.is_err() {
+                panic!("the session ended before {what}");
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never saw {what}"));
+}
+
+fn step_state(v: &RunView) -> Option<StepState> {
+    v.steps.get(v.current).map(|s| s.state)
+}
+
 #[test]
 fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
     let dir = temp_dir("live-command-abort");
@@ -170,59 +223,18 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
         &format!("sleep 600 & echo $! > {}; wait", pidfile.display()),
         "10m",
     );
-    let path = dir.join("run.jsonl");
-    let journal = Journal::create(&path, "ana", &rb.id, Mode::Live).unwrap();
-    let estimate = estimate_rto(&rb, &BTreeMap::new());
-    let view = RunView::new(
-        rb.clone(),
-        ViewMode::Live,
-        "ana",
-        "simulated world",
-        estimate.clone(),
-        t0(),
-    );
-    let session = Interactive {
-        engine: Engine::new(rb.clone(), "live-commands-abort"),
-        journal,
-        backend: SimWorld::new(rb.clone(), sim::default_for(&rb), t0()),
-        clock: PacedClock::new(t0(), Some(1.0)),
-        estimate,
-        view: view.clone(),
-        status_every: TimeDelta::minutes(1),
-    };
+    let world = SimWorld::new(rb.clone(), sim::default_for(&rb), t0());
+    let (session, view, path) = console(&rb, &dir, Mode::Live, world, Some(1.0));
     let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
-    let step_state = |v: &RunView| v.steps.get(v.current).map(|s| s.state);
     let pid_written = pidfile.clone();
     let script = async move {
-        let mut until = async |what: &str, pred: &dyn Fn(&RunView) -> bool| {
-            tokio::time::timeout(Duration::from_secs(20), async {
-                loop {
-                    if pred(&views_rx.borrow_and_update()) {
-                        return;
-                    }
-                    if views_rx.changed().await.is_err() {
-                        panic!("the session ended before {what}");
-                    }
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("never saw {what}"));
-        };
-        until("the gate", &|v| {
+        until(&mut views_rx, "the gate", |v| {
             step_state(v) == Some(StepState::AwaitingGate)
         })
         .await;
-        cmd_tx
-            .send(Command::Gate(GateDecision {
-                approve: true,
-                typed: None,
-                reason: None,
-                unattended: false,
-            }))
-            .await
-            .unwrap();
-        until("the command running", &|v| {
+        cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
+        until(&mut views_rx, "the command running", |v| {
             step_state(v) == Some(StepState::Running)
         })
         .await;
@@ -261,6 +273,36 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
         ends_within(child, Duration::from_secs(10)),
         "pid {child} outlived the aborted run"
     );
+}
+
+/// One Global Accelerator cutover behind a confirm gate, then `more` steps.
+fn dial_runbook(more: &str) -> Arc<Runbook> {
+    let yaml = format!(
+        r#"
+runbook: dial
+title: One cutover
+targets: {{ rto: 1h }}
+resources:
+  edge: {{ kind: global-accelerator, arn: "arn:aws:globalaccelerator::111122223333:accelerator/1234" }}
+steps:
+  - id: dial
+    kind: action
+    action: ga.set-traffic-dial
+    resource: edge
+    with: {{ endpoint_group_region: us-west-2, dial: 100 }}
+    gate: {{ confirm: true }}
+{more}"#
+    );
+    Arc::new(pilotlight::runbook::parse(yaml.as_bytes()).unwrap())
+}
+
+fn confirmed() -> GateDecision {
+    GateDecision {
+        approve: true,
+        typed: None,
+        reason: None,
+        unattended: false,
+    }
 }
 
 /// The simulated world, but a cutover's live preview never answers (its region is dark).
@@ -309,45 +351,9 @@ impl Mutate for DarkPreview {
 
 #[test]
 fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
-    let rb = Arc::new(
-        pilotlight::runbook::parse(
-            br#"
-runbook: dark-preview
-title: A cutover whose preview never answers
-targets: { rto: 1h }
-resources:
-  edge: { kind: global-accelerator, arn: "arn:aws:globalaccelerator::111122223333:accelerator/1234" }
-steps:
-  - id: dial
-    kind: action
-    action: ga.set-traffic-dial
-    resource: edge
-    with: { endpoint_group_region: us-west-2, dial: 100 }
-    gate: { confirm: true }
-"#,
-        )
-        .unwrap(),
-    );
-    let path = temp_dir("dark-preview").join("drill.jsonl");
-    let journal = Journal::create(&path, "ana", &rb.id, Mode::Drill).unwrap();
-    let estimate = estimate_rto(&rb, &BTreeMap::new());
-    let view = RunView::new(
-        rb.clone(),
-        ViewMode::Drill,
-        "ana",
-        "sim",
-        estimate.clone(),
-        t0(),
-    );
-    let session = Interactive {
-        engine: Engine::new(rb.clone(), "dark-preview"),
-        journal,
-        backend: DarkPreview(SimWorld::new(rb.clone(), sim::default_for(&rb), t0())),
-        clock: PacedClock::new(t0(), None),
-        estimate,
-        view: view.clone(),
-        status_every: TimeDelta::minutes(1),
-    };
+    let rb = dial_runbook("");
+    let world = DarkPreview(SimWorld::new(rb.clone(), sim::default_for(&rb), t0()));
+    let (session, view, path) = console(&rb, &temp_dir("dark-preview"), Mode::Drill, world, None);
     let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
     let script = async move {
@@ -365,15 +371,7 @@ steps:
             }
             views_rx.changed().await.unwrap();
         }
-        cmd_tx
-            .send(Command::Gate(GateDecision {
-                approve: true,
-                typed: None,
-                reason: None,
-                unattended: false,
-            }))
-            .await
-            .unwrap();
+        cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
         // Keep the console open until the run ends.
         while views_rx.changed().await.is_ok() {}
         drop(cmd_tx);
@@ -398,4 +396,151 @@ steps:
         .collect();
     assert_eq!(approved.len(), 1);
     assert!(approved[0].detail.get("seen").is_none(), "nothing was seen");
+}
+
+/// The simulated world, but a change request answers only when the test lets it.
+struct HeldChange {
+    world: SimWorld,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Observe for HeldChange {
+    async fn observe(
+        &self,
+        resource: &Resource,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ResourceStatus, CloudError> {
+        self.world.observe(resource, now).await
+    }
+}
+
+impl Mutate for HeldChange {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        approval: &Approval,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Started, CloudError> {
+        self.release.notified().await;
+        self.world.start(plan, approval, now).await
+    }
+
+    async fn poll(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Progress, CloudError> {
+        self.world.poll(plan, now).await
+    }
+
+    async fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Started>, CloudError> {
+        self.world.reconcile(plan, now).await
+    }
+}
+
+#[test]
+fn closing_the_console_with_a_change_in_flight_journals_its_answer_first() {
+    let rb = dial_runbook("  - id: after\n    kind: manual\n");
+    let release = Arc::new(tokio::sync::Notify::new());
+    let backend = HeldChange {
+        world: SimWorld::new(rb.clone(), sim::default_for(&rb), t0()),
+        release: release.clone(),
+    };
+    let dir = temp_dir("held-change");
+    let (session, view, path) = console(&rb, &dir, Mode::Drill, backend, None);
+    let (cmd_tx, cmd_rx) = mpsc::channel(8);
+    let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
+    let script = async move {
+        let state = |v: &RunView| v.steps.first().map(|s| s.state);
+        while state(&views_rx.borrow_and_update()) != Some(StepState::AwaitingGate) {
+            views_rx.changed().await.unwrap();
+        }
+        cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
+        while state(&views_rx.borrow_and_update()) != Some(StepState::Running) {
+            views_rx.changed().await.unwrap();
+        }
+        // An abort is refused while the request is out...
+        cmd_tx
+            .send(Command::Abort("changed my mind".into()))
+            .await
+            .unwrap();
+        while views_rx.borrow_and_update().notice.is_none() {
+            views_rx.changed().await.unwrap();
+        }
+        let notice = views_rx.borrow().notice.clone().unwrap();
+        assert!(notice.contains("in flight"), "{notice}");
+        // ... and the operator closes the console; the answer comes after that.
+        drop(cmd_tx);
+        // Paused time moves on only once every task is idle: the session has gone as far as
+        // it can without the answer (no real waiting).
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        release.notify_one();
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let ((status, _), ()) = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(86_400), async {
+            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
+        })
+        .await
+        .expect("the session ended")
+    });
+    assert_eq!(status, RunStatus::Running, "paused, resumable");
+    let recs = records(&path);
+    let events: Vec<Event> = recs.iter().map(|r| r.event).collect();
+    let outcome = events.iter().position(|e| *e == Event::Outcome);
+    let paused = events.iter().position(|e| *e == Event::RunPaused);
+    assert!(
+        outcome.is_some() && outcome < paused,
+        "the answer is journaled before the pause: {events:?}"
+    );
+    assert_eq!(recs[outcome.unwrap()].detail["ok"], true);
+}
+
+#[test]
+fn in_the_console_a_command_past_its_timeout_is_judged_by_its_own_answer() {
+    let dir = temp_dir("live-command-console-timeout");
+    let rb = runbook("sleep 600", "1s");
+    let world = SimWorld::new(rb.clone(), sim::default_for(&rb), t0());
+    let (session, view, path) = console(&rb, &dir, Mode::Live, world, Some(1.0));
+    let (cmd_tx, cmd_rx) = mpsc::channel(8);
+    let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
+    let script = async move {
+        until(&mut views_rx, "the gate", |v| {
+            step_state(v) == Some(StepState::AwaitingGate)
+        })
+        .await;
+        cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
+        until(&mut views_rx, "the step failing", |v| {
+            step_state(v) == Some(StepState::Failed)
+        })
+        .await;
+        cmd_tx
+            .send(Command::Abort("the command hangs".into()))
+            .await
+            .unwrap();
+    };
+    let rt = real_runtime();
+    let ((status, _), ()) = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
+        })
+        .await
+        .expect("the session ended")
+    });
+    assert_eq!(status, RunStatus::Aborted("the command hangs".into()));
+    // The step's timeout was not judged while the command ran: the command's own answer (it
+    // was stopped) is in the journal, not "possibly still under way".
+    let recs = records(&path);
+    let outcome: Vec<_> = recs.iter().filter(|r| r.event == Event::Outcome).collect();
+    assert_eq!(outcome.len(), 1, "{recs:?}");
+    let error = outcome[0].detail["error"].as_str().unwrap();
+    assert!(error.contains("ran longer than 1s"), "{error}");
 }

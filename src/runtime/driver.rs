@@ -19,6 +19,20 @@ use crate::runbook::{Duration, StepBody};
 /// the operator's keys going while it comes; the unattended driver simply waits for it.
 pub(crate) type Pending<'a> = Pin<Box<dyn Future<Output = Input> + Send + 'a>>;
 
+/// An answer on its way, and whether it answers a change request: that answer says what the
+/// change made, so it must reach the journal whatever else happens (even the console closing).
+pub(crate) struct Slow<'a> {
+    pub answer: Pending<'a>,
+    pub change: bool,
+}
+
+fn slow<'a>(change: bool, answer: impl Future<Output = Input> + Send + 'a) -> Slow<'a> {
+    Slow {
+        answer: Box::pin(answer),
+        change,
+    }
+}
+
 /// How long an unattended drill takes for a manual step without `expect_duration`.
 pub const MANUAL_STEP_DEFAULT: Duration = Duration::from_mins(5);
 
@@ -81,8 +95,8 @@ impl<B: Observe + Mutate> Unattended<'_, B> {
                         Operator::Unattended,
                     )
                     .await;
-                    for answer in slow {
-                        inputs.push_back(answer.await);
+                    for s in slow {
+                        inputs.push_back(s.answer.await);
                     }
                 }
             }
@@ -137,7 +151,7 @@ pub(crate) async fn perform<'a, B: Observe + Mutate>(
     observer: &mut dyn Observer,
     inputs: &mut VecDeque<Input>,
     timers: &mut BTreeMap<DateTime<Utc>, Vec<Input>>,
-    slow: &mut Vec<Pending<'a>>,
+    slow: &mut Vec<Slow<'a>>,
     operator: Operator,
 ) {
     let runbook = engine.runbook();
@@ -186,12 +200,12 @@ pub(crate) async fn perform<'a, B: Observe + Mutate>(
                 let status = Err(crate::cloud::model::CloudError::NotFound(resource.clone()));
                 return inputs.push_back(Input::Observed { resource, status });
             };
-            slow.push(Box::pin(async move {
+            slow.push(self::slow(false, async move {
                 let status = backend.observe(&res, now).await;
                 Input::Observed { resource, status }
             }));
         }
-        Effect::Mutate { plan, approval } => slow.push(Box::pin(async move {
+        Effect::Mutate { plan, approval } => slow.push(self::slow(true, async move {
             let result = backend.start(&plan, &approval, now).await;
             Input::Started {
                 step: plan.step,
@@ -199,7 +213,7 @@ pub(crate) async fn perform<'a, B: Observe + Mutate>(
                 result,
             }
         })),
-        Effect::Poll { plan } => slow.push(Box::pin(async move {
+        Effect::Poll { plan } => slow.push(self::slow(false, async move {
             let result = backend.poll(&plan, now).await;
             Input::Progress {
                 step: plan.step,
@@ -207,7 +221,7 @@ pub(crate) async fn perform<'a, B: Observe + Mutate>(
                 result,
             }
         })),
-        Effect::Reconcile { plan } => slow.push(Box::pin(async move {
+        Effect::Reconcile { plan } => slow.push(self::slow(true, async move {
             let result = backend.reconcile(&plan, now).await;
             Input::Reconciled {
                 step: plan.step,
@@ -226,7 +240,8 @@ pub(crate) async fn perform<'a, B: Observe + Mutate>(
                     .step(&step)
                     .and_then(|s| s.timeout)
                     .unwrap_or(COMMAND_TIMEOUT);
-                return slow.push(Box::pin(async move {
+                // A command is stopped (killed) when the console closes, not waited for.
+                return slow.push(self::slow(false, async move {
                     let result = run_command(&command, limit).await;
                     Input::CommandDone {
                         step,

@@ -11,7 +11,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
-use super::driver::{perform, Observer, Operator, Pending};
+use super::driver::{perform, Observer, Operator, Pending, Slow};
 use super::look::{LiveLook, Looking};
 use super::view::{RunView, TAIL};
 use crate::audit::{Journal, Record};
@@ -174,6 +174,8 @@ impl<B: Observe + Mutate> Interactive<B> {
         // Calls to the cloud and commands on their way: the session keeps publishing the view
         // and taking the operator's keys while they run.
         let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
+        // Those of them that answer change requests (see `Slow`).
+        let mut changes: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
         loop {
             let now = self.clock.now();
             if now >= next_status
@@ -214,12 +216,21 @@ impl<B: Observe + Mutate> Interactive<B> {
                             Operator::Person,
                         )
                         .await;
-                        in_flight.extend(slow);
+                        for Slow { answer, change } in slow {
+                            if change {
+                                changes.push(answer);
+                            } else {
+                                in_flight.push(answer);
+                            }
+                        }
                     }
                 }
                 // Answers already there (the simulated world answers at once) go in now, as if
                 // they had been awaited; the others come while the session waits below.
                 let before = inputs.len();
+                while let Some(Some(answer)) = changes.next().now_or_never() {
+                    inputs.push_back(answer);
+                }
                 while let Some(Some(answer)) = in_flight.next().now_or_never() {
                     inputs.push_back(answer);
                 }
@@ -228,6 +239,9 @@ impl<B: Observe + Mutate> Interactive<B> {
                 }
             }
             let mut changed = changed;
+            if look.moved_on(&self.engine) {
+                looking = None;
+            }
             if let Some(ask) = look.ask(&self.engine, backend, &mut inputs) {
                 looking = Some(ask);
             }
@@ -252,7 +266,8 @@ impl<B: Observe + Mutate> Interactive<B> {
                 return (self.engine.status().clone(), self.engine);
             }
             // Simulated time never jumps past an answer still on its way.
-            let needed = operator_needed(&self.engine) || !in_flight.is_empty();
+            let waiting = !in_flight.is_empty() || !changes.is_empty();
+            let needed = operator_needed(&self.engine) || waiting;
             self.clock.pace(needed);
             let wake = [
                 self.engine.next_wake(),
@@ -281,8 +296,22 @@ impl<B: Observe + Mutate> Interactive<B> {
                         inputs.push_back(c.into());
                     }
                     None => {
-                        // The console went away: record where the run stands, so a resume
-                        // continues from now and not from the last thing that happened.
+                        // The console went away. A change request already sent is answered
+                        // first (within the cloud's timeouts), so the journal says what it made;
+                        // what that answer leads to (polls) waits for the resume.
+                        let mut acks = VecDeque::new();
+                        while let Some(answer) = changes.next().await {
+                            acks.push_back(answer);
+                            while let Some(input) = acks.pop_front() {
+                                let now = self.clock.now();
+                                for effect in self.engine.handle(input, now) {
+                                    let mut tail = Tail { records: &mut self.view.tail, notice: &mut self.view.notice };
+                                    perform(effect, &self.engine, &mut self.journal, backend, now, &mut tail, &mut acks, &mut timers, &mut Vec::new(), Operator::Person).await;
+                                }
+                            }
+                        }
+                        // Then record where the run stands, so a resume continues from now and
+                        // not from the last thing that happened.
                         let now = self.clock.now();
                         for effect in self.engine.handle(Input::Pause, now) {
                             let mut tail = Tail { records: &mut self.view.tail, notice: &mut self.view.notice };
@@ -291,6 +320,9 @@ impl<B: Observe + Mutate> Interactive<B> {
                         return (self.engine.status().clone(), self.engine);
                     }
                 },
+                Some(answer) = changes.next(), if !changes.is_empty() => {
+                    inputs.push_back(answer);
+                }
                 Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
                     inputs.push_back(answer);
                 }
@@ -302,7 +334,6 @@ impl<B: Observe + Mutate> Interactive<B> {
                 }
                 seen = async { Some(round.as_mut()?.await) }, if round.is_some() => {
                     round = None;
-                    look.round_ended();
                     for (name, status) in seen.unwrap_or_default() {
                         match &status {
                             Ok(_) => self.view.errors.remove(&name),
@@ -313,7 +344,12 @@ impl<B: Observe + Mutate> Interactive<B> {
                 }
                 () = tokio::time::sleep(sleep) => {
                     self.clock.catch_up(next, needed);
-                    inputs.push_back(Input::Tick);
+                    // No tick while an answer is on its way: a step's timeout is judged once
+                    // it is in (each call and command is bounded by its own timeout), or a late
+                    // answer would be dropped unjournaled and a retry could race it.
+                    if !waiting {
+                        inputs.push_back(Input::Tick);
+                    }
                 }
             }
         }
