@@ -782,6 +782,24 @@ async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
         "signed for us-east-2: {auth}"
     );
 
+    // An HTTP 503 page that names no AWS error is no answer either.
+    let broken = Replay::start().await;
+    broken.on_health(
+        "DescribeEvents",
+        vec![Reply {
+            status: 503,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: b"<html><body>Service Unavailable</body></html>".to_vec(),
+            hang: false,
+        }],
+    );
+    let endpoints = Endpoints::from([("health@us-east-1".to_string(), broken.url().to_string())]);
+    let aws = cloud_at(server.url(), &rb, quick(), endpoints).await;
+    let report = aws.health_events().await;
+    assert!(report.available, "{report:?}");
+    assert_eq!(broken.requests_of("DescribeEvents").len(), 1);
+    assert_eq!(server.requests_of("DescribeEvents").len(), 2);
+
     // Both dark: one note naming both regions, not an error.
     let endpoints = Endpoints::from([("health".to_string(), hole.url().to_string())]);
     let aws = cloud_at(server.url(), &rb, quick(), endpoints).await;
@@ -1060,6 +1078,30 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
     let t = common::t0().timestamp();
     let volume = "vol-0abc1234def567890";
     let other_role = "arn:aws:iam::111122223333:role/someone-else";
+    let rb = runbook(
+        &format!("  data: {{ kind: ebs-volume, region: us-east-1, id: {volume}, backup: {{ vault: billing-dr, region: us-west-2 }} }}\n"),
+        &format!(
+            "  - id: restore
+    kind: action
+    action: backup.start-restore
+    resource: data
+    with: {{ recovery_point: latest, iam_role_arn: {ROLE} }}
+    wait_until: completed
+    gate: {{ confirm: true }}
+"
+        ),
+    );
+    let (first, approval) = plan_and_approval(&rb, "run-retry");
+    // The engine stamps when the step first asked for its change; the retry keeps it.
+    let since = first
+        .since
+        .expect("the engine says when the step first asked");
+    let s = since.timestamp();
+    let retry = ActionPlan {
+        attempt: 2,
+        token: pilotlight::engine::token("run-retry", "restore", 2),
+        ..first
+    };
     let server = Replay::start().await;
     server
         .on(
@@ -1080,15 +1122,19 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
                 // 1. The first attempt's request timed out, but its job is running.
                 Reply::rest(json!({
                     "RestoreJobs": [
-                        listed_job("restore-0005", &point_arn(2), ROLE, "FAILED", t + 60),
-                        listed_job("restore-0006", &point_arn(2), other_role, "RUNNING", t + 90),
-                        listed_job("restore-0007", &point_arn(1), ROLE, "RUNNING", t + 120),
-                        listed_job("restore-0008", &point_arn(9), ROLE, "RUNNING", t + 150),
+                        listed_job("restore-0005", &point_arn(2), ROLE, "FAILED", s + 60),
+                        listed_job("restore-0006", &point_arn(2), other_role, "RUNNING", s + 90),
+                        listed_job("restore-0007", &point_arn(1), ROLE, "RUNNING", s + 120),
+                        listed_job("restore-0008", &point_arn(9), ROLE, "RUNNING", s + 150),
                     ]
                 })),
-                // 2. Every earlier job of the step failed: a retry starts a new one.
+                // 2. Every job of the step failed; a live one from before the step asked is
+                //    somebody else's: a retry starts a new one.
                 Reply::rest(json!({
-                    "RestoreJobs": [listed_job("restore-0005", &point_arn(2), ROLE, "FAILED", t + 60)]
+                    "RestoreJobs": [
+                        listed_job("restore-0004", &point_arn(2), ROLE, "RUNNING", s - 3600),
+                        listed_job("restore-0005", &point_arn(2), ROLE, "FAILED", s + 60),
+                    ]
                 })),
             ],
         )
@@ -1097,29 +1143,7 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
             "/restore-jobs",
             vec![Reply::rest(json!({ "RestoreJobId": "restore-0009" }))],
         );
-    let rb = runbook(
-        &format!("  data: {{ kind: ebs-volume, region: us-east-1, id: {volume}, backup: {{ vault: billing-dr, region: us-west-2 }} }}\n"),
-        &format!(
-            "  - id: restore
-    kind: action
-    action: backup.start-restore
-    resource: data
-    with: {{ recovery_point: latest, iam_role_arn: {ROLE} }}
-    wait_until: completed
-    gate: {{ confirm: true }}
-"
-        ),
-    );
     let aws = cloud(&server, &rb).await;
-    let (first, approval) = plan_and_approval(&rb, "run-retry");
-    let since = first.since.expect("the engine says when the step began");
-    let retry = ActionPlan {
-        attempt: 2,
-        token: pilotlight::engine::token("run-retry", "restore", 2),
-        since: Some(common::t0()),
-        ..first
-    };
-    assert!(since >= common::t0());
 
     let adopted = aws.start(&retry, &approval, Utc::now()).await.unwrap();
     assert!(adopted.adopted, "{adopted:?}");
@@ -1131,17 +1155,23 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
     assert_eq!(listed.len(), 1);
     assert!(
         listed[0].path.contains("createdAfter="),
-        "only jobs since the step began: {}",
+        "only jobs since the step asked: {}",
         listed[0].path
     );
 
     let fresh = aws.start(&retry, &approval, Utc::now()).await.unwrap();
-    assert!(!fresh.adopted);
+    assert!(!fresh.adopted, "{fresh:?}");
     assert_eq!(fresh.outputs["restore_job_id"], "restore-0009");
     let sent = server.requests_of("PUT /restore-jobs");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].json()["IdempotencyToken"], retry.token.as_str());
     assert_eq!(sent[0].json()["RecoveryPointArn"], point_arn(2).as_str());
+
+    // The first attempt itself never lists: its IdempotencyToken is enough.
+    let mut once = retry.clone();
+    once.attempt = 1;
+    aws.start(&once, &approval, Utc::now()).await.unwrap();
+    assert_eq!(server.requests_of("GET /restore-jobs?").len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -302,7 +302,7 @@ impl Engine {
             Ok(plan) => {
                 let run = &mut self.steps[self.current];
                 let plan = ActionPlan {
-                    since: run.started_at,
+                    since: Some(*run.first_request_at.get_or_insert(now)),
                     ..plan
                 };
                 run.state = StepState::Running;

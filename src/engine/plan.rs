@@ -33,8 +33,8 @@ pub struct ActionPlan {
     /// mistakes an earlier run's leftovers for its own).
     #[serde(default)]
     pub run: String,
-    /// When the step began (before its first attempt): what an earlier attempt made is newer
-    /// than this, where a service cannot be asked by token (AWS Backup restore jobs).
+    /// When the step first asked for its change: what an earlier attempt made is newer than
+    /// this, where a service cannot be asked by token (AWS Backup restore jobs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     /// What the change reported when it was requested (its outputs so far), for following it.

@@ -122,6 +122,9 @@ impl Engine {
                     .detail
                     .get("plan")
                     .and_then(|p| serde_json::from_value::<ActionPlan>(p.clone()).ok());
+                if let Some(since) = run.plan.as_ref().map(|p| p.since.unwrap_or(r.at)) {
+                    run.first_request_at.get_or_insert(since);
+                }
                 self.in_flight = Some(i);
             }
             Event::Outcome => {

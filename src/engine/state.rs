@@ -81,6 +81,8 @@ pub struct StepRun {
     pub awaiting: Option<u32>,
     /// What the cloud said the gated change would do, while its gate is open.
     pub live_preview: Option<String>,
+    /// When the step first asked for its change (its first intent).
+    pub first_request_at: Option<DateTime<Utc>>,
 }
 
 impl StepRun {
@@ -99,6 +101,7 @@ impl StepRun {
             last_progress: None,
             awaiting: None,
             live_preview: None,
+            first_request_at: None,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! names the IAM action, a silent region says it may be impaired, a refused write says why.
 
 use std::error::Error as StdError;
-use std::fmt::Debug;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -12,10 +12,9 @@ use super::clients::WriteRefused;
 use crate::cloud::model::CloudError;
 
 /// Maps a failed call of `action` (`ec2:DescribeVolumes`, the IAM action) to a [`CloudError`].
-pub fn cloud_error<E, R>(action: &str, timeout_secs: u64, err: SdkError<E, R>) -> CloudError
+pub fn cloud_error<E>(action: &str, timeout_secs: u64, err: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: Debug + 'static,
 {
     if let Some(refused) = find::<WriteRefused>(&err) {
         return CloudError::Refused(refused.to_string());
@@ -33,6 +32,22 @@ where
             }
         }
         _ => {}
+    }
+    // A 5xx that names no error (a load balancer's page, a half-answer): the service is not
+    // answering, which another region's endpoint may still do.
+    if let Some(status) = err
+        .raw_response()
+        .map(|r| r.status().as_u16())
+        .filter(|s| *s >= 500)
+    {
+        if matches!(err.code(), None | Some("Unknown")) {
+            return CloudError::Api {
+                code: "ServiceUnavailable".into(),
+                message: format!(
+                    "AWS answered {action} with HTTP {status} and no error code; the service may be impaired"
+                ),
+            };
+        }
     }
     let code = err.code().unwrap_or("Unknown").to_string();
     let message = err

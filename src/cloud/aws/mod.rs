@@ -80,10 +80,13 @@ impl AwsCloud {
     }
 
     /// Maps a failed call of `action` (the IAM action name).
-    fn fail<E, R>(
+    fn fail<E>(
         &self,
         action: &str,
-        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        err: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
     ) -> CloudError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata
@@ -91,7 +94,6 @@ impl AwsCloud {
             + Send
             + Sync
             + 'static,
-        R: std::fmt::Debug + 'static,
     {
         errors::cloud_error(action, self.timeout_secs(), err)
     }

@@ -63,7 +63,8 @@ impl AwsCloud {
     }
 
     /// A restore job an earlier attempt of this step started and that has not failed: one of
-    /// the points this step restores, with its IAM role, created since the step began.
+    /// the points this step restores, with its IAM role, created since the step first asked for
+    /// its change.
     pub(super) async fn find_restore_job(
         &self,
         plan: &ActionPlan,
@@ -94,9 +95,11 @@ impl AwsCloud {
             .await
             .map_err(|e| self.fail("backup:ListRestoreJobs", e))?;
         use aws_sdk_backup::types::RestoreJobStatus as S;
+        let after = (since - CLOCK_SKEW).timestamp();
         let job = pages
             .iter()
             .flat_map(|p| p.restore_jobs())
+            .filter(|j| j.creation_date().is_some_and(|t| t.secs() >= after))
             .filter(|j| matches!(j.status(), Some(S::Pending | S::Running | S::Completed)))
             .filter(|j| j.iam_role_arn() == Some(role.as_str()))
             .filter(|j| {
