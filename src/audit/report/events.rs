@@ -108,7 +108,13 @@ fn gate(g: &GateReport) -> Vec<(DateTime<Utc>, String)> {
             format!("gate approved{by}{mode}{typed}{reason}{waited}{seen}")
         }
         GateDecision::Cancelled => {
-            format!("gate cancelled{by}, reason: {}", quote(g.reason.as_deref()))
+            let seen = opt(g.seen.as_ref(), |p| {
+                format!("; it would have changed {}", code(&cut(p)))
+            });
+            format!(
+                "gate cancelled{by}, reason: {}{seen}",
+                quote(g.reason.as_deref())
+            )
         }
         GateDecision::Open => return out,
     };
