@@ -39,3 +39,4 @@ pub mod moto;
 pub mod proxy;
 pub mod pty;
 pub mod replay;
+pub mod session;

@@ -1,0 +1,88 @@
+//! A console session (`runtime::session::Interactive`) for tests, and what they check it with.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use pilotlight::audit::{Journal, Mode, Record};
+use pilotlight::cloud::{Mutate, Observe};
+use pilotlight::engine::objectives::estimate_rto;
+use pilotlight::engine::{Engine, GateDecision, StepState};
+use pilotlight::runbook::Runbook;
+use pilotlight::runtime::session::{Interactive, PacedClock};
+use pilotlight::runtime::view::{RunView, ViewMode};
+use tokio::sync::watch;
+
+use super::t0;
+
+/// The journal's records, verified, with no torn tail.
+pub fn records(path: &Path) -> Vec<Record> {
+    let verified = pilotlight::audit::verify(&std::fs::read(path).unwrap()).expect("verifies");
+    assert!(verified.torn_tail.is_none());
+    verified.records
+}
+
+/// The console's session over `backend`, journaling to `dir/run.jsonl` in `mode`, its first
+/// view, and the journal's path. `speed` as `PacedClock` takes it.
+pub fn console<B: Observe + Mutate>(
+    rb: &Arc<Runbook>,
+    dir: &Path,
+    mode: Mode,
+    backend: B,
+    speed: Option<f64>,
+) -> (Interactive<B>, RunView, PathBuf) {
+    let path = dir.join("run.jsonl");
+    let journal = Journal::create(&path, "ana", &rb.id, mode).unwrap();
+    let estimate = estimate_rto(rb, &BTreeMap::new());
+    let view_mode = match mode {
+        Mode::Live => ViewMode::Live,
+        _ => ViewMode::Drill,
+    };
+    let view = RunView::new(rb.clone(), view_mode, "ana", "sim", estimate.clone(), t0());
+    let session = Interactive {
+        engine: Engine::new(rb.clone(), "in-flight-test"),
+        journal,
+        backend,
+        clock: PacedClock::new(t0(), speed),
+        estimate,
+        view: view.clone(),
+        status_every: TimeDelta::minutes(1),
+    };
+    (session, view, path)
+}
+
+/// Waits (at most 20 s) until the session publishes a view for which `pred` holds.
+pub async fn until(
+    views: &mut watch::Receiver<Arc<RunView>>,
+    what: &str,
+    pred: impl Fn(&RunView) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if pred(&views.borrow_and_update()) {
+                return;
+            }
+            if views.changed().await.is_err() {
+                panic!("the session ended before {what}");
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never saw {what}"));
+}
+
+pub fn step_state(v: &RunView) -> Option<StepState> {
+    v.steps.get(v.current).map(|s| s.state)
+}
+
+/// The operator passes a confirm gate.
+pub fn confirmed() -> GateDecision {
+    GateDecision {
+        approve: true,
+        typed: None,
+        reason: None,
+        unattended: false,
+    }
+}
