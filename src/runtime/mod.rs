@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod driver;
+mod flight;
 pub mod follow;
 pub mod history;
 pub mod lock;

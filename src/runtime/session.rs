@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
-use super::driver::{perform, Observer, Operator, Pending, Slow};
+use super::driver::{perform, Observer, Operator};
+use super::flight::InFlight;
 use super::look::{LiveLook, Looking};
 use super::view::{RunView, TAIL};
 use crate::audit::{Journal, Record};
@@ -173,9 +172,7 @@ impl<B: Observe + Mutate> Interactive<B> {
         let mut round: Option<Round<'_>> = None;
         // Calls to the cloud and commands on their way: the session keeps publishing the view
         // and taking the operator's keys while they run.
-        let mut in_flight: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
-        // Those of them that answer change requests (see `Slow`).
-        let mut changes: FuturesUnordered<Pending<'_>> = FuturesUnordered::new();
+        let mut in_flight = InFlight::default();
         loop {
             let now = self.clock.now();
             if now >= next_status
@@ -216,27 +213,16 @@ impl<B: Observe + Mutate> Interactive<B> {
                             Operator::Person,
                         )
                         .await;
-                        for Slow { answer, change } in slow {
-                            if change {
-                                changes.push(answer);
-                            } else {
-                                in_flight.push(answer);
-                            }
-                        }
+                        in_flight.add(&self.engine, slow);
                     }
                 }
                 // Answers already there (the simulated world answers at once) go in now, as if
                 // they had been awaited; the others come while the session waits below.
-                let before = inputs.len();
-                while let Some(Some(answer)) = changes.next().now_or_never() {
-                    inputs.push_back(answer);
-                }
-                while let Some(Some(answer)) = in_flight.next().now_or_never() {
-                    inputs.push_back(answer);
-                }
-                if inputs.len() == before {
+                let ready = in_flight.ready();
+                if ready.is_empty() {
                     break;
                 }
+                inputs.extend(ready);
             }
             let mut changed = changed;
             if look.moved_on(&self.engine) {
@@ -265,21 +251,22 @@ impl<B: Observe + Mutate> Interactive<B> {
             ) {
                 return (self.engine.status().clone(), self.engine);
             }
-            // Simulated time never jumps past an answer still on its way.
-            let waiting = !in_flight.is_empty() || !changes.is_empty();
+            // Simulated time never jumps past an answer the run waits for, and what the engine
+            // would do at its next wake (a timeout, a poll) waits for that answer too.
+            let waiting = in_flight.waited_for(&self.engine);
             let needed = operator_needed(&self.engine) || waiting;
             self.clock.pace(needed);
+            // The header's clock ticks once a simulated second at most.
+            let tick = self.clock.now() + TimeDelta::seconds(1);
             let wake = [
-                self.engine.next_wake(),
+                self.engine.next_wake().filter(|_| !waiting),
                 timers.keys().next().copied(),
-                Some(next_status),
+                round.is_none().then_some(next_status),
             ]
             .into_iter()
             .flatten()
             .min()
-            .unwrap_or(next_status);
-            // The header's clock ticks once a simulated second at most.
-            let tick = self.clock.now() + TimeDelta::seconds(1);
+            .unwrap_or(tick);
             // The header's clock needs a redraw each second only while time flows at real
             // speed; jumping from event to event it would only slow the drill down.
             let next = if needed || !self.clock.jump {
@@ -290,6 +277,9 @@ impl<B: Observe + Mutate> Interactive<B> {
             let sleep = self.clock.real_until(next, needed);
             tokio::select! {
                 biased;
+                // An answer already there goes in before a key pressed meanwhile (an abort
+                // refused for a change in flight that has in fact answered).
+                answer = in_flight.next(), if !in_flight.is_empty() => inputs.push_back(answer),
                 command = commands.recv() => match command {
                     Some(c) => {
                         self.view.notice = None;
@@ -300,7 +290,7 @@ impl<B: Observe + Mutate> Interactive<B> {
                         // first (within the cloud's timeouts), so the journal says what it made;
                         // what that answer leads to (polls) waits for the resume.
                         let mut acks = VecDeque::new();
-                        while let Some(answer) = changes.next().await {
+                        while let Some(answer) = in_flight.next_change().await {
                             acks.push_back(answer);
                             while let Some(input) = acks.pop_front() {
                                 let now = self.clock.now();
@@ -320,12 +310,6 @@ impl<B: Observe + Mutate> Interactive<B> {
                         return (self.engine.status().clone(), self.engine);
                     }
                 },
-                Some(answer) = changes.next(), if !changes.is_empty() => {
-                    inputs.push_back(answer);
-                }
-                Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
-                    inputs.push_back(answer);
-                }
                 answer = async { Some(looking.as_mut()?.await) }, if looking.is_some() => {
                     looking = None;
                     if let Some(answer) = answer {
