@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::session::{confirmed, console, records};
+use common::session::{confirmed, console, drive, records, Time};
 use common::{t0, temp_dir};
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use pilotlight::audit::{Event, Mode};
 use pilotlight::cloud::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::cloud::{Mutate, Observe};
-use pilotlight::engine::{ActionPlan, Approval, Input, RunStatus, StepState};
+use pilotlight::engine::{ActionPlan, Approval, RunStatus, StepState};
 use pilotlight::runbook::{Resource, Runbook};
 use pilotlight::runtime::session::Command;
 use pilotlight::runtime::view::RunView;
@@ -139,19 +139,15 @@ fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
         while views_rx.changed().await.is_ok() {}
         drop(cmd_tx);
     };
-    // Paused time: a day without the run ending fails at once, without waiting a day.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let ((status, _), ()) = rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(86_400), async {
-            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
-        })
-        .await
-        .expect("the gate was decided and the run ended")
-    });
+    // Paused time: a simulated day without the run ending fails at once, without waiting.
+    let (status, ()) = drive(
+        session,
+        cmd_rx,
+        views_tx,
+        script,
+        Time::Paused,
+        Duration::from_secs(86_400),
+    );
     assert_eq!(status, RunStatus::Finished);
     let approved: Vec<_> = records(&path)
         .into_iter()
@@ -199,18 +195,14 @@ fn closing_the_console_with_a_change_in_flight_journals_its_answer_first() {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         release.notify_one();
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let ((status, _), ()) = rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(86_400), async {
-            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
-        })
-        .await
-        .expect("the session ended")
-    });
+    let (status, ()) = drive(
+        session,
+        cmd_rx,
+        views_tx,
+        script,
+        Time::Paused,
+        Duration::from_secs(86_400),
+    );
     assert_eq!(status, RunStatus::Running, "paused, resumable");
     let recs = records(&path);
     let events: Vec<Event> = recs.iter().map(|r| r.event).collect();

@@ -14,7 +14,7 @@
 mod common;
 
 use common::engine::Seen;
-use common::session::{confirmed, console, records, step_state, until};
+use common::session::{confirmed, console, drive, records, step_state, until, Time};
 use common::{t0, temp_dir};
 
 use std::path::{Path, PathBuf};
@@ -187,14 +187,14 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
             .unwrap();
         started
     };
-    let rt = real_runtime();
-    let ((status, _), started) = rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(60), async {
-            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
-        })
-        .await
-        .expect("the session ended")
-    });
+    let (status, started) = drive(
+        session,
+        cmd_rx,
+        views_tx,
+        script,
+        Time::Real,
+        Duration::from_secs(60),
+    );
     // The abort was taken while the 10-minute command ran, not after it.
     assert!(
         started.elapsed() < Duration::from_secs(20),
@@ -234,14 +234,14 @@ fn in_the_console_a_command_past_its_timeout_is_judged_by_its_own_answer() {
             .await
             .unwrap();
     };
-    let rt = real_runtime();
-    let ((status, _), ()) = rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(60), async {
-            tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script)
-        })
-        .await
-        .expect("the session ended")
-    });
+    let (status, ()) = drive(
+        session,
+        cmd_rx,
+        views_tx,
+        script,
+        Time::Real,
+        Duration::from_secs(60),
+    );
     assert_eq!(status, RunStatus::Aborted("the command hangs".into()));
     // The step's timeout was not judged while the command ran: the command's own answer (it
     // was stopped) is in the journal, not "possibly still under way".

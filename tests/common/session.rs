@@ -9,11 +9,11 @@ use chrono::TimeDelta;
 use pilotlight::audit::{Journal, Mode, Record};
 use pilotlight::cloud::{Mutate, Observe};
 use pilotlight::engine::objectives::estimate_rto;
-use pilotlight::engine::{Engine, GateDecision, StepState};
+use pilotlight::engine::{Engine, GateDecision, Input, RunStatus, StepState};
 use pilotlight::runbook::Runbook;
-use pilotlight::runtime::session::{Interactive, PacedClock};
+use pilotlight::runtime::session::{Command, Interactive, PacedClock};
 use pilotlight::runtime::view::{RunView, ViewMode};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::t0;
 
@@ -85,4 +85,43 @@ pub fn confirmed() -> GateDecision {
         reason: None,
         unattended: false,
     }
+}
+
+/// How a test's runtime keeps time.
+pub enum Time {
+    /// Paused: a timer fires as soon as every task is idle, so nothing waits for real.
+    Paused,
+    /// Real: child processes are not something paused time can skip over.
+    Real,
+}
+
+/// Runs the session from the start with `script` as the operator until both end; not within
+/// `limit` (of the runtime's time) fails the test.
+pub fn drive<B: Observe + Mutate, T>(
+    session: Interactive<B>,
+    commands: mpsc::Receiver<Command>,
+    views: watch::Sender<Arc<RunView>>,
+    script: impl std::future::Future<Output = T>,
+    time: Time,
+    limit: Duration,
+) -> (RunStatus, T) {
+    let rt = match time {
+        Time::Paused => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build(),
+        Time::Real => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+    }
+    .unwrap();
+    let ((status, _), out) = rt.block_on(async {
+        tokio::time::timeout(limit, async {
+            tokio::join!(session.run(Input::Start, commands, views), script)
+        })
+        .await
+        .expect("the session and its operator ended in time")
+    });
+    (status, out)
 }
