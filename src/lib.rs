@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cli;
 pub mod cloud;
 pub mod engine;
+pub mod model;
 pub mod runbook;
 pub mod runtime;
 pub mod tui;

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::detail;
+
 use std::process::Command;
 use std::time::Duration;
 
@@ -228,15 +230,15 @@ async fn status_shows_what_moto_holds_and_run_restores_through_a_typed_gate() {
         .records;
     assert_eq!(records[0].mode, pilotlight::audit::Mode::Live);
     assert_eq!(
-        records[0].detail["context"]["aws"]["account"],
+        records[0].event.detail().unwrap()["context"]["aws"]["account"],
         "123456789012"
     );
     let intent = records
         .iter()
-        .find(|r| r.event == pilotlight::audit::Event::Intent)
+        .find(|r| r.kind() == pilotlight::audit::EventKind::Intent)
         .unwrap();
     assert_eq!(
-        intent.detail["plan"]["params"]["target_id"],
+        detail(&intent)["plan"]["params"]["target_id"],
         "e2e-orders-dr"
     );
 }

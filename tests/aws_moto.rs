@@ -19,6 +19,8 @@
 
 mod common;
 
+use common::detail;
+
 use common::engine::{plan_and_approval, Seen};
 
 use std::collections::{BTreeMap, VecDeque};
@@ -27,11 +29,11 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, SubsecRound, Utc};
-use pilotlight::audit::{Event, Journal, Mode, Record};
+use pilotlight::audit::{EventKind, Journal, Mode, Record};
 use pilotlight::cloud::aws::{Access, AwsCloud, CallCounts, Clients, Endpoints, Timeouts};
-use pilotlight::cloud::model::{CloudError, RecoveryPointKind, ResourceStatus};
 use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus};
+use pilotlight::model::{CloudError, RecoveryPointKind, ResourceStatus};
 use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
 use pilotlight::runtime::driver::Unattended;
@@ -1405,8 +1407,8 @@ steps:
     let outcome = |records: &[Record]| {
         records
             .iter()
-            .find(|r| r.event == Event::Outcome)
-            .map(|r| r.detail.clone())
+            .find(|r| r.kind() == EventKind::Outcome)
+            .map(|r| r.event.detail().unwrap())
             .expect("an outcome")
     };
     let (s1, e1, r1) = run_unattended(&aws, &rb, &run_id).await;
@@ -1474,7 +1476,7 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
     // Resumed from the journal: the in-flight restore is looked for in AWS and adopted.
     let (mut journal, records, torn) = Journal::resume(&path, "moto-test").unwrap();
     assert!(torn.is_none());
-    assert_eq!(records.last().unwrap().event, Event::Intent);
+    assert_eq!(records.last().unwrap().kind(), EventKind::Intent);
     let mut engine = Engine::from_records(rb.clone(), &records).unwrap();
     let mut clock = VirtualClock::new(Utc::now().trunc_subsecs(3), Speed::Max);
     let mut seen = Seen::default();
@@ -1492,17 +1494,24 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
     let outcome = seen
         .records
         .iter()
-        .find(|r| r.event == Event::Outcome)
+        .find(|r| r.kind() == EventKind::Outcome)
         .unwrap();
-    assert_eq!(outcome.detail["adopted"], true, "{}", outcome.detail);
+    assert_eq!(
+        detail(&outcome)["adopted"],
+        true,
+        "{}",
+        outcome.event.detail().unwrap()
+    );
     let counts = aws.calls().take();
     print_counts("a crash and a resume", &counts);
     assert_eq!(counts.transmitted["ec2:CreateVolume"], 1);
     let token = &records
         .iter()
-        .find(|r| r.event == Event::Intent)
+        .find(|r| r.kind() == EventKind::Intent)
         .unwrap()
-        .detail["plan"]["token"];
+        .event
+        .detail()
+        .unwrap()["plan"]["token"];
     let made = m
         .volumes_where(&format!("tag:{TOKEN_TAG}"), token.as_str().unwrap())
         .await;

@@ -19,9 +19,10 @@ use chrono::{SubsecRound, TimeDelta, Utc};
 use futures_util::StreamExt;
 use pilotlight::audit::{Journal, Mode};
 use pilotlight::cloud::aws::{Access, AwsCloud, Clients, Endpoints, Timeouts};
-use pilotlight::cloud::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
-use pilotlight::engine::{ActionPlan, Engine, Input, RunStatus};
+use pilotlight::engine::{Engine, Input, RunStatus};
+use pilotlight::model::ActionPlan;
+use pilotlight::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::clock::{Speed, VirtualClock};
 use pilotlight::runtime::driver::Unattended;
@@ -599,10 +600,10 @@ async fn ga_cutover_runs_unattended_through_the_engine() {
     let approved: Vec<_> = seen
         .records
         .iter()
-        .filter(|r| r.event == pilotlight::audit::Event::GateApproved)
+        .filter(|r| r.kind() == pilotlight::audit::EventKind::GateApproved)
         .collect();
     assert_eq!(
-        approved[0].detail["seen"],
+        approved[0].event.detail().unwrap()["seen"],
         "as AWS stands now: traffic dial of us-west-2: 0% -> 100%"
     );
     assert_eq!(server.requests_of("UpdateEndpointGroup").len(), 1);
@@ -1099,7 +1100,7 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
     let s = since.timestamp();
     let retry = ActionPlan {
         attempt: 2,
-        token: pilotlight::engine::token("run-retry", "restore", 2),
+        token: pilotlight::model::token("run-retry", "restore", 2),
         ..first
     };
     let server = Replay::start().await;

@@ -13,11 +13,12 @@ use common::{t0, temp_dir};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pilotlight::audit::{Event, Mode};
-use pilotlight::cloud::model::{CloudError, Progress, ResourceStatus, Started};
+use pilotlight::audit::{EventKind, Mode};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::cloud::{Mutate, Observe};
-use pilotlight::engine::{ActionPlan, Approval, RunStatus, StepState};
+use pilotlight::engine::{Approval, RunStatus, StepState};
+use pilotlight::model::ActionPlan;
+use pilotlight::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::runbook::{Resource, Runbook};
 use pilotlight::runtime::session::Command;
 use pilotlight::runtime::view::RunView;
@@ -151,10 +152,13 @@ fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
     assert_eq!(status, RunStatus::Finished);
     let approved: Vec<_> = records(&path)
         .into_iter()
-        .filter(|r| r.event == Event::GateApproved)
+        .filter(|r| r.kind() == EventKind::GateApproved)
         .collect();
     assert_eq!(approved.len(), 1);
-    assert!(approved[0].detail.get("seen").is_none(), "nothing was seen");
+    assert!(
+        approved[0].event.detail().unwrap().get("seen").is_none(),
+        "nothing was seen"
+    );
 }
 
 #[test]
@@ -205,12 +209,12 @@ fn closing_the_console_with_a_change_in_flight_journals_its_answer_first() {
     );
     assert_eq!(status, RunStatus::Running, "paused, resumable");
     let recs = records(&path);
-    let events: Vec<Event> = recs.iter().map(|r| r.event).collect();
-    let outcome = events.iter().position(|e| *e == Event::Outcome);
-    let paused = events.iter().position(|e| *e == Event::RunPaused);
+    let events: Vec<EventKind> = recs.iter().map(|r| r.kind()).collect();
+    let outcome = events.iter().position(|e| *e == EventKind::Outcome);
+    let paused = events.iter().position(|e| *e == EventKind::RunPaused);
     assert!(
         outcome.is_some() && outcome < paused,
         "the answer is journaled before the pause: {events:?}"
     );
-    assert_eq!(recs[outcome.unwrap()].detail["ok"], true);
+    assert_eq!(recs[outcome.unwrap()].event.detail().unwrap()["ok"], true);
 }

@@ -10,10 +10,12 @@
 
 mod common;
 
+use common::detail;
+
 use common::pty::{cooked_flags, local_flags, nz, Pty};
 use common::{root, temp_dir};
 
-use pilotlight::audit::{verify, Event};
+use pilotlight::audit::{verify, EventKind};
 use pilotlight::runbook::{ReasonPolicy, StepBody};
 use portable_pty::PtySize;
 
@@ -141,25 +143,25 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
     // The journal: intact, finished, every gate approved by a person, typed phrases as typed.
     let v = verify(&std::fs::read(&journal).unwrap()).expect("the journal verifies");
     assert!(v.torn_tail.is_none());
-    assert_eq!(v.records.last().unwrap().event, Event::RunFinished);
+    assert_eq!(v.records.last().unwrap().kind(), EventKind::RunFinished);
     let approved: Vec<_> = v
         .records
         .iter()
-        .filter(|r| r.event == Event::GateApproved)
+        .filter(|r| r.kind() == EventKind::GateApproved)
         .collect();
     assert_eq!(
         approved.len(),
         runbook.steps.iter().filter(|s| s.gate.is_some()).count()
     );
     for r in &approved {
-        assert_eq!(r.detail["unattended"], false, "{r:?}");
+        assert_eq!(detail(&r)["unattended"], false, "{r:?}");
         assert_eq!(r.operator, "pty-test");
     }
     let typed = |id: &str| {
         approved
             .iter()
             .find(|r| r.step.as_deref() == Some(id))
-            .map(|r| r.detail["typed"].clone())
+            .map(|r| detail(&r)["typed"].clone())
             .unwrap()
     };
     assert_eq!(typed("promote-replica"), "shop-db-replica-usw2");
@@ -168,7 +170,7 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
         .iter()
         .find(|r| r.step.as_deref() == Some("decide"))
         .unwrap();
-    assert_eq!(decide.detail["reason"], "IC said go");
+    assert_eq!(detail(&decide)["reason"], "IC said go");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::detail;
+
 use common::{load_runbook, t0, temp_dir};
 
 use std::collections::BTreeMap;
@@ -18,12 +20,12 @@ use std::time::Duration as StdDuration;
 
 use chrono::TimeDelta;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pilotlight::audit::{verify, Event, Journal, Mode, Record};
-use pilotlight::cloud::model::CloudError;
+use pilotlight::audit::{verify, EventKind, Journal, Mode, Record};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::cloud::{Mutate, ReadOnly};
 use pilotlight::engine::objectives::estimate_rto;
 use pilotlight::engine::{Engine, GateDecision, Input, RunStatus, StepState};
+use pilotlight::model::CloudError;
 use pilotlight::runbook::ReasonPolicy;
 use pilotlight::runbook::{Runbook, StepBody};
 use pilotlight::runtime::session::{Command, Interactive, PacedClock};
@@ -161,10 +163,10 @@ fn records(path: &PathBuf) -> Vec<Record> {
     verified.records
 }
 
-fn of<'a>(records: &'a [Record], event: Event, step: &str) -> Vec<&'a Record> {
+fn of<'a>(records: &'a [Record], event: EventKind, step: &str) -> Vec<&'a Record> {
     records
         .iter()
-        .filter(|r| r.event == event && r.step.as_deref() == Some(step))
+        .filter(|r| r.kind() == event && r.step.as_deref() == Some(step))
         .collect()
 }
 
@@ -267,7 +269,7 @@ fn a_scripted_drill_through_gates_manual_skip_and_abort() {
     // Every approval came from a person, with what they typed and said.
     let approved: Vec<_> = records
         .iter()
-        .filter(|r| r.event == Event::GateApproved)
+        .filter(|r| r.kind() == EventKind::GateApproved)
         .collect();
     let steps: Vec<_> = approved
         .iter()
@@ -284,37 +286,49 @@ fn a_scripted_drill_through_gates_manual_skip_and_abort() {
         ]
     );
     for r in &approved {
-        assert_eq!(r.detail["unattended"], false, "{r:?}");
+        assert_eq!(detail(&r)["unattended"], false, "{r:?}");
         assert_eq!(r.operator, "alice");
     }
-    let promote = of(&records, Event::GateApproved, "promote-replica");
-    assert_eq!(promote[0].detail["typed"], "shop-db-replica-usw2");
-    assert_eq!(promote[0].detail["reason"], "IC approved");
+    let promote = of(&records, EventKind::GateApproved, "promote-replica");
     assert_eq!(
-        of(&records, Event::GateApproved, "decide")[0].detail["reason"],
+        promote[0].event.detail().unwrap()["typed"],
+        "shop-db-replica-usw2"
+    );
+    assert_eq!(promote[0].event.detail().unwrap()["reason"], "IC approved");
+    assert_eq!(
+        of(&records, EventKind::GateApproved, "decide")[0]
+            .event
+            .detail()
+            .unwrap()["reason"],
         "IC: go, replica lag 2s"
     );
-    assert_eq!(of(&records, Event::StepSucceeded, "decide").len(), 1);
-    let skipped = of(&records, Event::StepSkipped, "resize-db");
-    assert_eq!(skipped[0].detail["reason"], "resized before the drill");
+    assert_eq!(of(&records, EventKind::StepSucceeded, "decide").len(), 1);
+    let skipped = of(&records, EventKind::StepSkipped, "resize-db");
+    assert_eq!(
+        skipped[0].event.detail().unwrap()["reason"],
+        "resized before the drill"
+    );
     let aborted: Vec<_> = records
         .iter()
-        .filter(|r| r.event == Event::RunAborted)
+        .filter(|r| r.kind() == EventKind::RunAborted)
         .collect();
     assert_eq!(aborted.len(), 1);
-    assert_eq!(aborted[0].detail["reason"], "tabletop over: time is up");
-    assert_eq!(records.last().unwrap().event, Event::RunAborted);
+    assert_eq!(
+        aborted[0].event.detail().unwrap()["reason"],
+        "tabletop over: time is up"
+    );
+    assert_eq!(records.last().unwrap().kind(), EventKind::RunAborted);
     // Each change requested exactly once, each after its intent was durable.
     let made = world.requests();
     assert_eq!(made.len(), 3, "{made:?}");
     for step in ["start-app-1", "start-app-2", "promote-replica"] {
-        let gate = of(&records, Event::GateApproved, step)[0].seq;
-        let intent = of(&records, Event::Intent, step);
+        let gate = of(&records, EventKind::GateApproved, step)[0].seq;
+        let intent = of(&records, EventKind::Intent, step);
         assert_eq!(intent.len(), 1, "{step}");
         assert!(intent[0].seq > gate, "{step}: intent before its approval");
     }
     // Nothing was asked of the steps after the abort.
-    assert!(of(&records, Event::StepStarted, "check-app-1").is_empty());
+    assert!(of(&records, EventKind::StepStarted, "check-app-1").is_empty());
 }
 
 #[test]
@@ -381,17 +395,20 @@ faults:
         rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
     assert_eq!(status, RunStatus::Running);
     let records = records(&journal);
-    let retried = of(&records, Event::StepRetried, "start-app-1");
+    let retried = of(&records, EventKind::StepRetried, "start-app-1");
     assert!(retried
         .iter()
-        .any(|r| r.detail["reason"] == "capacity reserved in us-west-2a"));
-    assert_eq!(of(&records, Event::StepFailed, "start-app-1").len(), 1);
-    assert_eq!(of(&records, Event::StepSucceeded, "start-app-1").len(), 1);
-    assert_eq!(of(&records, Event::Intent, "start-app-1").len(), 4);
+        .any(|r| detail(&r)["reason"] == "capacity reserved in us-west-2a"));
+    assert_eq!(of(&records, EventKind::StepFailed, "start-app-1").len(), 1);
+    assert_eq!(
+        of(&records, EventKind::StepSucceeded, "start-app-1").len(),
+        1
+    );
+    assert_eq!(of(&records, EventKind::Intent, "start-app-1").len(), 4);
     // The run did not end: a later drill can resume it.
     assert!(!records
         .iter()
-        .any(|r| matches!(r.event, Event::RunFinished | Event::RunAborted)));
+        .any(|r| matches!(r.kind(), EventKind::RunFinished | EventKind::RunAborted)));
 }
 
 #[test]
@@ -442,22 +459,25 @@ fn a_drill_run_to_the_end_by_a_person_finishes_and_verifies() {
         rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
     assert_eq!(status, RunStatus::Finished);
     let records = records(&journal);
-    assert_eq!(records.last().unwrap().event, Event::RunFinished);
+    assert_eq!(records.last().unwrap().kind(), EventKind::RunFinished);
     let gated = load().steps.iter().filter(|s| s.gate.is_some()).count();
     let approved: Vec<_> = records
         .iter()
-        .filter(|r| r.event == Event::GateApproved)
+        .filter(|r| r.kind() == EventKind::GateApproved)
         .collect();
     assert_eq!(approved.len(), gated);
-    assert!(approved.iter().all(|r| r.detail["unattended"] == false));
+    assert!(approved.iter().all(|r| detail(&r)["unattended"] == false));
     // The cutover's approval records the before -> after the operator was shown at its gate.
-    let shift = of(&records, Event::GateApproved, "shift-dns");
+    let shift = of(&records, EventKind::GateApproved, "shift-dns");
     assert_eq!(
-        shift[0].detail["seen"],
+        shift[0].event.detail().unwrap()["seen"],
         r#"weights: (as the drill began) -> {"pilot-light-usw2":100,"primary-use1":0}"#
     );
-    let promote = of(&records, Event::GateApproved, "promote-replica");
-    assert!(promote[0].detail.get("seen").is_none(), "not a cutover");
+    let promote = of(&records, EventKind::GateApproved, "promote-replica");
+    assert!(
+        promote[0].event.detail().unwrap().get("seen").is_none(),
+        "not a cutover"
+    );
 }
 
 #[test]
@@ -517,11 +537,11 @@ fn watch_mode_backend_refuses_every_change() {
     };
     rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
     let records = records(&path);
-    let outcomes = of(&records, Event::Outcome, "start-app-1");
+    let outcomes = of(&records, EventKind::Outcome, "start-app-1");
     assert!(!outcomes.is_empty());
     assert!(outcomes
         .iter()
-        .all(|r| r.detail.to_string().contains("read-only")));
+        .all(|r| r.event.detail().unwrap().to_string().contains("read-only")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,7 +927,7 @@ fn a_refusing_mutator_refuses_every_change() {
         &step.id,
         1,
         "run",
-        &pilotlight::engine::Outputs::default(),
+        &pilotlight::model::Outputs::default(),
     )
     .unwrap();
     rt.block_on(async {

@@ -262,8 +262,8 @@ fn replaying_a_drill_journal_rebuilds_the_engine_state() {
         let (engine, records) = drill_in_process(rb, s.as_deref(), &journal);
         let rebuilt = Engine::from_records(Arc::new(engine.runbook().clone()), &records).unwrap();
         assert_eq!(
-            rebuilt.snapshot(),
-            engine.snapshot(),
+            rebuilt.state().clone(),
+            engine.state().clone(),
             "{} {:?}",
             rb.display(),
             s

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::detail;
+
 use common::{root, temp_dir};
 
 use std::collections::HashMap;
@@ -12,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use pilotlight::audit::{verify, Event, Record};
+use pilotlight::audit::{verify, Event, EventKind, Record};
 
 const RUNBOOK: &str = "runbooks/pilot-light-failover.yaml";
 const SCENARIO: &str = "runbooks/pilot-light-failover.capacity-shortage.scenario.yaml";
@@ -43,8 +45,8 @@ fn records(journal: &Path) -> Vec<Record> {
 /// Every (step, attempt) has one intent, except re-sends after a restart, which reuse the token.
 fn assert_no_change_requested_twice(records: &[Record]) {
     let mut intents: HashMap<(String, u64), Vec<&Record>> = HashMap::new();
-    for r in records.iter().filter(|r| r.event == Event::Intent) {
-        let attempt = r.detail["attempt"].as_u64().unwrap();
+    for r in records.iter().filter(|r| r.kind() == EventKind::Intent) {
+        let attempt = detail(&r)["attempt"].as_u64().unwrap();
         intents
             .entry((r.step.clone().unwrap(), attempt))
             .or_default()
@@ -53,15 +55,18 @@ fn assert_no_change_requested_twice(records: &[Record]) {
     for ((step, attempt), rs) in intents {
         let first_sends = rs
             .iter()
-            .filter(|r| r.detail["resend"] != serde_json::json!(true))
+            .filter(|r| detail(&r)["resend"] != serde_json::json!(true))
             .count();
         assert_eq!(
             first_sends, 1,
             "step {step} attempt {attempt} was requested {first_sends} times"
         );
-        let tokens: Vec<&serde_json::Value> = rs
+        let tokens: Vec<&str> = rs
             .iter()
-            .filter_map(|r| r.detail.get("plan").map(|p| &p["token"]))
+            .filter_map(|r| match &r.event {
+                Event::Intent(i) => i.plan.as_ref().map(|p| p.token.as_str()),
+                _ => None,
+            })
             .collect();
         assert!(
             tokens.windows(2).all(|w| w[0] == w[1]),
@@ -69,7 +74,10 @@ fn assert_no_change_requested_twice(records: &[Record]) {
         );
     }
     let mut succeeded: HashMap<String, usize> = HashMap::new();
-    for r in records.iter().filter(|r| r.event == Event::StepSucceeded) {
+    for r in records
+        .iter()
+        .filter(|r| r.kind() == EventKind::StepSucceeded)
+    {
         *succeeded.entry(r.step.clone().unwrap()).or_default() += 1;
     }
     assert!(
@@ -78,16 +86,16 @@ fn assert_no_change_requested_twice(records: &[Record]) {
     );
 }
 
-fn step_outcomes(records: &[Record]) -> Vec<(String, Event)> {
+fn step_outcomes(records: &[Record]) -> Vec<(String, EventKind)> {
     records
         .iter()
         .filter(|r| {
             matches!(
-                r.event,
-                Event::StepSucceeded | Event::StepSkipped | Event::StepFailed
+                r.kind(),
+                EventKind::StepSucceeded | EventKind::StepSkipped | EventKind::StepFailed
             )
         })
-        .map(|r| (r.step.clone().unwrap(), r.event))
+        .map(|r| (r.step.clone().unwrap(), r.kind()))
         .collect()
 }
 
@@ -122,7 +130,7 @@ fn killed_at_many_points_and_resumed_the_drill_finishes_as_if_never_interrupted(
         assert_eq!(
             after
                 .iter()
-                .filter(|r| r.event == Event::RunResumed)
+                .filter(|r| r.kind() == EventKind::RunResumed)
                 .count(),
             1,
             "k={k}"
@@ -130,8 +138,8 @@ fn killed_at_many_points_and_resumed_the_drill_finishes_as_if_never_interrupted(
         assert_no_change_requested_twice(&after);
         assert_eq!(step_outcomes(&after), step_outcomes(&reference), "k={k}");
         assert_eq!(
-            after.last().map(|r| r.event),
-            Some(Event::RunFinished),
+            after.last().map(|r| r.kind()),
+            Some(EventKind::RunFinished),
             "k={k}"
         );
     }
@@ -177,7 +185,7 @@ fn a_real_sigkill_while_a_change_is_in_flight_is_reconciled_on_resume() {
     let before = records(&journal);
     assert!(before
         .iter()
-        .any(|r| r.step.as_deref() == Some("start-app-1") && r.event == Event::Outcome));
+        .any(|r| r.step.as_deref() == Some("start-app-1") && r.kind() == EventKind::Outcome));
     let resumed = drill(&["--resume", journal.to_str().unwrap()], None);
     assert_eq!(
         resumed.status.code(),
@@ -189,7 +197,9 @@ fn a_real_sigkill_while_a_change_is_in_flight_is_reconciled_on_resume() {
     assert_no_change_requested_twice(&after);
     let started: Vec<_> = after
         .iter()
-        .filter(|r| r.step.as_deref() == Some("start-app-1") && r.event == Event::StepSucceeded)
+        .filter(|r| {
+            r.step.as_deref() == Some("start-app-1") && r.kind() == EventKind::StepSucceeded
+        })
         .collect();
     assert_eq!(started.len(), 1);
 }
@@ -208,7 +218,7 @@ fn an_in_flight_change_without_an_outcome_is_reconciled_not_blindly_repeated() {
     let reference = records(&whole);
     let k = reference
         .iter()
-        .position(|r| r.event == Event::Intent && r.step.as_deref() == Some("promote-replica"))
+        .position(|r| r.kind() == EventKind::Intent && r.step.as_deref() == Some("promote-replica"))
         .unwrap()
         + 1;
     let journal = dir.join("run.jsonl");
@@ -218,15 +228,18 @@ fn an_in_flight_change_without_an_outcome_is_reconciled_not_blindly_repeated() {
     let after = records(&journal);
     let promote: Vec<_> = after
         .iter()
-        .filter(|r| r.step.as_deref() == Some("promote-replica") && r.event == Event::Intent)
+        .filter(|r| r.step.as_deref() == Some("promote-replica") && r.kind() == EventKind::Intent)
         .collect();
     // The first process wrote the intent and died; the resumed one found nothing in the (new)
     // world, so it re-sent with the same token, marked as a re-send.
     assert_eq!(promote.len(), 2, "{promote:#?}");
-    assert_eq!(promote[1].detail["resend"], serde_json::json!(true));
     assert_eq!(
-        promote[0].detail["plan"]["token"],
-        promote[1].detail["plan"]["token"]
+        promote[1].event.detail().unwrap()["resend"],
+        serde_json::json!(true)
+    );
+    assert_eq!(
+        promote[0].event.detail().unwrap()["plan"]["token"],
+        promote[1].event.detail().unwrap()["plan"]["token"]
     );
     assert_no_change_requested_twice(&after);
 }
@@ -243,7 +256,7 @@ fn a_torn_last_line_is_set_aside_and_recorded_on_resume() {
     assert_eq!(resumed.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&resumed.stderr).contains("torn"));
     let after = records(&journal);
-    assert_eq!(after[10].event, Event::TornTailSetAside);
+    assert_eq!(after[10].kind(), EventKind::TornTailSetAside);
     assert!(journal.with_extension("torn-11").exists());
 }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use common::{root, temp_dir};
-use pilotlight::cloud::model::{CloudError, ResourceStatus};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus, StepState};
+use pilotlight::model::{CloudError, ResourceStatus};
 use pilotlight::runbook::Health;
 
 const RUNBOOK: &str = r#"
@@ -133,13 +133,13 @@ fn a_check_backing_off_after_a_timeout_does_not_spin() {
     let mut run = Run::new();
     run.send(Input::Start);
     run.send(approve());
-    let ok = pilotlight::cloud::model::Started::default();
+    let ok = pilotlight::model::Started::default();
     run.send(Input::Started {
         step: "restore".into(),
         attempt: 1,
         result: Ok(ok),
     });
-    let done = pilotlight::cloud::model::Progress {
+    let done = pilotlight::model::Progress {
         state: "available".into(),
         percent: Some(100),
         expected_done: None,

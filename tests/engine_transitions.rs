@@ -5,17 +5,19 @@
 
 mod common;
 
+use common::detail;
+
 use common::t0;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use pilotlight::audit::{Entry, Event};
-use pilotlight::cloud::model::{CloudError, Progress, ResourceStatus, Started};
-use pilotlight::engine::{
-    token, ActionPlan, Approval, Effect, Engine, GateDecision, Input, RunStatus, StepState,
-};
+use pilotlight::audit::{Entry, EventKind};
+use pilotlight::engine::{Approval, Effect, Engine, GateDecision, Input, RunStatus, StepState};
+use pilotlight::model::token;
+use pilotlight::model::ActionPlan;
+use pilotlight::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::runbook::Health;
 use serde_json::json;
 
@@ -92,29 +94,25 @@ impl Run {
         self.records.last().unwrap()
     }
 
-    fn last_of(&self, event: Event) -> &Entry {
+    fn last_of(&self, event: EventKind) -> &Entry {
         self.records
             .iter()
             .rev()
-            .find(|r| r.event == event)
+            .find(|r| r.kind() == event)
             .unwrap()
     }
 }
 
-fn event_name(e: Event) -> String {
-    serde_json::to_value(e)
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_string()
+fn event_name(e: EventKind) -> String {
+    e.name().to_string()
 }
 
 /// A compact, exact description of one effect.
 fn describe(e: &Effect) -> String {
     match e {
         Effect::Record(entry) => match &entry.step {
-            Some(step) => format!("record {} {step}", event_name(entry.event)),
-            None => format!("record {}", event_name(entry.event)),
+            Some(step) => format!("record {} {step}", event_name(entry.event.kind())),
+            None => format!("record {}", event_name(entry.event.kind())),
         },
         Effect::ShowGate { step } => format!("show-gate {step}"),
         Effect::AwaitOperator { step } => format!("await-operator {step}"),
@@ -393,9 +391,9 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     assert_eq!(run.attempt(0), 0);
     assert_eq!(run.engine.status(), &RunStatus::Running);
     let shown = &run.records[2];
-    assert_eq!(shown.detail["typed"], "vol-0abc1234");
-    assert_eq!(shown.detail["reason"], "required");
-    let preview = shown.detail["preview"].as_str().unwrap();
+    assert_eq!(detail(&shown)["typed"], "vol-0abc1234");
+    assert_eq!(detail(&shown)["reason"], "required");
+    let preview = detail(&shown)["preview"].as_str().unwrap().to_string();
     assert!(preview.contains("ec2:CreateVolume"), "{preview}");
     assert!(preview.contains("us-west-2"), "{preview}");
 
@@ -423,7 +421,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     let fx = run.send(approve(Some("vol-0abc1234"), Some("primary is down")));
     assert_eq!(d(&fx), ["record gate-approved restore"]);
     assert_eq!(
-        run.last_record().detail,
+        run.last_record().event.detail().unwrap(),
         json!({"typed": "vol-0abc1234", "reason": "primary is down", "unattended": false})
     );
     assert_eq!(run.state(0), StepState::AwaitingGate);
@@ -435,7 +433,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     for _ in 0..3 {
         assert_eq!(d(&run.ack()), Vec::<String>::new());
     }
-    assert!(run.engine.steps()[0].approval.is_none());
+    assert!(run.engine.approval(0).is_none());
     assert_eq!(run.pending(), 1);
 
     // The gate-approved record (seq 3) is durable: approval, then the intent, not the change.
@@ -443,7 +441,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     assert_eq!(d(&fx), ["record intent restore"]);
     assert_eq!(run.state(0), StepState::Running);
     assert_eq!(run.attempt(0), 1);
-    let approval = run.engine.steps()[0].approval.clone().unwrap();
+    let approval = run.engine.approval(0).unwrap();
     assert_eq!(approval.step(), "restore");
     assert_eq!(approval.journal_seq(), 3);
     assert!(!approval.unattended());
@@ -452,8 +450,8 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
         ["refused: no gate is open"]
     );
     let intent = run.last_record().clone();
-    assert_eq!(intent.detail["attempt"], 1);
-    assert_eq!(intent.detail["resend"], false);
+    assert_eq!(detail(&intent)["attempt"], 1);
+    assert_eq!(detail(&intent)["resend"], false);
 
     // The intent is durable: now, and only now, the change.
     let fx = run.ack();
@@ -464,7 +462,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     assert_eq!(plan.token, token(RUN_ID, "restore", 1));
     assert_eq!(plan.target, "vol-0abc1234");
     assert_eq!(plan.region.as_deref(), Some("us-west-2"));
-    assert_eq!(intent.detail["plan"], serde_json::to_value(plan).unwrap());
+    assert_eq!(detail(&intent)["plan"], serde_json::to_value(plan).unwrap());
     // Timeout counts from the start of the attempt (the approval's acknowledgement at t0+10s).
     assert_eq!(
         run.engine.next_wake(),
@@ -480,7 +478,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     ));
     assert_eq!(d(&fx), ["record outcome restore", "poll restore#1"]);
     assert_eq!(
-        run.last_record().detail,
+        run.last_record().event.detail().unwrap(),
         json!({"ok": true, "attempt": 1, "adopted": false,
                "outputs": {"volume_id": "vol-0new", "snapshot_id": "snap-1"}})
     );
@@ -494,7 +492,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
         Vec::<String>::new()
     );
     assert_eq!(
-        run.engine.steps()[0].last_progress.as_deref(),
+        run.engine.live()[0].last_progress.as_deref(),
         Some("creating 40%")
     );
     assert_eq!(run.engine.next_wake(), Some(t0() + TimeDelta::seconds(85)));
@@ -521,10 +519,13 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     assert_eq!(run.state(1), StepState::AwaitingGate);
     assert_eq!(run.engine.current(), 1);
     let succeeded = &run.records[run.records.len() - 3];
-    assert_eq!(succeeded.detail["attempt"], 1);
-    assert_eq!(succeeded.detail["duration_secs"], 100);
-    assert_eq!(succeeded.detail["state"], "available");
-    let preview = run.last_record().detail["preview"].as_str().unwrap();
+    assert_eq!(detail(&succeeded)["attempt"], 1);
+    assert_eq!(detail(&succeeded)["duration_secs"], 100);
+    assert_eq!(detail(&succeeded)["state"], "available");
+    let preview = run.last_record().event.detail().unwrap()["preview"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(preview.contains("vol-0new"), "{preview}");
 
     // Action without wait_until: gate → intent → mutate → outcome → succeeded.
@@ -540,14 +541,7 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
     let plan = run.engine.steps()[1].plan.clone().unwrap();
     assert_eq!(plan.params["volume_id"], "vol-0new");
     assert_eq!(plan.params["instance_id"], "i-0123456789abcdef0");
-    assert_eq!(
-        run.engine.steps()[1]
-            .approval
-            .as_ref()
-            .unwrap()
-            .journal_seq(),
-        approved_seq
-    );
+    assert_eq!(run.engine.approval(1).unwrap().journal_seq(), approved_seq);
     let fx = run.send(started(
         "attach",
         1,
@@ -575,10 +569,10 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
         ["record gate-approved announce"]
     );
     assert_eq!(d(&run.ack()), ["record intent announce"]);
-    let intent = run.last_of(Event::Intent);
+    let intent = run.last_of(EventKind::Intent);
     assert_eq!(intent.step.as_deref(), Some("announce"));
     assert_eq!(
-        intent.detail,
+        intent.event.detail().unwrap(),
         json!({"attempt": 1, "command": "echo attached vol-0new from snap-1", "resend": false})
     );
     assert_eq!(d(&run.ack()), ["run-command announce#1"]);
@@ -639,7 +633,10 @@ fn unattended_approval_is_carried_by_the_capability() {
         reason: None,
         unattended: true,
     }));
-    assert_eq!(run.last_record().detail["unattended"], true);
+    assert_eq!(
+        run.last_record().event.detail().unwrap()["unattended"],
+        true
+    );
     let fx = run.ack_all();
     assert_eq!(d(&fx), ["record intent flush", "run-command flush#1"]);
     let Effect::RunCommand {
@@ -677,8 +674,14 @@ fn check_passes() {
         d(&run.send(observed("other", Health::Impaired))),
         ["record status-snapshot"]
     );
-    assert_eq!(run.last_record().detail["resource"], "other");
-    assert_eq!(run.last_record().detail["status"]["health"], "impaired");
+    assert_eq!(
+        run.last_record().event.detail().unwrap()["resource"],
+        "other"
+    );
+    assert_eq!(
+        run.last_record().event.detail().unwrap()["status"]["health"],
+        "impaired"
+    );
     assert_eq!(
         d(&run.send(observed("other", Health::Impaired))),
         Vec::<String>::new()
@@ -695,9 +698,12 @@ fn check_passes() {
         ]
     );
     let succeeded = &run.records[run.records.len() - 2];
-    assert_eq!(succeeded.detail["observed"], "db is unavailable");
-    assert_eq!(succeeded.detail["attempt"], 1);
-    assert_eq!(run.last_record().detail, json!({"duration_secs": 3}));
+    assert_eq!(detail(&succeeded)["observed"], "db is unavailable");
+    assert_eq!(detail(&succeeded)["attempt"], 1);
+    assert_eq!(
+        run.last_record().event.detail().unwrap(),
+        json!({"duration_secs": 3})
+    );
     assert_eq!(run.state(0), StepState::Done);
     assert_eq!(run.engine.status(), &RunStatus::Finished);
     assert!(run.engine.observation("db").is_some());
@@ -727,7 +733,7 @@ fn check_fails_and_blocks_the_run() {
         &RunStatus::Blocked(format!("step `confirm-impact` failed: {why}"))
     );
     assert_eq!(
-        run.last_record().detail,
+        run.last_record().event.detail().unwrap(),
         json!({"attempt": 1, "error": why})
     );
     assert_eq!(run.engine.next_wake(), None);
@@ -742,10 +748,13 @@ fn check_fails_and_blocks_the_run() {
         ]
     );
     assert_eq!(
-        run.last_of(Event::StepRetried).detail,
+        run.last_of(EventKind::StepRetried).event.detail().unwrap(),
         json!({"attempt": 2, "reason": "the dashboard was stale", "auto": false})
     );
-    assert_eq!(run.last_record().detail["begin"], json!(true));
+    assert_eq!(
+        run.last_record().event.detail().unwrap()["begin"],
+        json!(true)
+    );
     assert_eq!(run.attempt(0), 2);
     assert_eq!(run.engine.status(), &RunStatus::Running);
     // An observation error fails the check too.
@@ -797,7 +806,10 @@ fn manual_step_needs_its_gate_then_the_operator() {
         d(&run.send(cancel("not yet"))),
         ["record gate-cancelled decide"]
     );
-    assert_eq!(run.last_record().detail, json!({"reason": "not yet"}));
+    assert_eq!(
+        run.last_record().event.detail().unwrap(),
+        json!({"reason": "not yet"})
+    );
     assert_eq!(run.state(0), StepState::AwaitingGate);
     assert_eq!(
         d(&run.send(approve(None, Some("IC says go")))),
@@ -829,7 +841,7 @@ fn manual_step_needs_its_gate_then_the_operator() {
         ]
     );
     assert_eq!(
-        run.records[run.records.len() - 2].detail["note"],
+        run.records[run.records.len() - 2].event.detail().unwrap()["note"],
         "marked done"
     );
     assert_eq!(
@@ -871,7 +883,7 @@ fn wait_for_a_fixed_time_then_until_a_condition() {
         ["record status-snapshot"]
     );
     assert_eq!(
-        run.engine.steps()[1].last_progress.as_deref(),
+        run.engine.live()[1].last_progress.as_deref(),
         Some("db is impaired (whatever); expected ok")
     );
     assert_eq!(run.engine.next_wake(), Some(t0() + TimeDelta::seconds(140)));
@@ -946,7 +958,10 @@ fn command_runs_after_its_intent_and_gives_outputs() {
         d(&run.send(approve(None, None))),
         ["record gate-approved flush"]
     );
-    assert_eq!(run.last_record().detail["reason"], json!(null));
+    assert_eq!(
+        run.last_record().event.detail().unwrap()["reason"],
+        json!(null)
+    );
     assert_eq!(d(&run.ack()), ["record intent flush"]);
     assert_eq!(run.state(0), StepState::Running);
     assert_eq!(
@@ -985,7 +1000,7 @@ fn command_runs_after_its_intent_and_gives_outputs() {
         ]
     );
     assert_eq!(
-        run.records[run.records.len() - 4].detail,
+        run.records[run.records.len() - 4].event.detail().unwrap(),
         json!({"ok": true, "attempt": 1, "exit_code": 0, "stdout": "flushed"})
     );
     assert_eq!(run.engine.outputs()["flush"]["stdout"], "flushed");
@@ -1003,7 +1018,10 @@ fn command_runs_after_its_intent_and_gives_outputs() {
         d(&fx),
         ["record outcome report", "record step-failed report"]
     );
-    assert_eq!(run.records[run.records.len() - 2].detail["ok"], false);
+    assert_eq!(
+        run.records[run.records.len() - 2].event.detail().unwrap()["ok"],
+        false
+    );
     assert_eq!(
         run.engine.steps()[1].error.as_deref(),
         Some("exited with 0, expected 3")
@@ -1026,7 +1044,7 @@ fn command_runs_after_its_intent_and_gives_outputs() {
         ["record outcome report", "record step-failed report"]
     );
     assert_eq!(
-        run.records[run.records.len() - 2].detail,
+        run.records[run.records.len() - 2].event.detail().unwrap(),
         json!({"ok": false, "attempt": 2, "error": "cannot spawn sh"})
     );
     let fx = run.send(retry("once more"));
@@ -1062,9 +1080,9 @@ fn auto_retry_waits_for_the_backoff_then_tries_again_under_the_same_approval() {
     let fx = run.send(start_failed("dial", 1));
     assert_eq!(d(&fx), ["record outcome dial", "record step-retried dial"]);
     let outcome = &run.records[run.records.len() - 2];
-    assert_eq!(outcome.detail["ok"], false);
+    assert_eq!(detail(&outcome)["ok"], false);
     assert_eq!(
-        run.last_record().detail,
+        run.last_record().event.detail().unwrap(),
         json!({"attempt": 2, "after": "InsufficientCapacity: simulated", "auto": true, "backoff_secs": 120})
     );
     assert_eq!(run.state(0), StepState::Waiting);
@@ -1226,7 +1244,7 @@ fn skip_a_gated_step_then_abort() {
         ]
     );
     assert_eq!(
-        run.records[3].detail,
+        run.records[3].event.detail().unwrap(),
         json!({"reason": "dial already at 100"})
     );
     assert_eq!(run.state(0), StepState::Skipped);
@@ -1316,7 +1334,7 @@ fn stale_answers_are_ignored() {
     let mut run = started_run(ACTIONS);
     run.send(approve(Some("vol-0abc1234"), Some("go")));
     run.ack_all();
-    let before = run.engine.snapshot();
+    let before = run.engine.state().clone();
     let stale = [
         started("restore", 0, &[("volume_id", "vol-stale")]),
         started("restore", 2, &[("volume_id", "vol-stale")]),
@@ -1339,7 +1357,7 @@ fn stale_answers_are_ignored() {
             "{input:?}"
         );
     }
-    assert_eq!(run.engine.snapshot(), before);
+    assert_eq!(run.engine.state().clone(), before);
     assert_eq!(run.engine.outputs().get("restore"), None);
     // The real answer still works.
     assert_eq!(
@@ -1347,7 +1365,7 @@ fn stale_answers_are_ignored() {
         ["record outcome restore", "poll restore#1"]
     );
     // A progress report for the current attempt while no target is awaited is ignored too.
-    let before = run.engine.snapshot();
+    let before = run.engine.state().clone();
     for input in stale {
         assert_eq!(
             d(&run.send(input.clone())),
@@ -1355,7 +1373,7 @@ fn stale_answers_are_ignored() {
             "{input:?}"
         );
     }
-    assert_eq!(run.engine.snapshot(), before);
+    assert_eq!(run.engine.state().clone(), before);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1374,7 +1392,7 @@ fn journal_failure_before_the_approval_is_durable_stops_everything() {
     assert!(!run.engine.awaiting_journal());
     // Even if the runtime later claims the record made it, nothing is minted or sent.
     assert_eq!(d(&run.send(Input::Recorded)), Vec::<String>::new());
-    assert!(run.engine.steps()[0].approval.is_none());
+    assert!(run.engine.approval(0).is_none());
     for input in [
         approve(Some("vol-0abc1234"), Some("go")),
         Input::Tick,
@@ -1428,7 +1446,7 @@ fn outputs_flow_into_later_plans_and_commands() {
     assert_eq!(plan.param("volume_id").as_deref(), Some("vol-0feed"));
     // The intent journals the filled-in plan.
     assert_eq!(
-        run.last_of(Event::Intent).detail["plan"]["params"]["volume_id"],
+        run.last_of(EventKind::Intent).event.detail().unwrap()["plan"]["params"]["volume_id"],
         "vol-0feed"
     );
     run.send(started("attach", 1, &[("volume_id", "vol-0feed")]));
@@ -1444,9 +1462,9 @@ fn outputs_flow_into_later_plans_and_commands() {
 fn an_output_that_never_came_fails_the_step_without_a_change() {
     let mut run = started_run(ACTIONS);
     run.send(skip("volume restored by hand"));
-    let shown = run.last_of(Event::GateShown).clone();
+    let shown = run.last_of(EventKind::GateShown).clone();
     assert_eq!(shown.step.as_deref(), Some("attach"));
-    let preview = shown.detail["preview"].as_str().unwrap();
+    let preview = detail(&shown)["preview"].as_str().unwrap().to_string();
     assert!(
         preview.starts_with("cannot prepare the request yet"),
         "{preview}"

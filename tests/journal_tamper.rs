@@ -8,7 +8,7 @@ mod common;
 use common::temp_dir;
 
 use chrono::{Duration, TimeZone, Utc};
-use pilotlight::audit::{verify, Entry, Event, Journal, Mode, Tamper};
+use pilotlight::audit::{verify, Entry, EventKind, Journal, Mode, Tamper};
 
 /// xorshift64*: small, seeded, good enough to pick mutations.
 struct Rng(u64);
@@ -32,16 +32,18 @@ fn journal_bytes(n: usize) -> Vec<u8> {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
     for i in 0..n {
         let event = [
-            Event::StepStarted,
-            Event::GateShown,
-            Event::Intent,
-            Event::Outcome,
+            EventKind::StepStarted,
+            EventKind::GateShown,
+            EventKind::Intent,
+            EventKind::Outcome,
         ][i % 4];
         j.append(&Entry {
             at: t0 + Duration::milliseconds(1234 * i as i64),
-            event,
             step: Some(format!("step-{}", i / 4)),
-            detail: serde_json::json!({ "i": i, "note": "restore orders-prod-dr" }),
+            event: common::event(
+                event,
+                serde_json::json!({ "i": i, "note": "restore orders-prod-dr" }),
+            ),
         })
         .unwrap();
     }
@@ -164,16 +166,15 @@ fn resume_sets_a_torn_tail_aside_and_continues_the_chain() {
     // pilotlight makes the journal folder itself, owner-only.
     let path = dir.join("journals/run.jsonl");
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
-    let entry = |event| Entry {
+    let entry = |kind| Entry {
         at: t0,
-        event,
         step: None,
-        detail: serde_json::Value::Null,
+        event: common::event(kind, serde_json::Value::Null),
     };
     {
         let mut j = Journal::create(&path, "ana", "rb", Mode::Drill).unwrap();
-        j.append(&entry(Event::RunStarted)).unwrap();
-        j.append(&entry(Event::StepStarted)).unwrap();
+        j.append(&entry(EventKind::RunStarted)).unwrap();
+        j.append(&entry(EventKind::StepStarted)).unwrap();
     }
     // A crash mid-write leaves half a record.
     let mut bytes = std::fs::read(&path).unwrap();
@@ -187,7 +188,7 @@ fn resume_sets_a_torn_tail_aside_and_continues_the_chain() {
         std::fs::read(path.with_extension("torn-3")).unwrap(),
         b"{\"seq\":2,\"at\":\"2026-11-"
     );
-    let rec = j.append(&entry(Event::TornTailSetAside)).unwrap();
+    let rec = j.append(&entry(EventKind::TornTailSetAside)).unwrap();
     assert_eq!(
         (rec.seq, rec.operator.as_str(), rec.prev.as_str()),
         (2, "ben", records[1].hash.as_str())

@@ -1,6 +1,13 @@
-//! The layering rule of the design (section 3), checked over the source tree:
-//! only `src/tui/` (and `main.rs`) uses ratatui/crossterm, only `src/cloud/aws/` uses the AWS SDK,
-//! and `src/runbook/` and `src/engine/` do no I/O and use no tokio.
+//! The layering rules of the design (section 3), checked over the source tree:
+//! - only `src/tui/` (and `main.rs`) uses ratatui/crossterm, only `src/cloud/aws/` uses the AWS
+//!   SDK, and `src/runbook/` and `src/engine/` do no I/O and use no tokio;
+//! - dependencies point one way: `runbook` ← `model` ← `audit` ← `engine` ← `cloud`; nothing
+//!   below imports what is above it (the engine and the backends do not import each other);
+//! - a journal record's `detail` is read and written only by the journal's own
+//!   (de)serialization (`src/audit/event.rs`, `src/audit/record.rs`): everyone else matches on
+//!   typed events;
+//! - a run's `State` changes only in the one transition, `src/engine/apply.rs`, which live
+//!   handling and journal replay share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
@@ -38,6 +45,62 @@ const RULES: &[Rule] = &[
     },
     Rule {
         forbidden: &[
+            "crate::model",
+            "crate::audit",
+            "crate::engine",
+            "crate::cloud",
+            "crate::runtime",
+            "crate::tui",
+            "crate::cli",
+        ],
+        allowed_under: &[],
+        applies_under: &["src/runbook/"],
+        why: "the runbook format depends on nothing else of pilotlight",
+    },
+    Rule {
+        forbidden: &[
+            "crate::audit",
+            "crate::engine",
+            "crate::cloud",
+            "crate::runtime",
+            "crate::tui",
+            "crate::cli",
+        ],
+        allowed_under: &[],
+        applies_under: &["src/model.rs"],
+        why: "what is known about the cloud sits below the journal, the engine and the backends",
+    },
+    Rule {
+        forbidden: &[
+            "crate::engine",
+            "crate::cloud",
+            "crate::runtime",
+            "crate::tui",
+            "crate::cli",
+        ],
+        allowed_under: &[],
+        applies_under: &["src/audit/"],
+        why: "the journal sits below the engine and the backends",
+    },
+    Rule {
+        forbidden: &["crate::cloud", "crate::runtime", "crate::tui", "crate::cli"],
+        allowed_under: &[],
+        applies_under: &["src/engine/"],
+        why: "the engine is pure: it talks to no backend, runtime or screen",
+    },
+    Rule {
+        forbidden: &[".detail()", "from_detail("],
+        // The report's unit tests write records in their on-disk form, as a journal holds them.
+        allowed_under: &[
+            "src/audit/event.rs",
+            "src/audit/record.rs",
+            "src/audit/report/tests.rs",
+        ],
+        applies_under: &[],
+        why: "only the journal's own (de)serialization reads or writes a record's detail; match on typed events",
+    },
+    Rule {
+        forbidden: &[
             "tokio",
             "std::fs",
             "std::net",
@@ -66,9 +129,77 @@ fn code_of(text: &str) -> String {
         .join("\n")
 }
 
+/// Whether a line of engine code changes the run's `State` (assigns to it, borrows it mutably,
+/// or calls a mutating method on it).
+fn changes_state(line: &str) -> bool {
+    const MUTATORS: &[&str] = &[
+        "insert",
+        "push",
+        "extend",
+        "remove",
+        "clear",
+        "get_or_insert",
+        "get_or_insert_with",
+        "take",
+        "retain",
+        "entry",
+        "get_mut",
+        "iter_mut",
+        "apply",
+        "truncate",
+    ];
+    let mut from = 0;
+    while let Some(i) = line[from..].find("self.state").map(|i| i + from) {
+        from = i + "self.state".len();
+        // `x[self.state.current]` only reads the state, to index something else.
+        if line[..i].ends_with('[') {
+            continue;
+        }
+        if line[..i].ends_with("&mut ") {
+            return true;
+        }
+        // The place: `.field` and `[index]` parts after `self.state`.
+        let rest = &line.as_bytes()[from..];
+        let (mut j, mut depth) = (0, 0);
+        let mut last_field = String::new();
+        while j < rest.len() {
+            let c = rest[j] as char;
+            match c {
+                '[' => depth += 1,
+                ']' if depth > 0 => depth -= 1,
+                '.' if depth == 0 => last_field.clear(),
+                c if depth == 0 && (c.is_alphanumeric() || c == '_') => last_field.push(c),
+                _ if depth > 0 => {}
+                _ => break,
+            }
+            j += 1;
+        }
+        let after = line[from + j..].trim_start();
+        let assigns = (after.starts_with('=') && !after.starts_with("=="))
+            || after.starts_with("+=")
+            || after.starts_with("-=");
+        let calls_mutator = after.starts_with('(') && MUTATORS.contains(&last_field.as_str());
+        if assigns || calls_mutator {
+            return true;
+        }
+    }
+    false
+}
+
 /// The violations in one file's text, as `path:line: what (why)`.
 fn violations(rel: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
+    let transition = ["src/engine/apply.rs", "src/engine/state.rs"];
+    if rel.starts_with("src/engine/") && !transition.contains(&rel) {
+        for (n, line) in code_of(text).lines().enumerate() {
+            if changes_state(line) && !line.contains("apply_entry(") {
+                out.push(format!(
+                    "{rel}:{}: changes the run's state outside src/engine/apply.rs (emit an event instead)",
+                    n + 1
+                ));
+            }
+        }
+    }
     for rule in RULES {
         if !rule.applies_under.is_empty() && !rule.applies_under.iter().any(|p| rel.starts_with(p))
         {
@@ -80,9 +211,11 @@ fn violations(rel: &str, text: &str) -> Vec<String> {
         for (n, line) in code_of(text).lines().enumerate() {
             for word in rule.forbidden {
                 let hit = line.match_indices(word).any(|(i, _)| {
-                    // Match whole path segments: `tokio` but not `mytokio`.
+                    // Match whole path segments: `tokio` but not `mytokio` (a method, `.x(`,
+                    // follows anything).
                     let before = line[..i].chars().next_back();
-                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    word.starts_with('.')
+                        || !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
                 });
                 if hit {
                     out.push(format!("{rel}:{}: uses `{word}` ({})", n + 1, rule.why));
@@ -144,7 +277,48 @@ fn the_checker_catches_each_kind_of_violation() {
         violations("src/audit/x.rs", "let c = aws_sdk_rds::Client::new(&cfg);").len(),
         1
     );
+    assert_eq!(
+        violations("src/engine/cloud.rs", "use crate::cloud::Mutate;").len(),
+        1
+    );
+    assert_eq!(
+        violations("src/audit/x.rs", "use crate::engine::Engine;").len(),
+        1
+    );
+    assert_eq!(
+        violations("src/runtime/x.rs", "let v = record.event.detail()?;").len(),
+        1
+    );
+    assert_eq!(
+        violations("src/engine/flow.rs", "self.state.steps[i].error = None;").len(),
+        1
+    );
+    assert_eq!(
+        violations("src/engine/flow.rs", "self.state.outputs.insert(k, v);").len(),
+        1
+    );
+    assert_eq!(
+        violations("src/engine/flow.rs", "let run = &mut self.state.steps[i];").len(),
+        1
+    );
     // Allowed places, comments and look-alike names pass.
+    assert!(violations("src/audit/event.rs", "let d = self.detail()?;").is_empty());
+    assert!(violations("src/engine/apply.rs", "self.state.current = i;").is_empty());
+    assert!(violations("src/engine/flow.rs", "if self.state.current == i {}").is_empty());
+    assert!(violations("src/engine/flow.rs", "let i = self.state.current;").is_empty());
+    assert!(violations(
+        "src/engine/acks.rs",
+        "self.live[self.state.current].awaiting = None;"
+    )
+    .is_empty());
+    assert_eq!(
+        violations(
+            "src/engine/flow.rs",
+            "self.state.steps[self.state.current].attempt += 1;"
+        )
+        .len(),
+        1
+    );
     assert!(violations("src/tui/app.rs", "use ratatui::Frame;").is_empty());
     assert!(violations("src/cloud/aws/rds.rs", "use aws_sdk_rds::Client;").is_empty());
     assert!(violations("src/runtime/x.rs", "use tokio::sync::mpsc;").is_empty());

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pilotlight::audit::{Event, Journal, Mode};
+use pilotlight::audit::{EventKind, Journal, Mode};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::engine::{Engine, Input, RunStatus, StepState};
 use pilotlight::runbook::Runbook;
@@ -117,11 +117,11 @@ fn a_live_command_runs_and_its_output_becomes_the_step_outputs() {
     assert_eq!(status, RunStatus::Finished);
     let done: Vec<_> = records(&path)
         .into_iter()
-        .filter(|r| r.event == Event::Outcome)
+        .filter(|r| r.kind() == EventKind::Outcome)
         .collect();
     assert_eq!(done.len(), 1, "{done:?}");
-    assert_eq!(done[0].detail["exit_code"], 0);
-    assert_eq!(done[0].detail["stdout"], "restored 42");
+    assert_eq!(done[0].event.detail().unwrap()["exit_code"], 0);
+    assert_eq!(done[0].event.detail().unwrap()["stdout"], "restored 42");
 }
 
 #[test]
@@ -139,9 +139,12 @@ fn a_command_past_its_timeout_is_killed_with_everything_it_started() {
     assert!(matches!(status, RunStatus::Aborted(_)), "{status:?}");
     let failed: Vec<_> = records(&path)
         .into_iter()
-        .filter(|r| r.event == Event::Outcome)
+        .filter(|r| r.kind() == EventKind::Outcome)
         .collect();
-    let error = failed[0].detail["error"].as_str().unwrap();
+    let error = failed[0].event.detail().unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(error.contains("ran longer than 1s"), "{error}");
     // The background `sleep` was in the command's process group: it is gone too.
     let child = pid_in(&pidfile);
@@ -203,7 +206,7 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
     );
     assert_eq!(status, RunStatus::Aborted("wrong runbook".into()));
     let recs = records(&path);
-    assert_eq!(recs.last().unwrap().event, Event::RunAborted);
+    assert_eq!(recs.last().unwrap().kind(), EventKind::RunAborted);
     let child = pid_in(&pidfile);
     assert!(
         ends_within(child, Duration::from_secs(10)),
@@ -246,8 +249,14 @@ fn in_the_console_a_command_past_its_timeout_is_judged_by_its_own_answer() {
     // The step's timeout was not judged while the command ran: the command's own answer (it
     // was stopped) is in the journal, not "possibly still under way".
     let recs = records(&path);
-    let outcome: Vec<_> = recs.iter().filter(|r| r.event == Event::Outcome).collect();
+    let outcome: Vec<_> = recs
+        .iter()
+        .filter(|r| r.kind() == EventKind::Outcome)
+        .collect();
     assert_eq!(outcome.len(), 1, "{recs:?}");
-    let error = outcome[0].detail["error"].as_str().unwrap();
+    let error = outcome[0].event.detail().unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(error.contains("ran longer than 1s"), "{error}");
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, TimeZone, Utc};
-use pilotlight::audit::{verify, Event, Mode, Record};
+use pilotlight::audit::{verify, EventKind, Mode, Record};
 use pilotlight::runtime::lock::{self, Holder, LockError, LockState, RunLock};
 use pilotlight::runtime::unfinished;
 
@@ -374,15 +374,15 @@ fn only_the_unfinished_intact_journal_of_the_runbook_is_offered() {
 
     let finished_records = records(&finished);
     assert_eq!(
-        finished_records.last().unwrap().event,
-        Event::RunFinished,
+        finished_records.last().unwrap().kind(),
+        EventKind::RunFinished,
         "the unattended drill did not finish"
     );
     let rs = records(&unfinished_path);
     assert_eq!(rs.len(), 12);
     assert!(!matches!(
-        rs.last().unwrap().event,
-        Event::RunFinished | Event::RunAborted
+        rs.last().unwrap().kind(),
+        EventKind::RunFinished | EventKind::RunAborted
     ));
     let expected_step = last_step(&rs);
     assert!(expected_step.is_some(), "12 records in, no step has begun");

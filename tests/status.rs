@@ -5,13 +5,15 @@
 
 mod common;
 
+use common::detail;
+
 use common::{root, temp_dir};
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use pilotlight::audit::{verify, Event};
+use pilotlight::audit::{verify, EventKind};
 
 fn pilotlight(args: &[&str], data: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pilotlight"))
@@ -226,11 +228,14 @@ fn after_several_drills_the_estimate_is_the_median_of_their_durations() {
         let records = verify(&std::fs::read(e.unwrap().path()).unwrap())
             .unwrap()
             .records;
-        for r in records.iter().filter(|r| r.event == Event::StepSucceeded) {
+        for r in records
+            .iter()
+            .filter(|r| r.kind() == EventKind::StepSucceeded)
+        {
             observed
                 .entry(r.step.clone().unwrap())
                 .or_default()
-                .push(r.detail["duration_secs"].as_u64().unwrap());
+                .push(detail(&r)["duration_secs"].as_u64().unwrap());
         }
     }
     let doc = json(&pilotlight(

@@ -7,10 +7,10 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use pilotlight::audit::{Event, Mode, Record};
-use pilotlight::cloud::model::{RecoveryPoint, RecoveryPointKind, ResourceStatus};
+use pilotlight::audit::{Event, EventKind, Mode, Record};
 use pilotlight::engine::objectives::estimate_rto;
 use pilotlight::engine::{RunStatus, StepState};
+use pilotlight::model::{RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::view::{RunView, ViewMode, TAIL};
 
@@ -174,34 +174,37 @@ pub fn busy_view(runbook: Arc<Runbook>, mode: ViewMode) -> RunView {
 
 fn tail(runbook: &Runbook, now: DateTime<Utc>) -> VecDeque<Record> {
     let events = [
-        Event::StepStarted,
-        Event::GateShown,
-        Event::GateApproved,
-        Event::Intent,
-        Event::Outcome,
-        Event::StepSucceeded,
-        Event::StatusSnapshot,
+        EventKind::StepStarted,
+        EventKind::GateShown,
+        EventKind::GateApproved,
+        EventKind::Intent,
+        EventKind::Outcome,
+        EventKind::StepSucceeded,
+        EventKind::StatusSnapshot,
     ];
+    let plan = serde_json::json!({"step": "s", "attempt": 1, "action": "ec2.start-instances",
+        "resource": "r", "target": "i-0abc", "region": "us-east-1", "params": {}, "token": "pl-1"});
     (0..TAIL)
         .map(|i| {
             let step = &runbook.steps[i % runbook.steps.len()].id;
-            let event = events[i % events.len()];
-            let detail = match event {
-                Event::GateShown => serde_json::json!({"confirm": true, "typed": null, "reason": "optional"}),
-                Event::GateApproved => serde_json::json!({"typed": null, "reason": "IC said go", "unattended": false}),
-                Event::Intent => serde_json::json!({"plan": {"action": "ec2.start-instances"}}),
-                Event::StatusSnapshot => serde_json::json!({"resource": "res-0001-rds-instance", "status": {"health": "ok", "state": "available"}}),
+            let kind = events[i % events.len()];
+            let detail = match kind {
+                EventKind::GateShown => serde_json::json!({"confirm": true, "typed": null, "reason": "optional"}),
+                EventKind::GateApproved => serde_json::json!({"typed": null, "reason": "IC said go", "unattended": false}),
+                EventKind::Intent => serde_json::json!({"plan": plan}),
+                EventKind::StatusSnapshot => serde_json::json!({"resource": "res-0001-rds-instance", "status": {"health": "ok", "state": "available", "latest_recovery_point": null}}),
                 _ => serde_json::json!({}),
             };
+            let event = Event::from_detail(kind, detail)
+                .unwrap_or_else(|e| panic!("a bench record: {e}"));
             Record {
                 seq: i as u64 + 1,
                 at: now - TimeDelta::seconds((TAIL - i) as i64 * 20),
                 operator: "alice".into(),
                 runbook: runbook.id.clone(),
                 mode: Mode::Drill,
+                step: (kind != EventKind::StatusSnapshot).then(|| step.clone()),
                 event,
-                step: (event != Event::StatusSnapshot).then(|| step.clone()),
-                detail,
                 prev: "0".repeat(64),
                 hash: "f".repeat(64),
             }

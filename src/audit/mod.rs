@@ -2,11 +2,15 @@
 //! record. `verify` detects any edit, deletion, insertion or reordering, and tells a torn last
 //! line (a crash mid-write) apart from tampering.
 
+pub mod event;
 mod journal;
 mod record;
 pub mod report;
 mod verify;
 
+pub use event::{Event, EventKind};
 pub use journal::{Journal, JournalError};
-pub use record::{format_time, sha256_hex, Entry, Event, LineProblem, Mode, Record, GENESIS};
+pub use record::{
+    first_line_claims, format_time, sha256_hex, Claim, Entry, LineProblem, Mode, Record, GENESIS,
+};
 pub use verify::{verify, Tamper, TornTail, Verified};

@@ -8,6 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::event::{Event, EventKind};
+
 /// `prev` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -21,59 +23,59 @@ pub enum Mode {
     Drill,
 }
 
-/// What a record says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Event {
-    RunStarted,
-    RunResumed,
-    /// The operator left the console; the run can be resumed (simulated time stops here).
-    RunPaused,
-    RunFinished,
-    RunAborted,
-    StepStarted,
-    GateShown,
-    GateApproved,
-    GateCancelled,
-    /// Written and fsynced before a change is requested.
-    Intent,
-    /// Written after the change request returned (success or failure).
-    Outcome,
-    StepSucceeded,
-    StepFailed,
-    StepSkipped,
-    StepRetried,
-    StatusSnapshot,
-    TornTailSetAside,
-    Error,
-}
-
-/// A record as it stands in the journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A record as it stands in the journal, its event typed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub seq: u64,
-    #[serde(with = "millis")]
     pub at: DateTime<Utc>,
     pub operator: String,
     pub runbook: String,
     pub mode: Mode,
-    pub event: Event,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
-    #[serde(default)]
-    pub detail: serde_json::Value,
+    pub event: Event,
     pub prev: String,
     pub hash: String,
+}
+
+impl Record {
+    /// The event's name.
+    pub fn kind(&self) -> EventKind {
+        self.event.kind()
+    }
+}
+
+/// A line as it is on disk, its detail not yet typed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    seq: u64,
+    #[serde(with = "millis")]
+    at: DateTime<Utc>,
+    operator: String,
+    runbook: String,
+    mode: Mode,
+    event: EventKind,
+    #[serde(default)]
+    step: Option<String>,
+    #[serde(default)]
+    detail: serde_json::Value,
+    prev: String,
+    hash: String,
 }
 
 /// The fields a writer supplies; `seq`, `prev` and `hash` are the journal's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub at: DateTime<Utc>,
-    pub event: Event,
     pub step: Option<String>,
-    pub detail: serde_json::Value,
+    pub event: Event,
+}
+
+impl Entry {
+    /// The event's name.
+    pub fn kind(&self) -> EventKind {
+        self.event.kind()
+    }
 }
 
 #[derive(Serialize)]
@@ -84,7 +86,7 @@ struct Unsealed<'a> {
     operator: &'a str,
     runbook: &'a str,
     mode: Mode,
-    event: Event,
+    event: EventKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<&'a str>,
     detail: &'a serde_json::Value,
@@ -110,15 +112,16 @@ pub(crate) fn seal(
     entry: &Entry,
     prev: &str,
 ) -> Result<(String, Record), serde_json::Error> {
+    let detail = entry.event.detail()?;
     let unsealed = serde_json::to_string(&Unsealed {
         seq,
         at: entry.at,
         operator,
         runbook,
         mode,
-        event: entry.event,
+        event: entry.event.kind(),
         step: entry.step.as_deref(),
-        detail: &entry.detail,
+        detail: &detail,
         prev,
     })?;
     let hash = sha256_hex(unsealed.as_bytes());
@@ -130,13 +133,37 @@ pub(crate) fn seal(
         operator: operator.to_string(),
         runbook: runbook.to_string(),
         mode,
-        event: entry.event,
         step: entry.step.clone(),
-        detail: entry.detail.clone(),
+        event: entry.event.clone(),
         prev: prev.to_string(),
         hash,
     };
     Ok((line, record))
+}
+
+/// What a journal's first line says about its run, read without verifying anything: for telling
+/// which runbook a journal that does not verify claims to be of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claim {
+    pub runbook: Option<String>,
+    pub mode: Option<Mode>,
+}
+
+/// What the first line of `bytes` claims (nothing, where it cannot be read).
+pub fn first_line_claims(bytes: &[u8]) -> Claim {
+    #[derive(Deserialize)]
+    struct Head {
+        runbook: Option<String>,
+        mode: Option<serde_json::Value>,
+    }
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let Ok(head) = serde_json::from_slice::<Head>(first) else {
+        return Claim::default();
+    };
+    Claim {
+        runbook: head.runbook,
+        mode: head.mode.and_then(|m| serde_json::from_value(m).ok()),
+    }
 }
 
 /// Why one line is not an intact record.
@@ -159,15 +186,31 @@ pub(crate) fn open_line(line: &str) -> Result<Record, LineProblem> {
             "does not end with the `hash` field".into(),
         ));
     };
-    let record: Record = serde_json::from_str(line)
+    let raw: Line = serde_json::from_str(line)
         .map_err(|e| LineProblem::Malformed(format!("not a journal record: {e}")))?;
     let mut unsealed = String::with_capacity(i + 1);
     unsealed.push_str(&line[..i]);
     unsealed.push('}');
-    if sha256_hex(unsealed.as_bytes()) != claimed || record.hash != claimed {
+    if sha256_hex(unsealed.as_bytes()) != claimed || raw.hash != claimed {
         return Err(LineProblem::HashMismatch);
     }
-    Ok(record)
+    let event = Event::from_detail(raw.event, raw.detail).map_err(|e| {
+        LineProblem::Malformed(format!(
+            "the detail of `{}` is not what pilotlight writes: {e}",
+            raw.event.name()
+        ))
+    })?;
+    Ok(Record {
+        seq: raw.seq,
+        at: raw.at,
+        operator: raw.operator,
+        runbook: raw.runbook,
+        mode: raw.mode,
+        step: raw.step,
+        event,
+        prev: raw.prev,
+        hash: raw.hash,
+    })
 }
 
 mod millis {
@@ -199,9 +242,8 @@ mod tests {
     fn entry() -> Entry {
         Entry {
             at: Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap(),
-            event: Event::RunStarted,
             step: None,
-            detail: serde_json::json!({"b": 1, "a": "x"}),
+            event: Event::RunAborted(crate::audit::event::RunAborted { reason: "x".into() }),
         }
     }
 

@@ -40,7 +40,7 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
                 _ => return ExitCode::from(1),
             };
             let end = match last.event {
-                Event::RunFinished | Event::RunAborted => "the run ended",
+                Event::RunFinished(_) | Event::RunAborted(_) => "the run ended",
                 _ => "the run has no end record (still running, crashed, or cut short after its last record)",
             };
             say!(

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use super::load_runbook;
+use crate::audit::event::{DrillContext, RunContext, TornTailSetAside};
 use crate::audit::{Event, Journal, Mode};
 use crate::cloud::sim::{self, SimWorld};
 use crate::engine::{Engine, Input, RunStatus};
@@ -136,16 +137,22 @@ fn prepare(
     };
     // Drills never run commands, so one a crash interrupted can simply "run" again.
     engine.rerun_interrupted_commands(true);
-    engine.set_context(serde_json::json!({
-        "pilotlight": env!("CARGO_PKG_VERSION"),
-        "runbook_file": args.runbook.display().to_string(),
-        "runbook_sha256": digest,
-        "scenario": scenario.name,
-        "scenario_file": args.scenario.as_ref().map(|p| p.display().to_string()),
-        "seed": scenario.seed,
-        "speed": match args.speed { Speed::Max => "max".to_string(), Speed::Times(f) => f.to_string() },
-        "unattended": args.unattended,
-    }));
+    engine.set_context(RunContext {
+        pilotlight: env!("CARGO_PKG_VERSION").to_string(),
+        runbook_file: args.runbook.display().to_string(),
+        runbook_sha256: digest,
+        drill: Some(DrillContext {
+            scenario: scenario.name.clone(),
+            scenario_file: args.scenario.as_ref().map(|p| p.display().to_string()),
+            seed: scenario.seed,
+            speed: match args.speed {
+                Speed::Max => "max".to_string(),
+                Speed::Times(f) => f.to_string(),
+            },
+            unattended: args.unattended,
+        }),
+        live: None,
+    });
     let lock = match lock {
         Some(l) => l,
         None => RunLock::acquire(journal.path(), &holder).map_err(|e| e.to_string())?,
@@ -222,12 +229,11 @@ pub(super) fn resume_from(
     }
     // Approvals in the journal were given for the runbook as it was: an edited runbook must not
     // inherit them.
-    let recorded = first
-        .detail
-        .get("context")
-        .and_then(|c| c.get("runbook_sha256"))
-        .and_then(|d| d.as_str());
-    if let Some(recorded) = recorded.filter(|r| *r != digest) {
+    let recorded = match &first.event {
+        Event::RunStarted(started) => started.context.as_ref().map(|c| c.runbook_sha256.as_str()),
+        _ => None,
+    };
+    if let Some(recorded) = recorded.filter(|r| !r.is_empty() && *r != digest) {
         return Err(format!(
             "the runbook changed since this {word} started (sha256 {} then, {} now); approvals given for the old one cannot carry over: resume with the runbook as it was, or start a new {word}",
             &recorded[..recorded.len().min(12)],
@@ -259,9 +265,11 @@ pub(super) fn resume_from(
     if let Some(torn) = torn {
         let entry = crate::audit::Entry {
             at: last,
-            event: Event::TornTailSetAside,
             step: None,
-            detail: serde_json::json!({"line": torn.line, "bytes": torn.bytes.len()}),
+            event: Event::TornTailSetAside(TornTailSetAside {
+                bytes: torn.bytes.len() as u64,
+                line: torn.line as u64,
+            }),
         };
         records.push(journal.append(&entry).map_err(|e| e.to_string())?);
         eprintln!(

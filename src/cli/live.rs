@@ -11,7 +11,8 @@ use chrono::{SubsecRound, Utc};
 use super::console::{attend, Attended};
 use super::drill::{create_default, resume_from};
 use super::load_runbook;
-use crate::audit::{Journal, Mode};
+use crate::audit::event::{LiveContext, RunContext};
+use crate::audit::{Event, Journal, Mode};
 use crate::cloud::aws::{Access, AwsCloud};
 use crate::engine::{Engine, Input};
 use crate::runtime::lock::{Holder, LockError, RunLock};
@@ -139,13 +140,16 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     // A live command a crash interrupted may have done its work: the operator decides.
     engine.rerun_interrupted_commands(false);
-    engine.set_context(serde_json::json!({
-        "pilotlight": env!("CARGO_PKG_VERSION"),
-        "runbook_file": args.runbook.display().to_string(),
-        "runbook_sha256": digest,
-        "aws": identity,
-        "regions": runbook.regions(),
-    }));
+    engine.set_context(RunContext {
+        pilotlight: env!("CARGO_PKG_VERSION").to_string(),
+        runbook_file: args.runbook.display().to_string(),
+        runbook_sha256: digest,
+        drill: None,
+        live: Some(LiveContext {
+            aws: identity.clone(),
+            regions: runbook.regions(),
+        }),
+    });
     let notice = health.summary();
     let attended = Attended {
         engine,
@@ -167,8 +171,12 @@ pub fn run(args: RunArgs) -> ExitCode {
 fn began_in(journal: &std::path::Path) -> Option<String> {
     let bytes = std::fs::read(journal).ok()?;
     let verified = crate::audit::verify(&bytes).ok()?;
-    let first = verified.records.first()?;
-    first.detail["context"]["aws"]["account"]
-        .as_str()
-        .map(str::to_string)
+    match &verified.records.first()?.event {
+        Event::RunStarted(started) => started
+            .context
+            .as_ref()
+            .and_then(|c| c.live.as_ref())
+            .map(|l| l.aws.account.clone()),
+        _ => None,
+    }
 }

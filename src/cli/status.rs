@@ -13,10 +13,10 @@ use serde_json::json;
 
 use super::load_runbook;
 use crate::cloud::aws::{Access, AwsCloud, HealthReport, Timeouts};
-use crate::cloud::model::{CloudError, ResourceStatus};
 use crate::cloud::sim::{self, SimWorld};
 use crate::cloud::{observe_all, ReadOnly};
 use crate::engine::objectives::{estimate_rto, rpo, Verdict};
+use crate::model::{CloudError, ResourceStatus};
 use crate::runbook::Duration;
 use crate::runbook::Runbook;
 use crate::runtime::{history, paths};

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 
 use super::drill::Setup;
+use crate::audit::event::Intent;
 use crate::audit::{Event, Record};
 use crate::cloud::sim;
 use crate::engine::{Engine, RunStatus, StepState};
@@ -25,29 +26,17 @@ impl Observer for Progress {
     fn recorded(&mut self, r: &Record) {
         let t = Duration::from_secs((r.at - self.t0).num_seconds().max(0) as u64);
         let step = r.step.as_deref().unwrap_or("-");
-        let what = match (r.event, r.detail.get("plan")) {
-            (Event::Intent, Some(plan)) => format!(
-                "requested {}",
-                plan.get("action").and_then(|a| a.as_str()).unwrap_or("?")
-            ),
-            (Event::Outcome, _) if r.detail.get("ok").and_then(|v| v.as_bool()) == Some(false) => {
-                format!(
-                    "failed: {}",
-                    r.detail
-                        .get("error")
-                        .and_then(|e| e.as_str())
-                        .unwrap_or("?")
-                )
+        let name = r.kind().name();
+        let what = match &r.event {
+            Event::Intent(Intent {
+                plan: Some(plan), ..
+            }) => format!("requested {}", plan.action.name()),
+            Event::Outcome(o) if !o.ok => {
+                format!("failed: {}", o.error.as_deref().unwrap_or("?"))
             }
-            (Event::StepFailed, _) | (Event::RunAborted, _) => {
-                let why = r.detail.get("error").or_else(|| r.detail.get("reason"));
-                format!(
-                    "{}: {}",
-                    event_name(r.event),
-                    why.and_then(|e| e.as_str()).unwrap_or("?")
-                )
-            }
-            (e, _) => event_name(e).to_string(),
+            Event::StepFailed(f) => format!("{name}: {}", f.error),
+            Event::RunAborted(a) => format!("{name}: {}", a.reason),
+            _ => name.to_string(),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{:<11} {step:<28} {what}", format!("T+{t}"));
@@ -62,13 +51,6 @@ impl Observer for Progress {
     fn refused(&mut self, message: &str) {
         eprintln!("refused: {message}");
     }
-}
-
-fn event_name(e: Event) -> String {
-    serde_json::to_value(e)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 pub async fn run(setup: Setup, speed: Speed) -> ExitCode {

@@ -2,7 +2,6 @@
 //! never calls them; the runtime does, and turns what they answer into engine inputs.
 
 pub mod aws;
-pub mod model;
 pub mod sim;
 
 use std::future::Future;
@@ -10,9 +9,9 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
-use crate::engine::{ActionPlan, Approval};
+use crate::engine::Approval;
+use crate::model::{ActionPlan, CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::Resource;
-use model::{CloudError, Progress, ResourceStatus, Started};
 
 /// One resource's observation, by its runbook name.
 pub type Observation = (String, Result<ResourceStatus, CloudError>);

@@ -5,52 +5,45 @@
 use chrono::{DateTime, Utc};
 
 use super::{AfterAck, Approval, Effect, Engine, RunStatus, StepState};
-use crate::audit::{Entry, Event};
 
 impl Engine {
     /// Whether `attempt` of step `step` is the current step's attempt, still waiting to send.
     fn attempt_still_requesting(&self, step: usize, attempt: u32) -> bool {
-        step == self.current
-            && matches!(self.status, RunStatus::Running)
-            && self.steps.get(step).is_some_and(|r| {
-                r.attempt == attempt && r.state == StepState::Running && r.awaiting.is_none()
-            })
+        step == self.state.current
+            && matches!(self.status(), RunStatus::Running)
+            && self
+                .state
+                .steps
+                .get(step)
+                .is_some_and(|r| r.attempt == attempt && r.state == StepState::Running)
+            && self.live.get(step).is_some_and(|l| l.awaiting.is_none())
     }
 
     /// Whether an answer is for the request in flight: right step, right attempt, and a request
     /// of that attempt was actually sent and not yet answered.
     fn is_awaited(&self, step: &str, attempt: u32) -> bool {
+        let i = self.state.current;
         self.is_current_attempt(step, attempt)
-            && self.steps[self.current].awaiting == Some(attempt)
-            && self.steps[self.current].state == StepState::Running
+            && self.live[i].awaiting == Some(attempt)
+            && self.state.steps[i].state == StepState::Running
     }
 
     pub(super) fn is_current_attempt(&self, step: &str, attempt: u32) -> bool {
-        self.runbook
-            .steps
-            .get(self.current)
-            .is_some_and(|s| s.id == step)
-            && self.steps[self.current].attempt == attempt
-            && matches!(self.status, RunStatus::Running)
+        let i = self.state.current;
+        self.runbook.steps.get(i).is_some_and(|s| s.id == step)
+            && self.state.steps[i].attempt == attempt
+            && matches!(self.status(), RunStatus::Running)
     }
 
-    /// Emits a record to journal, remembering what to do once it is durable.
-    pub(super) fn record(
-        &mut self,
-        fx: &mut Vec<Effect>,
-        at: DateTime<Utc>,
-        event: Event,
-        step: Option<String>,
-        detail: serde_json::Value,
-        after: AfterAck,
-    ) {
-        self.acks.push_back(after);
-        fx.push(Effect::Record(Entry {
-            at,
-            event,
-            step,
-            detail,
-        }));
+    /// The capability to change things for step `step` (by index): minted only from a gate
+    /// approval whose record the journal has acknowledged as durable.
+    pub fn approval(&self, step: usize) -> Option<Approval> {
+        let approved = self.state.steps.get(step)?.approved?;
+        if approved.seq >= self.acked {
+            return None;
+        }
+        let id = &self.runbook.steps.get(step)?.id;
+        Some(Approval::mint(id, approved.seq, approved.unattended))
     }
 
     pub(super) fn acknowledged(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
@@ -59,14 +52,11 @@ impl Engine {
         let Some(after) = self.acks.pop_front() else {
             return;
         };
-        let seq = self.acked;
         self.acked += 1;
         match after {
             AfterAck::Nothing => {}
-            AfterAck::MintApproval { step, unattended } => {
-                if step == self.current {
-                    let id = self.runbook.steps[step].id.clone();
-                    self.steps[step].approval = Some(Approval::mint(&id, seq, unattended));
+            AfterAck::BeginAttempt { step } => {
+                if step == self.state.current {
                     self.begin_attempt(now, fx);
                 }
             }
@@ -76,15 +66,13 @@ impl Engine {
                 if !self.attempt_still_requesting(step, attempt) {
                     return;
                 }
-                let run = &mut self.steps[step];
-                if let (Some(plan), Some(approval)) = (&run.plan, &run.approval) {
-                    if plan.attempt == attempt {
-                        fx.push(Effect::Mutate {
-                            plan: plan.clone(),
-                            approval: approval.clone(),
-                        });
-                        run.awaiting = Some(attempt);
-                    }
+                let plan = self.state.steps[step]
+                    .plan
+                    .clone()
+                    .filter(|p| p.attempt == attempt);
+                if let (Some(plan), Some(approval)) = (plan, self.approval(step)) {
+                    fx.push(Effect::Mutate { plan, approval });
+                    self.live[step].awaiting = Some(attempt);
                 }
             }
             AfterAck::RunCommand {
@@ -95,15 +83,14 @@ impl Engine {
                 if !self.attempt_still_requesting(step, attempt) {
                     return;
                 }
-                let run = &mut self.steps[step];
-                if let Some(approval) = &run.approval {
+                if let Some(approval) = self.approval(step) {
                     fx.push(Effect::RunCommand {
                         step: self.runbook.steps[step].id.clone(),
                         attempt,
                         command,
-                        approval: approval.clone(),
+                        approval,
                     });
-                    run.awaiting = Some(attempt);
+                    self.live[step].awaiting = Some(attempt);
                 }
             }
         }
@@ -115,7 +102,7 @@ impl Engine {
         if !self.is_awaited(step, attempt) {
             return false;
         }
-        self.steps[self.current].awaiting = None;
+        self.live[self.state.current].awaiting = None;
         true
     }
 }

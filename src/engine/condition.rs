@@ -2,17 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::cloud::model::ResourceStatus;
+use crate::model::ResourceStatus;
 use crate::runbook::{Condition, Health};
-
-fn health_name(h: Health) -> &'static str {
-    match h {
-        Health::Ok => "ok",
-        Health::Impaired => "impaired",
-        Health::Unavailable => "unavailable",
-        Health::Unknown => "unknown",
-    }
-}
 
 /// `Ok(description)` when the condition holds, `Err(why not)` otherwise.
 pub fn evaluate(
@@ -22,17 +13,17 @@ pub fn evaluate(
 ) -> Result<String, String> {
     let mut held = Vec::new();
     if !c.health.is_empty() {
-        let want: Vec<&str> = c.health.iter().map(|h| health_name(*h)).collect();
+        let want: Vec<&str> = c.health.iter().map(|h| Health::name(*h)).collect();
         if !c.health.contains(&status.health) {
             return Err(format!(
                 "{} is {} ({}); expected {}",
                 c.resource,
-                health_name(status.health),
+                Health::name(status.health),
                 status.state,
                 want.join(" or ")
             ));
         }
-        held.push(format!("{} is {}", c.resource, health_name(status.health)));
+        held.push(format!("{} is {}", c.resource, Health::name(status.health)));
     }
     if let Some(within) = c.recovery_point_within {
         let Some(rp) = &status.latest_recovery_point else {

@@ -1,61 +1,64 @@
 //! The life of a step: started → gate → attempt (observe / request / wait) → done or failed,
-//! with retries, timeouts and operator commands. Every transition is journaled.
+//! with retries, timeouts and operator commands. Every transition is a journal record.
 
-use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::json;
+use chrono::{DateTime, Utc};
 
-use super::plan::{render, ActionPlan};
-use super::{AfterAck, Effect, Engine, Input, RunStatus, StepState, WaitFor};
+use super::plan::render;
+use super::{AfterAck, Effect, Engine, Input, RunStatus, StepState};
+use crate::audit::event::{
+    AttemptBegun, Intent, Outcome, PlannedStep, RunFinished, RunPaused, RunStarted, StepStarted,
+};
 use crate::audit::Event;
-use crate::cloud::model::{CloudError, Started};
+use crate::model::{ActionPlan, CloudError, Started};
 use crate::runbook::{Step, StepBody};
-
-fn secs(d: crate::runbook::Duration) -> TimeDelta {
-    TimeDelta::seconds(d.as_secs() as i64)
-}
 
 impl Engine {
     pub(super) fn dispatch(&mut self, input: Input, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
         match input {
             Input::Start => {
-                if self.status != RunStatus::NotStarted {
+                if self.state.status != RunStatus::NotStarted {
                     return fx.push(Effect::Refused("the run has already started".into()));
                 }
-                self.status = RunStatus::Running;
-                self.started_at = Some(now);
-                let steps: Vec<_> = self
+                let steps = self
                     .runbook
                     .steps
                     .iter()
-                    .map(|s| {
-                        json!({"id": s.id, "title": s.title, "kind": s.kind().name(),
-                        "expected_secs": s.expected_duration().map(|d| d.as_secs())})
+                    .map(|s| PlannedStep {
+                        id: s.id.clone(),
+                        title: s.title.clone(),
+                        kind: Some(s.kind()),
+                        expected_secs: s.expected_duration().map(|d| d.as_secs()),
                     })
                     .collect();
-                let detail = json!({"run_id": self.run_id, "title": self.runbook.title,
-                    "rto_target_secs": self.runbook.targets.rto.as_secs(), "steps": steps,
-                    "context": self.context});
-                self.record(fx, now, Event::RunStarted, None, detail, AfterAck::Nothing);
+                let started = RunStarted {
+                    context: self.context.clone(),
+                    rto_target_secs: self.runbook.targets.rto.as_secs(),
+                    run_id: self.state.run_id.clone(),
+                    steps,
+                    title: self.runbook.title.clone(),
+                };
+                self.emit(fx, now, None, Event::RunStarted(started), AfterAck::Nothing);
                 self.enter_step(now, fx);
             }
             Input::Resume => self.resume_effects(now, fx),
             Input::Pause => {
-                if matches!(self.status, RunStatus::Running | RunStatus::Blocked(_)) {
-                    let at_step = self.runbook.steps.get(self.current).map(|s| s.id.clone());
-                    let detail = json!({"at_step": at_step});
-                    self.record(fx, now, Event::RunPaused, None, detail, AfterAck::Nothing);
+                if matches!(self.status(), RunStatus::Running | RunStatus::Blocked(_)) {
+                    let at_step = self.current_id();
+                    let paused = Event::RunPaused(RunPaused { at_step });
+                    self.emit(fx, now, None, paused, AfterAck::Nothing);
                 }
             }
             Input::Recorded => self.acknowledged(now, fx),
             Input::JournalFailed(why) => {
-                self.status = RunStatus::Aborted(format!("journal failure: {why}"));
+                let status = RunStatus::Aborted(format!("journal failure: {why}"));
+                self.journal_failure = Some(status.clone());
                 self.acks.clear();
-                fx.push(Effect::Finished(self.status.clone()));
+                fx.push(Effect::Finished(status));
             }
             Input::Gate(decision) => self.gate_decision(decision, now, fx),
             Input::ManualDone => match self.current_step() {
                 Some((step, StepState::Running)) if matches!(step.body, StepBody::Manual) => {
-                    self.succeed(now, json!({"note": "marked done"}), fx)
+                    self.succeed(now, Done::Note("marked done".into()), fx)
                 }
                 _ => fx.push(Effect::Refused("no manual step is in progress".into())),
             },
@@ -86,15 +89,13 @@ impl Engine {
             } if self.take_awaited(&step, attempt) => match result {
                 Ok(started) => self.action_started(started, now, fx),
                 Err(e) => {
-                    let detail = json!({"ok": false, "attempt": attempt, "error": e.to_string()});
-                    self.record(
-                        fx,
-                        now,
-                        Event::Outcome,
-                        Some(step),
-                        detail,
-                        AfterAck::Nothing,
-                    );
+                    let outcome = Outcome {
+                        attempt,
+                        error: Some(e.to_string()),
+                        ..Outcome::default()
+                    };
+                    let i = self.state.current;
+                    self.emit(fx, now, Some(i), Event::Outcome(outcome), AfterAck::Nothing);
                     // No answer is not a "no": the change may have happened. Only a definite
                     // refusal is retried automatically.
                     match e {
@@ -111,26 +112,26 @@ impl Engine {
                 step,
                 attempt,
                 result,
-            } if self.take_awaited(&step, attempt) => {
-                self.in_flight = None;
-                match result {
-                    Ok(Some(started)) => self.action_started(
-                        Started {
-                            adopted: true,
-                            ..started
-                        },
-                        now,
-                        fx,
-                    ),
-                    Ok(None) => self.request_change(now, fx, true),
-                    // Not knowing what the first request did, nothing new may be sent.
-                    Err(e) => self.fail_now(
-                        format!("could not learn what the request before the restart did ({e}); check it, then retry or skip"),
-                        now,
-                        fx,
-                    ),
+            } if self.take_awaited(&step, attempt) => match result {
+                Ok(Some(started)) => self.action_started(
+                    Started {
+                        adopted: true,
+                        ..started
+                    },
+                    now,
+                    fx,
+                ),
+                Ok(None) => {
+                    let attempt = self.state.steps[self.state.current].attempt;
+                    self.request_change(now, fx, attempt, true)
                 }
-            }
+                // Not knowing what the first request did, nothing new may be sent.
+                Err(e) => self.fail_now(
+                    format!("could not learn what the request before the restart did ({e}); check it, then retry or skip"),
+                    now,
+                    fx,
+                ),
+            },
             Input::CommandDone {
                 step,
                 attempt,
@@ -155,40 +156,46 @@ impl Engine {
         matches!(
             self.current_step(),
             Some((step, StepState::Running)) if matches!(step.body, StepBody::Action { .. })
-        ) && self.steps[self.current].awaiting.is_some()
+        ) && self.live[self.state.current].awaiting.is_some()
     }
 
     pub(super) fn current_step(&self) -> Option<(&Step, StepState)> {
-        let step = self.runbook.steps.get(self.current)?;
-        Some((step, self.steps[self.current].state))
+        let i = self.state.current;
+        let step = self.runbook.steps.get(i)?;
+        Some((step, self.state.steps[i].state))
+    }
+
+    /// The current step's id, if the run has not gone past its last step.
+    pub(super) fn current_id(&self) -> Option<String> {
+        self.runbook
+            .steps
+            .get(self.state.current)
+            .map(|s| s.id.clone())
     }
 
     /// Starts the current step (or finishes the run after the last one).
     pub(super) fn enter_step(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let Some(step) = self.runbook.steps.get(self.current).cloned() else {
-            self.status = RunStatus::Finished;
-            let took = self.started_at.map_or(0, |s| (now - s).num_seconds());
-            self.record(
-                fx,
-                now,
-                Event::RunFinished,
-                None,
-                json!({"duration_secs": took}),
-                AfterAck::Nothing,
-            );
+        let i = self.state.current;
+        let Some(step) = self.runbook.steps.get(i).cloned() else {
+            let took = self.state.started_at.map_or(0, |s| (now - s).num_seconds());
+            let finished = Event::RunFinished(RunFinished {
+                duration_secs: took,
+            });
+            self.emit(fx, now, None, finished, AfterAck::Nothing);
             fx.push(Effect::Finished(RunStatus::Finished));
             return;
         };
-        let run = &mut self.steps[self.current];
-        run.started_at = Some(now);
-        let detail = json!({"title": step.title, "kind": step.kind().name(),
-            "expected_secs": step.expected_duration().map(|d| d.as_secs())});
-        self.record(
+        let started = StepStarted {
+            expected_secs: step.expected_duration().map(|d| d.as_secs()),
+            kind: Some(step.kind()),
+            title: step.title.clone(),
+        };
+        // Without a gate, a check, manual or wait step's attempt begins with this record.
+        self.emit(
             fx,
             now,
-            Event::StepStarted,
-            Some(step.id.clone()),
-            detail,
+            Some(i),
+            Event::StepStarted(started),
             AfterAck::Nothing,
         );
         self.show_gate_or_begin(&step, now, fx);
@@ -196,158 +203,168 @@ impl Engine {
 
     /// Begins a new attempt of the current step's body.
     pub(super) fn begin_attempt(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let step = self.runbook.steps[self.current].clone();
-        let run = &mut self.steps[self.current];
-        run.attempt += 1;
-        run.awaiting = None;
-        run.body_started_at = Some(now);
-        run.error = None;
-        run.wait = None;
-        run.next_poll = None;
-        run.plan = None;
-        run.live_preview = None;
-        let attempt = run.attempt;
-        let recorded_elsewhere = matches!(
-            step.body,
-            StepBody::Action { .. } | StepBody::Command { .. }
-        );
-        if !recorded_elsewhere && (attempt > 1 || step.gate.is_some()) {
-            // Actions and commands record each attempt in their intent. Other steps say here when
-            // an attempt begins after a gate or a retry (otherwise step-started says it).
-            let detail = json!({"attempt": attempt, "begin": true, "retry": attempt > 1,
-                "title": step.title, "kind": step.kind().name()});
-            self.record(
-                fx,
-                now,
-                Event::StepStarted,
-                Some(step.id.clone()),
-                detail,
-                AfterAck::Nothing,
-            );
-        }
-        let run = &mut self.steps[self.current];
+        let i = self.state.current;
+        let step = self.runbook.steps[i].clone();
+        let live = &mut self.live[i];
+        live.awaiting = None;
+        live.next_poll = None;
+        live.live_preview = None;
+        let attempt = self.state.steps[i].attempt + 1;
         match &step.body {
-            StepBody::Check { expect } => {
-                run.state = StepState::Verifying;
-                fx.push(Effect::Observe {
-                    resource: expect.resource.clone(),
-                });
+            // Actions and commands record each attempt in their intent.
+            StepBody::Action { .. } => self.request_change(now, fx, attempt, false),
+            StepBody::Command { .. } => self.command_intent(now, fx, attempt, false),
+            _ => {
+                let begun = AttemptBegun {
+                    attempt,
+                    begin: true,
+                    kind: Some(step.kind()),
+                    retry: attempt > 1,
+                    title: step.title.clone(),
+                };
+                self.emit(
+                    fx,
+                    now,
+                    Some(i),
+                    Event::AttemptBegun(begun),
+                    AfterAck::Nothing,
+                );
+                self.attempt_effects(fx);
             }
-            StepBody::Manual => {
-                run.state = StepState::Running;
-                fx.push(Effect::AwaitOperator {
-                    step: step.id.clone(),
-                });
-            }
-            StepBody::Wait { until: Some(c), .. } => {
-                run.state = StepState::Waiting;
-                run.wait = Some(WaitFor::Condition);
-                fx.push(Effect::Observe {
-                    resource: c.resource.clone(),
-                });
-            }
-            StepBody::Wait { delay, .. } => {
-                run.state = StepState::Waiting;
-                run.wait = Some(WaitFor::Until(now + secs(delay.unwrap_or_default())));
-            }
-            StepBody::Action { .. } => self.request_change(now, fx, false),
-            StepBody::Command { .. } => self.command_intent(now, fx, false),
         }
     }
 
-    /// Writes the intent of the current command attempt; the command runs after its
+    /// What a check, manual or wait step's attempt that has begun needs from the runtime.
+    pub(super) fn attempt_effects(&mut self, fx: &mut Vec<Effect>) {
+        let Some((step, _)) = self.current_step() else {
+            return;
+        };
+        match &step.body {
+            StepBody::Check { expect } => fx.push(Effect::Observe {
+                resource: expect.resource.clone(),
+            }),
+            StepBody::Manual => fx.push(Effect::AwaitOperator {
+                step: step.id.clone(),
+            }),
+            StepBody::Wait { until: Some(c), .. } => fx.push(Effect::Observe {
+                resource: c.resource.clone(),
+            }),
+            _ => {}
+        }
+    }
+
+    /// Writes the intent of `attempt` of the current command step; the command runs after its
     /// acknowledgement.
     pub(super) fn command_intent(
         &mut self,
         now: DateTime<Utc>,
         fx: &mut Vec<Effect>,
+        attempt: u32,
         resend: bool,
     ) {
-        let step = self.runbook.steps[self.current].clone();
+        let i = self.state.current;
+        let step = self.runbook.steps[i].clone();
         let StepBody::Command { run: command, .. } = &step.body else {
             return;
         };
-        let attempt = self.steps[self.current].attempt;
-        match command.render(&self.outputs) {
+        match command.render(&self.state.outputs) {
             Ok(command) => {
-                self.steps[self.current].state = StepState::Running;
-                let detail = json!({"attempt": attempt, "command": command, "resend": resend});
+                let intent = Intent {
+                    attempt,
+                    command: Some(command.clone()),
+                    plan: None,
+                    resend,
+                };
                 let after = AfterAck::RunCommand {
-                    step: self.current,
+                    step: i,
                     attempt,
                     command,
                 };
-                self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
+                self.emit(fx, now, Some(i), Event::Intent(intent), after);
             }
-            Err(r) => self.attempt_failed(format!("`{{{{{r}}}}}` is not known"), now, fx),
+            Err(r) => {
+                let why = format!("`{{{{{r}}}}}` is not known");
+                self.attempt_failed_at(attempt, why, now, fx)
+            }
         }
     }
 
-    /// Writes the intent of the current action attempt; the request follows its acknowledgement.
+    /// Writes the intent of `attempt` of the current action step; the request follows its
+    /// acknowledgement.
     pub(super) fn request_change(
         &mut self,
         now: DateTime<Utc>,
         fx: &mut Vec<Effect>,
+        attempt: u32,
         resend: bool,
     ) {
-        let step = self.runbook.steps[self.current].clone();
+        let i = self.state.current;
+        let step = self.runbook.steps[i].clone();
         let StepBody::Action { call, resource, .. } = &step.body else {
             return;
         };
         let Some(res) = self.runbook.resources.get(resource) else {
             return;
         };
-        let attempt = self.steps[self.current].attempt;
-        match render(call, res, &step.id, attempt, &self.run_id, &self.outputs) {
+        let run_id = &self.state.run_id;
+        match render(call, res, &step.id, attempt, run_id, &self.state.outputs) {
             Ok(plan) => {
-                let run = &mut self.steps[self.current];
+                let since = self.state.steps[i].first_request_at.unwrap_or(now);
                 let plan = ActionPlan {
-                    since: Some(*run.first_request_at.get_or_insert(now)),
+                    since: Some(since),
                     ..plan
                 };
-                run.state = StepState::Running;
-                run.plan = Some(plan.clone());
-                let detail = json!({"attempt": attempt, "plan": plan, "resend": resend});
-                let after = AfterAck::SendMutate {
-                    step: self.current,
+                let intent = Intent {
                     attempt,
+                    command: None,
+                    plan: Some(plan),
+                    resend,
                 };
-                self.record(fx, now, Event::Intent, Some(step.id.clone()), detail, after);
+                let after = AfterAck::SendMutate { step: i, attempt };
+                self.emit(fx, now, Some(i), Event::Intent(intent), after);
             }
-            Err(e) => self.attempt_failed(format!("cannot prepare the request: {e}"), now, fx),
+            Err(e) => {
+                let why = format!("cannot prepare the request: {e}");
+                self.attempt_failed_at(attempt, why, now, fx)
+            }
         }
     }
 
-    fn action_started(&mut self, started: Started, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let step = self.runbook.steps[self.current].clone();
-        let attempt = self.steps[self.current].attempt;
-        let detail = json!({"ok": true, "attempt": attempt, "outputs": started.outputs, "adopted": started.adopted});
-        self.record(
-            fx,
-            now,
-            Event::Outcome,
-            Some(step.id.clone()),
-            detail,
-            AfterAck::Nothing,
-        );
-        self.outputs
-            .entry(step.id.clone())
-            .or_default()
-            .extend(started.outputs);
-        match &step.body {
-            StepBody::Action {
-                wait_until: Some(target),
-                ..
-            } => {
-                let run = &mut self.steps[self.current];
-                run.state = StepState::Waiting;
-                run.wait = Some(WaitFor::TargetState(target.clone()));
-                if let Some(plan) = &run.plan {
-                    let plan = plan.with_made(self.outputs.get(&step.id));
+    pub(super) fn action_started(
+        &mut self,
+        started: Started,
+        now: DateTime<Utc>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let i = self.state.current;
+        let attempt = self.state.steps[i].attempt;
+        let outcome = Outcome {
+            adopted: Some(started.adopted),
+            attempt,
+            ok: true,
+            outputs: Some(started.outputs),
+            ..Outcome::default()
+        };
+        self.emit(fx, now, Some(i), Event::Outcome(outcome), AfterAck::Nothing);
+        match self.state.steps[i].state {
+            // Waiting for the target state (`wait_until`): follow it.
+            StepState::Waiting => {
+                let id = &self.runbook.steps[i].id;
+                if let Some(plan) = &self.state.steps[i].plan {
+                    let plan = plan.with_made(self.state.outputs.get(id));
                     fx.push(Effect::Poll { plan });
                 }
             }
-            _ => self.succeed(now, json!({}), fx),
+            _ => self.succeed(now, Done::Plain, fx),
         }
     }
+}
+
+/// What a step's success record says beyond its outputs and duration.
+pub(super) enum Done {
+    Plain,
+    Note(String),
+    Observed(String),
+    State(String),
+    Resumed,
 }

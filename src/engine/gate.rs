@@ -1,12 +1,13 @@
 //! Gates: shown with a preview of the change, passed only with the exact typed phrase and a
-//! reason where one is required; the approval is minted when the decision is durable.
+//! reason where one is required; the attempt begins once the decision is durable.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::plan::render;
 use super::{AfterAck, Effect, Engine, GateDecision, StepState};
+use crate::audit::event::{GateApproved, GateCancelled, GateShown};
 use crate::audit::Event;
+use crate::model::ActionPlan;
 use crate::runbook::{ReasonPolicy, Step, StepBody};
 
 impl Engine {
@@ -16,27 +17,27 @@ impl Engine {
         now: DateTime<Utc>,
         fx: &mut Vec<Effect>,
     ) {
+        let i = self.state.current;
         match &step.gate {
-            Some(gate) if self.steps[self.current].approval.is_none() => {
-                self.steps[self.current].state = StepState::AwaitingGate;
-                let reason = match gate.reason {
-                    ReasonPolicy::None => "none",
-                    ReasonPolicy::Optional => "optional",
-                    ReasonPolicy::Required => "required",
+            Some(gate) if self.state.steps[i].approved.is_none() => {
+                let shown = GateShown {
+                    confirm: gate.confirm,
+                    preview: self.preview(step),
+                    reason: gate.reason,
+                    typed: gate.typed.clone(),
                 };
-                let preview = self.preview(step);
-                let detail = json!({"confirm": gate.confirm, "typed": gate.typed, "reason": reason, "preview": preview});
-                self.record(
-                    fx,
-                    now,
-                    Event::GateShown,
-                    Some(step.id.clone()),
-                    detail,
-                    AfterAck::Nothing,
-                );
+                self.emit(fx, now, Some(i), Event::GateShown(shown), AfterAck::Nothing);
                 fx.push(Effect::ShowGate {
                     step: step.id.clone(),
                 });
+            }
+            // A check, manual or wait step without a gate began with its step-started record.
+            None if !matches!(
+                step.body,
+                StepBody::Action { .. } | StepBody::Command { .. }
+            ) =>
+            {
+                self.attempt_effects(fx)
             }
             _ => self.begin_attempt(now, fx),
         }
@@ -44,21 +45,24 @@ impl Engine {
 
     /// The plan the current action step's next attempt would send (for a live look at what a
     /// cutover will change before its gate is passed).
-    pub fn next_plan(&self) -> Option<super::ActionPlan> {
-        let step = self.runbook.steps.get(self.current)?;
+    pub fn next_plan(&self) -> Option<ActionPlan> {
+        let i = self.state.current;
+        let step = self.runbook.steps.get(i)?;
         let StepBody::Action { call, resource, .. } = &step.body else {
             return None;
         };
         let res = self.runbook.resources.get(resource)?;
-        let attempt = self.steps.get(self.current).map_or(1, |r| r.attempt + 1);
-        render(call, res, &step.id, attempt, &self.run_id, &self.outputs).ok()
+        let attempt = self.state.steps.get(i).map_or(1, |r| r.attempt + 1);
+        let outputs = &self.state.outputs;
+        render(call, res, &step.id, attempt, &self.state.run_id, outputs).ok()
     }
 
     /// The change an action step would request now, for the gate's preview.
     /// For a command step, the command exactly as it will run (step outputs filled in).
     pub fn preview(&self, step: &Step) -> Option<String> {
+        let outputs = &self.state.outputs;
         if let StepBody::Command { run, .. } = &step.body {
-            return Some(match run.render(&self.outputs) {
+            return Some(match run.render(outputs) {
                 Ok(command) => command,
                 Err(r) => format!("cannot prepare the command yet: `{{{{{r}}}}}` is not known"),
             });
@@ -67,8 +71,12 @@ impl Engine {
             return None;
         };
         let res = self.runbook.resources.get(resource)?;
-        let attempt = self.steps.get(self.current).map_or(1, |r| r.attempt + 1);
-        match render(call, res, &step.id, attempt, &self.run_id, &self.outputs) {
+        let attempt = self
+            .state
+            .steps
+            .get(self.state.current)
+            .map_or(1, |r| r.attempt + 1);
+        match render(call, res, &step.id, attempt, &self.state.run_id, outputs) {
             Ok(plan) => Some(format!("{} with {}", plan.summary(), plan.params)),
             Err(e) => Some(format!("cannot prepare the request yet: {e}")),
         }
@@ -79,9 +87,9 @@ impl Engine {
     pub(super) fn live_preview(&mut self, step: &str, attempt: u32, preview: String) {
         let open =
             matches!(self.current_step(), Some((s, StepState::AwaitingGate)) if s.id == step);
-        let run = &mut self.steps[self.current];
-        if open && run.attempt + 1 == attempt {
-            run.live_preview = Some(preview);
+        let i = self.state.current;
+        if open && self.state.steps[i].attempt + 1 == attempt {
+            self.live[i].live_preview = Some(preview);
         }
     }
 
@@ -94,26 +102,24 @@ impl Engine {
         let Some((step, StepState::AwaitingGate)) = self.current_step() else {
             return fx.push(Effect::Refused("no gate is open".into()));
         };
-        let (step, id) = (step.clone(), step.id.clone());
-        if self.steps[self.current].approval.is_some()
-            || self
-                .acks
-                .iter()
-                .any(|a| matches!(a, AfterAck::MintApproval { .. }))
-        {
+        let step = step.clone();
+        let i = self.state.current;
+        if self.state.steps[i].approved.is_some() {
             return fx.push(Effect::Refused("the gate is already approved".into()));
         }
         let Some(gate) = &step.gate else { return };
         // What the operator was shown the cloud would do, with what they decided.
-        let seen = self.steps[self.current].live_preview.clone();
+        let seen = self.live[i].live_preview.clone();
         if !d.approve {
-            let detail = with_seen(json!({"reason": d.reason}), seen);
-            return self.record(
+            let cancelled = GateCancelled {
+                reason: d.reason,
+                seen,
+            };
+            return self.emit(
                 fx,
                 now,
-                Event::GateCancelled,
-                Some(id),
-                detail,
+                Some(i),
+                Event::GateCancelled(cancelled),
                 AfterAck::Nothing,
             );
         }
@@ -128,22 +134,13 @@ impl Engine {
         if gate.reason == ReasonPolicy::Required && reason.is_none() {
             return fx.push(Effect::Refused("this gate needs a reason".into()));
         }
-        let detail = with_seen(
-            json!({"typed": d.typed, "reason": reason, "unattended": d.unattended}),
+        let approved = GateApproved {
+            reason,
             seen,
-        );
-        let after = AfterAck::MintApproval {
-            step: self.current,
+            typed: d.typed,
             unattended: d.unattended,
         };
-        self.record(fx, now, Event::GateApproved, Some(id), detail, after);
+        let after = AfterAck::BeginAttempt { step: i };
+        self.emit(fx, now, Some(i), Event::GateApproved(approved), after);
     }
-}
-
-/// A decision's detail with the live preview the operator saw, when there was one.
-fn with_seen(mut detail: serde_json::Value, seen: Option<String>) -> serde_json::Value {
-    if let (Some(seen), Some(map)) = (seen, detail.as_object_mut()) {
-        map.insert("seen".into(), seen.into());
-    }
-    detail
 }

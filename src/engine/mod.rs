@@ -1,10 +1,16 @@
 //! The step engine: a pure state machine. `handle(input, now)` returns effects for the runtime to
 //! perform; same inputs, same effects. No I/O, no clock, no tokio.
 //!
-//! Safety lives here: an [`Approval`] is minted only after the gate's decision is acknowledged as
+//! Every change to a run's [`State`] is a journal record: the engine decides what happened,
+//! writes it as an [`Event`](crate::audit::Event), and applies it with the one transition
+//! ([`State::apply`]) that also rebuilds a run from its journal. What is not in the journal (a
+//! request on its way, the next poll, the latest observation) is kept apart, in the engine.
+//!
+//! Safety lives here: an [`Approval`] is minted only once the gate's decision is acknowledged as
 //! durable by the journal, and a change is requested only after its intent record is durable.
 
 mod acks;
+mod apply;
 mod approval;
 mod condition;
 mod flow;
@@ -12,7 +18,7 @@ mod gate;
 pub mod objectives;
 mod outcomes;
 mod plan;
-mod replay;
+mod resume;
 mod state;
 
 use std::collections::{HashMap, VecDeque};
@@ -20,12 +26,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use apply::ReplayError;
 pub use approval::Approval;
-pub use plan::{render, token, ActionPlan, Outputs};
-pub use state::{RunStatus, Snapshot, StepRun, StepState, WaitFor};
+pub use plan::render;
+pub use state::{AfterOutcome, Approved, RunStatus, State, StepRun, StepState, WaitFor};
 
-use crate::audit::Entry;
-use crate::cloud::model::{CloudError, Progress, ResourceStatus, Started};
+use crate::audit::event::RunContext;
+use crate::audit::{Entry, Event, Record};
+use crate::model::{ActionPlan, CloudError, Outputs, Progress, ResourceStatus, Started};
 use crate::runbook::Runbook;
 
 /// Something that happened: an operator decision, a journal acknowledgement, a cloud answer, time.
@@ -138,9 +146,9 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 enum AfterAck {
     Nothing,
-    MintApproval {
+    /// The gate's approval is durable: the attempt may begin.
+    BeginAttempt {
         step: usize,
-        unattended: bool,
     },
     SendMutate {
         step: usize,
@@ -156,47 +164,64 @@ enum AfterAck {
 /// How often to poll a change in progress or re-observe a wait condition.
 pub const POLL_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
 
+/// What the engine keeps of a step that the journal does not hold: the request on its way, the
+/// next poll, the last progress, the live preview of its gate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepLive {
+    /// The attempt whose request was sent and not yet answered.
+    pub awaiting: Option<u32>,
+    /// The next time this step polls or observes.
+    pub next_poll: Option<DateTime<Utc>>,
+    pub last_progress: Option<String>,
+    /// What the cloud said the gated change would do, while its gate is open.
+    pub live_preview: Option<String>,
+}
+
 pub struct Engine {
     runbook: Arc<Runbook>,
-    run_id: String,
-    status: RunStatus,
-    current: usize,
-    steps: Vec<StepRun>,
-    outputs: Outputs,
-    started_at: Option<DateTime<Utc>>,
+    state: State,
+    live: Vec<StepLive>,
     acks: VecDeque<AfterAck>,
     acked: u64,
-    observations: HashMap<String, ResourceStatus>,
-    /// Intents that were in flight when the journal ended (resume reconciles them).
-    in_flight: Option<usize>,
-    /// When replay ends right after an outcome, what it was (the step's next record was lost).
-    after_outcome: Option<Result<(), String>>,
+    /// The latest observation of each resource (the journal keeps only changes).
+    seen: HashMap<String, ResourceStatus>,
+    /// Set when a journal write failed: the run is over, though its journal cannot say so.
+    journal_failure: Option<RunStatus>,
     /// Whether a command interrupted by a crash may simply run again on resume. Only for drills,
     /// where commands are simulated; a live run asks the operator instead.
     rerun_interrupted_commands: bool,
     /// Where the run came from (version, scenario, ...), written into the run-started record.
-    context: serde_json::Value,
+    context: Option<RunContext>,
 }
 
 impl Engine {
     pub fn new(runbook: Arc<Runbook>, run_id: &str) -> Engine {
-        let steps = runbook.steps.iter().map(|_| StepRun::new()).collect();
+        let state = State::new(&runbook, run_id);
+        Engine::with_state(runbook, state)
+    }
+
+    fn with_state(runbook: Arc<Runbook>, state: State) -> Engine {
         Engine {
+            live: vec![StepLive::default(); state.steps.len()],
+            acked: state.records,
+            seen: state
+                .snapshots
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             runbook,
-            run_id: run_id.to_string(),
-            status: RunStatus::NotStarted,
-            current: 0,
-            steps,
-            outputs: Outputs::new(),
-            started_at: None,
+            state,
             acks: VecDeque::new(),
-            acked: 0,
-            observations: HashMap::new(),
-            in_flight: None,
-            after_outcome: None,
+            journal_failure: None,
             rerun_interrupted_commands: false,
-            context: serde_json::Value::Null,
+            context: None,
         }
+    }
+
+    /// The run a journal records, as it stood at its last record (every record is durable).
+    pub fn from_records(runbook: Arc<Runbook>, records: &[Record]) -> Result<Engine, ReplayError> {
+        let state = State::from_records(&runbook, records)?;
+        Ok(Engine::with_state(runbook, state))
     }
 
     /// For drills, whose commands are simulated: re-run a command a crash interrupted instead
@@ -206,40 +231,51 @@ impl Engine {
     }
 
     /// Provenance for the run-started record: pilotlight's version, the scenario of a drill.
-    pub fn set_context(&mut self, context: serde_json::Value) {
-        self.context = context;
+    pub fn set_context(&mut self, context: RunContext) {
+        self.context = Some(context);
     }
 
     pub fn runbook(&self) -> &Runbook {
         &self.runbook
     }
 
+    /// Everything the journal determines.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
     pub fn run_id(&self) -> &str {
-        &self.run_id
+        &self.state.run_id
     }
 
     pub fn status(&self) -> &RunStatus {
-        &self.status
+        self.journal_failure.as_ref().unwrap_or(&self.state.status)
     }
 
     pub fn current(&self) -> usize {
-        self.current
+        self.state.current
     }
 
     pub fn steps(&self) -> &[StepRun] {
-        &self.steps
+        &self.state.steps
+    }
+
+    /// What the engine keeps of each step besides the journal (progress, requests on their way).
+    pub fn live(&self) -> &[StepLive] {
+        &self.live
     }
 
     pub fn outputs(&self) -> &Outputs {
-        &self.outputs
+        &self.state.outputs
     }
 
     pub fn started_at(&self) -> Option<DateTime<Utc>> {
-        self.started_at
+        self.state.started_at
     }
 
+    /// The latest observation of a resource.
     pub fn observation(&self, resource: &str) -> Option<&ResourceStatus> {
-        self.observations.get(resource)
+        self.seen.get(resource)
     }
 
     /// Whether records are still waiting for the journal.
@@ -247,29 +283,15 @@ impl Engine {
         !self.acks.is_empty()
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            status: self.status.clone(),
-            current: self.current,
-            steps: self
-                .runbook
-                .steps
-                .iter()
-                .zip(&self.steps)
-                .map(|(s, r)| (s.id.clone(), r.state, r.attempt, r.error.clone()))
-                .collect(),
-            outputs: self.outputs.clone(),
-        }
-    }
-
     /// The next time the engine wants a [`Input::Tick`], if any.
     pub fn next_wake(&self) -> Option<DateTime<Utc>> {
-        if !matches!(self.status, RunStatus::Running) {
+        if !matches!(self.status(), RunStatus::Running) {
             return None;
         }
-        let step = self.runbook.steps.get(self.current)?;
-        let run = self.steps.get(self.current)?;
-        let mut wake: Option<DateTime<Utc>> = run.next_poll;
+        let i = self.state.current;
+        let step = self.runbook.steps.get(i)?;
+        let run = self.state.steps.get(i)?;
+        let mut wake: Option<DateTime<Utc>> = self.live.get(i)?.next_poll;
         let mut earliest = |t: DateTime<Utc>| {
             wake = Some(wake.map_or(t, |w| w.min(t)));
         };
@@ -294,14 +316,35 @@ impl Engine {
     /// Handles one input at time `now` and returns the effects to perform, in order.
     pub fn handle(&mut self, input: Input, now: DateTime<Utc>) -> Vec<Effect> {
         let mut fx = Vec::new();
-        if matches!(self.status, RunStatus::Finished | RunStatus::Aborted(_)) {
-            if input == Input::Recorded {
+        if matches!(self.status(), RunStatus::Finished | RunStatus::Aborted(_)) {
+            if input == Input::Recorded && self.acks.pop_front().is_some() {
                 self.acked += 1;
-                self.acks.pop_front();
             }
             return fx;
         }
         self.dispatch(input, now, &mut fx);
         fx
+    }
+
+    /// Writes `event` (of step `step`, by index) to the journal and applies it to the run's
+    /// state, remembering what to do once it is durable.
+    fn emit(
+        &mut self,
+        fx: &mut Vec<Effect>,
+        at: DateTime<Utc>,
+        step: Option<usize>,
+        event: Event,
+        after: AfterAck,
+    ) {
+        let entry = Entry {
+            at,
+            step: step
+                .and_then(|i| self.runbook.steps.get(i))
+                .map(|s| s.id.clone()),
+            event,
+        };
+        self.state.apply_entry(&self.runbook, step, &entry);
+        self.acks.push_back(after);
+        fx.push(Effect::Record(entry));
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Engine, StepState};
-use crate::cloud::model::ResourceStatus;
+use crate::model::ResourceStatus;
 use crate::runbook::{Resource, Runbook, StepBody};
 
 /// A figure against its target.

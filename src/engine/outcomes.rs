@@ -2,12 +2,16 @@
 //! abort (each with a reason, each journaled).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::json;
 
 use super::condition::evaluate;
+use super::flow::Done;
 use super::{AfterAck, Effect, Engine, RunStatus, StepState, WaitFor, POLL_EVERY};
+use crate::audit::event::{
+    ErrorNote, Outcome, RunAborted, StatusSnapshot, StepFailed, StepRetried, StepSkipped,
+    StepSucceeded,
+};
 use crate::audit::Event;
-use crate::cloud::model::{CloudError, Progress, ResourceStatus};
+use crate::model::{CloudError, Progress, ResourceStatus};
 use crate::runbook::StepBody;
 
 impl Engine {
@@ -19,7 +23,7 @@ impl Engine {
         fx: &mut Vec<Effect>,
     ) {
         if let Ok(s) = &status {
-            let previous = self.observations.insert(resource.clone(), s.clone());
+            let previous = self.seen.insert(resource.clone(), s.clone());
             // Health, state, or the RPO verdict: recovery points of healthy resources move all
             // the time, so their every move would drown the journal.
             let verdict = |o: &ResourceStatus| {
@@ -32,16 +36,13 @@ impl Engine {
                 p.health != s.health || p.state != s.state || verdict(p) != verdict(s)
             });
             // Status snapshots go to the journal on change only: what war-room viewers follow.
-            if changed && matches!(self.status, RunStatus::Running | RunStatus::Blocked(_)) {
-                let detail = json!({"resource": resource, "status": s});
-                self.record(
-                    fx,
-                    now,
-                    Event::StatusSnapshot,
-                    None,
-                    detail,
-                    AfterAck::Nothing,
-                );
+            if changed && matches!(self.status(), RunStatus::Running | RunStatus::Blocked(_)) {
+                let snapshot = StatusSnapshot {
+                    resource: resource.clone(),
+                    status: s.clone(),
+                };
+                let event = Event::StatusSnapshot(snapshot);
+                self.emit(fx, now, None, event, AfterAck::Nothing);
             }
         }
         let Some((step, state)) = self.current_step() else {
@@ -52,7 +53,7 @@ impl Engine {
             (StepBody::Wait { until: Some(c), .. }, StepState::Waiting) => c.clone(),
             _ => return,
         };
-        if condition.resource != resource || !matches!(self.status, RunStatus::Running) {
+        if condition.resource != resource || !matches!(self.status(), RunStatus::Running) {
             return;
         }
         let is_wait = matches!(step.body, StepBody::Wait { .. });
@@ -61,11 +62,11 @@ impl Engine {
             Err(e) => Err(format!("cannot observe {resource}: {e}")),
         };
         match verdict {
-            Ok(held) => self.succeed(now, json!({"observed": held}), fx),
+            Ok(held) => self.succeed(now, Done::Observed(held), fx),
             Err(why) if is_wait => {
-                let run = &mut self.steps[self.current];
-                run.last_progress = Some(why);
-                run.next_poll = Some(now + POLL_EVERY);
+                let live = &mut self.live[self.state.current];
+                live.last_progress = Some(why);
+                live.next_poll = Some(now + POLL_EVERY);
             }
             Err(why) => self.attempt_failed(why, now, fx),
         }
@@ -77,26 +78,21 @@ impl Engine {
         now: DateTime<Utc>,
         fx: &mut Vec<Effect>,
     ) {
-        let run = &mut self.steps[self.current];
-        let Some(WaitFor::TargetState(target)) = run.wait.clone() else {
+        let i = self.state.current;
+        let Some(WaitFor::TargetState(target)) = self.state.steps[i].wait.clone() else {
             return;
         };
         match result {
             Ok(p) if p.state == target => {
-                // What only the finished change knows (an endpoint, the created resource).
-                let id = self.runbook.steps[self.current].id.clone();
-                let outs = self.outputs.entry(id).or_default();
-                for (k, v) in p.outputs {
-                    if !v.is_empty() {
-                        outs.insert(k, v);
-                    }
-                }
-                let detail = json!({"state": p.state});
-                self.succeed(now, detail, fx);
+                // What only the finished change knows (an endpoint, the created resource) goes
+                // into the success record with the step's other outputs.
+                let mut extra = p.outputs;
+                extra.retain(|_, v| !v.is_empty());
+                self.succeed_with(now, Done::State(p.state), extra, fx);
             }
             Ok(p) => {
                 let pct = p.percent.map(|x| format!(" {x}%")).unwrap_or_default();
-                run.last_progress = Some(format!("{}{pct}", p.state));
+                self.live[i].last_progress = Some(format!("{}{pct}", p.state));
                 if matches!(
                     p.state.as_str(),
                     "failed" | "error" | "aborted" | "incompatible-restore"
@@ -104,15 +100,17 @@ impl Engine {
                     let why = format!("the change ended in state `{}`", p.state);
                     return self.attempt_failed(why, now, fx);
                 }
-                run.next_poll = Some(now + POLL_EVERY);
+                self.live[i].next_poll = Some(now + POLL_EVERY);
             }
             Err(e) => {
                 // A failed poll is not a failed change: note it and poll again.
-                run.last_progress = Some(format!("cannot check progress: {e}"));
-                run.next_poll = Some(now + POLL_EVERY);
-                let id = self.runbook.steps[self.current].id.clone();
-                let detail = json!({"error": e.to_string(), "while": "polling progress"});
-                self.record(fx, now, Event::Error, Some(id), detail, AfterAck::Nothing);
+                self.live[i].last_progress = Some(format!("cannot check progress: {e}"));
+                self.live[i].next_poll = Some(now + POLL_EVERY);
+                let note = ErrorNote {
+                    error: e.to_string(),
+                    during: Some("polling progress".into()),
+                };
+                self.emit(fx, now, Some(i), Event::Error(note), AfterAck::Nothing);
             }
         }
     }
@@ -123,60 +121,51 @@ impl Engine {
         now: DateTime<Utc>,
         fx: &mut Vec<Effect>,
     ) {
-        let step = self.runbook.steps[self.current].clone();
-        let StepBody::Command { expect_exit, .. } = &step.body else {
+        let i = self.state.current;
+        let StepBody::Command { expect_exit, .. } = self.runbook.steps[i].body else {
             return;
         };
-        let attempt = self.steps[self.current].attempt;
+        let attempt = self.state.steps[i].attempt;
         match result {
             Ok((code, stdout)) => {
                 let stdout = stdout.trim_end_matches(['\n', '\r']).to_string();
-                let detail = json!({"ok": code == *expect_exit, "attempt": attempt, "exit_code": code, "stdout": stdout});
-                self.record(
-                    fx,
-                    now,
-                    Event::Outcome,
-                    Some(step.id.clone()),
-                    detail,
-                    AfterAck::Nothing,
-                );
-                let outs = self.outputs.entry(step.id.clone()).or_default();
-                outs.insert("stdout".into(), stdout);
-                outs.insert("exit_code".into(), code.to_string());
-                if code == *expect_exit {
-                    self.succeed(now, json!({}), fx);
+                let outcome = Outcome {
+                    attempt,
+                    exit_code: Some(code),
+                    ok: code == expect_exit,
+                    stdout: Some(stdout),
+                    ..Outcome::default()
+                };
+                self.emit(fx, now, Some(i), Event::Outcome(outcome), AfterAck::Nothing);
+                if code == expect_exit {
+                    self.succeed(now, Done::Plain, fx);
                 } else {
-                    self.attempt_failed(
-                        format!("exited with {code}, expected {expect_exit}"),
-                        now,
-                        fx,
-                    );
+                    let why = format!("exited with {code}, expected {expect_exit}");
+                    self.attempt_failed(why, now, fx);
                 }
             }
             Err(e) => {
-                let detail = json!({"ok": false, "attempt": attempt, "error": e});
-                self.record(
-                    fx,
-                    now,
-                    Event::Outcome,
-                    Some(step.id.clone()),
-                    detail,
-                    AfterAck::Nothing,
-                );
+                let outcome = Outcome {
+                    attempt,
+                    error: Some(e.clone()),
+                    ..Outcome::default()
+                };
+                self.emit(fx, now, Some(i), Event::Outcome(outcome), AfterAck::Nothing);
                 self.attempt_failed(e, now, fx);
             }
         }
     }
 
     pub(super) fn tick(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        if !matches!(self.status, RunStatus::Running) {
+        if !matches!(self.status(), RunStatus::Running) {
             return;
         }
         let Some((step, state)) = self.current_step() else {
             return;
         };
         let step = step.clone();
-        let run = &self.steps[self.current];
+        let i = self.state.current;
+        let run = &self.state.steps[i];
         if let (Some(timeout), Some(begun)) = (step.timeout, run.body_started_at) {
             let active = matches!(
                 state,
@@ -187,8 +176,8 @@ impl Engine {
             {
                 // A change that was requested may still be happening: another attempt (with a new
                 // token) could make it twice. The operator looks, then retries or skips.
-                let change_under_way =
-                    run.awaiting.is_some() || matches!(run.wait, Some(WaitFor::TargetState(_)));
+                let change_under_way = self.live[i].awaiting.is_some()
+                    || matches!(run.wait, Some(WaitFor::TargetState(_)));
                 if change_under_way {
                     let why = format!(
                         "timed out after {timeout} with the change possibly still under way; check it before you retry (a retry sends a new request)"
@@ -199,15 +188,15 @@ impl Engine {
             }
         }
         match run.wait.clone() {
-            Some(WaitFor::Until(t)) if now >= t => return self.succeed(now, json!({}), fx),
+            Some(WaitFor::Until(t)) if now >= t => return self.succeed(now, Done::Plain, fx),
             Some(WaitFor::Backoff(t)) if now >= t => return self.begin_attempt(now, fx),
             _ => {}
         }
-        if run.next_poll.is_some_and(|t| now >= t) {
-            self.steps[self.current].next_poll = None;
-            match (&step.body, &self.steps[self.current].plan) {
+        if self.live[i].next_poll.is_some_and(|t| now >= t) {
+            self.live[i].next_poll = None;
+            match (&step.body, &self.state.steps[i].plan) {
                 (StepBody::Action { .. }, Some(plan)) => {
-                    let plan = plan.with_made(self.outputs.get(&step.id));
+                    let plan = plan.with_made(self.state.outputs.get(&step.id));
                     fx.push(Effect::Poll { plan })
                 }
                 (StepBody::Wait { until: Some(c), .. }, _) => fx.push(Effect::Observe {
@@ -221,81 +210,112 @@ impl Engine {
     /// The current attempt failed: retry after the backoff if attempts remain, else block the run
     /// until the operator retries, skips or aborts.
     pub(super) fn attempt_failed(&mut self, why: String, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let step = self.runbook.steps[self.current].clone();
-        let run = &mut self.steps[self.current];
-        run.error = Some(why.clone());
-        run.next_poll = None;
+        let attempt = self.state.steps[self.state.current].attempt;
+        self.attempt_failed_at(attempt, why, now, fx);
+    }
+
+    /// Attempt `attempt` of the current step failed (it may have failed before its first record,
+    /// when its request could not be prepared).
+    pub(super) fn attempt_failed_at(
+        &mut self,
+        attempt: u32,
+        why: String,
+        now: DateTime<Utc>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let i = self.state.current;
+        let retry = self.runbook.steps[i].retry;
+        let live = &mut self.live[i];
+        live.next_poll = None;
         // A late answer to the abandoned request is ignored from here on.
-        run.awaiting = None;
-        if run.attempt < step.retry.max_attempts {
-            let at = now + TimeDelta::seconds(step.retry.backoff.as_secs() as i64);
-            run.state = StepState::Waiting;
-            run.wait = Some(WaitFor::Backoff(at));
-            let detail = json!({"attempt": run.attempt + 1, "after": why, "auto": true,
-                "backoff_secs": step.retry.backoff.as_secs()});
-            self.record(
+        live.awaiting = None;
+        if attempt < retry.max_attempts {
+            let retried = StepRetried {
+                after: Some(why),
+                attempt: attempt + 1,
+                auto: true,
+                backoff_secs: Some(retry.backoff.as_secs()),
+                reason: None,
+            };
+            self.emit(
                 fx,
                 now,
-                Event::StepRetried,
-                Some(step.id),
-                detail,
+                Some(i),
+                Event::StepRetried(retried),
                 AfterAck::Nothing,
             );
         } else {
-            self.fail_now(why, now, fx);
+            self.fail_at(attempt, why, now, fx);
         }
     }
 
     /// Fails the current step without retrying: the operator decides what comes next.
     pub(super) fn fail_now(&mut self, why: String, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let id = self.runbook.steps[self.current].id.clone();
-        let run = &mut self.steps[self.current];
-        run.state = StepState::Failed;
-        run.wait = None;
-        run.next_poll = None;
-        run.awaiting = None;
-        run.error = Some(why.clone());
-        let detail = json!({"attempt": run.attempt, "error": why});
-        self.status = RunStatus::Blocked(format!("step `{id}` failed: {why}"));
-        self.record(
+        let attempt = self.state.steps[self.state.current].attempt;
+        self.fail_at(attempt, why, now, fx);
+    }
+
+    fn fail_at(&mut self, attempt: u32, error: String, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        let i = self.state.current;
+        let live = &mut self.live[i];
+        live.next_poll = None;
+        live.awaiting = None;
+        let failed = StepFailed { attempt, error };
+        self.emit(
             fx,
             now,
-            Event::StepFailed,
-            Some(id),
-            detail,
+            Some(i),
+            Event::StepFailed(failed),
             AfterAck::Nothing,
         );
     }
 
-    pub(super) fn succeed(
+    pub(super) fn succeed(&mut self, now: DateTime<Utc>, done: Done, fx: &mut Vec<Effect>) {
+        self.succeed_with(now, done, Default::default(), fx);
+    }
+
+    /// The current step succeeded; `extra` outputs join those it already has.
+    pub(super) fn succeed_with(
         &mut self,
         now: DateTime<Utc>,
-        mut detail: serde_json::Value,
+        done: Done,
+        extra: std::collections::BTreeMap<String, String>,
         fx: &mut Vec<Effect>,
     ) {
-        let step = self.runbook.steps[self.current].clone();
-        let run = &mut self.steps[self.current];
-        run.state = StepState::Done;
-        run.finished_at = Some(now);
-        run.wait = None;
-        run.next_poll = None;
-        run.error = None;
+        let i = self.state.current;
+        let step = &self.runbook.steps[i];
+        let run = &self.state.steps[i];
         let took = run.started_at.map_or(0, |s| (now - s).num_seconds());
-        if let Some(obj) = detail.as_object_mut() {
-            obj.insert("attempt".into(), json!(run.attempt));
-            obj.insert("duration_secs".into(), json!(took));
-            obj.insert("outputs".into(), json!(self.outputs.get(&step.id)));
+        let mut outputs = self.state.outputs.get(&step.id).cloned();
+        if !extra.is_empty() {
+            outputs.get_or_insert_with(Default::default).extend(extra);
         }
-        self.record(
+        let mut succeeded = StepSucceeded {
+            attempt: run.attempt,
+            duration_secs: took,
+            outputs,
+            ..StepSucceeded::default()
+        };
+        match done {
+            Done::Plain => {}
+            Done::Note(note) => succeeded.note = Some(note),
+            Done::Observed(held) => succeeded.observed = Some(held),
+            Done::State(state) => succeeded.state = Some(state),
+            Done::Resumed => succeeded.resumed = Some(true),
+        }
+        self.next_poll_off(i);
+        self.emit(
             fx,
             now,
-            Event::StepSucceeded,
-            Some(step.id),
-            detail,
+            Some(i),
+            Event::StepSucceeded(succeeded),
             AfterAck::Nothing,
         );
-        self.current += 1;
         self.enter_step(now, fx);
+    }
+
+    fn next_poll_off(&mut self, i: usize) {
+        self.live[i].next_poll = None;
     }
 
     pub(super) fn operator_skip(
@@ -320,22 +340,10 @@ impl Engine {
                 "a change is in flight; wait for its answer first".into(),
             ));
         }
-        let id = step.id.clone();
-        let run = &mut self.steps[self.current];
-        run.state = StepState::Skipped;
-        run.finished_at = Some(now);
-        run.wait = None;
-        run.next_poll = None;
-        self.status = RunStatus::Running;
-        self.record(
-            fx,
-            now,
-            Event::StepSkipped,
-            Some(id),
-            json!({"reason": reason}),
-            AfterAck::Nothing,
-        );
-        self.current += 1;
+        let i = self.state.current;
+        self.next_poll_off(i);
+        let skipped = Event::StepSkipped(StepSkipped { reason });
+        self.emit(fx, now, Some(i), skipped, AfterAck::Nothing);
         self.enter_step(now, fx);
     }
 
@@ -348,39 +356,31 @@ impl Engine {
         if reason.trim().is_empty() {
             return fx.push(Effect::Refused("say why you retry this step".into()));
         }
-        let Some((step, StepState::Failed)) = self.current_step() else {
+        let Some((_, StepState::Failed)) = self.current_step() else {
             return fx.push(Effect::Refused("only a failed step can be retried".into()));
         };
-        let id = step.id.clone();
-        let attempt = self.steps[self.current].attempt + 1;
-        self.status = RunStatus::Running;
-        let detail = json!({"attempt": attempt, "reason": reason, "auto": false});
-        self.record(
+        let i = self.state.current;
+        let retried = StepRetried {
+            attempt: self.state.steps[i].attempt + 1,
+            auto: false,
+            reason: Some(reason),
+            ..StepRetried::default()
+        };
+        self.emit(
             fx,
             now,
-            Event::StepRetried,
-            Some(id),
-            detail,
+            Some(i),
+            Event::StepRetried(retried),
             AfterAck::Nothing,
         );
         self.begin_attempt(now, fx);
     }
 
     pub(super) fn abort(&mut self, reason: String, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        if let Some(run) = self.steps.get_mut(self.current) {
-            run.state = StepState::Aborted;
-            run.finished_at = Some(now);
-        }
-        let step = self.runbook.steps.get(self.current).map(|s| s.id.clone());
-        self.status = RunStatus::Aborted(reason.clone());
-        self.record(
-            fx,
-            now,
-            Event::RunAborted,
-            step,
-            json!({"reason": reason}),
-            AfterAck::Nothing,
-        );
-        fx.push(Effect::Finished(self.status.clone()));
+        let i = self.state.current;
+        let step = (i < self.runbook.steps.len()).then_some(i);
+        let aborted = Event::RunAborted(RunAborted { reason });
+        self.emit(fx, now, step, aborted, AfterAck::Nothing);
+        fx.push(Effect::Finished(self.state.status.clone()));
     }
 }

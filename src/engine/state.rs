@@ -1,14 +1,16 @@
 //! The state of a run, step by step: what the console shows and what replaying a journal rebuilds.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::approval::Approval;
-use super::plan::ActionPlan;
+use crate::model::{ActionPlan, Outputs, ResourceStatus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepState {
+    #[default]
     Pending,
     AwaitingGate,
     /// A request is in flight, or a manual step is being done.
@@ -59,8 +61,8 @@ pub enum WaitFor {
     Backoff(DateTime<Utc>),
 }
 
-/// One step's progress in this run.
-#[derive(Debug, Clone, PartialEq)]
+/// One step's progress in this run, as its journal records it.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StepRun {
     pub state: StepState,
     /// Attempts started so far (0 before the first).
@@ -70,51 +72,34 @@ pub struct StepRun {
     pub body_started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
-    pub approval: Option<Approval>,
-    /// The change requested by the current attempt, once its intent is durable.
+    /// The gate's approval, once its record was written (the capability to change things is
+    /// minted from it only once that record is durable).
+    pub approved: Option<Approved>,
+    /// The change requested by the current attempt (its intent).
     pub plan: Option<ActionPlan>,
     pub wait: Option<WaitFor>,
-    /// The next time this step polls or observes.
-    pub next_poll: Option<DateTime<Utc>>,
-    pub last_progress: Option<String>,
-    /// The attempt whose request was sent and not yet answered.
-    pub awaiting: Option<u32>,
-    /// What the cloud said the gated change would do, while its gate is open.
-    pub live_preview: Option<String>,
     /// When the step first asked for its change (its first intent).
     pub first_request_at: Option<DateTime<Utc>>,
 }
 
 impl StepRun {
     pub fn new() -> StepRun {
-        StepRun {
-            state: StepState::Pending,
-            attempt: 0,
-            started_at: None,
-            body_started_at: None,
-            finished_at: None,
-            error: None,
-            approval: None,
-            plan: None,
-            wait: None,
-            next_poll: None,
-            last_progress: None,
-            awaiting: None,
-            live_preview: None,
-            first_request_at: None,
-        }
+        StepRun::default()
     }
 }
 
-impl Default for StepRun {
-    fn default() -> Self {
-        StepRun::new()
-    }
+/// A gate's approval as the journal holds it: the record it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approved {
+    /// The gate-approved record's sequence number.
+    pub seq: u64,
+    pub unattended: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "status", content = "why")]
 pub enum RunStatus {
+    #[default]
     NotStarted,
     Running,
     /// A step failed and the operator must retry, skip or abort it.
@@ -123,12 +108,33 @@ pub enum RunStatus {
     Aborted(String),
 }
 
-/// The part of a run's state that the journal fully determines (used to prove that replaying a
-/// journal rebuilds the same state).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Snapshot {
+/// How the last outcome of the current step left it, when nothing after it was journaled (a
+/// crash between the outcome and what it led to): a resume finishes what those records would
+/// have said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterOutcome {
+    Succeeded,
+    Failed(String),
+}
+
+/// Everything the journal of a run determines: the state a live run has after handling its
+/// inputs is exactly the fold of [`State::apply`] over the records it wrote, and that fold is how
+/// a run is rebuilt from its journal.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    pub run_id: String,
     pub status: RunStatus,
     pub current: usize,
-    pub steps: Vec<(String, StepState, u32, Option<String>)>,
-    pub outputs: super::plan::Outputs,
+    pub steps: Vec<StepRun>,
+    pub outputs: Outputs,
+    pub started_at: Option<DateTime<Utc>>,
+    /// The latest status snapshot of each resource.
+    pub snapshots: BTreeMap<String, ResourceStatus>,
+    /// When each resource's latest snapshot was recorded.
+    pub snapshot_at: BTreeMap<String, DateTime<Utc>>,
+    /// The step whose intent has no outcome yet.
+    pub in_flight: Option<usize>,
+    pub after_outcome: Option<AfterOutcome>,
+    /// Records applied so far (the next record's sequence number).
+    pub records: u64,
 }

@@ -67,6 +67,17 @@ pub enum Health {
     Unknown,
 }
 
+impl Health {
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Impaired => "impaired",
+            Health::Unavailable => "unavailable",
+            Health::Unknown => "unknown",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepKind {

@@ -197,7 +197,7 @@ pub(crate) async fn perform<'a, B: Observe + Mutate>(
         }
         Effect::Observe { resource } => {
             let Some(res) = runbook.resources.get(&resource).cloned() else {
-                let status = Err(crate::cloud::model::CloudError::NotFound(resource.clone()));
+                let status = Err(crate::model::CloudError::NotFound(resource.clone()));
                 return inputs.push_back(Input::Observed { resource, status });
             };
             slow.push(self::slow(false, async move {

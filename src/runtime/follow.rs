@@ -47,22 +47,18 @@ pub async fn follow(
                         view.status = engine.status().clone();
                         view.current = engine.current();
                         view.steps = engine.steps().to_vec();
+                        view.progress = progress_of(&engine);
                         view.outputs = engine.outputs().clone();
                         view.observations = runbook
                             .resources
                             .keys()
                             .filter_map(|k| engine.observation(k).map(|o| (k.clone(), o.clone())))
                             .collect();
-                        view.observed_at = v
-                            .records
+                        view.observed_at = engine
+                            .state()
+                            .snapshot_at
                             .iter()
-                            .filter(|r| r.event == crate::audit::Event::StatusSnapshot)
-                            .filter_map(|r| {
-                                r.detail
-                                    .get("resource")
-                                    .and_then(|x| x.as_str())
-                                    .map(|n| (n.to_string(), r.at))
-                            })
+                            .map(|(k, at)| (k.clone(), *at))
                             .collect();
                         view.projected = projected_recovery(&engine, &estimate, last, None);
                         view.tail = v.records.iter().rev().take(TAIL).rev().cloned().collect();
@@ -94,6 +90,15 @@ pub async fn follow(
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
     }
+}
+
+/// Each step's last progress note, for the view.
+pub(super) fn progress_of(engine: &Engine) -> Vec<Option<String>> {
+    engine
+        .live()
+        .iter()
+        .map(|l| l.last_progress.clone())
+        .collect()
 }
 
 /// Publishes the health of every resource in a world, looked at every `every`, through a

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::audit::{verify, Event};
+use crate::runbook::StepKind;
 
 /// Step durations (seconds) observed in past journals of one runbook.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,26 +49,32 @@ pub fn read(dir: &Path, runbook: &str) -> History {
         h.runs += 1;
         // An unattended drill invents the time people take (manual steps, commands); only what
         // the (simulated) cloud took is a measurement.
-        let unattended = records.iter().any(|r| {
-            r.event == Event::GateApproved
-                && r.detail.get("unattended").and_then(|u| u.as_bool()) == Some(true)
-        });
-        let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
-        for r in records.iter().filter(|r| r.event == Event::StepStarted) {
-            if let (Some(step), Some(kind)) =
-                (&r.step, r.detail.get("kind").and_then(|k| k.as_str()))
-            {
+        let unattended = records
+            .iter()
+            .any(|r| matches!(&r.event, Event::GateApproved(g) if g.unattended));
+        let mut kinds: BTreeMap<&str, StepKind> = BTreeMap::new();
+        for r in &records {
+            let kind = match &r.event {
+                Event::StepStarted(s) => s.kind,
+                Event::AttemptBegun(s) => s.kind,
+                _ => None,
+            };
+            if let (Some(step), Some(kind)) = (&r.step, kind) {
                 kinds.insert(step, kind);
             }
         }
-        for r in records.iter().filter(|r| r.event == Event::StepSucceeded) {
-            let (Some(step), Some(secs)) = (
-                &r.step,
-                r.detail.get("duration_secs").and_then(|d| d.as_u64()),
-            ) else {
+        for r in &records {
+            let (Some(step), Event::StepSucceeded(done)) = (&r.step, &r.event) else {
                 continue;
             };
-            let by_people = matches!(kinds.get(step.as_str()), Some(&"manual" | &"command"));
+            // A negative duration (a clock stepped back) is no measurement.
+            let Ok(secs) = u64::try_from(done.duration_secs) else {
+                continue;
+            };
+            let by_people = matches!(
+                kinds.get(step.as_str()),
+                Some(StepKind::Manual | StepKind::Command)
+            );
             if unattended && by_people {
                 continue;
             }

@@ -361,6 +361,7 @@ fn publish(
     v.status = e.status().clone();
     v.current = e.current();
     v.steps = e.steps().to_vec();
+    v.progress = super::follow::progress_of(e);
     v.outputs = e.outputs().clone();
     v.observations = e
         .runbook()

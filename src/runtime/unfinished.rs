@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{verify, Event, Mode, Tamper};
+use crate::audit::{first_line_claims, verify, Event, Mode, Tamper};
 use crate::runtime::lock::{self, Holder};
 
 /// A run that can be resumed.
@@ -84,7 +84,7 @@ pub fn scan(dir: &Path, runbook_id: &str, mode: Mode) -> Scan {
         if first.runbook != runbook_id || first.mode != mode {
             continue;
         }
-        if matches!(last.event, Event::RunFinished | Event::RunAborted) {
+        if matches!(last.event, Event::RunFinished(_) | Event::RunAborted(_)) {
             continue;
         }
         let locked_by = lock::inspect(&path).live_holder();
@@ -107,17 +107,6 @@ pub fn scan(dir: &Path, runbook_id: &str, mode: Mode) -> Scan {
 /// Whether an unverifiable journal's first line says it is of `runbook_id` in `mode`, or cannot
 /// say at all (then it may be, and is worth a warning).
 fn claims(bytes: &[u8], runbook_id: &str, mode: Mode) -> bool {
-    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(first) else {
-        return true;
-    };
-    let runbook_ok = value
-        .get("runbook")
-        .and_then(|r| r.as_str())
-        .is_none_or(|r| r == runbook_id);
-    let mode_ok = value
-        .get("mode")
-        .and_then(|m| serde_json::from_value::<Mode>(m.clone()).ok())
-        .is_none_or(|m| m == mode);
-    runbook_ok && mode_ok
+    let claim = first_line_claims(bytes);
+    claim.runbook.is_none_or(|r| r == runbook_id) && claim.mode.is_none_or(|m| m == mode)
 }

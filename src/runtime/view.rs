@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::audit::Record;
-use crate::cloud::model::ResourceStatus;
 use crate::engine::objectives::RtoEstimate;
 use crate::engine::{RunStatus, StepRun};
+use crate::model::ResourceStatus;
 use crate::runbook::Runbook;
 
 /// Which console this is; always on screen.
@@ -40,6 +40,8 @@ pub struct RunView {
     pub status: RunStatus,
     pub current: usize,
     pub steps: Vec<StepRun>,
+    /// Each step's last progress note (what it waits for, how far its change has come).
+    pub progress: Vec<Option<String>>,
     pub observations: HashMap<String, ResourceStatus>,
     /// When each observation was made, where it is older than `now` (a followed journal): RPO is
     /// shown as of then, not aged to now.
@@ -48,7 +50,7 @@ pub struct RunView {
     pub errors: HashMap<String, String>,
     pub tail: VecDeque<Record>,
     /// Step outputs so far (instructions and previews show them filled in).
-    pub outputs: crate::engine::Outputs,
+    pub outputs: crate::model::Outputs,
     pub estimate: RtoEstimate,
     /// Seconds from the start of the run to the projected recovery.
     pub projected: Option<u64>,
@@ -71,6 +73,7 @@ impl RunView {
         now: DateTime<Utc>,
     ) -> RunView {
         let steps = runbook.steps.iter().map(|_| StepRun::new()).collect();
+        let progress = vec![None; runbook.steps.len()];
         RunView {
             runbook,
             mode,
@@ -82,6 +85,7 @@ impl RunView {
             status: RunStatus::NotStarted,
             current: 0,
             steps,
+            progress,
             observations: HashMap::new(),
             observed_at: HashMap::new(),
             errors: HashMap::new(),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use pilotlight::audit::Record;
-use pilotlight::engine::{ActionPlan, Approval, Effect, Engine, GateDecision, Input};
+use pilotlight::engine::{Approval, Effect, Engine, GateDecision, Input};
+use pilotlight::model::ActionPlan;
 use pilotlight::runbook::Runbook;
 use pilotlight::runtime::driver::Observer;
 
@@ -50,7 +51,7 @@ pub struct Seen {
 impl Observer for Seen {
     fn recorded(&mut self, r: &Record) {
         let step = r.step.as_deref().unwrap_or("-");
-        println!("  #{:<3} {:<24} {:?} {}", r.seq, step, r.event, r.detail);
+        println!("  #{:<3} {:<24} {:?}", r.seq, step, r.event);
         self.records.push(r.clone());
     }
 

@@ -40,3 +40,41 @@ pub mod proxy;
 pub mod pty;
 pub mod replay;
 pub mod session;
+
+/// A record's (or entry's) detail as the journal holds it on disk, for asserting its shape.
+pub fn detail(r: &impl Recorded) -> serde_json::Value {
+    r.event()
+        .detail()
+        .unwrap_or_else(|e| panic!("{:?}: {e}", r.event()))
+}
+
+/// What carries a journal event: a record, or an entry the engine asks to write.
+pub trait Recorded {
+    fn event(&self) -> &pilotlight::audit::Event;
+}
+
+impl Recorded for pilotlight::audit::Record {
+    fn event(&self) -> &pilotlight::audit::Event {
+        &self.event
+    }
+}
+
+impl<T: Recorded> Recorded for &T {
+    fn event(&self) -> &pilotlight::audit::Event {
+        (**self).event()
+    }
+}
+
+impl Recorded for pilotlight::audit::Entry {
+    fn event(&self) -> &pilotlight::audit::Event {
+        &self.event
+    }
+}
+
+/// An event as a journal line holds it: its name and its detail in JSON.
+pub fn event(
+    kind: pilotlight::audit::EventKind,
+    detail: serde_json::Value,
+) -> pilotlight::audit::Event {
+    pilotlight::audit::Event::from_detail(kind, detail).unwrap_or_else(|e| panic!("{kind:?}: {e}"))
+}

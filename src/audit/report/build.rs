@@ -3,14 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
-use super::step::{num, secs_between, text};
+use super::step::{secs_between, text};
 use super::{
     clean, JournalCheck, Report, Resumption, Rto, RtoVerdict, RunOutcome, SetAside, StepReport,
     StepStatus,
 };
-use crate::audit::{Event, Mode, Record};
+use crate::audit::{Event, EventKind, Mode, Record};
 
 /// Builds the timeline of the run these records tell (in journal order).
 pub fn build(records: &[Record]) -> Report {
@@ -49,7 +48,7 @@ pub fn build(records: &[Record]) -> Report {
         index: HashMap::new(),
         prev_at: None,
     };
-    if first.is_some_and(|r| r.event != Event::RunStarted) {
+    if first.is_some_and(|r| r.kind() != EventKind::RunStarted) {
         b.note("the journal does not begin with a run-started record".into());
     }
     for rec in records {
@@ -96,38 +95,32 @@ impl Builder {
         if !self.r.operators.contains(&operator) {
             self.r.operators.push(operator.clone());
         }
-        let d = &rec.detail;
         let at = rec.at;
-        match (rec.event, &rec.step) {
-            (Event::RunStarted, _) => {
+        match (&rec.event, &rec.step) {
+            (Event::RunStarted(d), _) => {
                 self.r.started_at.get_or_insert(at);
-                self.r.title = text(d, "title");
-                self.r.run_id = text(d, "run_id");
-                self.r.rto.target_secs = num(d, "rto_target_secs");
-                for s in d
-                    .get("steps")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(id) = text(s, "id") else { continue };
+                self.r.title = Some(clean(&d.title));
+                self.r.run_id = Some(clean(&d.run_id));
+                self.r.rto.target_secs = Some(d.rto_target_secs);
+                for s in &d.steps {
+                    let id = clean(&s.id);
                     let step = self.step(&id, rec.seq, true);
-                    step.title = text(s, "title");
-                    step.kind = text(s, "kind");
-                    step.expected_secs = num(s, "expected_secs");
+                    step.title = Some(clean(&s.title));
+                    step.kind = s.kind.map(|k| k.name().to_string());
+                    step.expected_secs = s.expected_secs;
                 }
             }
-            (Event::RunResumed, _) => self.r.resumptions.push(Resumption {
+            (Event::RunResumed(d), _) => self.r.resumptions.push(Resumption {
                 at,
                 operator: operator.clone(),
-                at_step: text(d, "at_step"),
+                at_step: text(&d.at_step),
                 gap_secs: self.prev_at.map(|p| secs_between(p, at)),
             }),
-            (Event::RunFinished, _) => {
+            (Event::RunFinished(_), _) => {
                 self.r.ended_at = Some(at);
                 self.r.outcome = RunOutcome::Finished;
             }
-            (Event::RunAborted, step) => {
+            (Event::RunAborted(d), step) => {
                 self.r.ended_at = Some(at);
                 let step = step.as_deref().map(clean);
                 if let Some(id) = &step {
@@ -139,32 +132,33 @@ impl Builder {
                     }
                 }
                 self.r.outcome = RunOutcome::Aborted {
-                    reason: text(d, "reason").unwrap_or_default(),
+                    reason: clean(&d.reason),
                     step,
                 };
             }
-            (Event::TornTailSetAside, _) => self.r.journal.set_aside.push(SetAside {
+            (Event::TornTailSetAside(d), _) => self.r.journal.set_aside.push(SetAside {
                 at,
-                line: num(d, "line"),
-                bytes: num(d, "bytes"),
+                line: Some(d.line),
+                bytes: Some(d.bytes),
             }),
-            (Event::Error, None) => {
-                let what = text(d, "error").unwrap_or_else(|| clean(&d.to_string()));
+            (Event::Error(d), None) => {
+                let what = clean(&d.error);
                 self.note(format!(
                     "error at {}: {what}",
                     crate::audit::format_time(at)
                 ));
             }
-            (Event::StatusSnapshot | Event::RunPaused, _) => {}
+            (Event::StatusSnapshot(_) | Event::RunPaused(_), _) => {}
             (event, Some(id)) => {
                 let id = clean(id);
                 let s = self.step(&id, rec.seq, false);
                 s.operators_add(&operator);
-                s.apply(event, at, d, &operator);
+                s.apply(event, at, &operator);
             }
             (event, None) => self.note(format!(
-                "record {} ({event:?}) names no step; left out",
-                rec.seq
+                "record {} ({:?}) names no step; left out",
+                rec.seq,
+                event.kind()
             )),
         }
         self.prev_at = Some(at);

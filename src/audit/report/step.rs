@@ -9,6 +9,7 @@ use super::{
     StepReport, StepStatus,
 };
 use crate::audit::Event;
+use crate::runbook::{ReasonPolicy, StepKind};
 
 impl StepReport {
     pub(super) fn operators_add(&mut self, who: &str) {
@@ -22,27 +23,31 @@ impl StepReport {
         self.attempts = self.attempts.max(n);
     }
 
-    pub(super) fn apply(&mut self, event: Event, at: DateTime<Utc>, d: &Value, operator: &str) {
+    pub(super) fn apply(&mut self, event: &Event, at: DateTime<Utc>, operator: &str) {
         if self.started_at.is_none() {
             self.started_at = Some(at);
             self.status = StepStatus::InProgress;
         }
-        let attempt = num(d, "attempt");
+        let attempt = event.attempt().map(u64::from);
         match event {
-            Event::StepStarted => {
-                self.title = self.title.take().or_else(|| text(d, "title"));
-                self.kind = self.kind.take().or_else(|| text(d, "kind"));
-                self.expected_secs = self.expected_secs.or_else(|| num(d, "expected_secs"));
+            Event::StepStarted(d) => {
+                self.title = self.title.take().or_else(|| Some(clean(&d.title)));
+                self.kind = self.kind.take().or_else(|| kind_name(d.kind));
+                self.expected_secs = self.expected_secs.or(d.expected_secs);
             }
-            Event::GateShown => self.gates.push(GateReport {
+            Event::AttemptBegun(d) => {
+                self.title = self.title.take().or_else(|| Some(clean(&d.title)));
+                self.kind = self.kind.take().or_else(|| kind_name(d.kind));
+            }
+            Event::GateShown(d) => self.gates.push(GateReport {
                 shown_at: Some(at),
-                confirm: d.get("confirm").and_then(Value::as_bool).unwrap_or(false),
-                typed_phrase: text(d, "typed"),
-                reason_policy: text(d, "reason"),
-                preview: text(d, "preview"),
+                confirm: d.confirm,
+                typed_phrase: text(&d.typed),
+                reason_policy: Some(policy_name(d.reason).to_string()),
+                preview: text(&d.preview),
                 ..GateReport::default()
             }),
-            Event::GateApproved | Event::GateCancelled => {
+            Event::GateApproved(_) | Event::GateCancelled(_) => {
                 // A decision closes the open gate. A cancelled gate stays open without being
                 // shown again: the next decision gets an entry of its own, waiting since then.
                 let mut since = self.gates.last().and_then(|g| g.shown_at);
@@ -61,36 +66,45 @@ impl StepReport {
                     self.gates.push(GateReport::default());
                 }
                 if let Some(g) = self.gates.last_mut() {
-                    g.decision = match event {
-                        Event::GateApproved => GateDecision::Approved,
-                        _ => GateDecision::Cancelled,
-                    };
                     g.decided_at = Some(at);
                     g.operator = Some(operator.to_string());
-                    g.typed = text(d, "typed");
-                    g.reason = text(d, "reason");
-                    g.unattended = d.get("unattended").and_then(Value::as_bool);
-                    g.seen = text(d, "seen");
                     g.waited_secs = since.map(|s| secs_between(s, at));
+                    match event {
+                        Event::GateApproved(d) => {
+                            g.decision = GateDecision::Approved;
+                            g.typed = text(&d.typed);
+                            g.reason = text(&d.reason);
+                            g.unattended = Some(d.unattended);
+                            g.seen = text(&d.seen);
+                        }
+                        Event::GateCancelled(d) => {
+                            g.decision = GateDecision::Cancelled;
+                            g.typed = None;
+                            g.reason = text(&d.reason);
+                            g.unattended = None;
+                            g.seen = text(&d.seen);
+                        }
+                        _ => {}
+                    }
                 }
             }
-            Event::Intent => {
+            Event::Intent(d) => {
                 self.saw_attempt(attempt);
-                let plan = d.get("plan").unwrap_or(&Value::Null);
+                let plan = d.plan.as_ref();
                 self.requests.push(RequestReport {
                     at,
                     operator: operator.to_string(),
                     attempt,
-                    action: text(plan, "action"),
-                    target: text(plan, "target"),
-                    region: text(plan, "region"),
-                    token: text(plan, "token"),
-                    command: text(d, "command"),
-                    resend: d.get("resend").and_then(Value::as_bool).unwrap_or(false),
+                    action: plan.map(|p| clean(p.action.name())),
+                    target: plan.map(|p| clean(&p.target)),
+                    region: plan.and_then(|p| text(&p.region)),
+                    token: plan.map(|p| clean(&p.token)),
+                    command: text(&d.command),
+                    resend: d.resend,
                     ..RequestReport::default()
                 });
             }
-            Event::Outcome => {
+            Event::Outcome(d) => {
                 self.saw_attempt(attempt);
                 let open = self
                     .requests
@@ -107,37 +121,40 @@ impl StepReport {
                 });
                 let q = &mut self.requests[i];
                 q.answered_at = Some(at);
-                q.ok = d.get("ok").and_then(Value::as_bool);
-                q.adopted = d.get("adopted").and_then(Value::as_bool);
-                q.exit_code = d.get("exit_code").and_then(Value::as_i64);
-                q.error = text(d, "error");
-                q.outputs = clean_value(d.get("outputs").or_else(|| d.get("stdout")));
+                q.ok = Some(d.ok);
+                q.adopted = d.adopted;
+                q.exit_code = d.exit_code.map(i64::from);
+                q.error = text(&d.error);
+                q.outputs = match (&d.outputs, &d.stdout) {
+                    (Some(outputs), _) => outputs
+                        .iter()
+                        .map(|(k, v)| (clean(k), Value::String(clean(v))))
+                        .collect(),
+                    (None, Some(stdout)) => Value::String(clean(stdout)),
+                    (None, None) => Value::Null,
+                };
             }
-            Event::StepSucceeded => {
+            Event::StepSucceeded(d) => {
                 self.saw_attempt(attempt);
                 self.status = StepStatus::Done;
                 self.ended_at = Some(at);
-                self.result = ["observed", "state", "note"]
-                    .iter()
-                    .find_map(|k| text(d, k));
+                self.result = [&d.observed, &d.state, &d.note].into_iter().find_map(text);
             }
-            Event::StepFailed => {
+            Event::StepFailed(d) => {
                 self.saw_attempt(attempt);
                 self.status = StepStatus::Failed;
                 self.ended_at = Some(at);
-                let error = text(d, "error").unwrap_or_default();
                 self.failures.push(FailureReport {
                     at,
                     attempt,
-                    error,
+                    error: clean(&d.error),
                     last: true,
                 });
             }
-            Event::StepRetried => {
-                let auto = d.get("auto").and_then(Value::as_bool).unwrap_or(false);
+            Event::StepRetried(d) => {
                 // An automatic retry proves the attempt before it ran and failed; an operator's
                 // retry begins its attempt at once.
-                let begun = if auto {
+                let begun = if d.auto {
                     attempt.map(|a| a.saturating_sub(1))
                 } else {
                     attempt
@@ -145,7 +162,7 @@ impl StepReport {
                 self.saw_attempt(begun);
                 self.status = StepStatus::InProgress;
                 self.ended_at = None;
-                if let (true, Some(after)) = (auto, text(d, "after")) {
+                if let (true, Some(after)) = (d.auto, text(&d.after)) {
                     self.failures.push(FailureReport {
                         at,
                         attempt: begun,
@@ -156,22 +173,22 @@ impl StepReport {
                 self.retries.push(RetryReport {
                     at,
                     attempt,
-                    auto,
-                    after: text(d, "after"),
-                    reason: text(d, "reason"),
-                    backoff_secs: num(d, "backoff_secs"),
+                    auto: d.auto,
+                    after: text(&d.after),
+                    reason: text(&d.reason),
+                    backoff_secs: d.backoff_secs,
                     operator: operator.to_string(),
                 });
             }
-            Event::StepSkipped => {
+            Event::StepSkipped(d) => {
                 self.status = StepStatus::Skipped;
                 self.ended_at = Some(at);
-                self.skip_reason = text(d, "reason");
+                self.skip_reason = Some(clean(&d.reason));
             }
-            Event::Error => self.errors.push(ErrorNote {
+            Event::Error(d) => self.errors.push(ErrorNote {
                 at,
-                error: text(d, "error").unwrap_or_else(|| clean(&d.to_string())),
-                context: text(d, "while"),
+                error: clean(&d.error),
+                context: text(&d.during),
             }),
             _ => {}
         }
@@ -182,28 +199,19 @@ pub(super) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
     u64::try_from((b - a).num_seconds()).unwrap_or(0)
 }
 
-pub(super) fn num(v: &Value, key: &str) -> Option<u64> {
-    v.get(key).and_then(Value::as_u64)
+/// An optional text from the journal, cleaned.
+pub(super) fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(clean)
 }
 
-/// A string field, cleaned; a non-string scalar is shown as JSON.
-pub(super) fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::Null => None,
-        Value::String(s) => Some(clean(s)),
-        other => Some(clean(&other.to_string())),
-    }
+fn kind_name(kind: Option<StepKind>) -> Option<String> {
+    kind.map(|k| k.name().to_string())
 }
 
-pub(super) fn clean_value(v: Option<&Value>) -> Value {
-    match v {
-        None => Value::Null,
-        Some(Value::String(s)) => Value::String(clean(s)),
-        Some(Value::Array(a)) => a.iter().map(|x| clean_value(Some(x))).collect(),
-        Some(Value::Object(o)) => o
-            .iter()
-            .map(|(k, x)| (clean(k), clean_value(Some(x))))
-            .collect(),
-        Some(other) => other.clone(),
+fn policy_name(p: ReasonPolicy) -> &'static str {
+    match p {
+        ReasonPolicy::None => "none",
+        ReasonPolicy::Optional => "optional",
+        ReasonPolicy::Required => "required",
     }
 }

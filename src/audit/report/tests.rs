@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::audit::{Event, Mode, Record, GENESIS};
+use crate::audit::{Event, EventKind, Mode, Record, GENESIS};
 
 struct Script {
     t0: DateTime<Utc>,
@@ -13,16 +13,16 @@ struct Script {
 }
 
 impl Script {
-    fn add(&mut self, secs: i64, who: &str, event: Event, step: Option<&str>, detail: Value) {
+    /// A record as the journal holds it: the event's name and its detail in JSON.
+    fn add(&mut self, secs: i64, who: &str, kind: EventKind, step: Option<&str>, detail: Value) {
         self.records.push(Record {
             seq: self.records.len() as u64,
             at: self.t0 + TimeDelta::seconds(secs),
             operator: who.into(),
             runbook: "orders-failover".into(),
             mode: Mode::Live,
-            event,
             step: step.map(str::to_string),
-            detail,
+            event: Event::from_detail(kind, detail).unwrap(),
             prev: GENESIS.into(),
             hash: GENESIS.into(),
         });
@@ -40,69 +40,77 @@ fn live_incident() -> Vec<Record> {
         {"id": "notify", "title": "Tell support", "kind": "manual", "expected_secs": 60},
     ]);
     let start = json!({"run_id": "r1", "title": "Orders failover", "rto_target_secs": 2700, "steps": steps});
-    s.add(0, "ana", Event::RunStarted, None, start);
+    s.add(0, "ana", EventKind::RunStarted, None, start);
     let restore = Some("restore-db");
     s.add(
         0,
         "ana",
-        Event::StepStarted,
+        EventKind::StepStarted,
         restore,
         json!({"title": "x", "kind": "action"}),
     );
     let shown = json!({"confirm": true, "typed": "orders-dr", "reason": "required", "preview": "rds:Restore"});
-    s.add(0, "ana", Event::GateShown, restore, shown);
+    s.add(0, "ana", EventKind::GateShown, restore, shown);
     s.add(
         30,
         "ana",
-        Event::GateCancelled,
+        EventKind::GateCancelled,
         restore,
         json!({"reason": "wait for IC"}),
     );
     let ok = json!({"typed": "orders-dr", "reason": "IC said go\u{9b}2J", "unattended": false});
-    s.add(90, "ana", Event::GateApproved, restore, ok);
-    let plan = json!({"action": "rds.restore-snapshot", "target": "orders-dr", "region": "us-west-2", "token": "pl-1"});
+    s.add(90, "ana", EventKind::GateApproved, restore, ok);
+    let plan = json!({"step": "restore-db", "attempt": 1, "action": "rds.restore-snapshot",
+        "resource": "orders-db", "target": "orders-dr", "region": "us-west-2",
+        "params": {}, "token": "pl-1"});
     s.add(
         91,
         "ana",
-        Event::Intent,
+        EventKind::Intent,
         restore,
         json!({"attempt": 1, "plan": plan, "resend": false}),
     );
     s.add(
         900,
         "bob",
-        Event::RunResumed,
+        EventKind::RunResumed,
         None,
         json!({"run_id": "r1", "at_step": "restore-db"}),
     );
     let adopted =
         json!({"ok": true, "attempt": 1, "adopted": true, "outputs": {"db": "orders-dr"}});
-    s.add(905, "bob", Event::Outcome, restore, adopted);
+    s.add(905, "bob", EventKind::Outcome, restore, adopted);
     let poll = json!({"error": "throttled", "while": "polling progress"});
-    s.add(950, "bob", Event::Error, restore, poll);
+    s.add(950, "bob", EventKind::Error, restore, poll);
     let done = json!({"attempt": 1, "duration_secs": 1500, "state": "available"});
-    s.add(1500, "bob", Event::StepSucceeded, restore, done);
+    s.add(1500, "bob", EventKind::StepSucceeded, restore, done);
     let check = Some("check-db");
     s.add(
         1500,
         "bob",
-        Event::StepStarted,
+        EventKind::StepStarted,
         check,
         json!({"kind": "check"}),
     );
     let failed = json!({"attempt": 1, "error": "orders-dr is impaired"});
-    s.add(1500, "bob", Event::StepFailed, check, failed);
+    s.add(1500, "bob", EventKind::StepFailed, check, failed);
     let retry = json!({"attempt": 2, "reason": "saw it recover", "auto": false});
-    s.add(1620, "bob", Event::StepRetried, check, retry);
+    s.add(1620, "bob", EventKind::StepRetried, check, retry);
     let done = json!({"attempt": 2, "observed": "orders-dr is ok"});
-    s.add(1625, "bob", Event::StepSucceeded, check, done);
-    s.add(1625, "bob", Event::StepStarted, Some("notify"), json!({}));
+    s.add(1625, "bob", EventKind::StepSucceeded, check, done);
+    s.add(
+        1625,
+        "bob",
+        EventKind::StepStarted,
+        Some("notify"),
+        json!({}),
+    );
     let skip = json!({"reason": "support\u{1b}]0;pwned\u{7} already knows"});
-    s.add(1700, "bob", Event::StepSkipped, Some("notify"), skip);
+    s.add(1700, "bob", EventKind::StepSkipped, Some("notify"), skip);
     s.add(
         1700,
         "bob",
-        Event::RunFinished,
+        EventKind::RunFinished,
         None,
         json!({"duration_secs": 1700}),
     );

@@ -9,7 +9,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::clients::WriteRefused;
-use crate::cloud::model::CloudError;
+use crate::model::CloudError;
 
 /// Maps a failed call of `action` (`ec2:DescribeVolumes`, the IAM action) to a [`CloudError`].
 pub fn cloud_error<E>(action: &str, timeout_secs: u64, err: SdkError<E, HttpResponse>) -> CloudError

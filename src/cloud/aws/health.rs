@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::clients::HEALTH_REGIONS;
 use super::resolve::time;
 use super::AwsCloud;
-use crate::cloud::model::CloudError;
+use crate::model::CloudError;
 use crate::runbook::ResourceKind;
 
 /// One open AWS Health event.

@@ -19,23 +19,16 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use serde::Serialize;
 
 pub use clients::{Access, CallCounts, CallLog, Clients, Endpoints, Timeouts};
 pub use health::HealthReport;
 
-use super::model::{CloudError, Progress, ResourceStatus, Started};
 use super::{Mutate, Observation, Observe};
-use crate::engine::{ActionPlan, Approval};
+use crate::engine::Approval;
+use crate::model::ActionPlan;
+pub use crate::model::Identity;
+use crate::model::{CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::{Resource, Runbook};
-
-/// Who pilotlight acts as (STS GetCallerIdentity), for the header and the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Identity {
-    pub account: String,
-    pub arn: String,
-    pub user_id: String,
-}
 
 /// The AWS backend of one runbook.
 pub struct AwsCloud {

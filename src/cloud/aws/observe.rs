@@ -9,8 +9,8 @@ use futures_util::{FutureExt, Stream};
 
 use super::resolve::{self, BackupMemo};
 use super::AwsCloud;
-use crate::cloud::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use crate::cloud::Observation;
+use crate::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use crate::runbook::{Health, Resource, ResourceKind};
 
 /// AWS takes at most this many ids or filter values in one call.

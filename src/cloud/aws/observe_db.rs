@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::observe::{all_failed, db_health, noted, CHUNK};
 use super::resolve;
 use super::AwsCloud;
-use crate::cloud::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use crate::cloud::Observation;
+use crate::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use crate::runbook::{Health, Resource};
 
 impl AwsCloud {

@@ -5,8 +5,8 @@ use aws_sdk_globalaccelerator::types::EndpointGroup;
 use aws_sdk_route53::types::{ResourceRecordSet, RrType};
 
 use super::AwsCloud;
-use crate::cloud::model::{CloudError, ResourceStatus};
 use crate::cloud::Observation;
+use crate::model::{CloudError, ResourceStatus};
 use crate::runbook::{Health, RecordRef, Resource};
 
 use super::clients::{GLOBAL_ACCELERATOR_REGION, ROUTE53_REGION};

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
 use super::AwsCloud;
-use crate::cloud::model::CloudError;
+use crate::model::CloudError;
 use crate::runbook::{BackupSource, Resource, ResourceKind};
 
 /// An SDK timestamp as a chrono one.

@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 pub use scenario::{default_for, parse as parse_scenario, Prepared, ScenarioError};
 pub use world::Made;
 
-use super::model::{CloudError, Progress, ResourceStatus, Started};
 use super::{Mutate, Observe};
-use crate::engine::{ActionPlan, Approval};
+use crate::engine::Approval;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::Runbook;
 use world::World;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::world::{short_of, World};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
 use crate::runbook::{ActionKind, Resource};
 
 pub(super) fn outputs_for(

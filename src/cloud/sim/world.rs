@@ -7,10 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use super::scenario::Prepared;
-use crate::cloud::model::{
+use crate::model::ActionPlan;
+use crate::model::{
     CloudError, Progress, RecoveryPoint, RecoveryPointKind, ResourceStatus, Started,
 };
-use crate::engine::ActionPlan;
 use crate::runbook::{ActionKind, Duration, Health, Resource, ResourceKind};
 
 /// Default age of the latest recovery point at T+0.

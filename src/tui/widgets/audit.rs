@@ -8,51 +8,29 @@ use ratatui::Frame;
 use super::pane;
 use crate::audit::report::clean;
 use crate::audit::{Event, Record};
+use crate::runbook::ReasonPolicy;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
 fn summary(r: &Record) -> String {
-    let event = serde_json::to_value(r.event)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let extra = if r.event == Event::GateShown {
-        // What the gate asks for (its `reason` field is the policy, not a reason given).
-        let d = &r.detail;
-        let mut asks = Vec::new();
-        match d.get("typed").and_then(|t| t.as_str()) {
-            Some(t) => asks.push(format!("type `{t}`")),
-            None => asks.push("confirm".to_string()),
+    let event = r.kind().name();
+    let extra = match &r.event {
+        Event::GateShown(g) => {
+            // What the gate asks for (its `reason` field is the policy, not a reason given).
+            let mut asks = Vec::new();
+            match &g.typed {
+                Some(t) => asks.push(format!("type `{t}`")),
+                None => asks.push("confirm".to_string()),
+            }
+            match g.reason {
+                ReasonPolicy::Required => asks.push("reason required".to_string()),
+                ReasonPolicy::Optional => asks.push("reason optional".to_string()),
+                ReasonPolicy::None => {}
+            }
+            format!(": {}", asks.join(" + "))
         }
-        match d.get("reason").and_then(|p| p.as_str()) {
-            Some("required") => asks.push("reason required".to_string()),
-            Some("optional") => asks.push("reason optional".to_string()),
-            _ => {}
-        }
-        format!(": {}", asks.join(" + "))
-    } else if r.event == Event::StatusSnapshot {
-        let d = &r.detail;
-        let health = d
-            .get("status")
-            .and_then(|s| s.get("health"))
-            .and_then(|h| h.as_str())
-            .unwrap_or("?");
-        match d.get("resource").and_then(|v| v.as_str()) {
-            Some(name) => format!(" {name} {health}"),
-            None => String::new(),
-        }
-    } else {
-        ["error", "reason", "command"]
-            .iter()
-            .find_map(|k| r.detail.get(*k).and_then(|v| v.as_str()))
-            .or_else(|| {
-                r.detail
-                    .get("plan")
-                    .and_then(|p| p.get("action"))
-                    .and_then(|a| a.as_str())
-            })
-            .map(|s| format!(" {s}"))
-            .unwrap_or_default()
+        Event::StatusSnapshot(s) => format!(" {} {}", s.resource, s.status.health.name()),
+        event => said(event).map(|s| format!(" {s}")).unwrap_or_default(),
     };
     format!(
         "{} #{:<4} {:<18} {event}{extra}",
@@ -60,6 +38,25 @@ fn summary(r: &Record) -> String {
         r.seq,
         r.step.as_deref().unwrap_or("-")
     )
+}
+
+/// The error, reason, command or action a record names, the first of them it has.
+fn said(event: &Event) -> Option<&str> {
+    match event {
+        Event::Outcome(o) => o.error.as_deref(),
+        Event::StepFailed(f) => Some(&f.error),
+        Event::Error(e) => Some(&e.error),
+        Event::RunAborted(a) => Some(&a.reason),
+        Event::StepSkipped(s) => Some(&s.reason),
+        Event::GateApproved(g) => g.reason.as_deref(),
+        Event::GateCancelled(g) => g.reason.as_deref(),
+        Event::StepRetried(x) => x.reason.as_deref(),
+        Event::Intent(i) => i
+            .command
+            .as_deref()
+            .or_else(|| i.plan.as_ref().map(|p| p.action.name())),
+        _ => None,
+    }
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {

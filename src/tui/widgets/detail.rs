@@ -107,7 +107,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.dim(),
         )));
     }
-    if let Some(p) = &run.last_progress {
+    if let Some(Some(p)) = v.progress.get(i) {
         lines.push(Line::from(format!("progress: {}", clean(p))));
     }
     if let Some(e) = &run.error {

@@ -8,8 +8,8 @@ use chrono::TimeDelta;
 use super::{param, progress, region, started};
 use crate::cloud::aws::resolve::{self, time};
 use crate::cloud::aws::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::Resource;
 
 /// How far AWS's clock may be behind ours when comparing a job's creation with the step's start.

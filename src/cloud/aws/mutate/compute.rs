@@ -8,8 +8,8 @@ use aws_sdk_ec2::types::{
 use super::{list, param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::Resource;
 
 fn tags(plan: &ActionPlan, kind: ResourceType, name: Option<String>) -> TagSpecification {

@@ -8,8 +8,8 @@ use aws_sdk_globalaccelerator::types::{EndpointConfiguration, EndpointGroup};
 use super::{param, progress, started};
 use crate::cloud::aws::clients::GLOBAL_ACCELERATOR_REGION;
 use crate::cloud::aws::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::params::ActionParams;
 use crate::runbook::{ActionKind, Resource};
 

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::{ActionKind, Resource};
 
 /// The tag that names the attempt that made a resource.

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::Resource;
 
 fn rds_tags(plan: &ActionPlan, source: &str) -> Vec<aws_sdk_rds::types::Tag> {

@@ -10,8 +10,8 @@ use super::{progress, started};
 use crate::cloud::aws::clients::ROUTE53_REGION;
 use crate::cloud::aws::observe_net::describe_set;
 use crate::cloud::aws::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::{ActionKind, RecordRef, Resource};
 
 impl AwsCloud {

@@ -7,8 +7,8 @@ use super::rds::{parse_time, sdk_time};
 use super::{param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
-use crate::cloud::model::{CloudError, Progress, Started};
-use crate::engine::ActionPlan;
+use crate::model::ActionPlan;
+use crate::model::{CloudError, Progress, Started};
 use crate::runbook::Resource;
 
 impl AwsCloud {

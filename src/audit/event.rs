@@ -1,0 +1,503 @@
+//! What a journal record says happened, typed: one variant per event, each with its detail.
+//!
+//! On disk a record keeps the shape pilotlight 0.1.0 wrote (`"event": "intent"`, then a `detail`
+//! object), so every journal ever written still verifies, reports and resumes. This module is the
+//! only place that turns a `detail` object into a typed event and back; every reader matches on
+//! [`Event`]. Details are read leniently (a missing field takes its default, an unknown one is
+//! ignored), as the untyped readers before them did; a field of the wrong type makes the record
+//! unreadable, which `audit verify` reports at its line.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ActionPlan, Identity, ResourceStatus};
+use crate::runbook::{ReasonPolicy, StepKind};
+
+/// The name of an event, as the journal's `event` field holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    RunStarted,
+    RunResumed,
+    /// The operator left the console; the run can be resumed (simulated time stops here).
+    RunPaused,
+    RunFinished,
+    RunAborted,
+    StepStarted,
+    GateShown,
+    GateApproved,
+    GateCancelled,
+    /// Written and fsynced before a change is requested.
+    Intent,
+    /// Written after the change request returned (success or failure).
+    Outcome,
+    StepSucceeded,
+    StepFailed,
+    StepSkipped,
+    StepRetried,
+    StatusSnapshot,
+    TornTailSetAside,
+    Error,
+}
+
+impl EventKind {
+    /// The name as written in the journal (`step-started`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::RunStarted => "run-started",
+            EventKind::RunResumed => "run-resumed",
+            EventKind::RunPaused => "run-paused",
+            EventKind::RunFinished => "run-finished",
+            EventKind::RunAborted => "run-aborted",
+            EventKind::StepStarted => "step-started",
+            EventKind::GateShown => "gate-shown",
+            EventKind::GateApproved => "gate-approved",
+            EventKind::GateCancelled => "gate-cancelled",
+            EventKind::Intent => "intent",
+            EventKind::Outcome => "outcome",
+            EventKind::StepSucceeded => "step-succeeded",
+            EventKind::StepFailed => "step-failed",
+            EventKind::StepSkipped => "step-skipped",
+            EventKind::StepRetried => "step-retried",
+            EventKind::StatusSnapshot => "status-snapshot",
+            EventKind::TornTailSetAside => "torn-tail-set-aside",
+            EventKind::Error => "error",
+        }
+    }
+}
+
+/// One event with its detail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    RunStarted(RunStarted),
+    RunResumed(RunResumed),
+    RunPaused(RunPaused),
+    RunFinished(RunFinished),
+    RunAborted(RunAborted),
+    /// A step was entered (on disk: `step-started`).
+    StepStarted(StepStarted),
+    /// An attempt of a check, manual or wait step began after its gate or a retry (on disk:
+    /// `step-started` with `begin: true`; actions and commands begin with their intent).
+    AttemptBegun(AttemptBegun),
+    GateShown(GateShown),
+    GateApproved(GateApproved),
+    GateCancelled(GateCancelled),
+    Intent(Intent),
+    Outcome(Outcome),
+    StepSucceeded(StepSucceeded),
+    StepFailed(StepFailed),
+    StepSkipped(StepSkipped),
+    StepRetried(StepRetried),
+    StatusSnapshot(StatusSnapshot),
+    TornTailSetAside(TornTailSetAside),
+    Error(ErrorNote),
+}
+
+/// The step plan a run began with, as the run-started record lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlannedStep {
+    pub expected_secs: Option<u64>,
+    pub id: String,
+    pub kind: Option<StepKind>,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunStarted {
+    /// Where the run came from (absent when whoever started the engine did not say).
+    pub context: Option<RunContext>,
+    pub rto_target_secs: u64,
+    pub run_id: String,
+    pub steps: Vec<PlannedStep>,
+    pub title: String,
+}
+
+/// Where a run came from: pilotlight's version, the runbook's exact bytes, and the drill's
+/// scenario or the AWS identity of a live run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunContext {
+    #[serde(default)]
+    pub pilotlight: String,
+    #[serde(default)]
+    pub runbook_file: String,
+    /// SHA-256 of the runbook file: a resume refuses a runbook edited since.
+    #[serde(default)]
+    pub runbook_sha256: String,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillContext>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveContext>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillContext {
+    pub scenario: String,
+    pub scenario_file: Option<String>,
+    pub seed: u64,
+    pub speed: String,
+    pub unattended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveContext {
+    pub aws: Identity,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunResumed {
+    pub at_step: Option<String>,
+    pub run_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunPaused {
+    pub at_step: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunFinished {
+    pub duration_secs: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunAborted {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepStarted {
+    pub expected_secs: Option<u64>,
+    pub kind: Option<StepKind>,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttemptBegun {
+    pub attempt: u32,
+    /// Always `true` on disk: what tells this record from a step's entry.
+    pub begin: bool,
+    pub kind: Option<StepKind>,
+    pub retry: bool,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GateShown {
+    pub confirm: bool,
+    /// The change (or command) the gate is about, as the engine would request it.
+    pub preview: Option<String>,
+    /// Whether the gate asks for a reason.
+    pub reason: ReasonPolicy,
+    /// The phrase the operator must type.
+    pub typed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GateApproved {
+    pub reason: Option<String>,
+    /// What the cloud said the change would do when the operator decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<String>,
+    pub typed: Option<String>,
+    /// Confirmed by `drill --unattended`, not a person.
+    pub unattended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GateCancelled {
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<String>,
+}
+
+/// A change (`plan`) or a command about to be requested.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Intent {
+    pub attempt: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<ActionPlan>,
+    /// Sent again after a restart found that the first request never reached the cloud.
+    pub resend: bool,
+}
+
+/// What a change request or a command answered.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Outcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
+    pub attempt: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepSucceeded {
+    pub attempt: u32,
+    pub duration_secs: i64,
+    /// A manual step's note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What a check or wait observed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    /// Every output of the step.
+    pub outputs: Option<BTreeMap<String, String>>,
+    /// Finished by a resume that found its outcome already journaled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<bool>,
+    /// The state an action's target reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepFailed {
+    pub attempt: u32,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepSkipped {
+    pub reason: String,
+}
+
+/// A retry: automatic after a failed attempt (`after`, `backoff_secs`), or the operator's
+/// (`reason`). `attempt` is the attempt it leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepRetried {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    pub attempt: u32,
+    pub auto: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    pub resource: String,
+    pub status: ResourceStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TornTailSetAside {
+    pub bytes: u64,
+    pub line: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ErrorNote {
+    pub error: String,
+    /// What was going on (`polling progress`).
+    #[serde(rename = "while")]
+    pub during: Option<String>,
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::RunStarted(_) => EventKind::RunStarted,
+            Event::RunResumed(_) => EventKind::RunResumed,
+            Event::RunPaused(_) => EventKind::RunPaused,
+            Event::RunFinished(_) => EventKind::RunFinished,
+            Event::RunAborted(_) => EventKind::RunAborted,
+            Event::StepStarted(_) | Event::AttemptBegun(_) => EventKind::StepStarted,
+            Event::GateShown(_) => EventKind::GateShown,
+            Event::GateApproved(_) => EventKind::GateApproved,
+            Event::GateCancelled(_) => EventKind::GateCancelled,
+            Event::Intent(_) => EventKind::Intent,
+            Event::Outcome(_) => EventKind::Outcome,
+            Event::StepSucceeded(_) => EventKind::StepSucceeded,
+            Event::StepFailed(_) => EventKind::StepFailed,
+            Event::StepSkipped(_) => EventKind::StepSkipped,
+            Event::StepRetried(_) => EventKind::StepRetried,
+            Event::StatusSnapshot(_) => EventKind::StatusSnapshot,
+            Event::TornTailSetAside(_) => EventKind::TornTailSetAside,
+            Event::Error(_) => EventKind::Error,
+        }
+    }
+
+    /// The `detail` object as the journal holds it.
+    pub fn detail(&self) -> Result<serde_json::Value, serde_json::Error> {
+        use serde_json::to_value as v;
+        match self {
+            Event::RunStarted(d) => v(d),
+            Event::RunResumed(d) => v(d),
+            Event::RunPaused(d) => v(d),
+            Event::RunFinished(d) => v(d),
+            Event::RunAborted(d) => v(d),
+            Event::StepStarted(d) => v(d),
+            Event::AttemptBegun(d) => v(d),
+            Event::GateShown(d) => v(d),
+            Event::GateApproved(d) => v(d),
+            Event::GateCancelled(d) => v(d),
+            Event::Intent(d) => v(d),
+            Event::Outcome(d) => v(d),
+            Event::StepSucceeded(d) => v(d),
+            Event::StepFailed(d) => v(d),
+            Event::StepSkipped(d) => v(d),
+            Event::StepRetried(d) => v(d),
+            Event::StatusSnapshot(d) => v(d),
+            Event::TornTailSetAside(d) => v(d),
+            Event::Error(d) => v(d),
+        }
+    }
+
+    /// Reads a record's detail as the event `kind` it names.
+    pub fn from_detail(
+        kind: EventKind,
+        detail: serde_json::Value,
+    ) -> Result<Event, serde_json::Error> {
+        use serde_json::from_value as f;
+        // A record written without a detail (or with `null`) reads as an empty one.
+        let detail = match detail {
+            serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+            other => other,
+        };
+        Ok(match kind {
+            EventKind::RunStarted => Event::RunStarted(f(detail)?),
+            EventKind::RunResumed => Event::RunResumed(f(detail)?),
+            EventKind::RunPaused => Event::RunPaused(f(detail)?),
+            EventKind::RunFinished => Event::RunFinished(f(detail)?),
+            EventKind::RunAborted => Event::RunAborted(f(detail)?),
+            EventKind::StepStarted if detail.get("begin") == Some(&true.into()) => {
+                Event::AttemptBegun(f(detail)?)
+            }
+            EventKind::StepStarted => Event::StepStarted(f(detail)?),
+            EventKind::GateShown => Event::GateShown(f(detail)?),
+            EventKind::GateApproved => Event::GateApproved(f(detail)?),
+            EventKind::GateCancelled => Event::GateCancelled(f(detail)?),
+            EventKind::Intent => Event::Intent(f(detail)?),
+            EventKind::Outcome => Event::Outcome(f(detail)?),
+            EventKind::StepSucceeded => Event::StepSucceeded(f(detail)?),
+            EventKind::StepFailed => Event::StepFailed(f(detail)?),
+            EventKind::StepSkipped => Event::StepSkipped(f(detail)?),
+            EventKind::StepRetried => Event::StepRetried(f(detail)?),
+            EventKind::StatusSnapshot => Event::StatusSnapshot(f(detail)?),
+            EventKind::TornTailSetAside => Event::TornTailSetAside(f(detail)?),
+            EventKind::Error => Event::Error(f(detail)?),
+        })
+    }
+
+    /// The attempt the event names, where it names one.
+    pub fn attempt(&self) -> Option<u32> {
+        match self {
+            Event::AttemptBegun(d) => Some(d.attempt),
+            Event::Intent(d) => Some(d.attempt),
+            Event::Outcome(d) => Some(d.attempt),
+            Event::StepSucceeded(d) => Some(d.attempt),
+            Event::StepFailed(d) => Some(d.attempt),
+            Event::StepRetried(d) => Some(d.attempt),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shape 0.1.0 wrote reads back as the same event and writes out as the same bytes.
+    #[test]
+    fn details_keep_their_shape() {
+        let lines = [
+            (
+                EventKind::StepStarted,
+                r#"{"expected_secs":null,"kind":"check","title":"t"}"#,
+            ),
+            (
+                EventKind::StepStarted,
+                r#"{"attempt":2,"begin":true,"kind":"manual","retry":true,"title":"t"}"#,
+            ),
+            (
+                EventKind::GateApproved,
+                r#"{"reason":null,"typed":null,"unattended":true}"#,
+            ),
+            (
+                EventKind::GateCancelled,
+                r#"{"reason":"no","seen":"dial 0% -> 100%"}"#,
+            ),
+            (
+                EventKind::Intent,
+                r#"{"attempt":1,"command":"true","resend":false}"#,
+            ),
+            (
+                EventKind::Outcome,
+                r#"{"attempt":1,"error":"boom","ok":false}"#,
+            ),
+            (
+                EventKind::Outcome,
+                r#"{"attempt":1,"exit_code":0,"ok":true,"stdout":"x"}"#,
+            ),
+            (
+                EventKind::Outcome,
+                r#"{"adopted":false,"attempt":1,"ok":true,"outputs":{"a":"b"}}"#,
+            ),
+            (
+                EventKind::StepSucceeded,
+                r#"{"attempt":1,"duration_secs":3,"note":"marked done","outputs":null}"#,
+            ),
+            (
+                EventKind::StepRetried,
+                r#"{"after":"x","attempt":2,"auto":true,"backoff_secs":60}"#,
+            ),
+            (
+                EventKind::StepRetried,
+                r#"{"attempt":2,"auto":false,"reason":"why"}"#,
+            ),
+            (
+                EventKind::Error,
+                r#"{"error":"e","while":"polling progress"}"#,
+            ),
+            (
+                EventKind::RunStarted,
+                r#"{"context":{"pilotlight":"0.1.0","runbook_file":"r.yaml","runbook_sha256":"ab","scenario":"s","scenario_file":null,"seed":1,"speed":"max","unattended":true},"rto_target_secs":60,"run_id":"r","steps":[],"title":"t"}"#,
+            ),
+            (
+                EventKind::RunStarted,
+                r#"{"context":{"aws":{"account":"1","arn":"a","user_id":"u"},"pilotlight":"0.1.0","regions":["us-east-1"],"runbook_file":"r.yaml","runbook_sha256":"ab"},"rto_target_secs":60,"run_id":"r","steps":[],"title":"t"}"#,
+            ),
+        ];
+        for (kind, text) in lines {
+            let detail: serde_json::Value = serde_json::from_str(text).unwrap();
+            let event = Event::from_detail(kind, detail.clone()).unwrap();
+            assert_eq!(event.kind(), kind);
+            assert_eq!(
+                serde_json::to_string(&event.detail().unwrap()).unwrap(),
+                text
+            );
+        }
+    }
+}
