@@ -31,12 +31,11 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, SubsecRound, Utc};
 use pilotlight::audit::{EventKind, Journal, Mode, Record};
 use pilotlight::cloud::aws::{Access, AwsCloud, CallCounts, Clients, Endpoints, Timeouts};
-use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
+use pilotlight::cloud::{observe_all, Change, Gated, Mutate, Observation, Observe};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus};
 use pilotlight::model::{CloudError, RecoveryPointKind, ResourceStatus};
 use pilotlight::runbook::{Health, Runbook};
-use pilotlight::runtime::clock::{Speed, VirtualClock};
-use pilotlight::runtime::driver::Unattended;
+use pilotlight::runtime::unattended::run_to_end;
 
 const REGION: &str = "us-east-1";
 const OTHER_REGION: &str = "us-west-2";
@@ -516,29 +515,28 @@ impl Moto {
 /// Runs the whole runbook unattended (every gate confirmed, virtual clock at full speed)
 /// against `aws`, as `drill --unattended` does against the simulated world.
 async fn run_unattended(
-    aws: &AwsCloud,
+    aws: &Arc<AwsCloud>,
     runbook: &Arc<Runbook>,
     run_id: &str,
 ) -> (RunStatus, Engine, Vec<Record>) {
     let dir = common::temp_dir("aws-moto");
-    let mut journal =
+    let journal =
         Journal::create(&dir.join("run.jsonl"), "moto-test", &runbook.id, Mode::Live).unwrap();
-    let mut engine = Engine::new(runbook.clone(), run_id);
-    let mut clock = VirtualClock::new(Utc::now().trunc_subsecs(3), Speed::Max);
-    let mut seen = Seen::default();
+    let engine = Engine::new(runbook.clone(), run_id);
     println!("run {run_id}:");
-    let status = Unattended {
-        engine: &mut engine,
-        journal: &mut journal,
-        backend: aws,
-        clock: &mut clock,
-        observer: &mut seen,
-        status_every: None,
-    }
-    .run(Input::Start)
-    .await;
+    let mut runner = common::engine::unattended(
+        engine,
+        journal,
+        aws.clone(),
+        Utc::now().trunc_subsecs(3),
+        Seen::default(),
+        Input::Start,
+        None,
+    );
+    let status = run_to_end(&mut runner).await;
+    let seen = std::mem::take(runner.observer_mut());
     assert!(seen.refused.is_empty(), "refused: {:?}", seen.refused);
-    (status, engine, seen.records)
+    (status, runner.into_engine(), seen.records)
 }
 
 /// A runbook whose only step is `action` on `resource`.
@@ -984,7 +982,7 @@ steps:
 "#,
         rb = unique("ec2-ebs")
     ));
-    let aws = backend(&runbook, Access::ReadWrite).await;
+    let aws = Arc::new(backend(&runbook, Access::ReadWrite).await);
     let (status, engine, _) = run_unattended(&aws, &runbook, &unique("run")).await;
     print_counts("ec2/ebs run", &aws.calls().take());
     assert_eq!(status, RunStatus::Finished);
@@ -1086,7 +1084,7 @@ steps:
 "#,
         rb = unique("data")
     ));
-    let aws = backend(&runbook, Access::ReadWrite).await;
+    let aws = Arc::new(backend(&runbook, Access::ReadWrite).await);
     let (status, engine, _) = run_unattended(&aws, &runbook, &unique("run")).await;
     print_counts("rds/dynamodb run", &aws.calls().take());
     assert_eq!(status, RunStatus::Finished);
@@ -1181,7 +1179,7 @@ steps:
 "#,
         rb = unique("dns")
     ));
-    let aws = backend(&runbook, Access::ReadWrite).await;
+    let aws = Arc::new(backend(&runbook, Access::ReadWrite).await);
     let preview = aws
         .cutover_preview(&plan_and_approval(&runbook, "preview").0)
         .await
@@ -1241,8 +1239,14 @@ async fn a_repeated_start_adopts_what_the_first_made_and_reconcile_finds_it() {
     );
     let aws = backend(&rb, Access::ReadWrite).await;
     let (plan, approval) = plan_and_approval(&rb, &unique("run"));
-    let first = aws.start(&plan, &approval, Utc::now()).await.unwrap();
-    let second = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let first = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
+    let second = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     println!("first: {first:?}\nsecond: {second:?}");
     assert!(!first.adopted);
     assert!(second.adopted);
@@ -1277,8 +1281,14 @@ async fn a_repeated_start_adopts_what_the_first_made_and_reconcile_finds_it() {
     let aws = backend(&rb, Access::ReadWrite).await;
     let (plan, approval) = plan_and_approval(&rb, &unique("run"));
     assert_eq!(aws.reconcile(&plan, Utc::now()).await.unwrap(), None);
-    let first = aws.start(&plan, &approval, Utc::now()).await.unwrap();
-    let second = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let first = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
+    let second = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     println!("first: {first:?}\nsecond: {second:?}");
     assert!(!first.adopted);
     assert!(second.adopted);
@@ -1323,11 +1333,17 @@ async fn a_same_named_target_that_another_run_made_is_refused_not_adopted() {
     let aws = backend(&rb, Access::ReadWrite).await;
     // Last month's failover left a restored instance under the same name.
     let (old, old_approval) = plan_and_approval(&rb, &unique("last-month"));
-    aws.start(&old, &old_approval, Utc::now()).await.unwrap();
+    Gated(&aws)
+        .start(&old, &old_approval, Utc::now())
+        .await
+        .unwrap();
     aws.calls().take();
     // Tonight's run must not take it for its own: its data is a month old.
     let (plan, approval) = plan_and_approval(&rb, &unique("tonight"));
-    let err = aws.start(&plan, &approval, Utc::now()).await.unwrap_err();
+    let err = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, CloudError::Refused(_)), "{err:?}");
     assert!(
@@ -1360,19 +1376,22 @@ async fn a_same_named_table_from_another_run_is_refused_and_a_repeat_is_adopted(
     let aws = backend(&rb, Access::ReadWrite).await;
     // The first run restores and tags the table; its own repeat adopts it.
     let (first, first_approval) = plan_and_approval(&rb, &unique("last-month"));
-    let made = aws
+    let made = Gated(&aws)
         .start(&first, &first_approval, Utc::now())
         .await
         .unwrap();
     assert!(!made.adopted);
-    let again = aws
+    let again = Gated(&aws)
         .start(&first, &first_approval, Utc::now())
         .await
         .unwrap();
     assert!(again.adopted, "{again:?}");
     // A later run does not take the old table for its own.
     let (plan, approval) = plan_and_approval(&rb, &unique("tonight"));
-    let err = aws.start(&plan, &approval, Utc::now()).await.unwrap_err();
+    let err = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap_err();
     assert!(matches!(err, CloudError::Refused(_)), "{err:?}");
     assert!(err.to_string().contains("not made by this run"), "{err}");
     let counts = aws.calls().take();
@@ -1402,7 +1421,7 @@ steps:
 "#,
         rb = unique("twice")
     ));
-    let aws = backend(&rb, Access::ReadWrite).await;
+    let aws = Arc::new(backend(&rb, Access::ReadWrite).await);
     let run_id = unique("run");
     let outcome = |records: &[Record]| {
         records
@@ -1437,7 +1456,7 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
         "ebs.restore-volume",
         &format!("{{ snapshot: latest, availability_zone: {AZ} }}"),
     );
-    let aws = backend(&rb, Access::ReadWrite).await;
+    let aws = Arc::new(backend(&rb, Access::ReadWrite).await);
     let dir = common::temp_dir("aws-crash");
     let path = dir.join("run.jsonl");
     let run_id = unique("crash");
@@ -1463,7 +1482,7 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
                         unattended: true,
                     })),
                     Effect::Mutate { plan, approval } => {
-                        aws.start(&plan, &approval, now).await.unwrap();
+                        Gated(&aws).start(&plan, &approval, now).await.unwrap();
                         break 'crash;
                     }
                     other => panic!("unexpected before the change: {other:?}"),
@@ -1474,22 +1493,21 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
     assert_eq!(aws.calls().counts().transmitted["ec2:CreateVolume"], 1);
 
     // Resumed from the journal: the in-flight restore is looked for in AWS and adopted.
-    let (mut journal, records, torn) = Journal::resume(&path, "moto-test").unwrap();
+    let (journal, records, torn) = Journal::resume(&path, "moto-test").unwrap();
     assert!(torn.is_none());
     assert_eq!(records.last().unwrap().kind(), EventKind::Intent);
-    let mut engine = Engine::from_records(rb.clone(), &records).unwrap();
-    let mut clock = VirtualClock::new(Utc::now().trunc_subsecs(3), Speed::Max);
-    let mut seen = Seen::default();
-    let status = Unattended {
-        engine: &mut engine,
-        journal: &mut journal,
-        backend: &aws,
-        clock: &mut clock,
-        observer: &mut seen,
-        status_every: None,
-    }
-    .run(Input::Resume)
-    .await;
+    let engine = Engine::from_records(rb.clone(), &records).unwrap();
+    let mut runner = common::engine::unattended(
+        engine,
+        journal,
+        aws.clone(),
+        Utc::now().trunc_subsecs(3),
+        Seen::default(),
+        Input::Resume,
+        None,
+    );
+    let status = run_to_end(&mut runner).await;
+    let seen = runner.observer();
     assert_eq!(status, RunStatus::Finished);
     let outcome = seen
         .records
@@ -1554,7 +1572,10 @@ async fn read_only_observes_but_no_change_leaves_the_process() {
 
     // A restore, even with the engine's approval, is refused.
     let (plan, approval) = plan_and_approval(&rb, &unique("run"));
-    let err = ro.start(&plan, &approval, Utc::now()).await.unwrap_err();
+    let err = Gated(&ro)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap_err();
     println!("{err}");
     assert!(matches!(err, CloudError::Refused(_)), "{err:?}");
     let rds_rb = one_action(
@@ -1565,7 +1586,7 @@ async fn read_only_observes_but_no_change_leaves_the_process() {
     );
     let ro_rds = backend(&rds_rb, Access::ReadOnly).await;
     let (rds_plan, rds_approval) = plan_and_approval(&rds_rb, &unique("run"));
-    let err = ro_rds
+    let err = Gated(&ro_rds)
         .start(&rds_plan, &rds_approval, Utc::now())
         .await
         .unwrap_err();

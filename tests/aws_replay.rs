@@ -19,13 +19,12 @@ use chrono::{SubsecRound, TimeDelta, Utc};
 use futures_util::StreamExt;
 use pilotlight::audit::{Journal, Mode};
 use pilotlight::cloud::aws::{Access, AwsCloud, Clients, Endpoints, Timeouts};
-use pilotlight::cloud::{observe_all, Mutate, Observation, Observe};
+use pilotlight::cloud::{observe_all, Change, Gated, Mutate, Observation, Observe};
 use pilotlight::engine::{Engine, Input, RunStatus};
 use pilotlight::model::ActionPlan;
 use pilotlight::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use pilotlight::runbook::{Health, Runbook};
-use pilotlight::runtime::clock::{Speed, VirtualClock};
-use pilotlight::runtime::driver::Unattended;
+use pilotlight::runtime::unattended::run_to_end;
 use serde_json::{json, Value};
 
 use common::replay::{self, BlackHole, Replay, Reply};
@@ -334,7 +333,10 @@ async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_previous() 
         "a preview changes nothing"
     );
 
-    let started = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let started = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     assert!(!started.adopted);
     assert_eq!(started.outputs["previous_dial"], "0");
     let updates = server.requests_of("UpdateEndpointGroup");
@@ -387,7 +389,10 @@ async fn ga_set_traffic_dial_already_as_planned_is_adopted_without_a_change() {
     );
     let aws = cloud(&server, &rb).await;
     let (plan, approval) = plan_and_approval(&rb, "run-dial-again");
-    let started = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let started = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     assert!(started.adopted, "{started:?}");
     assert_eq!(
         started.outputs["previous_dial"],
@@ -438,7 +443,10 @@ async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_write() {
         format!("weights: {alb}=128,i-0bbb=200,eipalloc-0ccc=50 -> {alb}=0,i-0bbb=255")
     );
 
-    let started = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let started = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     assert!(!started.adopted);
     assert_eq!(
         started.outputs["previous_weights"],
@@ -489,7 +497,7 @@ async fn ga_plans_without_a_usable_dial_or_weights_are_refused() {
     let (mut plan, approval) = plan_and_approval(&rb, "run-no-dial");
     for bad in [json!("all of it"), json!(null)] {
         plan.params["dial"] = bad;
-        let result = aws.start(&plan, &approval, Utc::now()).await;
+        let result = Gated(&aws).start(&plan, &approval, Utc::now()).await;
         assert!(matches!(result, Err(CloudError::Refused(_))), "{result:?}");
         let preview = aws.cutover_preview(&plan).await;
         assert!(
@@ -506,7 +514,7 @@ async fn ga_plans_without_a_usable_dial_or_weights_are_refused() {
     let (mut plan, approval) = plan_and_approval(&rb, "run-no-weights");
     for bad in [json!({ "i-0ccc": "none" }), json!({})] {
         plan.params["weights"] = bad;
-        let result = aws.start(&plan, &approval, Utc::now()).await;
+        let result = Gated(&aws).start(&plan, &approval, Utc::now()).await;
         assert!(matches!(result, Err(CloudError::Refused(_))), "{result:?}");
     }
     assert!(server.requests_of("UpdateEndpointGroup").is_empty());
@@ -535,7 +543,7 @@ async fn ga_set_endpoint_weights_refuses_an_unknown_endpoint_before_sending() {
     );
     let aws = cloud(&server, &rb).await;
     let (plan, approval) = plan_and_approval(&rb, "run-bad-weights");
-    match aws.start(&plan, &approval, Utc::now()).await {
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
         Err(CloudError::Refused(m)) => {
             assert!(m.contains("i-0nope") && m.contains("i-0ccc"), "{m}");
         }
@@ -578,21 +586,21 @@ async fn ga_cutover_runs_unattended_through_the_engine() {
     );
     let aws = cloud(&server, &rb).await;
     let dir = common::temp_dir("aws-replay");
-    let mut journal =
+    let journal =
         Journal::create(&dir.join("run.jsonl"), "replay-test", &rb.id, Mode::Live).unwrap();
-    let mut engine = Engine::new(rb.clone(), "run-unattended");
-    let mut clock = VirtualClock::new(Utc::now().trunc_subsecs(3), Speed::Max);
-    let mut seen = Seen::default();
-    let status = Unattended {
-        engine: &mut engine,
-        journal: &mut journal,
-        backend: &aws,
-        clock: &mut clock,
-        observer: &mut seen,
-        status_every: None,
-    }
-    .run(Input::Start)
-    .await;
+    let engine = Engine::new(rb.clone(), "run-unattended");
+    let mut runner = common::engine::unattended(
+        engine,
+        journal,
+        aws,
+        Utc::now().trunc_subsecs(3),
+        Seen::default(),
+        Input::Start,
+        None,
+    );
+    let status = run_to_end(&mut runner).await;
+    let engine = runner.engine();
+    let seen = runner.observer();
     assert_eq!(status, RunStatus::Finished, "{:#?}", seen.records);
     assert!(seen.refused.is_empty(), "{:?}", seen.refused);
     assert_eq!(engine.outputs()["shift"]["previous_dial"], "0");
@@ -1019,7 +1027,10 @@ async fn backup_restore_sends_the_token_and_follows_the_job() {
         "the vault's region"
     );
 
-    let started = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let started = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     assert!(!started.adopted);
     assert_eq!(started.outputs["restore_job_id"], "restore-0001");
     assert_eq!(started.outputs["recovery_point_arn"], point_arn(2));
@@ -1146,7 +1157,10 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
         );
     let aws = cloud(&server, &rb).await;
 
-    let adopted = aws.start(&retry, &approval, Utc::now()).await.unwrap();
+    let adopted = Gated(&aws)
+        .start(&retry, &approval, Utc::now())
+        .await
+        .unwrap();
     assert!(adopted.adopted, "{adopted:?}");
     // The newest live job of one of this volume's points, with the step's role.
     assert_eq!(adopted.outputs["restore_job_id"], "restore-0007");
@@ -1160,7 +1174,10 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
         listed[0].path
     );
 
-    let fresh = aws.start(&retry, &approval, Utc::now()).await.unwrap();
+    let fresh = Gated(&aws)
+        .start(&retry, &approval, Utc::now())
+        .await
+        .unwrap();
     assert!(!fresh.adopted, "{fresh:?}");
     assert_eq!(fresh.outputs["restore_job_id"], "restore-0009");
     let sent = server.requests_of("PUT /restore-jobs");
@@ -1171,7 +1188,10 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
     // The first attempt itself never lists: its IdempotencyToken is enough.
     let mut once = retry.clone();
     once.attempt = 1;
-    aws.start(&once, &approval, Utc::now()).await.unwrap();
+    Gated(&aws)
+        .start(&once, &approval, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(server.requests_of("GET /restore-jobs?").len(), 2);
 }
 
@@ -1295,7 +1315,7 @@ async fn access_denied_names_the_iam_action() {
     let rb = restore_runbook("latest");
     let aws = cloud(&server, &rb).await;
     let (plan, approval) = plan_and_approval(&rb, "run-denied");
-    match aws.start(&plan, &approval, Utc::now()).await {
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
         Err(CloudError::AccessDenied { action, .. }) => {
             assert_eq!(action, "backup:ListRecoveryPointsByBackupVault");
         }
@@ -1361,7 +1381,7 @@ async fn not_found_is_not_found() {
     );
     let aws = cloud(&server, &rb).await;
     let (plan, approval) = plan_and_approval(&rb, "run-no-group");
-    match aws.start(&plan, &approval, Utc::now()).await {
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
         Err(CloudError::NotFound(m)) => assert!(m.contains("eu-west-1"), "{m}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -1387,7 +1407,10 @@ async fn not_found_is_not_found() {
     let rb = restore_runbook(&point_arn(1));
     let aws = cloud(&server, &rb).await;
     let (plan, approval) = plan_and_approval(&rb, "run-gone");
-    let started = aws.start(&plan, &approval, Utc::now()).await.unwrap();
+    let started = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
     // A named recovery point is used as is: no vault listing.
     assert!(server.requests_of("GET /backup-vaults/").is_empty());
     assert_eq!(

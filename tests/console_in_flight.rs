@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use pilotlight::audit::{EventKind, Mode};
 use pilotlight::cloud::sim::{self, SimWorld};
-use pilotlight::cloud::{Mutate, Observe};
-use pilotlight::engine::{Approval, RunStatus, StepState};
+use pilotlight::cloud::{Change, Observe};
+use pilotlight::engine::{RunStatus, StepState};
 use pilotlight::model::ActionPlan;
 use pilotlight::model::{CloudError, Progress, ResourceStatus, Started};
 use pilotlight::runbook::{Resource, Runbook};
@@ -73,17 +73,16 @@ impl Observe for Scripted {
     }
 }
 
-impl Mutate for Scripted {
+impl Change for Scripted {
     async fn start(
         &self,
         plan: &ActionPlan,
-        approval: &Approval,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Started, CloudError> {
         if let Some(release) = &self.hold_changes {
             release.notified().await;
         }
-        self.world.start(plan, approval, now).await
+        self.world.start(plan, now).await
     }
 
     async fn poll(

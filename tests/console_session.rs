@@ -11,6 +11,7 @@ mod common;
 
 use common::detail;
 
+use common::session::session_over;
 use common::{load_runbook, t0, temp_dir};
 
 use std::collections::BTreeMap;
@@ -22,13 +23,14 @@ use chrono::TimeDelta;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pilotlight::audit::{verify, EventKind, Journal, Mode, Record};
 use pilotlight::cloud::sim::{self, SimWorld};
-use pilotlight::cloud::{Mutate, ReadOnly};
+use pilotlight::cloud::{Gated, Mutate, ReadOnly};
 use pilotlight::engine::objectives::estimate_rto;
-use pilotlight::engine::{Engine, GateDecision, Input, RunStatus, StepState};
+use pilotlight::engine::{Engine, GateDecision, RunStatus, StepState};
 use pilotlight::model::CloudError;
 use pilotlight::runbook::ReasonPolicy;
 use pilotlight::runbook::{Runbook, StepBody};
-use pilotlight::runtime::session::{Command, Interactive, PacedClock};
+use pilotlight::runtime::clock::PacedClock;
+use pilotlight::runtime::session::{Command, Interactive};
 use pilotlight::runtime::view::{RunView, ViewMode};
 use pilotlight::tui::app::{App, Popup};
 use pilotlight::tui::keymap::{bindings, key_name, BINDINGS};
@@ -54,7 +56,7 @@ fn paused_runtime() -> tokio::runtime::Runtime {
 }
 
 struct Drill {
-    session: Interactive<SimWorld>,
+    session: Interactive<Gated<SimWorld>>,
     world: SimWorld,
     journal: PathBuf,
     view: RunView,
@@ -78,16 +80,14 @@ fn drill(name: &str, scenario: Option<&str>) -> Drill {
         estimate.clone(),
         t0(),
     );
-    let session = Interactive {
-        engine: Engine::new(runbook, "pilot-light-failover-test"),
+    let session = session_over(
+        Engine::new(runbook, "pilot-light-failover-test"),
         journal,
-        backend: world.clone(),
+        Gated(world.clone()),
         // Jump mode: simulated time leaps to the next event while nobody is needed.
-        clock: PacedClock::new(t0(), None),
-        estimate,
-        view: view.clone(),
-        status_every: TimeDelta::minutes(1),
-    };
+        PacedClock::new(t0(), None),
+        &view,
+    );
     Drill {
         session,
         world,
@@ -262,7 +262,7 @@ fn a_scripted_drill_through_gates_manual_skip_and_abort() {
         assert!(op.seen.windows(2).all(|w| w[0] <= w[1]), "{:?}", op.seen);
     };
     let ((status, _engine), ()) =
-        rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
+        rt.block_on(async { tokio::join!(session.run(cmd_rx, views_tx), script) });
     assert!(matches!(status, RunStatus::Aborted(_)), "{status:?}");
 
     let records = records(&journal);
@@ -392,7 +392,7 @@ faults:
         drop(op);
     };
     let ((status, _engine), ()) =
-        rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
+        rt.block_on(async { tokio::join!(session.run(cmd_rx, views_tx), script) });
     assert_eq!(status, RunStatus::Running);
     let records = records(&journal);
     let retried = of(&records, EventKind::StepRetried, "start-app-1");
@@ -456,7 +456,7 @@ fn a_drill_run_to_the_end_by_a_person_finishes_and_verifies() {
         }
     };
     let ((status, _engine), ()) =
-        rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
+        rt.block_on(async { tokio::join!(session.run(cmd_rx, views_tx), script) });
     assert_eq!(status, RunStatus::Finished);
     let records = records(&journal);
     assert_eq!(records.last().unwrap().kind(), EventKind::RunFinished);
@@ -500,15 +500,13 @@ fn watch_mode_backend_refuses_every_change() {
         estimate.clone(),
         t0(),
     );
-    let session = Interactive {
-        engine: Engine::new(runbook.clone(), "ro"),
-        journal: Journal::create(&path, "alice", &runbook.id, Mode::Drill).unwrap(),
-        backend: world,
-        clock: PacedClock::new(t0(), None),
-        estimate,
-        view: view.clone(),
-        status_every: TimeDelta::minutes(1),
-    };
+    let session = session_over(
+        Engine::new(runbook.clone(), "ro"),
+        Journal::create(&path, "alice", &runbook.id, Mode::Drill).unwrap(),
+        world,
+        PacedClock::new(t0(), None),
+        &view,
+    );
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (views_tx, views_rx) = watch::channel(Arc::new(view));
     let mut op = Operator {
@@ -519,6 +517,15 @@ fn watch_mode_backend_refuses_every_change() {
     let script = async move {
         op.at_gate("replica-lag").await;
         op.gate(None, None).await;
+        // A command is a change too: it is not run.
+        let v = op
+            .until("the refusal to run the command", |v| {
+                current(v) == "replica-lag" && v.steps[v.current].state == StepState::Failed
+            })
+            .await;
+        let error = v.steps[v.current].error.clone().unwrap();
+        assert!(error.contains("read-only"), "{error}");
+        op.send(Command::Skip("read-only".into())).await;
         op.at_gate("decide").await;
         op.gate(None, Some("go")).await;
         op.until("decide running", |v| state(v) == StepState::Running)
@@ -535,10 +542,19 @@ fn watch_mode_backend_refuses_every_change() {
         assert!(error.contains("read-only"), "{error}");
         drop(op);
     };
-    rt.block_on(async { tokio::join!(session.run(Input::Start, cmd_rx, views_tx), script) });
+    rt.block_on(async { tokio::join!(session.run(cmd_rx, views_tx), script) });
     let records = records(&path);
+    for step in ["replica-lag", "start-app-1"] {
+        let outcomes = of(&records, EventKind::Outcome, step);
+        assert!(!outcomes.is_empty(), "{step}");
+        assert!(outcomes.iter().all(|r| r
+            .event
+            .detail()
+            .unwrap()
+            .to_string()
+            .contains("read-only")));
+    }
     let outcomes = of(&records, EventKind::Outcome, "start-app-1");
-    assert!(!outcomes.is_empty());
     assert!(outcomes
         .iter()
         .all(|r| r.event.detail().unwrap().to_string().contains("read-only")));

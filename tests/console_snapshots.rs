@@ -24,7 +24,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pilotlight::audit::{Journal, Mode, Record};
 use pilotlight::cloud::sim::{self, SimWorld};
-use pilotlight::cloud::{Mutate, Observe};
+use pilotlight::cloud::{Change, Gated, Mutate, Observe};
 use pilotlight::engine::objectives::{estimate_rto, projected_recovery, RtoEstimate};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus, StepState};
 use pilotlight::runbook::StepBody;
@@ -121,7 +121,9 @@ impl Drive {
                 self.inputs.push_back(Input::Observed { resource, status });
             }
             Effect::Mutate { plan, approval } => {
-                let result = self.rt.block_on(self.world.start(&plan, &approval, now));
+                let result = self
+                    .rt
+                    .block_on(Gated(&self.world).start(&plan, &approval, now));
                 self.inputs.push_back(Input::Started {
                     step: plan.step.clone(),
                     attempt: plan.attempt,

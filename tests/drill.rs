@@ -16,8 +16,8 @@ use chrono::{TimeZone, Utc};
 use pilotlight::audit::{verify, Journal, Mode, Record};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::engine::{Engine, Input, RunStatus};
-use pilotlight::runtime::clock::{Speed, VirtualClock};
-use pilotlight::runtime::driver::{Observer, Unattended};
+use pilotlight::runtime::runner::Observer;
+use pilotlight::runtime::unattended::run_to_end;
 
 fn pilotlight(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pilotlight"))
@@ -217,24 +217,23 @@ fn drill_in_process(
     };
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
     let world = SimWorld::new(rb.clone(), prepared, t0);
-    let mut j = Journal::create(journal, "ana", &rb.id, Mode::Drill).unwrap();
-    let mut engine = Engine::new(rb.clone(), "run-test");
-    let mut clock = VirtualClock::new(t0, Speed::Max);
+    let j = Journal::create(journal, "ana", &rb.id, Mode::Drill).unwrap();
+    let engine = Engine::new(rb.clone(), "run-test");
+    let mut runner = common::engine::unattended(
+        engine,
+        j,
+        world,
+        t0,
+        Quiet,
+        Input::Start,
+        Some(chrono::TimeDelta::minutes(1)),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
-    let status = rt.block_on(
-        Unattended {
-            engine: &mut engine,
-            journal: &mut j,
-            backend: &world,
-            clock: &mut clock,
-            observer: &mut Quiet,
-            status_every: Some(chrono::TimeDelta::minutes(1)),
-        }
-        .run(Input::Start),
-    );
+    let status = rt.block_on(run_to_end(&mut runner));
+    let engine = runner.into_engine();
     assert!(matches!(
         status,
         RunStatus::Finished | RunStatus::Aborted(_)

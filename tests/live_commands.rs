@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::engine::Seen;
+use common::engine::{RealCommands, Seen};
 use common::session::{confirmed, console, drive, records, step_state, until, Time};
 use common::{t0, temp_dir};
 
@@ -25,9 +25,8 @@ use pilotlight::audit::{EventKind, Journal, Mode};
 use pilotlight::cloud::sim::{self, SimWorld};
 use pilotlight::engine::{Engine, Input, RunStatus, StepState};
 use pilotlight::runbook::Runbook;
-use pilotlight::runtime::clock::{Speed, VirtualClock};
-use pilotlight::runtime::driver::Unattended;
 use pilotlight::runtime::session::Command;
+use pilotlight::runtime::unattended::run_to_end;
 use tokio::sync::{mpsc, watch};
 
 fn runbook(run: &str, timeout: &str) -> Arc<Runbook> {
@@ -90,22 +89,19 @@ fn pid_in(file: &Path) -> i32 {
 
 fn unattended(rb: &Arc<Runbook>, dir: &Path) -> (RunStatus, PathBuf) {
     let path = dir.join("run.jsonl");
-    let mut journal = Journal::create(&path, "ana", &rb.id, Mode::Live).unwrap();
+    let journal = Journal::create(&path, "ana", &rb.id, Mode::Live).unwrap();
     let world = SimWorld::new(rb.clone(), sim::default_for(rb), t0());
-    let mut engine = Engine::new(rb.clone(), "live-commands-test");
-    let mut clock = VirtualClock::new(t0(), Speed::Max);
-    let mut seen = Seen::default();
-    let status = real_runtime().block_on(
-        Unattended {
-            engine: &mut engine,
-            journal: &mut journal,
-            backend: &world,
-            clock: &mut clock,
-            observer: &mut seen,
-            status_every: None,
-        }
-        .run(Input::Start),
+    let engine = Engine::new(rb.clone(), "live-commands-test");
+    let mut runner = common::engine::unattended(
+        engine,
+        journal,
+        RealCommands(world),
+        t0(),
+        Seen::default(),
+        Input::Start,
+        None,
     );
+    let status = real_runtime().block_on(run_to_end(&mut runner));
     (status, path)
 }
 
@@ -163,7 +159,7 @@ fn the_console_takes_an_abort_while_a_command_runs_and_stops_it() {
         "10m",
     );
     let world = SimWorld::new(rb.clone(), sim::default_for(&rb), t0());
-    let (session, view, path) = console(&rb, &dir, Mode::Live, world, Some(1.0));
+    let (session, view, path) = console(&rb, &dir, Mode::Live, RealCommands(world), Some(1.0));
     let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
     let pid_written = pidfile.clone();
@@ -219,7 +215,7 @@ fn in_the_console_a_command_past_its_timeout_is_judged_by_its_own_answer() {
     let dir = temp_dir("live-command-console-timeout");
     let rb = runbook("sleep 600", "1s");
     let world = SimWorld::new(rb.clone(), sim::default_for(&rb), t0());
-    let (session, view, path) = console(&rb, &dir, Mode::Live, world, Some(1.0));
+    let (session, view, path) = console(&rb, &dir, Mode::Live, RealCommands(world), Some(1.0));
     let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
     let script = async move {

@@ -9,17 +9,21 @@ use std::sync::Arc;
 use chrono::{SecondsFormat, Utc};
 use tokio::sync::{mpsc, watch};
 
-use super::drill::Setup;
+use tokio::runtime::Runtime;
+
+use super::drill::Drill;
 use super::load_runbook;
 use crate::audit::Mode;
 use crate::cloud::aws::{Access, AwsCloud, Timeouts};
 use crate::cloud::sim::{self, SimWorld};
-use crate::cloud::ReadOnly;
+use crate::cloud::{Change, Gated, Observe, ReadOnly};
 use crate::engine::objectives::estimate_rto;
 use crate::engine::RunStatus;
 use crate::runbook::Runbook;
-use crate::runtime::clock::Speed;
-use crate::runtime::session::{Interactive, PacedClock};
+use crate::runtime::clock::{Clock, PacedClock, Speed};
+use crate::runtime::launch::Launched;
+use crate::runtime::runner::{Operator, Runner};
+use crate::runtime::session::{ConsoleLog, Interactive};
 use crate::runtime::view::{RunView, ViewMode};
 use crate::runtime::{follow, history, paths, unfinished};
 
@@ -72,32 +76,26 @@ pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
 }
 
 /// An interactive drill at the console.
-pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Path) -> ExitCode {
-    let Setup {
-        journal,
-        engine,
+pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Path) -> ExitCode {
+    let Drill {
+        launched,
         world,
-        t0,
-        resume_at,
-        first,
         lock,
         ..
-    } = setup;
+    } = drill;
     let target = format!("simulated world ({})", world.scenario_name());
     let fast = match speed {
         Speed::Max => None,
         Speed::Times(f) => Some(f),
     };
+    let clock = PacedClock::new(launched.resume_at, fast);
     let attended = Attended {
-        engine,
-        journal,
+        launched,
         backend: world,
         mode: ViewMode::Drill,
         target,
         notice: None,
-        clock: PacedClock::new(resume_at, fast),
-        t0,
-        first,
+        clock,
         lock,
     };
     attend(attended, operator, runbook_file).await
@@ -105,8 +103,7 @@ pub async fn drill(setup: Setup, speed: Speed, operator: &str, runbook_file: &Pa
 
 /// A run with a person at the console, against any backend.
 pub struct Attended<B> {
-    pub engine: crate::engine::Engine,
-    pub journal: crate::audit::Journal,
+    pub launched: Launched,
     pub backend: B,
     pub mode: ViewMode,
     /// Where the changes go, for the header.
@@ -114,29 +111,31 @@ pub struct Attended<B> {
     /// A standing note for the operator (e.g. AWS Health).
     pub notice: Option<String>,
     pub clock: PacedClock,
-    pub t0: chrono::DateTime<Utc>,
-    pub first: crate::engine::Input,
     pub lock: crate::runtime::lock::RunLock,
 }
 
-/// Runs the session on its own thread and the console on this one, until the run ends or the
+/// Runs the session as a task and the console on this thread, until the run ends or the
 /// operator leaves; then prints the summary or how to resume.
 pub async fn attend<B>(run: Attended<B>, operator: &str, runbook_file: &Path) -> ExitCode
 where
-    B: crate::cloud::Observe + crate::cloud::Mutate + Send + 'static,
+    B: Observe + Change + Send + Sync + 'static,
 {
     let Attended {
-        engine,
-        journal,
+        launched,
         backend,
         mode,
         target,
         notice,
         clock,
-        t0,
-        first,
         lock,
     } = run;
+    let Launched {
+        journal,
+        engine,
+        t0,
+        first,
+        ..
+    } = launched;
     let runbook = Arc::new(engine.runbook().clone());
     let past = history::read(&paths::data_dir().join("journals"), &runbook.id);
     let estimate = estimate_rto(&runbook, &past.durations);
@@ -149,36 +148,38 @@ where
         estimate.clone(),
         clock.now(),
     );
-    view.notice = notice;
+    view.notice = notice.clone();
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
-    let session = Interactive {
+    let log = ConsoleLog {
+        notice,
+        ..ConsoleLog::default()
+    };
+    let runner = Runner::new(
         engine,
         journal,
-        backend,
+        Arc::new(Gated(backend)),
         clock,
+        log,
+        Operator::Person,
+        first,
+    )
+    .observe_every(chrono::TimeDelta::minutes(1));
+    let session = Interactive {
+        runner,
         estimate,
         view,
-        status_every: chrono::TimeDelta::minutes(1),
     };
-    // The session (journal fsyncs, cloud calls) runs on its own thread, so a slow disk or a
-    // slow region never freezes the screen or stops the operator from quitting.
-    let session_thread = std::thread::spawn(move || {
-        match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => Some(rt.block_on(session.run(first, cmd_rx, views_tx))),
-            Err(_) => None,
-        }
-    });
+    // The session (journal fsyncs, cloud calls) runs on a worker of its own, so a slow disk or
+    // a slow region never freezes the screen or stops the operator from quitting.
+    let session = tokio::spawn(session.run(cmd_rx, views_tx));
     let ui = crate::tui::run(views_rx, Some(cmd_tx)).await;
     let word = if mode == ViewMode::Live {
         "run"
     } else {
         "drill"
     };
-    let Some((status, engine)) = session_thread.join().ok().flatten() else {
+    let Ok((status, engine)) = session.await else {
         eprintln!(
             "error: the {word}'s session stopped unexpectedly; resume it with `pilotlight {word} {} --resume {}`",
             runbook_file.display(),
@@ -228,7 +229,7 @@ pub struct WatchArgs {
 }
 
 /// `pilotlight watch`: read-only, whatever key is pressed.
-pub fn watch(args: WatchArgs) -> ExitCode {
+pub fn watch(rt: &Runtime, args: WatchArgs) -> ExitCode {
     let Some(runbook) = load_runbook(&args.runbook) else {
         return ExitCode::from(1);
     };
@@ -240,16 +241,6 @@ pub fn watch(args: WatchArgs) -> ExitCode {
         }
     } else {
         Timeouts::default()
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
     };
     let past = history::read(&paths::data_dir().join("journals"), &runbook.id);
     let estimate = estimate_rto(&runbook, &past.durations);
@@ -268,51 +259,31 @@ pub fn watch(args: WatchArgs) -> ExitCode {
         now,
     );
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
-    // Reading and replaying the journal (or observing the world) happens on its own thread:
-    // the screen never waits for the disk.
-    let producer_runbook = runbook.clone();
-    let producer = std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async move {
-            match args.follow {
-                Some(journal) => {
-                    follow::follow(producer_runbook, journal, estimate, view, views_tx).await
-                }
-                None if !args.sim => {
-                    // Read-only twice over: a backend that refuses every change, and clients
-                    // whose request guard lets only reads leave the process.
-                    let aws =
-                        AwsCloud::from_env(producer_runbook.clone(), Access::ReadOnly, timeouts)
-                            .await;
-                    // AWS Health on its own client, beside the first refresh, never before it.
-                    let health =
-                        AwsCloud::from_env(producer_runbook.clone(), Access::ReadOnly, timeouts)
-                            .await;
-                    let health =
-                        tokio::spawn(async move { health.health_events().await.summary() });
-                    let every = std::time::Duration::from_secs(30);
-                    follow::watch_world(ReadOnly(aws), view, every, views_tx, Some(health)).await
-                }
-                None => {
-                    let world = SimWorld::new(
-                        producer_runbook.clone(),
-                        sim::default_for(&producer_runbook),
-                        now,
-                    );
-                    let every = std::time::Duration::from_secs(5);
-                    follow::watch_world(ReadOnly(world), view, every, views_tx, None).await
-                }
+    // Reading and replaying the journal (or observing the world) is a task of its own: the
+    // screen never waits for the disk.
+    let producer = rt.spawn(async move {
+        match args.follow {
+            Some(journal) => follow::follow(runbook, journal, estimate, view, views_tx).await,
+            None if !args.sim => {
+                // Read-only twice over: a backend that refuses every change, and clients whose
+                // request guard lets only reads leave the process.
+                let aws = AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await;
+                // AWS Health on its own client, beside the first refresh, never before it.
+                let health = AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await;
+                let health = tokio::spawn(async move { health.health_events().await.summary() });
+                let every = std::time::Duration::from_secs(30);
+                follow::watch_world(ReadOnly(aws), view, every, views_tx, Some(health)).await
             }
-        });
+            None => {
+                let world = SimWorld::new(runbook.clone(), sim::default_for(&runbook), now);
+                let every = std::time::Duration::from_secs(5);
+                follow::watch_world(ReadOnly(world), view, every, views_tx, None).await
+            }
+        }
     });
-    let ui = runtime.block_on(crate::tui::run(views_rx, None));
+    let ui = rt.block_on(crate::tui::run(views_rx, None));
     // The producer notices the closed channel and stops at once.
-    let _ = producer.join();
+    let _ = rt.block_on(producer);
     match ui {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,4 +1,6 @@
-//! The command line: `pilotlight validate`, `schema` and `audit verify`.
+//! The command line: parses, picks the mode and the backend, hands over to the runtime
+//! (`runtime::launch` starts and resumes runs) and prints what comes back. One tokio runtime
+//! serves the whole process.
 
 /// Prints a line to stdout, ignoring a closed pipe or terminal (`drill ... | head`, a dropped
 /// SSH session): losing a progress line must never crash a run.
@@ -131,6 +133,20 @@ pub enum AuditCommand {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The console's run and its screen work side by side on two worker threads, so a slow disk
+    // or a slow region never freezes the screen.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let rt = &runtime;
     match cli.command {
         Command::Validate { paths } => validate::run(&paths),
         Command::Audit {
@@ -146,45 +162,57 @@ pub fn main() -> ExitCode {
             journal,
             resume,
             unattended,
-        } => drill::run(drill::DrillArgs {
-            runbook,
-            scenario,
-            speed,
-            journal,
-            resume,
-            unattended,
-        }),
+        } => drill::run(
+            rt,
+            drill::DrillArgs {
+                runbook,
+                scenario,
+                speed,
+                journal,
+                resume,
+                unattended,
+            },
+        ),
         Command::Run {
             runbook,
             journal,
             resume,
-        } => live::run(live::RunArgs {
-            runbook,
-            journal,
-            resume,
-        }),
+        } => live::run(
+            rt,
+            live::RunArgs {
+                runbook,
+                journal,
+                resume,
+            },
+        ),
         Command::Status {
             runbook,
             sim,
             scenario,
             format,
             history,
-        } => status::run(status::StatusArgs {
-            runbook,
-            sim,
-            scenario,
-            format,
-            history,
-        }),
+        } => status::run(
+            rt,
+            status::StatusArgs {
+                runbook,
+                sim,
+                scenario,
+                format,
+                history,
+            },
+        ),
         Command::Watch {
             runbook,
             follow,
             sim,
-        } => console::watch(console::WatchArgs {
-            runbook,
-            follow,
-            sim,
-        }),
+        } => console::watch(
+            rt,
+            console::WatchArgs {
+                runbook,
+                follow,
+                sim,
+            },
+        ),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());
             ExitCode::SUCCESS

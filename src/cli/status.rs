@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::json;
+use tokio::runtime::Runtime;
 
 use super::load_runbook;
 use crate::cloud::aws::{Access, AwsCloud, HealthReport, Timeouts};
@@ -37,7 +38,7 @@ pub struct StatusArgs {
 
 const UNKNOWN: u8 = 3;
 
-pub fn run(args: StatusArgs) -> ExitCode {
+pub fn run(rt: &Runtime, args: StatusArgs) -> ExitCode {
     let Some(runbook) = load_runbook(&args.runbook) else {
         return ExitCode::from(UNKNOWN);
     };
@@ -47,9 +48,9 @@ pub fn run(args: StatusArgs) -> ExitCode {
         let Some(timeouts) = super::aws_timeouts() else {
             return ExitCode::from(UNKNOWN);
         };
-        block_on(look_at_aws(runbook.clone(), now, timeouts))
+        rt.block_on(look_at_aws(runbook.clone(), now, timeouts))
     } else {
-        match look_at_sim(&args, runbook.clone(), now) {
+        match look_at_sim(rt, &args, runbook.clone(), now) {
             Ok(l) => l,
             Err(code) => return code,
         }
@@ -84,27 +85,22 @@ async fn look_at_aws(runbook: Arc<Runbook>, now: DateTime<Utc>, timeouts: Timeou
 }
 
 fn look_at_sim(
+    rt: &Runtime,
     args: &StatusArgs,
     runbook: Arc<Runbook>,
     now: DateTime<Utc>,
 ) -> Result<Looked, ExitCode> {
-    let scenario = match &args.scenario {
-        None => sim::default_for(&runbook),
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| sim::parse_scenario(&t, &runbook).map_err(|e| e.to_string()))
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("UNKNOWN: {}: {e}", path.display());
-                return Err(ExitCode::from(UNKNOWN));
-            }
-        },
+    let scenario = match sim::load_scenario(args.scenario.as_deref(), &runbook) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("UNKNOWN: {e}");
+            return Err(ExitCode::from(UNKNOWN));
+        }
     };
     // Read-only: a backend that refuses every change, whatever asks.
     let world = ReadOnly(SimWorld::new(runbook.clone(), scenario, now));
     let resources = runbook.resources.values().cloned().collect();
-    let observed = block_on(observe_all(&world, resources, now));
+    let observed = rt.block_on(observe_all(&world, resources, now));
     Ok(Looked {
         backend: "sim",
         source: Some(world.0.scenario_name()),
@@ -238,21 +234,6 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
 }
 
 /// Runs one look to its end (AWS calls carry their own timeouts).
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    match rt {
-        Ok(rt) => rt.block_on(f),
-        Err(_) => unreachable_runtime(),
-    }
-}
-
-fn unreachable_runtime() -> ! {
-    eprintln!("UNKNOWN: cannot start the runtime");
-    std::process::exit(i32::from(UNKNOWN))
-}
-
 fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
     let d = |v: &serde_json::Value| {

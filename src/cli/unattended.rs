@@ -4,17 +4,20 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::drill::Setup;
+use super::drill::Drill;
 use crate::audit::event::Intent;
 use crate::audit::{Event, Record};
 use crate::cloud::sim;
+use crate::cloud::Gated;
 use crate::engine::{Engine, RunStatus, StepState};
 use crate::runbook::Duration;
-use crate::runtime::clock::{Speed, VirtualClock};
-use crate::runtime::driver::{Observer, Unattended};
+use crate::runtime::clock::{Clock, Speed, VirtualClock};
+use crate::runtime::runner::{Observer, Operator, Runner};
+use crate::runtime::unattended::run_to_end;
 
 struct Progress {
     t0: DateTime<Utc>,
@@ -53,46 +56,51 @@ impl Observer for Progress {
     }
 }
 
-pub async fn run(setup: Setup, speed: Speed) -> ExitCode {
-    let Setup {
-        mut journal,
-        mut engine,
+pub async fn run(drill: Drill, speed: Speed) -> ExitCode {
+    let Drill {
+        launched,
         world,
-        t0,
-        resume_at,
-        first,
         expect,
         lock: _lock,
-    } = setup;
+    } = drill;
     let abort_after = std::env::var("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok());
+    let rb = launched.engine.runbook();
     say!(
         "drill: {} ({}) against the simulated world, scenario: {}",
-        engine.runbook().title,
-        engine.runbook().id,
+        rb.title,
+        rb.id,
         world.scenario_name()
     );
-    say!("journal: {}", journal.path().display());
-    let mut clock = VirtualClock::new(resume_at, speed);
-    let mut progress = Progress {
+    say!("journal: {}", launched.journal.path().display());
+    let t0 = launched.t0;
+    let progress = Progress {
         t0,
         abort_after,
         written: 0,
     };
-    let status = Unattended {
-        engine: &mut engine,
-        journal: &mut journal,
-        backend: &world,
-        clock: &mut clock,
-        observer: &mut progress,
-        status_every: Some(chrono::TimeDelta::minutes(1)),
-    }
-    .run(first)
-    .await;
-    print_summary(&engine, &status, t0, clock.now(), journal.path());
+    let mut runner = Runner::new(
+        launched.engine,
+        launched.journal,
+        Arc::new(Gated(world)),
+        VirtualClock::new(launched.resume_at, speed),
+        progress,
+        Operator::Unattended,
+        launched.first,
+    )
+    .observe_every(chrono::TimeDelta::minutes(1));
+    let status = run_to_end(&mut runner).await;
+    let engine = runner.engine();
+    print_summary(
+        engine,
+        &status,
+        t0,
+        runner.clock().now(),
+        runner.journal().path(),
+    );
     if let Some(expect) = &expect {
-        match check_expectation(&engine, &status, expect) {
+        match check_expectation(engine, &status, expect) {
             Ok(()) => say!("scenario check: the drill ended as the scenario expects"),
             Err(why) => say!("scenario check: NOT as the scenario expects: {why}"),
         }

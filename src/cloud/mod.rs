@@ -1,7 +1,13 @@
 //! Backends behind one interface: live AWS (`aws`) and the simulated world (`sim`). The engine
 //! never calls them; the runtime does, and turns what they answer into engine inputs.
+//!
+//! A backend implements [`Observe`] (reads) and [`Change`] (changes, and a step's command). The
+//! runtime reaches changes only through [`Mutate`], which two wrappers implement: [`Gated`], the
+//! one place that checks a change carries the approval of its own step, and [`ReadOnly`], which
+//! refuses every change whatever asks for it.
 
 pub mod aws;
+mod command;
 pub mod sim;
 
 use std::future::Future;
@@ -11,7 +17,9 @@ use futures_util::{Stream, StreamExt};
 
 use crate::engine::Approval;
 use crate::model::{ActionPlan, CloudError, Progress, ResourceStatus, Started};
-use crate::runbook::Resource;
+use crate::runbook::{Duration, Resource};
+
+pub use command::run_local;
 
 /// One resource's observation, by its runbook name.
 pub type Observation = (String, Result<ResourceStatus, CloudError>);
@@ -53,21 +61,45 @@ pub async fn observe_all<B: Observe>(
         .collect()
 }
 
-/// Changes. Each call needs an [`Approval`], which only the engine's gate logic can create.
-pub trait Mutate {
+/// A command step's command, ready to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRun {
+    pub step: String,
+    pub attempt: u32,
+    /// The command with every step output filled in.
+    pub command: String,
+    /// How long it may run before it is stopped.
+    pub timeout: Duration,
+    /// How long the step is expected to take (what a drill lets it take).
+    pub expected: Duration,
+}
+
+/// What a command answered, and when: `at` is the backend's time of the answer when it is not
+/// now (a drill's command takes the step's expected time in simulated time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandAnswer {
+    /// Exit code and standard output, or why it did not run to the end.
+    pub result: Result<(i32, String), String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// What a backend does to the world. Reached only through [`Gated`] (or refused by
+/// [`ReadOnly`]), so no change goes out without the approval of its own step.
+pub trait Change: Sync {
     /// Requests the change. Idempotent for the plan's token: a repeat returns what the first made.
     fn start(
         &self,
         plan: &ActionPlan,
-        approval: &Approval,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Started, CloudError>> + Send;
+
     /// How far the change has come (for `wait_until`).
     fn poll(
         &self,
         plan: &ActionPlan,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Progress, CloudError>> + Send;
+
     /// What the change would do as the cloud stands now (a cutover's before -> after), for the
     /// gate's preview. Reads only.
     fn preview(&self, plan: &ActionPlan) -> impl Future<Output = Option<String>> + Send {
@@ -81,6 +113,127 @@ pub trait Mutate {
         plan: &ActionPlan,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Started>, CloudError>> + Send;
+
+    /// Runs a command step's command: for real on this machine ([`run_local`]), unless the
+    /// backend is a simulation.
+    fn run_command(
+        &self,
+        run: &CommandRun,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = CommandAnswer> + Send {
+        let _ = now;
+        let (command, timeout) = (run.command.clone(), run.timeout);
+        async move {
+            CommandAnswer {
+                result: run_local(&command, timeout).await,
+                at: None,
+            }
+        }
+    }
+}
+
+/// Changes as the runtime asks for them: each needs an [`Approval`], which only the engine's
+/// gate logic can create.
+pub trait Mutate: Sync {
+    fn start(
+        &self,
+        plan: &ActionPlan,
+        approval: &Approval,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Started, CloudError>> + Send;
+    fn poll(
+        &self,
+        plan: &ActionPlan,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Progress, CloudError>> + Send;
+    fn preview(&self, plan: &ActionPlan) -> impl Future<Output = Option<String>> + Send;
+    fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Started>, CloudError>> + Send;
+    fn run_command(
+        &self,
+        run: &CommandRun,
+        approval: &Approval,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = CommandAnswer> + Send;
+}
+
+/// Any backend behind the one check that a change (or a command) carries the approval of its
+/// own step.
+pub struct Gated<B>(pub B);
+
+fn refused_approval(approval: &Approval, step: &str) -> Option<String> {
+    (approval.step() != step).then(|| {
+        format!(
+            "the approval is for step `{}`, not `{step}`",
+            approval.step()
+        )
+    })
+}
+
+impl<B: Observe> Observe for Gated<B> {
+    async fn observe(
+        &self,
+        resource: &Resource,
+        now: DateTime<Utc>,
+    ) -> Result<ResourceStatus, CloudError> {
+        self.0.observe(resource, now).await
+    }
+
+    fn observe_batches<'a>(
+        &'a self,
+        resources: Vec<Resource>,
+        now: DateTime<Utc>,
+    ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
+        self.0.observe_batches(resources, now)
+    }
+}
+
+impl<B: Change> Mutate for Gated<B> {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        approval: &Approval,
+        now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
+        if let Some(why) = refused_approval(approval, &plan.step) {
+            return Err(CloudError::Refused(why));
+        }
+        self.0.start(plan, now).await
+    }
+
+    async fn poll(&self, plan: &ActionPlan, now: DateTime<Utc>) -> Result<Progress, CloudError> {
+        self.0.poll(plan, now).await
+    }
+
+    async fn preview(&self, plan: &ActionPlan) -> Option<String> {
+        self.0.preview(plan).await
+    }
+
+    async fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Started>, CloudError> {
+        self.0.reconcile(plan, now).await
+    }
+
+    async fn run_command(
+        &self,
+        run: &CommandRun,
+        approval: &Approval,
+        now: DateTime<Utc>,
+    ) -> CommandAnswer {
+        if let Some(why) = refused_approval(approval, &run.step) {
+            return CommandAnswer {
+                result: Err(why),
+                at: None,
+            };
+        }
+        self.0.run_command(run, now).await
+    }
 }
 
 /// A backend for read-only consoles (`watch`, `status`): reads pass through, every change is
@@ -125,6 +278,10 @@ impl<B: Sync> Mutate for ReadOnly<B> {
         )))
     }
 
+    async fn preview(&self, _: &ActionPlan) -> Option<String> {
+        None
+    }
+
     async fn reconcile(
         &self,
         plan: &ActionPlan,
@@ -135,4 +292,78 @@ impl<B: Sync> Mutate for ReadOnly<B> {
             plan.step
         )))
     }
+
+    async fn run_command(&self, run: &CommandRun, _: &Approval, _: DateTime<Utc>) -> CommandAnswer {
+        CommandAnswer {
+            result: Err(format!(
+                "read-only: the command of {} was not run",
+                run.step
+            )),
+            at: None,
+        }
+    }
 }
+
+/// A backend shared or borrowed is the same backend (a runner holds it in an `Arc`; a test may
+/// keep one to look at it afterwards).
+macro_rules! forward {
+    ($($ty:ty),*) => {$(
+        impl<T: Observe + Send + ?Sized> Observe for $ty {
+            fn observe(
+                &self,
+                resource: &Resource,
+                now: DateTime<Utc>,
+            ) -> impl Future<Output = Result<ResourceStatus, CloudError>> + Send {
+                (**self).observe(resource, now)
+            }
+
+            fn observe_batches<'a>(
+                &'a self,
+                resources: Vec<Resource>,
+                now: DateTime<Utc>,
+            ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
+                (**self).observe_batches(resources, now)
+            }
+        }
+
+        impl<T: Change + Send + ?Sized> Change for $ty {
+            fn start(
+                &self,
+                plan: &ActionPlan,
+                now: DateTime<Utc>,
+            ) -> impl Future<Output = Result<Started, CloudError>> + Send {
+                (**self).start(plan, now)
+            }
+
+            fn poll(
+                &self,
+                plan: &ActionPlan,
+                now: DateTime<Utc>,
+            ) -> impl Future<Output = Result<Progress, CloudError>> + Send {
+                (**self).poll(plan, now)
+            }
+
+            fn preview(&self, plan: &ActionPlan) -> impl Future<Output = Option<String>> + Send {
+                (**self).preview(plan)
+            }
+
+            fn reconcile(
+                &self,
+                plan: &ActionPlan,
+                now: DateTime<Utc>,
+            ) -> impl Future<Output = Result<Option<Started>, CloudError>> + Send {
+                (**self).reconcile(plan, now)
+            }
+
+            fn run_command(
+                &self,
+                run: &CommandRun,
+                now: DateTime<Utc>,
+            ) -> impl Future<Output = CommandAnswer> + Send {
+                (**self).run_command(run, now)
+            }
+        }
+    )*};
+}
+
+forward!(&T, std::sync::Arc<T>);

@@ -1,7 +1,19 @@
-//! Time for a run: the wall clock for live runs, a virtual clock for drills that jumps to the
-//! next thing that happens (optionally pacing itself against real time by `--speed`).
+//! Time for a run: simulated time for drills, paced against real time, and the wall clock for
+//! live runs.
+//!
+//! - [`VirtualClock`] (`drill --unattended`) moves only when told to, jumping to the next thing
+//!   that happens (optionally sleeping the real time `--speed` asks for first).
+//! - [`PacedClock`] (the console) flows at real speed while people are needed and `--speed`
+//!   times faster while only the simulated cloud works; at speed 1 it is the wall clock.
+
+use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
+
+/// What a run reads the time from.
+pub trait Clock {
+    fn now(&self) -> DateTime<Utc>;
+}
 
 /// How fast simulated time runs against real time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,10 +50,6 @@ impl VirtualClock {
         VirtualClock { now: start, speed }
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
-        self.now
-    }
-
     /// Moves to `t` (never backwards), first sleeping the real time `--speed` asks for.
     pub async fn advance_to(&mut self, t: DateTime<Utc>) {
         if t <= self.now {
@@ -58,5 +66,84 @@ impl VirtualClock {
     pub fn advance_by(&mut self, d: TimeDelta) -> DateTime<Utc> {
         self.now += d;
         self.now
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
+
+/// Simulated time for a drill at the console. While the run waits for the operator it flows at
+/// real speed (people take the time they take); while only the (simulated) cloud is working it
+/// flows `speed` times faster, or jumps straight to the next event (`--speed max`). A live run
+/// uses it at speed 1: the wall clock.
+#[derive(Debug, Clone)]
+pub struct PacedClock {
+    base: DateTime<Utc>,
+    started: Instant,
+    /// The current rate: 1 while people are needed, else `fast`.
+    speed: f64,
+    fast: f64,
+    jumped: TimeDelta,
+    jump: bool,
+}
+
+impl PacedClock {
+    /// `speed` simulated seconds per real second; `None` jumps from event to event while the run
+    /// does not wait for the operator.
+    pub fn new(base: DateTime<Utc>, speed: Option<f64>) -> PacedClock {
+        PacedClock {
+            base,
+            started: Instant::now(),
+            speed: 1.0,
+            fast: speed.unwrap_or(1.0),
+            jumped: TimeDelta::zero(),
+            jump: speed.is_none(),
+        }
+    }
+
+    /// Whether time jumps from event to event while nobody is needed (`--speed max`).
+    pub fn jumps(&self) -> bool {
+        self.jump
+    }
+
+    /// Real speed while the operator is needed, fast otherwise.
+    pub fn pace(&mut self, operator_needed: bool) {
+        let rate = if operator_needed || self.jump {
+            1.0
+        } else {
+            self.fast
+        };
+        if (rate - self.speed).abs() > f64::EPSILON {
+            self.base = self.now();
+            self.jumped = TimeDelta::zero();
+            self.started = Instant::now();
+            self.speed = rate;
+        }
+    }
+
+    /// How long to sleep, in real time, until simulated time `t`.
+    pub fn real_until(&self, t: DateTime<Utc>, operator_needed: bool) -> std::time::Duration {
+        if self.jump && !operator_needed {
+            return std::time::Duration::ZERO;
+        }
+        let sim = (t - self.now()).num_milliseconds().max(0) as f64;
+        std::time::Duration::from_millis((sim / self.speed) as u64)
+    }
+
+    /// After sleeping until `t`: when time jumps, it is `t` now.
+    pub fn catch_up(&mut self, t: DateTime<Utc>, operator_needed: bool) {
+        if self.jump && !operator_needed && t > self.now() {
+            self.jumped += t - self.now();
+        }
+    }
+}
+
+impl Clock for PacedClock {
+    fn now(&self) -> DateTime<Utc> {
+        let real = self.started.elapsed().as_secs_f64() * self.speed;
+        self.base + self.jumped + TimeDelta::milliseconds((real * 1000.0) as i64)
     }
 }

@@ -1,6 +1,6 @@
-//! What the console's session has on its way: answers from the cloud and from commands, each
-//! for the step attempt that asked. Change requests are kept apart, because their answers say
-//! what a change made and must reach the journal whatever else happens.
+//! What a run has on its way: answers from the cloud and from commands, each for the step
+//! attempt that asked. Change requests are kept apart, because their answers say what a change
+//! made and must reach the journal whatever else happens.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -9,18 +9,27 @@ use std::pin::Pin;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 
-use super::driver::{Pending, Slow};
 use crate::engine::{Engine, Input};
+
+/// An answer on its way from the cloud or a command.
+pub(super) type Pending = Pin<Box<dyn Future<Output = Input> + Send>>;
+
+/// An answer on its way, and whether it answers a change request: that answer says what the
+/// change made, so it must reach the journal whatever else happens (even the console closing).
+pub(super) struct Slow {
+    pub answer: Pending,
+    pub change: bool,
+}
 
 /// A step (by index) and its attempt.
 type Attempt = (usize, u32);
 
-type Tagged<'a> = Pin<Box<dyn Future<Output = (Attempt, Input)> + Send + 'a>>;
+type Tagged = Pin<Box<dyn Future<Output = (Attempt, Input)> + Send>>;
 
 #[derive(Default)]
-pub(super) struct InFlight<'a> {
-    changes: FuturesUnordered<Pending<'a>>,
-    others: FuturesUnordered<Tagged<'a>>,
+pub(super) struct InFlight {
+    changes: FuturesUnordered<Pending>,
+    others: FuturesUnordered<Tagged>,
     /// How many of `others` each attempt still has out.
     out: BTreeMap<Attempt, usize>,
 }
@@ -31,18 +40,16 @@ fn current(engine: &Engine) -> Attempt {
     (step, engine.steps().get(step).map_or(0, |r| r.attempt))
 }
 
-impl<'a> InFlight<'a> {
-    /// Takes what `perform` left on its way, for the engine's current attempt.
-    pub(super) fn add(&mut self, engine: &Engine, slow: Vec<Slow<'a>>) {
+impl InFlight {
+    /// Keeps an answer on its way, for the engine's current attempt.
+    pub(super) fn add(&mut self, engine: &Engine, slow: Slow) {
         let at = current(engine);
-        for Slow { answer, change } in slow {
-            if change {
-                self.changes.push(answer);
-            } else {
-                *self.out.entry(at).or_default() += 1;
-                self.others
-                    .push(Box::pin(answer.map(move |input| (at, input))));
-            }
+        if slow.change {
+            self.changes.push(slow.answer);
+        } else {
+            *self.out.entry(at).or_default() += 1;
+            self.others
+                .push(Box::pin(slow.answer.map(move |input| (at, input))));
         }
     }
 
@@ -53,19 +60,6 @@ impl<'a> InFlight<'a> {
                 self.out.remove(&at);
             }
         }
-    }
-
-    /// Answers already there (the simulated world answers at once), changes first.
-    pub(super) fn ready(&mut self) -> Vec<Input> {
-        let mut answers = Vec::new();
-        while let Some(Some(answer)) = self.changes.next().now_or_never() {
-            answers.push(answer);
-        }
-        while let Some(Some((at, answer))) = self.others.next().now_or_never() {
-            self.settled(at);
-            answers.push(answer);
-        }
-        answers
     }
 
     /// Whether the engine's current attempt waits for an answer. (What an earlier attempt or

@@ -1,24 +1,24 @@
 //! The live look at what a gated change would do (a cutover's before -> after), for the gate's
-//! preview. It is asked of the cloud once per gate while the session goes on serving the
-//! operator, and handed to the engine, which journals it with the decision: what the operator
-//! saw. (Asking again while the gate is open could put a newer answer in the record than the
-//! one on screen when the key was pressed.)
+//! preview. It is asked of the cloud once per gate while the run goes on, and handed to the
+//! engine, which journals it with the decision: what the operator saw. (Asking again while the
+//! gate is open could put a newer answer in the record than the one on screen when the key was
+//! pressed.)
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 
-use super::view::RunView;
 use crate::cloud::Mutate;
 use crate::engine::{Engine, Input, StepState};
 
 /// (step, attempt) of the gated change, and what the cloud says it would do.
-type Answer = ((String, u32), Option<String>);
+pub(super) type Answer = ((String, u32), Option<String>);
 
 /// A look on its way.
-pub(super) type Looking<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+pub(super) type Looking = Pin<Box<dyn Future<Output = Answer> + Send>>;
 
 #[derive(Default)]
 pub(super) struct LiveLook {
@@ -40,7 +40,7 @@ impl LiveLook {
     }
 
     /// Whether a look on its way is for a gate no longer open (its answer would mean nothing
-    /// now); the session drops it, so it cannot hold up the next gate's look.
+    /// now); the runner drops it, so it cannot hold up the next gate's look.
     pub(super) fn moved_on(&mut self, engine: &Engine) -> bool {
         if self.asked.is_some() && self.asked != Self::open_gate(engine) {
             self.asked = None;
@@ -49,29 +49,24 @@ impl LiveLook {
         false
     }
 
-    /// Asks the cloud when a gate is open whose change has not been looked at. An answer
-    /// already there (the simulated world's) is taken at once; otherwise the look is returned
-    /// for the session to await.
-    pub(super) fn ask<'a, B: Mutate + Sync>(
+    /// Asks the cloud when a gate is open whose change has not been looked at: the answer when
+    /// it is already there (the simulated world's), else the look on its way.
+    pub(super) fn ask<B: Mutate + Send + Sync + 'static>(
         &mut self,
         engine: &Engine,
-        backend: &'a B,
-        inputs: &mut VecDeque<Input>,
-    ) -> Option<Looking<'a>> {
+        backend: Arc<B>,
+    ) -> Option<Result<Answer, Looking>> {
         let key = Self::open_gate(engine).filter(|_| self.asked.is_none())?;
         if self.seen.as_ref().is_some_and(|(k, _)| *k == key) {
             return None;
         }
         let plan = engine.next_plan()?;
         self.asked = Some(key.clone());
-        let mut look: Looking<'a> = Box::pin(async move { (key, backend.preview(&plan).await) });
-        match (&mut look).now_or_never() {
-            Some(answer) => {
-                self.answered(answer, inputs);
-                None
-            }
-            None => Some(look),
-        }
+        let mut look: Looking = Box::pin(async move { (key, backend.preview(&plan).await) });
+        Some(match (&mut look).now_or_never() {
+            Some(answer) => Ok(answer),
+            None => Err(look),
+        })
     }
 
     /// Takes an answer: the engine gets it for the decision's record.
@@ -88,26 +83,19 @@ impl LiveLook {
         self.seen = Some(answer);
     }
 
-    /// Puts the newest answer under the engine's preview of the open gate. Whether the view
-    /// changed.
-    pub(super) fn show(&self, engine: &Engine, view: &mut RunView) -> bool {
-        let Some(((step, attempt), Some(now_says))) = &self.seen else {
-            return false;
+    /// The open gate's preview with what the cloud said under it, when the newest answer is
+    /// for the gate open now.
+    pub(super) fn shown(&self, engine: &Engine) -> Option<String> {
+        let ((step, attempt), Some(now_says)) = self.seen.as_ref()? else {
+            return None;
         };
         if Self::open_gate(engine).as_ref() != Some(&(step.clone(), *attempt)) {
-            return false;
+            return None;
         }
-        let Some(current) = engine.runbook().steps.get(engine.current()) else {
-            return false;
-        };
-        let want = Some(match engine.preview(current) {
+        let current = engine.runbook().steps.get(engine.current())?;
+        Some(match engine.preview(current) {
             Some(base) => format!("{base}\n{now_says}"),
             None => now_says.clone(),
-        });
-        if view.preview == want {
-            return false;
-        }
-        view.preview = want;
-        true
+        })
     }
 }

@@ -2,14 +2,15 @@
 //! results back as inputs.
 
 pub mod clock;
-pub mod driver;
 mod flight;
 pub mod follow;
 pub mod history;
+pub mod launch;
 pub mod lock;
 mod look;
 pub mod paths;
-pub mod resume;
+pub mod runner;
 pub mod session;
+pub mod unattended;
 pub mod unfinished;
 pub mod view;

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use pilotlight::audit::Record;
+use pilotlight::cloud::{Change, Gated, Observe};
 use pilotlight::engine::{Approval, Effect, Engine, GateDecision, Input};
 use pilotlight::model::ActionPlan;
 use pilotlight::runbook::Runbook;
-use pilotlight::runtime::driver::Observer;
+use pilotlight::runtime::clock::{Speed, VirtualClock};
+use pilotlight::runtime::runner::{Observer, Operator, Runner};
 
 /// Drives an engine through the runbook's first step (an action) up to its change request,
 /// approving the gate, and returns the plan and the approval the engine minted for it.
@@ -58,5 +60,84 @@ impl Observer for Seen {
     fn refused(&mut self, message: &str) {
         println!("  refused: {message}");
         self.refused.push(message.to_string());
+    }
+}
+
+/// A runner for `drill --unattended`-style runs in tests: `engine` writing to `journal` against
+/// `backend` (behind the approval check), simulated time from `t0` jumping from event to event,
+/// observing every resource each `status_every` if set.
+pub fn unattended<B, O>(
+    engine: Engine,
+    journal: pilotlight::audit::Journal,
+    backend: B,
+    t0: chrono::DateTime<Utc>,
+    observer: O,
+    first: Input,
+    status_every: Option<chrono::TimeDelta>,
+) -> Runner<Gated<B>, VirtualClock, O>
+where
+    B: Observe + Change + Send + Sync + 'static,
+    O: Observer,
+{
+    let runner = Runner::new(
+        engine,
+        journal,
+        Arc::new(Gated(backend)),
+        VirtualClock::new(t0, Speed::Max),
+        observer,
+        Operator::Unattended,
+        first,
+    );
+    match status_every {
+        Some(every) => runner.observe_every(every),
+        None => runner,
+    }
+}
+
+/// A backend whose cloud is `B`'s but whose commands run for real on this machine, as a live
+/// run's do (the simulated world only pretends to run them).
+pub struct RealCommands<B>(pub B);
+
+impl<B: Observe> Observe for RealCommands<B> {
+    fn observe(
+        &self,
+        resource: &pilotlight::runbook::Resource,
+        now: chrono::DateTime<Utc>,
+    ) -> impl std::future::Future<
+        Output = Result<pilotlight::model::ResourceStatus, pilotlight::model::CloudError>,
+    > + Send {
+        self.0.observe(resource, now)
+    }
+}
+
+impl<B: Change> Change for RealCommands<B> {
+    fn start(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<Utc>,
+    ) -> impl std::future::Future<
+        Output = Result<pilotlight::model::Started, pilotlight::model::CloudError>,
+    > + Send {
+        self.0.start(plan, now)
+    }
+
+    fn poll(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<Utc>,
+    ) -> impl std::future::Future<
+        Output = Result<pilotlight::model::Progress, pilotlight::model::CloudError>,
+    > + Send {
+        self.0.poll(plan, now)
+    }
+
+    fn reconcile(
+        &self,
+        plan: &ActionPlan,
+        now: chrono::DateTime<Utc>,
+    ) -> impl std::future::Future<
+        Output = Result<Option<pilotlight::model::Started>, pilotlight::model::CloudError>,
+    > + Send {
+        self.0.reconcile(plan, now)
     }
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use pilotlight::audit::{Journal, Mode, Record};
-use pilotlight::cloud::{Mutate, Observe};
+use pilotlight::cloud::{Change, Gated, Mutate, Observe};
 use pilotlight::engine::objectives::estimate_rto;
 use pilotlight::engine::{Engine, GateDecision, Input, RunStatus, StepState};
 use pilotlight::runbook::Runbook;
-use pilotlight::runtime::session::{Command, Interactive, PacedClock};
+use pilotlight::runtime::clock::PacedClock;
+use pilotlight::runtime::runner::{Operator, Runner};
+use pilotlight::runtime::session::{Command, ConsoleLog, Interactive};
 use pilotlight::runtime::view::{RunView, ViewMode};
 use tokio::sync::{mpsc, watch};
 
@@ -26,13 +28,13 @@ pub fn records(path: &Path) -> Vec<Record> {
 
 /// The console's session over `backend`, journaling to `dir/run.jsonl` in `mode`, its first
 /// view, and the journal's path. `speed` as `PacedClock` takes it.
-pub fn console<B: Observe + Mutate>(
+pub fn console<B: Observe + Change + Send + Sync + 'static>(
     rb: &Arc<Runbook>,
     dir: &Path,
     mode: Mode,
     backend: B,
     speed: Option<f64>,
-) -> (Interactive<B>, RunView, PathBuf) {
+) -> (Interactive<Gated<B>>, RunView, PathBuf) {
     let path = dir.join("run.jsonl");
     let journal = Journal::create(&path, "ana", &rb.id, mode).unwrap();
     let estimate = estimate_rto(rb, &BTreeMap::new());
@@ -41,16 +43,37 @@ pub fn console<B: Observe + Mutate>(
         _ => ViewMode::Drill,
     };
     let view = RunView::new(rb.clone(), view_mode, "ana", "sim", estimate.clone(), t0());
-    let session = Interactive {
-        engine: Engine::new(rb.clone(), "in-flight-test"),
-        journal,
-        backend,
-        clock: PacedClock::new(t0(), speed),
-        estimate,
-        view: view.clone(),
-        status_every: TimeDelta::minutes(1),
-    };
+    let engine = Engine::new(rb.clone(), "in-flight-test");
+    let clock = PacedClock::new(t0(), speed);
+    let session = session_over(engine, journal, Gated(backend), clock, &view);
     (session, view, path)
+}
+
+/// The console's session of `engine`, journaling to `journal`, over `backend` as it is (wrap
+/// it in `Gated` to have approvals checked, or `ReadOnly`), starting the run; status rounds
+/// every minute.
+pub fn session_over<B: Observe + Mutate + Send + Sync + 'static>(
+    engine: Engine,
+    journal: Journal,
+    backend: B,
+    clock: PacedClock,
+    view: &RunView,
+) -> Interactive<B> {
+    let runner = Runner::new(
+        engine,
+        journal,
+        Arc::new(backend),
+        clock,
+        ConsoleLog::default(),
+        Operator::Person,
+        Input::Start,
+    )
+    .observe_every(TimeDelta::minutes(1));
+    Interactive {
+        runner,
+        estimate: view.estimate.clone(),
+        view: view.clone(),
+    }
 }
 
 /// Waits (at most 20 s) until the session publishes a view for which `pred` holds.
@@ -97,8 +120,8 @@ pub enum Time {
 
 /// Runs the session from the start with `script` as the operator until both end; not within
 /// `limit` (of the runtime's time) fails the test.
-pub fn drive<B: Observe + Mutate, T>(
-    session: Interactive<B>,
+pub fn drive<B: Observe + Change + Send + Sync + 'static, T>(
+    session: Interactive<Gated<B>>,
     commands: mpsc::Receiver<Command>,
     views: watch::Sender<Arc<RunView>>,
     script: impl std::future::Future<Output = T>,
@@ -118,7 +141,7 @@ pub fn drive<B: Observe + Mutate, T>(
     .unwrap();
     let ((status, _), out) = rt.block_on(async {
         tokio::time::timeout(limit, async {
-            tokio::join!(session.run(Input::Start, commands, views), script)
+            tokio::join!(session.run(commands, views), script)
         })
         .await
         .expect("the session and its operator ended in time")

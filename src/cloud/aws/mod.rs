@@ -23,8 +23,7 @@ use futures_util::Stream;
 pub use clients::{Access, CallCounts, CallLog, Clients, Endpoints, Timeouts};
 pub use health::HealthReport;
 
-use super::{Mutate, Observation, Observe};
-use crate::engine::Approval;
+use super::{Change, Observation, Observe};
 use crate::model::ActionPlan;
 pub use crate::model::Identity;
 use crate::model::{CloudError, Progress, ResourceStatus, Started};
@@ -153,20 +152,8 @@ impl Observe for AwsCloud {
     }
 }
 
-impl Mutate for AwsCloud {
-    async fn start(
-        &self,
-        plan: &ActionPlan,
-        approval: &Approval,
-        now: DateTime<Utc>,
-    ) -> Result<Started, CloudError> {
-        if approval.step() != plan.step {
-            return Err(CloudError::Refused(format!(
-                "the approval is for step `{}`, not `{}`",
-                approval.step(),
-                plan.step
-            )));
-        }
+impl Change for AwsCloud {
+    async fn start(&self, plan: &ActionPlan, now: DateTime<Utc>) -> Result<Started, CloudError> {
         if self.access() == Access::ReadOnly {
             return Err(CloudError::Refused(format!(
                 "read-only: {} was not sent",

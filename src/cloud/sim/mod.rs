@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-pub use scenario::{default_for, parse as parse_scenario, Prepared, ScenarioError};
+pub use scenario::{
+    default_for, load as load_scenario, parse as parse_scenario, Prepared, ScenarioError,
+};
 pub use world::Made;
 
-use super::{Mutate, Observe};
-use crate::engine::Approval;
-use crate::model::ActionPlan;
-use crate::model::{CloudError, Progress, ResourceStatus, Started};
+use super::{Change, CommandAnswer, CommandRun, Observe};
+use crate::audit::{Event, Record};
+use crate::model::{ActionPlan, CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::Runbook;
 use world::World;
 
@@ -85,14 +86,34 @@ impl SimWorld {
         self.lock().scenario.name.clone()
     }
 
-    /// Rebuilds what a journal says was changed, for a resumed drill.
-    pub fn restore(&self, plan: &ActionPlan, outputs: BTreeMap<String, String>, at: DateTime<Utc>) {
-        self.lock().restore(plan, outputs, at);
-    }
-
-    /// Counts a failure a journal recorded against the scenario's fail-N-times faults.
-    pub fn consume_failure(&self, plan: &ActionPlan) {
-        self.lock().consume_failure(plan);
+    /// Rebuilds what a drill's journal says was changed, so that a resumed drill finds what the
+    /// first process changed and requests nothing twice: every change the journal shows as
+    /// answered (made, or failed) is replayed into the world. Intents without an outcome are
+    /// left out: the engine reconciles them on resume.
+    pub fn replay(&self, records: &[Record]) {
+        let mut open: BTreeMap<(String, u32), (ActionPlan, DateTime<Utc>)> = BTreeMap::new();
+        let mut world = self.lock();
+        for r in records {
+            let step = r.step.clone().unwrap_or_default();
+            match &r.event {
+                Event::Intent(intent) => {
+                    if let Some(plan) = &intent.plan {
+                        open.insert((step, intent.attempt), (plan.clone(), r.at));
+                    }
+                }
+                Event::Outcome(outcome) => {
+                    let Some((plan, at)) = open.remove(&(step, outcome.attempt)) else {
+                        continue;
+                    };
+                    if outcome.ok {
+                        world.restore(&plan, outcome.outputs.clone().unwrap_or_default(), at);
+                    } else {
+                        world.consume_failure(&plan);
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     fn resource(&self, name: &str) -> Result<&crate::runbook::Resource, CloudError> {
@@ -113,20 +134,8 @@ impl Observe for SimWorld {
     }
 }
 
-impl Mutate for SimWorld {
-    async fn start(
-        &self,
-        plan: &ActionPlan,
-        approval: &Approval,
-        now: DateTime<Utc>,
-    ) -> Result<Started, CloudError> {
-        if approval.step() != plan.step {
-            return Err(CloudError::Refused(format!(
-                "the approval is for step `{}`, not `{}`",
-                approval.step(),
-                plan.step
-            )));
-        }
+impl Change for SimWorld {
+    async fn start(&self, plan: &ActionPlan, now: DateTime<Utc>) -> Result<Started, CloudError> {
         let res = self.resource(&plan.resource)?.clone();
         self.lock().start(plan, &res, now)
     }
@@ -145,5 +154,15 @@ impl Mutate for SimWorld {
 
     async fn preview(&self, plan: &ActionPlan) -> Option<String> {
         outputs::traffic_preview(&self.lock(), plan)
+    }
+
+    /// A drill never runs a command (it could reach real systems): it succeeds after the step's
+    /// expected time, in simulated time.
+    async fn run_command(&self, run: &CommandRun, now: DateTime<Utc>) -> CommandAnswer {
+        let takes = chrono::TimeDelta::seconds(run.expected.as_secs() as i64);
+        CommandAnswer {
+            result: Ok((0, format!("drill-{}", run.step))),
+            at: Some(now + takes),
+        }
     }
 }

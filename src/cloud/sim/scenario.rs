@@ -115,6 +115,18 @@ pub enum ScenarioError {
     Invalid(String),
 }
 
+/// The scenario in `path`, or the runbook's default one when there is no file; the error names
+/// the file.
+pub fn load(path: Option<&std::path::Path>, runbook: &Runbook) -> Result<Prepared, String> {
+    let Some(path) = path else {
+        return Ok(default_for(runbook));
+    };
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| parse(&t, runbook).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Parses a scenario and checks it against the runbook it will drill.
 pub fn parse(text: &str, runbook: &Runbook) -> Result<Prepared, ScenarioError> {
     let s: Scenario = serde_yaml::from_str(text).map_err(|e| ScenarioError::Yaml(e.to_string()))?;
