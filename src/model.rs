@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::runbook::params::ActionParams;
+use crate::runbook::params::Rendered;
 use crate::runbook::{ActionKind, Health};
 
 /// Where a recovery point comes from.
@@ -105,6 +105,7 @@ pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
 
 /// What a mutating call will do, exactly. Shown in the preview and written in the intent record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PlanOnDisk")]
 pub struct ActionPlan {
     pub step: String,
     pub attempt: u32,
@@ -116,7 +117,7 @@ pub struct ActionPlan {
     /// The region the call is made in, when the service is regional.
     pub region: Option<String>,
     /// The `with:` parameters, every value known.
-    pub params: serde_json::Value,
+    pub params: Rendered,
     /// ClientToken / IdempotencyToken: the same for every repeat of this attempt.
     pub token: String,
     /// The run this change belongs to (what it makes is tagged with it, so a later run never
@@ -133,26 +134,11 @@ pub struct ActionPlan {
 }
 
 impl ActionPlan {
-    /// The typed parameters.
-    pub fn typed(&self) -> Result<ActionParams, String> {
-        let value = serde_yaml::to_value(&self.params).map_err(|e| e.to_string())?;
-        self.action.parse_params(value).map_err(|e| e.to_string())
-    }
-
     /// This plan with the outputs its change reported so far, for polling.
     pub fn with_made(&self, outputs: Option<&BTreeMap<String, String>>) -> ActionPlan {
         ActionPlan {
             made: outputs.cloned().unwrap_or_default(),
             ..self.clone()
-        }
-    }
-
-    /// A string parameter, when set.
-    pub fn param(&self, key: &str) -> Option<String> {
-        match self.params.get(key)? {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Null => None,
-            other => Some(other.to_string()),
         }
     }
 
@@ -165,6 +151,45 @@ impl ActionPlan {
             self.target,
             self.action.name()
         )
+    }
+}
+
+/// A plan as an intent record holds it: its parameters are read as its action's.
+#[derive(Deserialize)]
+struct PlanOnDisk {
+    step: String,
+    attempt: u32,
+    action: ActionKind,
+    resource: String,
+    target: String,
+    region: Option<String>,
+    params: serde_json::Value,
+    token: String,
+    #[serde(default)]
+    run: String,
+    #[serde(default)]
+    since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    made: BTreeMap<String, String>,
+}
+
+impl TryFrom<PlanOnDisk> for ActionPlan {
+    type Error = serde_json::Error;
+
+    fn try_from(p: PlanOnDisk) -> Result<ActionPlan, serde_json::Error> {
+        Ok(ActionPlan {
+            params: Rendered::from_json(p.action, p.params)?,
+            step: p.step,
+            attempt: p.attempt,
+            action: p.action,
+            resource: p.resource,
+            target: p.target,
+            region: p.region,
+            token: p.token,
+            run: p.run,
+            since: p.since,
+            made: p.made,
+        })
     }
 }
 

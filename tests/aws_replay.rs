@@ -23,7 +23,8 @@ use pilotlight::cloud::{observe_all, Change, Gated, Mutate, Observation, Observe
 use pilotlight::engine::{Engine, Input, RunStatus};
 use pilotlight::model::ActionPlan;
 use pilotlight::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
-use pilotlight::runbook::{Health, Runbook};
+use pilotlight::runbook::params::Rendered;
+use pilotlight::runbook::{ActionKind, Health, Runbook};
 use pilotlight::runtime::unattended::run_to_end;
 use serde_json::{json, Value};
 
@@ -495,8 +496,15 @@ async fn ga_plans_without_a_usable_dial_or_weights_are_refused() {
     );
     let aws = cloud(&server, &rb).await;
     let (mut plan, approval) = plan_and_approval(&rb, "run-no-dial");
-    for bad in [json!("all of it"), json!(null)] {
-        plan.params["dial"] = bad;
+    // A dial that is not a number cannot even be read into a plan; parameters of another
+    // action are refused, not guessed at.
+    assert!(Rendered::from_json(
+        plan.action,
+        json!({"endpoint_group_region": "us-east-1", "dial": "all of it"})
+    )
+    .is_err());
+    for bad in [json!({ "weights": { "i-0ccc": 0 } })] {
+        plan.params = Rendered::from_json(ActionKind::Route53SetWeights, bad).unwrap();
         let result = Gated(&aws).start(&plan, &approval, Utc::now()).await;
         assert!(matches!(result, Err(CloudError::Refused(_))), "{result:?}");
         let preview = aws.cutover_preview(&plan).await;
@@ -512,8 +520,13 @@ async fn ga_plans_without_a_usable_dial_or_weights_are_refused() {
     );
     let aws = cloud(&server, &rb).await;
     let (mut plan, approval) = plan_and_approval(&rb, "run-no-weights");
-    for bad in [json!({ "i-0ccc": "none" }), json!({})] {
-        plan.params["weights"] = bad;
+    assert!(Rendered::from_json(
+        plan.action,
+        json!({"endpoint_group_region": "us-west-2", "weights": { "i-0ccc": "none" }})
+    )
+    .is_err());
+    for bad in [json!({"endpoint_group_region": "us-west-2", "weights": {}})] {
+        plan.params = Rendered::from_json(plan.action, bad).unwrap();
         let result = Gated(&aws).start(&plan, &approval, Utc::now()).await;
         assert!(matches!(result, Err(CloudError::Refused(_))), "{result:?}");
     }

@@ -18,6 +18,7 @@ use pilotlight::engine::{Approval, Effect, Engine, GateDecision, Input, RunStatu
 use pilotlight::model::token;
 use pilotlight::model::ActionPlan;
 use pilotlight::model::{CloudError, Progress, ResourceStatus, Started};
+use pilotlight::runbook::params::ActionParams;
 use pilotlight::runbook::Health;
 use serde_json::json;
 
@@ -539,8 +540,8 @@ fn action_gate_intent_mutate_outcome_poll_progress_succeeded() {
         ["record intent attach", "mutate attach#1"]
     );
     let plan = run.engine.steps()[1].plan.clone().unwrap();
-    assert_eq!(plan.params["volume_id"], "vol-0new");
-    assert_eq!(plan.params["instance_id"], "i-0123456789abcdef0");
+    assert_eq!(plan.params.to_json()["volume_id"], "vol-0new");
+    assert_eq!(plan.params.to_json()["instance_id"], "i-0123456789abcdef0");
     assert_eq!(run.engine.approval(1).unwrap().journal_seq(), approved_seq);
     let fx = run.send(started(
         "attach",
@@ -1439,11 +1440,14 @@ fn outputs_flow_into_later_plans_and_commands() {
     let (plan, _) = mutate_of(&fx);
     assert_eq!(plan.step, "attach");
     assert_eq!(
-        plan.params,
+        plan.params.to_json(),
         json!({"region": "us-west-2", "volume_id": "vol-0feed",
                "instance_id": "i-0123456789abcdef0", "device": "/dev/sdf"})
     );
-    assert_eq!(plan.param("volume_id").as_deref(), Some("vol-0feed"));
+    let ActionParams::AttachVolume(attach) = &plan.params else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(attach.volume_id, "vol-0feed");
     // The intent journals the filled-in plan.
     assert_eq!(
         run.last_of(EventKind::Intent).event.detail().unwrap()["plan"]["params"]["volume_id"],

@@ -77,7 +77,7 @@ impl Engine {
             .get(self.state.current)
             .map_or(1, |r| r.attempt + 1);
         match render(call, res, &step.id, attempt, &self.state.run_id, outputs) {
-            Ok(plan) => Some(format!("{} with {}", plan.summary(), plan.params)),
+            Ok(plan) => Some(format!("{} with {}", plan.summary(), plan.params.to_json())),
             Err(e) => Some(format!("cannot prepare the request yet: {e}")),
         }
     }

@@ -93,12 +93,12 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
 }
 
 /// A string whose step-output references are filled in while the runbook runs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Template {
     pieces: Vec<TemplatePiece>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum TemplatePiece {
     Text(String),
     Output { step: String, output: String },
@@ -124,6 +124,15 @@ impl Template {
             step: step.to_string(),
             output: output.to_string(),
         });
+    }
+
+    /// The text when it is one piece of literal text (see [`Template::as_literal`]).
+    pub fn literal_str(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [] => Some(""),
+            [TemplatePiece::Text(t)] => Some(t),
+            _ => None,
+        }
     }
 
     /// The text when it holds no step output, i.e. is fully known before the run.

@@ -62,7 +62,7 @@ fn live_incident() -> Vec<Record> {
     s.add(90, "ana", EventKind::GateApproved, restore, ok);
     let plan = json!({"step": "restore-db", "attempt": 1, "action": "rds.restore-snapshot",
         "resource": "orders-db", "target": "orders-dr", "region": "us-west-2",
-        "params": {}, "token": "pl-1"});
+        "params": {"snapshot": "latest", "target_id": "orders-dr"}, "token": "pl-1"});
     s.add(
         91,
         "ana",

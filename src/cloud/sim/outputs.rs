@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::world::{short_of, World};
 use crate::model::ActionPlan;
+use crate::runbook::params::{ActionParams, RestoreTime, Source};
 use crate::runbook::{ActionKind, Resource};
 
 pub(super) fn outputs_for(
@@ -15,76 +16,75 @@ pub(super) fn outputs_for(
     res: &Resource,
     now: DateTime<Utc>,
 ) -> BTreeMap<String, String> {
+    use ActionParams as P;
     let id = super::world::id_for(world, plan);
     let region = plan.region.clone().unwrap_or_else(|| "us-east-1".into());
-    let p = |k: &str| plan.param(k).unwrap_or_default();
     let mut out = BTreeMap::new();
     let mut put = |k: &str, v: String| {
         out.insert(k.to_string(), v);
     };
-    let pick = |k: &str, prefix: &str| {
-        let v = p(k);
-        if v == "latest" || v.is_empty() {
-            format!("{prefix}{}", short_of(&format!("{}/{k}", res.id)))
-        } else {
-            v
-        }
+    // The recovery point a restore named, or one made up for `latest`.
+    let pick = |source: &Source<String>, key: &str, prefix: &str| match source {
+        Source::Named(v) if !v.is_empty() => v.clone(),
+        _ => format!("{prefix}{}", short_of(&format!("{}/{key}", res.id))),
     };
-    match plan.action {
-        ActionKind::Ec2StartInstances => put("instance_id", res.id.clone()),
-        ActionKind::Ec2LaunchFromAmi => {
+    let target = plan.params.target_name().cloned().unwrap_or_default();
+    match &plan.params {
+        P::StartInstances(_) => put("instance_id", res.id.clone()),
+        P::LaunchFromAmi(_) => {
             put("instance_id", format!("i-{id}0"));
             put("availability_zone", format!("{region}a"));
             let b = u8::from_str_radix(&id[..2], 16).unwrap_or(10);
             put("private_ip", format!("10.0.{}.{}", b / 2, 10 + b / 4));
         }
-        ActionKind::EbsRestoreVolume => {
+        P::RestoreVolume(p) => {
             put("volume_id", format!("vol-{id}0"));
-            put("snapshot_id", pick("snapshot", "snap-"));
+            put("snapshot_id", pick(&p.snapshot, "snapshot", "snap-"));
         }
-        ActionKind::EbsAttachVolume => {
-            put("volume_id", p("volume_id"));
-            put("instance_id", p("instance_id"));
+        P::AttachVolume(p) => {
+            put("volume_id", p.volume_id.clone());
+            put("instance_id", p.instance_id.clone());
         }
-        ActionKind::RdsRestoreSnapshot | ActionKind::RdsRestorePointInTime => {
-            let target = p("target_id");
-            put(
-                "endpoint",
-                format!("{target}.c{id}.{region}.rds.amazonaws.com"),
-            );
-            put("db_instance_id", target);
-            if plan.action == ActionKind::RdsRestoreSnapshot {
-                put("snapshot_id", pick("snapshot", "rds:"));
-            } else {
-                put("restored_to", restored_to(&p("restore_time"), now));
-            }
+        P::RdsRestoreSnapshot(p) => {
+            put("endpoint", db_endpoint(&target, &id, &region));
+            put("db_instance_id", target.clone());
+            put("snapshot_id", pick(&p.snapshot, "snapshot", "rds:"));
         }
-        ActionKind::RdsPromoteReplica => {
-            let replica = p("replica_id");
-            put(
-                "endpoint",
-                format!("{replica}.c{id}.{region}.rds.amazonaws.com"),
-            );
-            put("db_instance_id", replica);
+        P::RdsRestorePointInTime(p) => {
+            put("endpoint", db_endpoint(&target, &id, &region));
+            put("db_instance_id", target.clone());
+            put("restored_to", restored_to(p.restore_time, now));
         }
-        ActionKind::DynamodbRestorePointInTime | ActionKind::DynamodbRestoreBackup => {
-            let table = p("target_table");
+        P::RdsPromoteReplica(p) => {
+            put("endpoint", db_endpoint(&p.replica_id, &id, &region));
+            put("db_instance_id", p.replica_id.clone());
+        }
+        P::DynamodbRestorePointInTime(_) | P::DynamodbRestoreBackup(_) => {
             put(
                 "table_arn",
-                format!("arn:aws:dynamodb:{region}:111122223333:table/{table}"),
+                format!("arn:aws:dynamodb:{region}:111122223333:table/{target}"),
             );
-            put("table_name", table);
-            if plan.action == ActionKind::DynamodbRestorePointInTime {
-                put("restored_to", restored_to(&p("restore_time"), now));
-            } else {
-                put("backup_arn", pick("backup", "arn:aws:dynamodb:backup/"));
+            put("table_name", target.clone());
+            match &plan.params {
+                P::DynamodbRestorePointInTime(p) => {
+                    put("restored_to", restored_to(p.restore_time, now))
+                }
+                P::DynamodbRestoreBackup(p) => put(
+                    "backup_arn",
+                    pick(&p.backup, "backup", "arn:aws:dynamodb:backup/"),
+                ),
+                _ => {}
             }
         }
-        ActionKind::BackupStartRestore => {
+        P::BackupStartRestore(p) => {
             put("restore_job_id", format!("{}-{}", &id[..8], &id[8..]));
             put(
                 "recovery_point_arn",
-                pick("recovery_point", "arn:aws:backup:recovery-point:"),
+                pick(
+                    &p.recovery_point,
+                    "recovery_point",
+                    "arn:aws:backup:recovery-point:",
+                ),
             );
             let (arn, created) = match res.kind {
                 crate::runbook::ResourceKind::EbsVolume => {
@@ -103,22 +103,21 @@ pub(super) fn outputs_for(
                     )
                 }
                 _ => {
-                    let v = plan
-                        .params
-                        .get("metadata")
-                        .and_then(|m| m.get("DBInstanceIdentifier"))
-                        .and_then(|v| v.as_str())
-                        .map_or_else(|| format!("{}-restored", res.id), str::to_string);
+                    let v = p
+                        .metadata
+                        .get("DBInstanceIdentifier")
+                        .cloned()
+                        .unwrap_or_else(|| format!("{}-restored", res.id));
                     (format!("arn:aws:rds:{region}:111122223333:db:{v}"), v)
                 }
             };
             put("created_resource_arn", arn);
             put("created_resource_id", created);
         }
-        ActionKind::GaSetTrafficDial
-        | ActionKind::GaSetEndpointWeights
-        | ActionKind::Route53SetWeights
-        | ActionKind::Route53UpsertRecord => {
+        P::SetTrafficDial(_)
+        | P::SetEndpointWeights(_)
+        | P::SetRecordWeights(_)
+        | P::UpsertRecord(_) => {
             let previous = apply_traffic(world, plan);
             let key = match plan.action {
                 ActionKind::GaSetTrafficDial => "previous_dial",
@@ -137,36 +136,43 @@ pub(super) fn outputs_for(
     out
 }
 
-fn restored_to(restore_time: &str, now: DateTime<Utc>) -> String {
-    if restore_time == "latest" {
-        (now - chrono::TimeDelta::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    } else {
-        restore_time.to_string()
+fn db_endpoint(name: &str, id: &str, region: &str) -> String {
+    format!("{name}.c{id}.{region}.rds.amazonaws.com")
+}
+
+fn restored_to(restore_time: RestoreTime, now: DateTime<Utc>) -> String {
+    match restore_time {
+        RestoreTime::Latest => {
+            (now - chrono::TimeDelta::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }
+        at => at.to_string(),
     }
+}
+
+/// JSON text, keys in order (as a journal shows them).
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
 }
 
 /// What a cutover sets: the world's traffic key, the new value and the value before any change.
 fn traffic_setting(plan: &ActionPlan) -> Option<(String, String, String)> {
-    let json = |key: &str| {
-        plan.params
-            .get(key)
-            .map(|w| w.to_string())
-            .unwrap_or_default()
-    };
-    let region = plan.param("endpoint_group_region").unwrap_or_default();
-    Some(match plan.action {
-        ActionKind::GaSetTrafficDial => (
-            format!("dial/{region}"),
-            plan.param("dial").unwrap_or_default(),
+    Some(match &plan.params {
+        ActionParams::SetTrafficDial(p) => (
+            format!("dial/{}", p.endpoint_group_region),
+            p.dial.to_string(),
             "100".to_string(),
         ),
-        ActionKind::GaSetEndpointWeights => (
-            format!("weights/{region}"),
-            json("weights"),
+        ActionParams::SetEndpointWeights(p) => (
+            format!("weights/{}", p.endpoint_group_region),
+            json(&p.weights),
             "{}".to_string(),
         ),
-        ActionKind::Route53SetWeights => ("weights".to_string(), json("weights"), "{}".to_string()),
-        ActionKind::Route53UpsertRecord => ("values".to_string(), json("values"), "[]".to_string()),
+        ActionParams::SetRecordWeights(p) => {
+            ("weights".to_string(), json(&p.weights), "{}".to_string())
+        }
+        ActionParams::UpsertRecord(p) => ("values".to_string(), json(&p.values), "[]".to_string()),
         _ => return None,
     })
 }
@@ -186,10 +192,10 @@ pub(super) fn apply_traffic(world: &mut World, plan: &ActionPlan) -> String {
 pub(super) fn traffic_preview(world: &World, plan: &ActionPlan) -> Option<String> {
     let (key, after, default) = traffic_setting(plan)?;
     let known = world.traffic.get(&(plan.target.clone(), key)).cloned();
-    if plan.action == ActionKind::GaSetTrafficDial {
+    if let ActionParams::SetTrafficDial(p) = &plan.params {
         return Some(format!(
             "traffic dial of {}: {}% -> {after}%",
-            plan.param("endpoint_group_region").unwrap_or_default(),
+            p.endpoint_group_region,
             known.unwrap_or(default)
         ));
     }

@@ -11,6 +11,9 @@ use crate::model::ActionPlan;
 use crate::model::{
     CloudError, Progress, RecoveryPoint, RecoveryPointKind, ResourceStatus, Started,
 };
+use crate::runbook::params::{
+    ActionParams, DynamodbRestorePointInTime, RdsRestorePointInTime, RestoreTime, Source,
+};
 use crate::runbook::{ActionKind, Duration, Health, Resource, ResourceKind};
 
 /// Default age of the latest recovery point at T+0.
@@ -263,10 +266,21 @@ impl World {
             .get(&res.name)
             .cloned()
             .unwrap_or_default();
-        let uses_latest = ["snapshot", "recovery_point", "backup", "ami"]
+        let uses_latest = plan
+            .params
+            .sources()
             .iter()
-            .any(|k| plan.param(k).as_deref() == Some("latest"))
-            || plan.param("restore_time").as_deref() == Some("latest");
+            .any(|(_, source, _, _)| matches!(source, Source::Latest))
+            || matches!(
+                &plan.params,
+                ActionParams::RdsRestorePointInTime(RdsRestorePointInTime {
+                    restore_time: RestoreTime::Latest,
+                    ..
+                }) | ActionParams::DynamodbRestorePointInTime(DynamodbRestorePointInTime {
+                    restore_time: RestoreTime::Latest,
+                    ..
+                })
+            );
         if uses_latest && setup.no_recovery_point {
             return Err(CloudError::NotFound(format!(
                 "no recovery point of {} ({}) to restore from",
@@ -367,8 +381,7 @@ impl World {
 
 /// The fixed name a restore creates, which a repeat must find and adopt.
 fn target_name(plan: &ActionPlan) -> Option<String> {
-    plan.param("target_id")
-        .or_else(|| plan.param("target_table"))
+    plan.params.target_name().cloned()
 }
 
 pub(super) fn secs(d: Duration) -> TimeDelta {

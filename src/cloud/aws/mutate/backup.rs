@@ -5,11 +5,12 @@
 
 use chrono::TimeDelta;
 
-use super::{param, progress, region, started};
+use super::{params, progress, region, started};
 use crate::cloud::aws::resolve::{self, time};
 use crate::cloud::aws::AwsCloud;
 use crate::model::ActionPlan;
 use crate::model::{CloudError, Progress, Started};
+use crate::runbook::params::Source;
 use crate::runbook::Resource;
 
 /// How far AWS's clock may be behind ours when comparing a job's creation with the step's start.
@@ -23,9 +24,8 @@ impl AwsCloud {
         resource: &Resource,
         region: &str,
     ) -> Result<String, CloudError> {
-        let named = param(plan, "recovery_point")?;
-        if named != "latest" {
-            return Ok(named);
+        if let Source::Named(named) = &params!(plan, BackupStartRestore).recovery_point {
+            return Ok(named.clone());
         }
         self.points_of(resource, region)
             .await?
@@ -74,15 +74,16 @@ impl AwsCloud {
             return Ok(None);
         };
         let region = region(plan)?;
-        let role = param(plan, "iam_role_arn")?;
-        let points: Vec<String> = match param(plan, "recovery_point")?.as_str() {
-            "latest" => self
+        let p = params!(plan, BackupStartRestore);
+        let role = p.iam_role_arn.clone();
+        let points: Vec<String> = match &p.recovery_point {
+            Source::Latest => self
                 .points_of(resource, region)
                 .await?
                 .into_iter()
                 .map(|p| p.arn)
                 .collect(),
-            named => vec![named.to_string()],
+            Source::Named(named) => vec![named.clone()],
         };
         let pages: Vec<_> = self
             .clients
@@ -135,26 +136,20 @@ impl AwsCloud {
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
         let point = self.restore_point(plan, resource, region).await?;
-        let metadata = plan
-            .params
-            .get("metadata")
-            .and_then(|m| m.as_object())
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                        )
-                    })
-                    .collect()
-            });
+        let p = params!(plan, BackupStartRestore);
+        let metadata = Some(
+            p.metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+        .filter(|m: &std::collections::HashMap<String, String>| !m.is_empty());
         let out = self
             .clients
             .backup(region)
             .start_restore_job()
             .recovery_point_arn(&point)
-            .iam_role_arn(param(plan, "iam_role_arn")?)
+            .iam_role_arn(&p.iam_role_arn)
             .set_metadata(metadata)
             .idempotency_token(&plan.token)
             .send()

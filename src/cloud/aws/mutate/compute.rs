@@ -5,11 +5,12 @@ use aws_sdk_ec2::types::{
     TagSpecification, Volume, VolumeType,
 };
 
-use super::{list, param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
+use super::{params, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
 use crate::model::ActionPlan;
 use crate::model::{CloudError, Progress, Started};
+use crate::runbook::params::{ActionParams, Source};
 use crate::runbook::Resource;
 
 fn tags(plan: &ActionPlan, kind: ResourceType, name: Option<String>) -> TagSpecification {
@@ -146,9 +147,10 @@ impl AwsCloud {
     pub(super) async fn launch_from_ami(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
         let region = region(plan)?;
         let client = self.clients.ec2(region);
-        let ami = match param(plan, "ami")?.as_str() {
-            "latest" => {
-                let pattern = plan.param("ami_name").unwrap_or_else(|| "*".into());
+        let p = params!(plan, LaunchFromAmi);
+        let ami = match &p.ami {
+            Source::Latest => {
+                let pattern = p.ami_name.clone().unwrap_or_else(|| "*".into());
                 let images = client
                     .describe_images()
                     .owners("self")
@@ -169,9 +171,9 @@ impl AwsCloud {
                         ))
                     })?
             }
-            id => id.to_string(),
+            Source::Named(id) => id.clone(),
         };
-        let profile = plan.param("iam_instance_profile").map(|p| {
+        let profile = p.iam_instance_profile.as_ref().map(|p| {
             let b = IamInstanceProfileSpecification::builder();
             if p.starts_with("arn:") {
                 b.arn(p).build()
@@ -182,17 +184,15 @@ impl AwsCloud {
         let out = client
             .run_instances()
             .image_id(&ami)
-            .instance_type(InstanceType::from(param(plan, "instance_type")?.as_str()))
-            .subnet_id(param(plan, "subnet_id")?)
-            .set_security_group_ids(
-                Some(list(plan, "security_group_ids")).filter(|v| !v.is_empty()),
-            )
-            .set_key_name(plan.param("key_name"))
+            .instance_type(InstanceType::from(p.instance_type.as_str()))
+            .subnet_id(&p.subnet_id)
+            .set_security_group_ids(Some(p.security_group_ids.clone()).filter(|v| !v.is_empty()))
+            .set_key_name(p.key_name.clone())
             .set_iam_instance_profile(profile)
             .min_count(1)
             .max_count(1)
             .client_token(&plan.token)
-            .tag_specifications(tags(plan, ResourceType::Instance, plan.param("name")))
+            .tag_specifications(tags(plan, ResourceType::Instance, p.name.clone()))
             .send()
             .await
             .map_err(|e| self.fail("ec2:RunInstances", e))?;
@@ -259,29 +259,29 @@ impl AwsCloud {
         resource: &Resource,
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
-        let snapshot = match param(plan, "snapshot")?.as_str() {
-            "latest" => resolve::snapshots_of(self, region, std::slice::from_ref(&resource.id))
-                .await?
-                .remove(&resource.id)
-                .map(|(id, _)| id)
-                .ok_or_else(|| {
-                    CloudError::NotFound(format!(
-                        "no completed snapshot of {} in {region}; name one with `snapshot:`",
-                        resource.id
-                    ))
-                })?,
-            id => id.to_string(),
+        let p = params!(plan, RestoreVolume);
+        let snapshot = match &p.snapshot {
+            Source::Latest => {
+                resolve::snapshots_of(self, region, std::slice::from_ref(&resource.id))
+                    .await?
+                    .remove(&resource.id)
+                    .map(|(id, _)| id)
+                    .ok_or_else(|| {
+                        CloudError::NotFound(format!(
+                            "no completed snapshot of {} in {region}; name one with `snapshot:`",
+                            resource.id
+                        ))
+                    })?
+            }
+            Source::Named(id) => id.clone(),
         };
         let out = self
             .clients
             .ec2(region)
             .create_volume()
             .snapshot_id(&snapshot)
-            .availability_zone(param(plan, "availability_zone")?)
-            .set_volume_type(
-                plan.param("volume_type")
-                    .map(|t| VolumeType::from(t.as_str())),
-            )
+            .availability_zone(&p.availability_zone)
+            .set_volume_type(p.volume_type.as_deref().map(VolumeType::from))
             .client_token(&plan.token)
             .tag_specifications(tags(plan, ResourceType::Volume, None))
             .send()
@@ -300,7 +300,8 @@ impl AwsCloud {
         &self,
         plan: &ActionPlan,
     ) -> Result<Option<Started>, CloudError> {
-        let (volume, instance) = (param(plan, "volume_id")?, param(plan, "instance_id")?);
+        let p = params!(plan, AttachVolume);
+        let (volume, instance) = (p.volume_id.clone(), p.instance_id.clone());
         let found = self
             .volumes_where(region(plan)?, Some(vec![volume.clone()]), None)
             .await?;
@@ -313,13 +314,14 @@ impl AwsCloud {
     }
 
     pub(super) async fn attach_volume(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
-        let (volume, instance) = (param(plan, "volume_id")?, param(plan, "instance_id")?);
+        let p = params!(plan, AttachVolume);
+        let (volume, instance) = (p.volume_id.clone(), p.instance_id.clone());
         self.clients
             .ec2(region(plan)?)
             .attach_volume()
             .volume_id(&volume)
             .instance_id(&instance)
-            .device(param(plan, "device")?)
+            .device(&p.device)
             .send()
             .await
             .map_err(|e| self.fail("ec2:AttachVolume", e))?;
@@ -331,11 +333,16 @@ impl AwsCloud {
 
     pub(super) async fn poll_volume(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
         let region = region(plan)?;
+        // An attachment is followed on its volume, and is done once attached to its instance.
+        let attach = match &plan.params {
+            ActionParams::AttachVolume(p) => Some(p),
+            _ => None,
+        };
         let id = plan
             .made
             .get("volume_id")
             .cloned()
-            .or_else(|| plan.param("volume_id"));
+            .or_else(|| attach.map(|p| p.volume_id.clone()));
         let found = match id {
             Some(id) => self.volumes_where(region, Some(vec![id]), None).await?,
             None => {
@@ -348,7 +355,7 @@ impl AwsCloud {
             .ok_or_else(|| CloudError::NotFound(format!("the volume of step `{}`", plan.step)))?;
         let state = v.state().map_or("unknown", |s| s.as_str());
         // An attachment is done when it is `attached`, which comes after the volume is `in-use`.
-        if let (Some(instance), "in-use") = (plan.param("instance_id"), state) {
+        if let (Some(instance), "in-use") = (attach.map(|p| &p.instance_id), state) {
             let attachment = v
                 .attachments()
                 .iter()

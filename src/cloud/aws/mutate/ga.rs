@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_globalaccelerator::types::{EndpointConfiguration, EndpointGroup};
 
-use super::{param, progress, started};
+use super::{progress, started};
 use crate::cloud::aws::clients::GLOBAL_ACCELERATOR_REGION;
 use crate::cloud::aws::AwsCloud;
 use crate::model::ActionPlan;
@@ -13,28 +13,19 @@ use crate::model::{CloudError, Progress, Started};
 use crate::runbook::params::ActionParams;
 use crate::runbook::{ActionKind, Resource};
 
-/// The plan's parameters as the runbook types them (a dial 0–100, weights 0–255).
-fn typed(plan: &ActionPlan) -> Result<ActionParams, CloudError> {
-    plan.typed()
-        .map_err(|e| CloudError::Refused(format!("step `{}`: {e}", plan.step)))
-}
-
 /// The weights the plan sets, by endpoint id or set identifier. Never empty: a plan whose
 /// weights are missing or not numbers is refused rather than taken as "nothing to change".
 pub(super) fn weights(plan: &ActionPlan) -> Result<BTreeMap<String, i64>, CloudError> {
-    let want: BTreeMap<String, i64> = match typed(plan)? {
-        ActionParams::SetEndpointWeights(p) => p
-            .weights
-            .into_iter()
-            .map(|(k, v)| (k, i64::from(v)))
-            .collect(),
-        ActionParams::SetRecordWeights(p) => p
-            .weights
-            .into_iter()
-            .map(|(k, v)| (k, i64::from(v)))
-            .collect(),
-        _ => BTreeMap::new(),
+    let given = match &plan.params {
+        ActionParams::SetEndpointWeights(p) => Some(&p.weights),
+        ActionParams::SetRecordWeights(p) => Some(&p.weights),
+        _ => None,
     };
+    let want: BTreeMap<String, i64> = given
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), i64::from(*v)))
+        .collect();
     if want.is_empty() {
         return Err(CloudError::Refused(format!(
             "step `{}` sets no weights",
@@ -46,7 +37,7 @@ pub(super) fn weights(plan: &ActionPlan) -> Result<BTreeMap<String, i64>, CloudE
 
 /// The traffic dial the plan sets (0–100). Refused rather than guessed when it is missing.
 pub(super) fn dial(plan: &ActionPlan) -> Result<f32, CloudError> {
-    match typed(plan)? {
+    match &plan.params {
         ActionParams::SetTrafficDial(p) => Ok(f32::from(p.dial)),
         _ => Err(CloudError::Refused(format!(
             "step `{}` sets no traffic dial",
@@ -75,7 +66,16 @@ impl AwsCloud {
         plan: &ActionPlan,
         resource: &Resource,
     ) -> Result<EndpointGroup, CloudError> {
-        let region = param(plan, "endpoint_group_region")?;
+        let region = match &plan.params {
+            ActionParams::SetTrafficDial(p) => p.endpoint_group_region.clone(),
+            ActionParams::SetEndpointWeights(p) => p.endpoint_group_region.clone(),
+            _ => {
+                return Err(CloudError::Refused(format!(
+                    "step `{}` names no endpoint group region",
+                    plan.step
+                )))
+            }
+        };
         self.endpoint_groups(&resource.id)
             .await?
             .into_iter()

@@ -107,25 +107,23 @@ pub(super) fn region(plan: &ActionPlan) -> Result<&str, CloudError> {
         .ok_or_else(|| CloudError::Refused(format!("step `{}` has no region to act in", plan.step)))
 }
 
-/// A required string parameter.
-pub(super) fn param(plan: &ActionPlan, key: &str) -> Result<String, CloudError> {
-    plan.param(key)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| CloudError::Refused(format!("step `{}` needs `{key}`", plan.step)))
+/// The plan's parameters as its action's own struct: `params!(plan, RestoreVolume)`. A plan
+/// always holds its action's parameters; anything else is refused, not guessed at.
+macro_rules! params {
+    ($plan:expr, $variant:ident) => {
+        match &$plan.params {
+            $crate::runbook::params::ActionParams::$variant(p) => p,
+            _ => {
+                return Err($crate::model::CloudError::Refused(format!(
+                    "step `{}`: the parameters are not those of {}",
+                    $plan.step,
+                    $plan.action.name()
+                )))
+            }
+        }
+    };
 }
-
-/// A list-of-strings parameter.
-pub(super) fn list(plan: &ActionPlan, key: &str) -> Vec<String> {
-    plan.params
-        .get(key)
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub(super) use params;
 
 /// `Started` from output pairs.
 pub(super) fn started(outputs: &[(&str, String)], adopted: bool) -> Started {

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
+use super::{params, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
 use crate::model::ActionPlan;
 use crate::model::{CloudError, Progress, Started};
+use crate::runbook::params::{ActionParams, RestoreTime, Source};
 use crate::runbook::Resource;
 
 fn rds_tags(plan: &ActionPlan, source: &str) -> Vec<aws_sdk_rds::types::Tag> {
@@ -89,7 +90,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn find_db(&self, plan: &ActionPlan) -> Result<Option<Started>, CloudError> {
-        let target = param(plan, "target_id")?;
+        let target = target_of(plan)?;
         let Some(db) = self.db(region(plan)?, &target).await? else {
             return Ok(None);
         };
@@ -122,9 +123,10 @@ impl AwsCloud {
         resource: &Resource,
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
-        let target = param(plan, "target_id")?;
-        let snapshot = match param(plan, "snapshot")?.as_str() {
-            "latest" => {
+        let p = params!(plan, RdsRestoreSnapshot);
+        let target = p.target_id.clone();
+        let snapshot = match &p.snapshot {
+            Source::Latest => {
                 let id = resource.id.to_lowercase();
                 resolve::db_snapshots_of(self, region, std::slice::from_ref(&id))
                     .await?
@@ -137,7 +139,7 @@ impl AwsCloud {
                         ))
                     })?
             }
-            s => s.to_string(),
+            Source::Named(s) => s.clone(),
         };
         let out = self
             .clients
@@ -145,9 +147,9 @@ impl AwsCloud {
             .restore_db_instance_from_db_snapshot()
             .db_instance_identifier(&target)
             .db_snapshot_identifier(&snapshot)
-            .set_db_instance_class(plan.param("instance_class"))
-            .set_db_subnet_group_name(plan.param("subnet_group"))
-            .set_multi_az(plan.params.get("multi_az").and_then(|v| v.as_bool()))
+            .set_db_instance_class(p.instance_class.clone())
+            .set_db_subnet_group_name(p.subnet_group.clone())
+            .set_multi_az(p.multi_az)
             .set_tags(Some(rds_tags(plan, &snapshot)))
             .send()
             .await
@@ -167,18 +169,19 @@ impl AwsCloud {
         resource: &Resource,
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
-        let target = param(plan, "target_id")?;
-        let when = param(plan, "restore_time")?;
+        let p = params!(plan, RdsRestorePointInTime);
+        let target = p.target_id.clone();
+        let when = p.restore_time.to_string();
         let client = self.clients.rds(region);
         let mut req = client
             .restore_db_instance_to_point_in_time()
             .target_db_instance_identifier(&target)
-            .set_db_instance_class(plan.param("instance_class"))
-            .set_db_subnet_group_name(plan.param("subnet_group"))
+            .set_db_instance_class(p.instance_class.clone())
+            .set_db_subnet_group_name(p.subnet_group.clone())
             .set_tags(Some(rds_tags(plan, &when)));
-        req = match when.as_str() {
-            "latest" => req.use_latest_restorable_time(true),
-            t => req.restore_time(sdk_time(parse_time(t)?)),
+        req = match p.restore_time {
+            RestoreTime::Latest => req.use_latest_restorable_time(true),
+            RestoreTime::At(t) => req.restore_time(sdk_time(t)),
         };
         req = if resource.region.as_deref() == Some(region) {
             req.source_db_instance_identifier(&resource.id)
@@ -190,9 +193,9 @@ impl AwsCloud {
                 .send()
                 .await
                 .map_err(|e| self.fail("rds:DescribeDBInstanceAutomatedBackups", e))?;
-            let wanted = match when.as_str() {
-                "latest" => None,
-                t => Some(parse_time(t)?),
+            let wanted = match p.restore_time {
+                RestoreTime::Latest => None,
+                RestoreTime::At(t) => Some(t),
             };
             let arn =
                 pick_backup(backups.db_instance_automated_backups(), wanted).ok_or_else(|| {
@@ -220,7 +223,7 @@ impl AwsCloud {
         &self,
         plan: &ActionPlan,
     ) -> Result<Option<Started>, CloudError> {
-        let replica = param(plan, "replica_id")?;
+        let replica = params!(plan, RdsPromoteReplica).replica_id.clone();
         let db = self.db(region(plan)?, &replica).await?;
         Ok(db
             .filter(|d| d.read_replica_source_db_instance_identifier().is_none())
@@ -228,7 +231,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn rds_promote(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
-        let replica = param(plan, "replica_id")?;
+        let replica = params!(plan, RdsPromoteReplica).replica_id.clone();
         let out = self
             .clients
             .rds(region(plan)?)
@@ -246,23 +249,26 @@ impl AwsCloud {
     }
 
     pub(super) async fn poll_db(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
-        let id = plan
-            .param("target_id")
-            .or_else(|| plan.param("replica_id"))
-            .unwrap_or_default();
+        let promoting = match &plan.params {
+            ActionParams::RdsPromoteReplica(p) => Some(p.replica_id.clone()),
+            _ => None,
+        };
+        let id = match &promoting {
+            Some(replica) => replica.clone(),
+            None => target_of(plan)?,
+        };
         let db = self
             .db(region(plan)?, &id)
             .await?
             .ok_or_else(|| CloudError::NotFound(format!("RDS instance {id}")))?;
         let status = db.db_instance_status().unwrap_or("unknown");
         // A promotion is done only once the instance no longer follows a source.
-        let state = if db.read_replica_source_db_instance_identifier().is_some()
-            && plan.param("replica_id").is_some()
-        {
-            "promoting"
-        } else {
-            status
-        };
+        let state =
+            if db.read_replica_source_db_instance_identifier().is_some() && promoting.is_some() {
+                "promoting"
+            } else {
+                status
+            };
         let mut p = progress(state);
         p.outputs = AwsCloud::db_outputs_of(plan, &db)
             .into_iter()
@@ -278,10 +284,12 @@ pub(super) fn set(outs: &mut Vec<(&'static str, String)>, key: &'static str, val
     outs.push((key, value));
 }
 
-pub(super) fn parse_time(t: &str) -> Result<DateTime<Utc>, CloudError> {
-    DateTime::parse_from_rfc3339(t)
-        .map(|x| x.with_timezone(&Utc))
-        .map_err(|_| CloudError::Refused(format!("`{t}` is not an RFC 3339 time")))
+/// The fixed name of what a restore creates (`target_id`, `target_table`).
+pub(super) fn target_of(plan: &ActionPlan) -> Result<String, CloudError> {
+    plan.params
+        .target_name()
+        .cloned()
+        .ok_or_else(|| CloudError::Refused(format!("step `{}` names no target", plan.step)))
 }
 
 /// The replicated automated backup to restore from: one whose window holds the restore time

@@ -6,7 +6,7 @@ use aws_sdk_route53::types::{
 };
 
 use super::ga::{current_weights, dial, weights};
-use super::{progress, started};
+use super::{params, progress, started};
 use crate::cloud::aws::clients::ROUTE53_REGION;
 use crate::cloud::aws::observe_net::describe_set;
 use crate::cloud::aws::AwsCloud;
@@ -62,12 +62,14 @@ impl AwsCloud {
                 })
                 .collect();
         }
-        let set_id = plan
-            .param("set_identifier")
+        let p = params!(plan, UpsertRecord);
+        let set_id = p
+            .set_identifier
+            .clone()
             .or_else(|| record.set_identifier.clone());
-        let values: Vec<String> = super::list(plan, "values");
-        let ttl = plan.params.get("ttl").and_then(|t| t.as_i64());
-        let weight = plan.params.get("weight").and_then(|t| t.as_i64());
+        let values: Vec<String> = p.values.clone();
+        let ttl = p.ttl.map(i64::from);
+        let weight = p.weight.map(i64::from);
         match sets
             .iter()
             .find(|s| s.set_identifier() == set_id.as_deref())

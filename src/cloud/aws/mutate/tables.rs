@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::rds::{parse_time, sdk_time};
-use super::{param, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
+use super::rds::{sdk_time, target_of};
+use super::{params, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
 use crate::model::ActionPlan;
 use crate::model::{CloudError, Progress, Started};
+use crate::runbook::params::{RestoreTime, Source};
 use crate::runbook::Resource;
 
 impl AwsCloud {
@@ -37,7 +38,7 @@ impl AwsCloud {
         &self,
         plan: &ActionPlan,
     ) -> Result<Option<Started>, CloudError> {
-        let target = param(plan, "target_table")?;
+        let target = target_of(plan)?;
         let region = region(plan)?;
         let Some(t) = self.table(region, &target).await? else {
             return Ok(None);
@@ -111,15 +112,15 @@ impl AwsCloud {
         _now: DateTime<Utc>,
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
-        let target = param(plan, "target_table")?;
-        let when = param(plan, "restore_time")?;
+        let target = target_of(plan)?;
+        let when = params!(plan, DynamodbRestorePointInTime).restore_time;
         let client = self.clients.dynamodb(region);
         let mut req = client
             .restore_table_to_point_in_time()
             .target_table_name(&target);
-        req = match when.as_str() {
-            "latest" => req.use_latest_restorable_time(true),
-            t => req.restore_date_time(sdk_time(parse_time(t)?)),
+        req = match when {
+            RestoreTime::Latest => req.use_latest_restorable_time(true),
+            RestoreTime::At(t) => req.restore_date_time(sdk_time(t)),
         };
         req = match resource.region.as_deref() {
             Some(src) if src != region => {
@@ -148,7 +149,7 @@ impl AwsCloud {
             &[
                 ("table_name", target),
                 ("table_arn", arn),
-                ("restored_to", when),
+                ("restored_to", when.to_string()),
             ],
             false,
         ))
@@ -160,9 +161,9 @@ impl AwsCloud {
         resource: &Resource,
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
-        let target = param(plan, "target_table")?;
-        let backup = match param(plan, "backup")?.as_str() {
-            "latest" => resolve::table_backups(self, region, Some(&resource.id))
+        let target = target_of(plan)?;
+        let backup = match &params!(plan, DynamodbRestoreBackup).backup {
+            Source::Latest => resolve::table_backups(self, region, Some(&resource.id))
                 .await?
                 .remove(&resource.id)
                 .map(|(arn, _)| arn)
@@ -172,7 +173,7 @@ impl AwsCloud {
                         resource.id
                     ))
                 })?,
-            b => b.to_string(),
+            Source::Named(b) => b.clone(),
         };
         let out = self
             .clients
@@ -200,7 +201,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn poll_table(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
-        let target = param(plan, "target_table")?;
+        let target = target_of(plan)?;
         let t = self
             .table(region(plan)?, &target)
             .await?
