@@ -217,9 +217,8 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionCall {
     pub action: ActionKind,
+    /// The `with:` parameters, vars substituted and `{{steps...}}` holes left for run time.
     pub params: ActionParams,
-    /// The `with:` mapping with vars substituted and `{{steps...}}` holes left for run time.
-    pub with: serde_yaml::Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -157,7 +157,7 @@ impl Checker<'_> {
         if self.diags.len() > before {
             return None;
         }
-        let params = match action.parse_params(expanded.clone()) {
+        let params = match action.parse_params(expanded) {
             Ok(p) => p,
             Err(err) => {
                 let mut d = serde_errors::diagnose(&err, self.tree, &segs(&path));
@@ -171,11 +171,7 @@ impl Checker<'_> {
             }
         };
         self.check_params(&params, res, &path);
-        (self.diags.len() == before).then_some(ActionCall {
-            action,
-            params,
-            with: expanded,
-        })
+        (self.diags.len() == before).then_some(ActionCall { action, params })
     }
 
     fn check_params(&mut self, params: &ActionParams, res: &Resource, with: &[String]) {
