@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 //! The live-AWS backend against replayed HTTP answers, for what moto lacks: Global Accelerator,
-//! AWS Health and the AWS Backup restore API (see `common::replay`). Each test scripts its
+//! AWS Health and the AWS Backup restore API (see `common::standin`). Each test scripts its
 //! answers, drives `AwsCloud` (reads directly, changes with a plan and approval minted by a real
 //! engine), and checks both what pilotlight made of the answers and what it sent. Where a test
 //! also needs EC2 (EBS volumes), moto serves it. Nothing sleeps; the black-hole and timeout
@@ -28,7 +28,8 @@ use pilotlight::runbook::{ActionKind, Health, Runbook};
 use pilotlight::runtime::unattended::run_to_end;
 use serde_json::{json, Value};
 
-use common::replay::{self, BlackHole, Replay, Reply};
+use common::answers;
+use common::standin::{Reply, StandIn};
 
 const ACCEL: &str =
     "arn:aws:globalaccelerator::111122223333:accelerator/0abc1234-5678-90ab-cdef-111122223333";
@@ -68,7 +69,7 @@ async fn cloud_at(
 }
 
 /// The backend with every service at the replay server.
-async fn cloud(server: &Replay, runbook: &Arc<Runbook>) -> AwsCloud {
+async fn cloud(server: &StandIn, runbook: &Arc<Runbook>) -> AwsCloud {
     cloud_at(server.url(), runbook, quick(), Endpoints::new()).await
 }
 
@@ -113,18 +114,18 @@ fn by_name(obs: Vec<Observation>) -> BTreeMap<String, Result<ResourceStatus, Clo
 
 /// The two endpoint groups of the accelerator: us-east-1 (serving) and us-west-2 (standby).
 fn two_groups(east: Vec<Value>, west: Vec<Value>, east_dial: f64, west_dial: f64) -> Value {
-    replay::ga_groups(vec![
-        replay::ga_group(&group_arn("us-east-1"), "us-east-1", east_dial, east),
-        replay::ga_group(&group_arn("us-west-2"), "us-west-2", west_dial, west),
+    answers::ga_groups(vec![
+        answers::ga_group(&group_arn("us-east-1"), "us-east-1", east_dial, east),
+        answers::ga_group(&group_arn("us-west-2"), "us-west-2", west_dial, west),
     ])
 }
 
 fn healthy(id: &str) -> Value {
-    replay::ga_endpoint(id, 128, "HEALTHY", true)
+    answers::ga_endpoint(id, 128, "HEALTHY", true)
 }
 
 fn unhealthy(id: &str) -> Value {
-    replay::ga_endpoint(id, 128, "UNHEALTHY", true)
+    answers::ga_endpoint(id, 128, "UNHEALTHY", true)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,10 +133,10 @@ fn unhealthy(id: &str) -> Value {
 
 #[tokio::test]
 async fn ga_observe_maps_endpoint_health_over_serving_groups() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_ga(
         "ListListeners",
-        vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+        vec![Reply::json(answers::ga_listeners(&[&listener()]))],
     );
     server.on_ga(
         "ListEndpointGroups",
@@ -230,27 +231,27 @@ async fn ga_observe_maps_endpoint_health_over_serving_groups() {
 
 #[tokio::test]
 async fn ga_observe_pages_through_listeners_and_groups() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     let second_listener = format!("{ACCEL}/listener/0def5678");
-    let mut page1 = replay::ga_listeners(&[&listener()]);
+    let mut page1 = answers::ga_listeners(&[&listener()]);
     page1["NextToken"] = json!("listeners-2");
     server.on_ga(
         "ListListeners",
         vec![
             Reply::json(page1),
-            Reply::json(replay::ga_listeners(&[&second_listener])),
+            Reply::json(answers::ga_listeners(&[&second_listener])),
         ],
     );
     server.on_ga(
         "ListEndpointGroups",
         vec![
-            Reply::json(replay::ga_groups(vec![replay::ga_group(
+            Reply::json(answers::ga_groups(vec![answers::ga_group(
                 &group_arn("us-east-1"),
                 "us-east-1",
                 100.0,
                 vec![healthy("i-0aaa")],
             )])),
-            Reply::json(replay::ga_groups(vec![replay::ga_group(
+            Reply::json(answers::ga_groups(vec![answers::ga_group(
                 &format!("{second_listener}/endpoint-group/eu-west-1-0001"),
                 "eu-west-1",
                 100.0,
@@ -282,21 +283,21 @@ async fn ga_observe_pages_through_listeners_and_groups() {
 /// A standby group with endpoints whose weights and client IP preservation must survive.
 fn standby_endpoints() -> Vec<Value> {
     vec![
-        replay::ga_endpoint("i-0ccc", 200, "HEALTHY", true),
-        replay::ga_endpoint("eipalloc-0ddd", 50, "HEALTHY", false),
+        answers::ga_endpoint("i-0ccc", 200, "HEALTHY", true),
+        answers::ga_endpoint("eipalloc-0ddd", 50, "HEALTHY", false),
     ]
 }
 
 #[tokio::test]
 async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_previous() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     let groups = two_groups(
         vec![healthy("i-0aaa"), healthy("i-0bbb")],
         standby_endpoints(),
         100.0,
         0.0,
     );
-    let updated = replay::ga_group(
+    let updated = answers::ga_group(
         &group_arn("us-west-2"),
         "us-west-2",
         100.0,
@@ -305,7 +306,7 @@ async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_previous() 
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga("ListEndpointGroups", vec![Reply::json(groups)])
         .on_ga(
@@ -315,8 +316,8 @@ async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_previous() 
         .on_ga(
             "DescribeAccelerator",
             vec![
-                Reply::json(replay::ga_accelerator(ACCEL, "IN_PROGRESS")),
-                Reply::json(replay::ga_accelerator(ACCEL, "DEPLOYED")),
+                Reply::json(answers::ga_accelerator(ACCEL, "IN_PROGRESS")),
+                Reply::json(answers::ga_accelerator(ACCEL, "DEPLOYED")),
             ],
         );
     let rb = ga_action(
@@ -369,11 +370,11 @@ async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_previous() 
 
 #[tokio::test]
 async fn ga_set_traffic_dial_already_as_planned_is_adopted_without_a_change() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga(
             "ListEndpointGroups",
@@ -405,20 +406,20 @@ async fn ga_set_traffic_dial_already_as_planned_is_adopted_without_a_change() {
 
 #[tokio::test]
 async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_write() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     let alb = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/ingest-use1/50dc6c495c0c9188";
     let east = vec![
-        replay::ga_endpoint(alb, 128, "HEALTHY", true),
-        replay::ga_endpoint("i-0bbb", 200, "HEALTHY", false),
-        replay::ga_endpoint("eipalloc-0ccc", 50, "UNHEALTHY", true),
+        answers::ga_endpoint(alb, 128, "HEALTHY", true),
+        answers::ga_endpoint("i-0bbb", 200, "HEALTHY", false),
+        answers::ga_endpoint("eipalloc-0ccc", 50, "UNHEALTHY", true),
     ];
     let after = vec![
-        replay::ga_endpoint(alb, 0, "HEALTHY", true),
-        replay::ga_endpoint("i-0bbb", 255, "HEALTHY", false),
-        replay::ga_endpoint("eipalloc-0ccc", 50, "UNHEALTHY", true),
+        answers::ga_endpoint(alb, 0, "HEALTHY", true),
+        answers::ga_endpoint("i-0bbb", 255, "HEALTHY", false),
+        answers::ga_endpoint("eipalloc-0ccc", 50, "UNHEALTHY", true),
     ];
     server
-        .on_ga("ListListeners", vec![Reply::json(replay::ga_listeners(&[&listener()]))])
+        .on_ga("ListListeners", vec![Reply::json(answers::ga_listeners(&[&listener()]))])
         .on_ga(
             "ListEndpointGroups",
             vec![Reply::json(two_groups(east, standby_endpoints(), 100.0, 0.0))],
@@ -426,7 +427,7 @@ async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_write() {
         .on_ga(
             "UpdateEndpointGroup",
             vec![Reply::json(json!({
-                "EndpointGroup": replay::ga_group(&group_arn("us-east-1"), "us-east-1", 100.0, after)
+                "EndpointGroup": answers::ga_group(&group_arn("us-east-1"), "us-east-1", 100.0, after)
             }))],
         );
     let rb = ga_action(
@@ -475,11 +476,11 @@ async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_write() {
 /// "nothing to change".
 #[tokio::test]
 async fn ga_plans_without_a_usable_dial_or_weights_are_refused() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga(
             "ListEndpointGroups",
@@ -535,11 +536,11 @@ async fn ga_plans_without_a_usable_dial_or_weights_are_refused() {
 
 #[tokio::test]
 async fn ga_set_endpoint_weights_refuses_an_unknown_endpoint_before_sending() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga(
             "ListEndpointGroups",
@@ -567,9 +568,9 @@ async fn ga_set_endpoint_weights_refuses_an_unknown_endpoint_before_sending() {
 
 #[tokio::test]
 async fn ga_cutover_runs_unattended_through_the_engine() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
-        .on_ga("ListListeners", vec![Reply::json(replay::ga_listeners(&[&listener()]))])
+        .on_ga("ListListeners", vec![Reply::json(answers::ga_listeners(&[&listener()]))])
         .on_ga(
             "ListEndpointGroups",
             vec![Reply::json(two_groups(
@@ -582,15 +583,15 @@ async fn ga_cutover_runs_unattended_through_the_engine() {
         .on_ga(
             "UpdateEndpointGroup",
             vec![Reply::json(json!({
-                "EndpointGroup": replay::ga_group(&group_arn("us-west-2"), "us-west-2", 100.0, standby_endpoints())
+                "EndpointGroup": answers::ga_group(&group_arn("us-west-2"), "us-west-2", 100.0, standby_endpoints())
             }))],
         )
         .on_ga(
             "DescribeAccelerator",
             vec![
-                Reply::json(replay::ga_accelerator(ACCEL, "IN_PROGRESS")),
-                Reply::json(replay::ga_accelerator(ACCEL, "IN_PROGRESS")),
-                Reply::json(replay::ga_accelerator(ACCEL, "DEPLOYED")),
+                Reply::json(answers::ga_accelerator(ACCEL, "IN_PROGRESS")),
+                Reply::json(answers::ga_accelerator(ACCEL, "IN_PROGRESS")),
+                Reply::json(answers::ga_accelerator(ACCEL, "DEPLOYED")),
             ],
         );
     let rb = ga_action(
@@ -641,17 +642,17 @@ const HEALTH_RESOURCES: &str = "  web: { kind: ec2-instance, region: us-east-1, 
 
 #[tokio::test]
 async fn health_events_are_listed_across_pages() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     let t = common::t0().timestamp();
     server.on_health(
         "DescribeEvents",
         vec![
             Reply::cbor(json!({
-                "events": [replay::health_event("EC2", "us-east-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 3600)],
+                "events": [answers::health_event("EC2", "us-east-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 3600)],
                 "nextToken": "events-2"
             })),
             Reply::cbor(json!({
-                "events": [replay::health_event("EBS", "us-east-1", "AWS_EBS_VOLUME_LOST", t - 1800)]
+                "events": [answers::health_event("EBS", "us-east-1", "AWS_EBS_VOLUME_LOST", t - 1800)]
             })),
         ],
     );
@@ -714,7 +715,7 @@ async fn health_events_are_listed_across_pages() {
 
 #[tokio::test]
 async fn health_without_a_support_plan_says_so_once() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_health(
         "DescribeEvents",
         vec![Reply::cbor_error(
@@ -739,7 +740,7 @@ async fn health_without_a_support_plan_says_so_once() {
 
 #[tokio::test]
 async fn health_denied_or_silent_is_a_note_not_an_error() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_health(
         "DescribeEvents",
         vec![Reply::cbor_error(
@@ -757,7 +758,7 @@ async fn health_denied_or_silent_is_a_note_not_an_error() {
     assert_eq!(server.requests_of("DescribeEvents").len(), 1);
 
     // No answer at all: the note says so within the operation timeout.
-    let silent = Replay::start().await;
+    let silent = StandIn::scripted().await;
     silent.on_health("DescribeEvents", vec![Reply::hang()]);
     let timeouts = Timeouts {
         connect: Duration::from_secs(1),
@@ -779,13 +780,13 @@ async fn health_denied_or_silent_is_a_note_not_an_error() {
 
 #[tokio::test]
 async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
-    let hole = BlackHole::start().await;
-    let server = Replay::start().await;
+    let hole = StandIn::black_hole().await;
+    let server = StandIn::scripted().await;
     let t = common::t0().timestamp();
     server.on_health(
         "DescribeEvents",
         vec![Reply::cbor(json!({
-            "events": [replay::health_event("EC2", "us-east-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 600)]
+            "events": [answers::health_event("EC2", "us-east-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 600)]
         }))],
     );
     let rb = runbook(HEALTH_RESOURCES, "");
@@ -795,7 +796,7 @@ async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
     assert!(report.available, "{report:?}");
     assert_eq!(report.events.len(), 1, "{report:?}");
     assert_eq!(report.events[0].event_type, "AWS_EC2_OPERATIONAL_ISSUE");
-    assert!(hole.accepted() >= 1, "us-east-1 was asked first");
+    assert!(hole.connections() >= 1, "us-east-1 was asked first");
     let sent = server.requests_of("DescribeEvents");
     assert_eq!(sent.len(), 1);
     let auth = sent[0].header("authorization").unwrap_or_default();
@@ -805,7 +806,7 @@ async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
     );
 
     // An HTTP 503 page that names no AWS error is no answer either.
-    let broken = Replay::start().await;
+    let broken = StandIn::scripted().await;
     broken.on_health(
         "DescribeEvents",
         vec![Reply {
@@ -862,7 +863,7 @@ async fn moto_volume(region: &str) -> String {
 #[tokio::test]
 async fn a_vault_that_cannot_be_read_says_why_the_recovery_points_are_unknown() {
     let a = moto_volume("us-east-1").await;
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on(
         "GET",
         "/backup-vaults/billing-dr/recovery-points",
@@ -897,23 +898,23 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
     let b = moto_volume("us-east-1").await;
     let c = moto_volume("us-west-2").await;
     let t = common::t0().timestamp();
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     let page1 = json!({
         "RecoveryPoints": [
-            replay::backup_point(&point_arn(1), &volume_arn("us-east-1", &a), "COMPLETED", t - 7200),
+            answers::backup_point(&point_arn(1), &volume_arn("us-east-1", &a), "COMPLETED", t - 7200),
             // Newer, but not usable.
-            replay::backup_point(&point_arn(2), &volume_arn("us-east-1", &a), "PARTIAL", t - 600),
-            replay::backup_point(&point_arn(3), &volume_arn("us-east-1", &a), "EXPIRED", t - 300),
+            answers::backup_point(&point_arn(2), &volume_arn("us-east-1", &a), "PARTIAL", t - 600),
+            answers::backup_point(&point_arn(3), &volume_arn("us-east-1", &a), "EXPIRED", t - 300),
             // Another volume whose id starts with `a`'s.
-            replay::backup_point(&point_arn(4), &volume_arn("us-east-1", &format!("{a}9")), "COMPLETED", t - 60),
-            replay::backup_point(&point_arn(5), &volume_arn("us-west-2", &c), "COMPLETED", t - 900),
+            answers::backup_point(&point_arn(4), &volume_arn("us-east-1", &format!("{a}9")), "COMPLETED", t - 60),
+            answers::backup_point(&point_arn(5), &volume_arn("us-west-2", &c), "COMPLETED", t - 900),
         ],
         "NextToken": "points-2"
     });
     let page2 = json!({
         "RecoveryPoints": [
-            replay::backup_point(&point_arn(6), &volume_arn("us-east-1", &a), "COMPLETED", t - 1800),
-            replay::backup_point(&point_arn(7), &volume_arn("us-east-1", &a), "COMPLETED", t - 3600),
+            answers::backup_point(&point_arn(6), &volume_arn("us-east-1", &a), "COMPLETED", t - 1800),
+            answers::backup_point(&point_arn(7), &volume_arn("us-east-1", &a), "COMPLETED", t - 3600),
         ]
     });
     server.on(
@@ -979,16 +980,16 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
 async fn backup_restore_sends_the_token_and_follows_the_job() {
     let t = common::t0().timestamp();
     let volume = "vol-0abc1234def567890";
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on(
             "GET",
             "/backup-vaults/billing-dr/recovery-points",
             vec![Reply::rest(json!({
                 "RecoveryPoints": [
-                    replay::backup_point(&point_arn(1), &volume_arn("us-east-1", volume), "COMPLETED", t - 7200),
-                    replay::backup_point(&point_arn(2), &volume_arn("us-east-1", volume), "COMPLETED", t - 1200),
-                    replay::backup_point(&point_arn(3), &volume_arn("us-east-1", volume), "RUNNING", t - 60),
+                    answers::backup_point(&point_arn(1), &volume_arn("us-east-1", volume), "COMPLETED", t - 7200),
+                    answers::backup_point(&point_arn(2), &volume_arn("us-east-1", volume), "COMPLETED", t - 1200),
+                    answers::backup_point(&point_arn(3), &volume_arn("us-east-1", volume), "RUNNING", t - 60),
                 ]
             }))],
         )
@@ -1003,9 +1004,9 @@ async fn backup_restore_sends_the_token_and_follows_the_job() {
             vec![
                 // Throttled once (restJson: the code in x-amzn-ErrorType), then answered.
                 Reply::rest_error(400, "ThrottlingException", "Rate exceeded"),
-                Reply::rest(replay::restore_job("restore-0001", "RUNNING", "12.50%", t, 40, None)),
-                Reply::rest(replay::restore_job("restore-0001", "RUNNING", "80.00%", t, 40, None)),
-                Reply::rest(replay::restore_job(
+                Reply::rest(answers::restore_job("restore-0001", "RUNNING", "12.50%", t, 40, None)),
+                Reply::rest(answers::restore_job("restore-0001", "RUNNING", "80.00%", t, 40, None)),
+                Reply::rest(answers::restore_job(
                     "restore-0001",
                     "COMPLETED",
                     "100.00%",
@@ -1092,7 +1093,7 @@ async fn backup_restore_sends_the_token_and_follows_the_job() {
 
 /// A restore job as ListRestoreJobs lists it.
 fn listed_job(id: &str, point: &str, role: &str, status: &str, created_secs: i64) -> Value {
-    let mut job = replay::restore_job(id, status, "10.00%", created_secs, 40, None);
+    let mut job = answers::restore_job(id, status, "10.00%", created_secs, 40, None);
     job["RecoveryPointArn"] = json!(point);
     job["IamRoleArn"] = json!(role);
     job
@@ -1127,16 +1128,16 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
         token: pilotlight::model::token("run-retry", "restore", 2),
         ..first
     };
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on(
             "GET",
             "/backup-vaults/billing-dr/recovery-points",
             vec![Reply::rest(json!({
                 "RecoveryPoints": [
-                    replay::backup_point(&point_arn(1), &volume_arn("us-east-1", volume), "COMPLETED", t - 7200),
-                    replay::backup_point(&point_arn(2), &volume_arn("us-east-1", volume), "COMPLETED", t - 1200),
-                    replay::backup_point(&point_arn(9), &volume_arn("us-east-1", "vol-0other"), "COMPLETED", t - 60),
+                    answers::backup_point(&point_arn(1), &volume_arn("us-east-1", volume), "COMPLETED", t - 7200),
+                    answers::backup_point(&point_arn(2), &volume_arn("us-east-1", volume), "COMPLETED", t - 1200),
+                    answers::backup_point(&point_arn(9), &volume_arn("us-east-1", "vol-0other"), "COMPLETED", t - 60),
                 ]
             }))],
         )
@@ -1213,13 +1214,13 @@ async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
 
 #[tokio::test]
 async fn throttled_once_then_retried() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
             vec![
                 Reply::json_error("ThrottlingException", "Rate exceeded"),
-                Reply::json(replay::ga_listeners(&[&listener()])),
+                Reply::json(answers::ga_listeners(&[&listener()])),
             ],
         )
         .on_ga(
@@ -1246,7 +1247,7 @@ async fn throttled_once_then_retried() {
 
 #[tokio::test]
 async fn throttled_past_the_retries_says_so() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_ga(
         "ListListeners",
         vec![Reply::json_error("ThrottlingException", "Rate exceeded")],
@@ -1272,7 +1273,7 @@ async fn throttled_past_the_retries_says_so() {
 
 #[tokio::test]
 async fn access_denied_names_the_iam_action() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_ga(
         "ListListeners",
         vec![Reply::json_error(
@@ -1300,11 +1301,11 @@ async fn access_denied_names_the_iam_action() {
     assert_eq!(server.requests_of("ListListeners").len(), 1, "not retried");
 
     // The second read of the chain names its own action.
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga(
             "ListEndpointGroups",
@@ -1319,7 +1320,7 @@ async fn access_denied_names_the_iam_action() {
     }
 
     // restJson (AWS Backup): 403 with the code in x-amzn-ErrorType.
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on(
         "GET",
         "/backup-vaults/billing-dr/recovery-points",
@@ -1357,7 +1358,7 @@ fn restore_runbook(recovery_point: &str) -> Arc<Runbook> {
 #[tokio::test]
 async fn not_found_is_not_found() {
     // awsJson: the accelerator is gone.
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_ga(
         "ListListeners",
         vec![Reply::json_error(
@@ -1373,11 +1374,11 @@ async fn not_found_is_not_found() {
     }
 
     // The endpoint group the step names does not exist.
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga(
             "ListEndpointGroups",
@@ -1401,7 +1402,7 @@ async fn not_found_is_not_found() {
     assert!(server.requests_of("UpdateEndpointGroup").is_empty());
 
     // restJson: the restore job is unknown (404, code in x-amzn-ErrorType).
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server
         .on(
             "PUT",
@@ -1442,7 +1443,7 @@ async fn not_found_is_not_found() {
 
 #[tokio::test]
 async fn a_replayed_call_without_an_answer_times_out() {
-    let server = Replay::start().await;
+    let server = StandIn::scripted().await;
     server.on_ga("ListListeners", vec![Reply::hang()]);
     let rb = runbook(GA_RESOURCE, "");
     let timeouts = Timeouts {
@@ -1464,12 +1465,12 @@ async fn a_replayed_call_without_an_answer_times_out() {
 #[tokio::test]
 async fn a_black_holed_region_fails_alone_and_last() {
     // EC2 in us-east-1 never answers; EC2 in us-west-2 is moto; Global Accelerator is replayed.
-    let hole = BlackHole::start().await;
-    let server = Replay::start().await;
+    let hole = StandIn::black_hole().await;
+    let server = StandIn::scripted().await;
     server
         .on_ga(
             "ListListeners",
-            vec![Reply::json(replay::ga_listeners(&[&listener()]))],
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
         )
         .on_ga(
             "ListEndpointGroups",
@@ -1543,5 +1544,8 @@ async fn a_black_holed_region_fails_alone_and_last() {
     // Bounded: each silent call gives up within the operation timeout.
     let took = t.elapsed();
     assert!(took < Duration::from_secs(5), "{took:?}");
-    assert!(hole.accepted() > 0, "the requests went to the black hole");
+    assert!(
+        hole.connections() > 0,
+        "the requests went to the black hole"
+    );
 }

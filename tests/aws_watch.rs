@@ -14,9 +14,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::proxy::Proxy;
 use common::pty::Pty;
-use common::replay::{BlackHole, Replay, Reply};
+use common::standin::{Reply, StandIn};
 use common::{moto, temp_dir};
 use serde_json::json;
 
@@ -280,7 +279,7 @@ async fn a_watch_session_sends_only_reads_and_changes_nothing() {
     let dir = temp_dir("aws-watch-reads");
     let s = seed_all("watchro").await;
     let before = moto_state(&s.zone).await;
-    let proxy = Proxy::start(moto::url()).await;
+    let proxy = StandIn::forwarding(moto::url()).await;
     let runbook = dir.join("watch.yaml");
     std::fs::write(
         &runbook,
@@ -434,7 +433,7 @@ steps:
 
 #[tokio::test]
 async fn the_proxy_tells_changes_from_reads_in_every_protocol() {
-    let proxy = Proxy::start(moto::url()).await;
+    let proxy = StandIn::forwarding(moto::url()).await;
     let region = "ap-southeast-2";
     let sdk = moto::sdk_config(proxy.url(), region).await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
@@ -541,10 +540,10 @@ async fn a_black_holed_service_says_no_answer_within_the_timeout_and_the_ui_stay
     create_db(&aws_sdk_rds::Client::new(&east), db).await;
     let west = moto::sdk_config(moto::url(), "us-west-2").await;
     let volume = create_volume(&aws_sdk_ec2::Client::new(&west), "us-west-2a").await;
-    let hole = BlackHole::start().await;
+    let hole = StandIn::black_hole().await;
     // moto has no AWS Health (it answers a 500 without reading the request, and the SDK waits
     // for its timeout): a replayed empty answer keeps the startup about EC2 alone.
-    let health = Replay::start().await;
+    let health = StandIn::scripted().await;
     health.on_health("DescribeEvents", vec![Reply::cbor(json!({ "events": [] }))]);
     let runbook = dir.join("dark.yaml");
     std::fs::write(
@@ -639,12 +638,12 @@ steps:
     );
     let notice = screen.lines().last().unwrap_or_default().trim().to_string();
     assert!(
-        hole.accepted() >= 1,
+        hole.connections() >= 1,
         "the EC2 calls never reached the black hole"
     );
     eprintln!(
         "dark service: orders-db ok at {db_ok:?}; help {help_after:?} after `?` (at {help_at:?}); `no answer` at {dark_at:?}; {} connection(s) to the black hole; EC2 row: {}; notice: {notice}",
-        hole.accepted(),
+        hole.connections(),
         west.trim()
     );
 

@@ -34,12 +34,12 @@ pub fn load_runbook(path: &str) -> std::sync::Arc<pilotlight::runbook::Runbook> 
     let runbook = pilotlight::runbook::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     std::sync::Arc::new(runbook)
 }
+pub mod answers;
 pub mod engine;
 pub mod moto;
-pub mod proxy;
 pub mod pty;
-pub mod replay;
 pub mod session;
+pub mod standin;
 
 /// A record's (or entry's) detail as the journal holds it on disk, for asserting its shape.
 pub fn detail(r: &impl Recorded) -> serde_json::Value {
