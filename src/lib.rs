@@ -1,6 +1,6 @@
 //! pilotlight: a disaster-recovery console for AWS.
 //!
-//! Layers, each depending only on those below it (enforced by `tests/layering.rs`):
+//! Layers, each depending only on those below it (enforced by `tests/it/runbooks/layering.rs`):
 //! - [`runbook`]: the runbook format, parsed and validated; pure, no I/O.
 //! - [`cli`]: the command line, which reads files and prints results.
 

@@ -142,6 +142,27 @@ pub enum Effect {
     Finished(RunStatus),
 }
 
+impl std::fmt::Display for Effect {
+    /// A compact, exact description: `record intent restore`, `mutate restore#2`, ...
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Record(entry) => match &entry.step {
+                Some(step) => write!(f, "record {} {step}", entry.kind().name()),
+                None => write!(f, "record {}", entry.kind().name()),
+            },
+            Effect::ShowGate { step } => write!(f, "show-gate {step}"),
+            Effect::AwaitOperator { step } => write!(f, "await-operator {step}"),
+            Effect::Observe { resource } => write!(f, "observe {resource}"),
+            Effect::Mutate { plan, .. } => write!(f, "mutate {}#{}", plan.step, plan.attempt),
+            Effect::Poll { plan } => write!(f, "poll {}#{}", plan.step, plan.attempt),
+            Effect::Reconcile { plan } => write!(f, "reconcile {}#{}", plan.step, plan.attempt),
+            Effect::RunCommand { step, attempt, .. } => write!(f, "run-command {step}#{attempt}"),
+            Effect::Refused(why) => write!(f, "refused: {why}"),
+            Effect::Finished(status) => write!(f, "finished {status:?}"),
+        }
+    }
+}
+
 /// What to do when a record is acknowledged.
 #[derive(Debug, Clone, PartialEq)]
 enum AfterAck {

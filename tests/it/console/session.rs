@@ -5,14 +5,10 @@
 //! the console's key handling (`App::on_key`): gates never start on Proceed, Esc cancels, typed
 //! phrases must match, and a read-only console makes no command whatever key is pressed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+use crate::common::detail;
 
-mod common;
-
-use common::detail;
-
-use common::session::session_over;
-use common::{load_runbook, t0, temp_dir};
+use crate::common::session::session_over;
+use crate::common::{load_runbook, t0, temp_dir};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

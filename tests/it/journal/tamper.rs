@@ -1,11 +1,7 @@
 //! The journal detects every edit, deletion, insertion, reordering and torn write, at the line
 //! where it happened. Mutations are drawn from a seeded generator, so failures reproduce.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::temp_dir;
+use crate::common::temp_dir;
 
 use chrono::{Duration, TimeZone, Utc};
 use pilotlight::audit::{verify, Entry, EventKind, Journal, Mode, Tamper};
@@ -40,7 +36,7 @@ fn journal_bytes(n: usize) -> Vec<u8> {
         j.append(&Entry {
             at: t0 + Duration::milliseconds(1234 * i as i64),
             step: Some(format!("step-{}", i / 4)),
-            event: common::event(
+            event: crate::common::event(
                 event,
                 serde_json::json!({ "i": i, "note": "restore orders-prod-dr" }),
             ),
@@ -169,7 +165,7 @@ fn resume_sets_a_torn_tail_aside_and_continues_the_chain() {
     let entry = |kind| Entry {
         at: t0,
         step: None,
-        event: common::event(kind, serde_json::Value::Null),
+        event: crate::common::event(kind, serde_json::Value::Null),
     };
     {
         let mut j = Journal::create(&path, "ana", "rb", Mode::Drill).unwrap();

@@ -1,11 +1,7 @@
 //! Every invalid fixture fails with exactly its expected located message and hint; every valid
 //! fixture and every shipped runbook loads.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::root;
+use crate::common::root;
 
 use std::fs;
 use std::path::{Path, PathBuf};

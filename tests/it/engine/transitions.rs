@@ -1,13 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 //! Engine transition tables (design §8.2): every step kind driven by hand with explicit inputs and
 //! a fixed clock, every journal record acknowledged explicitly, and the exact effects asserted.
 
-mod common;
+use crate::common::detail;
 
-use common::detail;
-
-use common::t0;
+use crate::common::t0;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -104,31 +100,8 @@ impl Run {
     }
 }
 
-fn event_name(e: EventKind) -> String {
-    e.name().to_string()
-}
-
-/// A compact, exact description of one effect.
-fn describe(e: &Effect) -> String {
-    match e {
-        Effect::Record(entry) => match &entry.step {
-            Some(step) => format!("record {} {step}", event_name(entry.event.kind())),
-            None => format!("record {}", event_name(entry.event.kind())),
-        },
-        Effect::ShowGate { step } => format!("show-gate {step}"),
-        Effect::AwaitOperator { step } => format!("await-operator {step}"),
-        Effect::Observe { resource } => format!("observe {resource}"),
-        Effect::Mutate { plan, .. } => format!("mutate {}#{}", plan.step, plan.attempt),
-        Effect::Poll { plan } => format!("poll {}#{}", plan.step, plan.attempt),
-        Effect::Reconcile { plan } => format!("reconcile {}#{}", plan.step, plan.attempt),
-        Effect::RunCommand { step, attempt, .. } => format!("run-command {step}#{attempt}"),
-        Effect::Refused(why) => format!("refused: {why}"),
-        Effect::Finished(status) => format!("finished {status:?}"),
-    }
-}
-
 fn d(fx: &[Effect]) -> Vec<String> {
-    fx.iter().map(describe).collect()
+    fx.iter().map(Effect::to_string).collect()
 }
 
 fn approve(typed: Option<&str>, reason: Option<&str>) -> Input {

@@ -1,13 +1,9 @@
 //! `pilotlight status`: RPO per resource, the RTO estimate learned from past runs, monitoring
 //! exit codes, and JSON that matches its published schema.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+use crate::common::detail;
 
-mod common;
-
-use common::detail;
-
-use common::{root, temp_dir};
+use crate::common::{root, temp_dir};
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,13 +1,9 @@
 //! A drill killed at any moment and resumed with `--resume` continues at the same step, requests
 //! no change twice, and leaves a journal that verifies.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+use crate::common::detail;
 
-mod common;
-
-use common::detail;
-
-use common::{root, temp_dir};
+use crate::common::{root, temp_dir};
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -1,11 +1,7 @@
 //! One operator per run: the run lock next to a journal, and finding an unfinished run to resume
 //! among real journals written by the real binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::root;
+use crate::common::root;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,18 +3,14 @@
 //! `status --format json`, and `pilotlight run` restores the database through a typed gate in
 //! a real terminal, with the restored instance in moto and the journal intact.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::detail;
+use crate::common::detail;
 
 use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use common::pty::Pty;
-use common::{moto, root, temp_dir};
+use crate::common::pty::Pty;
+use crate::common::{moto, root, temp_dir};
 
 fn time(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(t.secs(), 0).unwrap()

@@ -1,7 +1,5 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 //! The live-AWS backend over the wire, against moto on 127.0.0.1 (one server per test process,
-//! see `common::moto`). Each test seeds its own uniquely named resources with the AWS SDK,
+//! see `crate::common::moto`). Each test seeds its own uniquely named resources with the AWS SDK,
 //! drives pilotlight's `AwsCloud` (reads directly, changes through a real engine and its
 //! approvals), and checks the result in moto with the SDK again. Nothing sleeps: moto makes
 //! things available at once, and the drills' virtual clock only jumps between polls.
@@ -17,11 +15,9 @@
 //! - moto reports EBS snapshot start times to the second, so the reads test takes one snapshot
 //!   per volume (two in one second would tie).
 
-mod common;
+use crate::common::detail;
 
-use common::detail;
-
-use common::engine::{plan_and_approval, Seen};
+use crate::common::engine::{plan_and_approval, Seen};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,7 +52,7 @@ fn unique(tag: &str) -> String {
 }
 
 async fn sdk(region: &str) -> SdkConfig {
-    common::moto::sdk_config(common::moto::url(), region).await
+    crate::common::moto::sdk_config(crate::common::moto::url(), region).await
 }
 
 async fn backend(runbook: &Arc<Runbook>, access: Access) -> AwsCloud {
@@ -519,12 +515,12 @@ async fn run_unattended(
     runbook: &Arc<Runbook>,
     run_id: &str,
 ) -> (RunStatus, Engine, Vec<Record>) {
-    let dir = common::temp_dir("aws-moto");
+    let dir = crate::common::temp_dir("aws-moto");
     let journal =
         Journal::create(&dir.join("run.jsonl"), "moto-test", &runbook.id, Mode::Live).unwrap();
     let engine = Engine::new(runbook.clone(), run_id);
     println!("run {run_id}:");
-    let mut runner = common::engine::unattended(
+    let mut runner = crate::common::engine::unattended(
         engine,
         journal,
         aws.clone(),
@@ -687,7 +683,7 @@ async fn reads_report_health_state_and_recovery_points_as_moto_has_them() {
 
 #[tokio::test]
 async fn identity_is_asked_in_the_runbook_regions_when_the_home_region_is_dark() {
-    let hole = common::standin::StandIn::black_hole().await;
+    let hole = crate::common::standin::StandIn::black_hole().await;
     let runbook = watch_runbook(
         &[res(
             "web",
@@ -1457,7 +1453,7 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
         &format!("{{ snapshot: latest, availability_zone: {AZ} }}"),
     );
     let aws = Arc::new(backend(&rb, Access::ReadWrite).await);
-    let dir = common::temp_dir("aws-crash");
+    let dir = crate::common::temp_dir("aws-crash");
     let path = dir.join("run.jsonl");
     let run_id = unique("crash");
 
@@ -1497,7 +1493,7 @@ async fn after_a_crash_the_change_in_flight_is_found_in_aws_not_sent_again() {
     assert!(torn.is_none());
     assert_eq!(records.last().unwrap().kind(), EventKind::Intent);
     let engine = Engine::from_records(rb.clone(), &records).unwrap();
-    let mut runner = common::engine::unattended(
+    let mut runner = crate::common::engine::unattended(
         engine,
         journal,
         aws.clone(),

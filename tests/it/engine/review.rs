@@ -1,15 +1,11 @@
 //! Regressions from review: timeouts never make a change twice or spin, and an edited runbook
 //! does not inherit a journal's approvals.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
 use std::process::Command;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::{root, temp_dir};
+use crate::common::{root, temp_dir};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus, StepState};
 use pilotlight::model::{CloudError, ResourceStatus};
 use pilotlight::runbook::Health;

@@ -3,12 +3,8 @@
 //! when the operator closes the console is answered and journaled before the run pauses. The
 //! cloud is the simulated world, slowed where a test says; time is paused (no real waiting).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::session::{confirmed, console, drive, records, Time};
-use common::{t0, temp_dir};
+use crate::common::session::{confirmed, console, drive, records, Time};
+use crate::common::{t0, temp_dir};
 
 use std::sync::Arc;
 use std::time::Duration;

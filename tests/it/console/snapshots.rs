@@ -7,14 +7,10 @@
 //! loop (simulated time only moves when this file moves it), so they look exactly like what a
 //! drill shows, down to the journal tail.
 //!
-//! `UPDATE_SNAPSHOTS=1 cargo test --test console_snapshots` rewrites the files under
+//! `UPDATE_SNAPSHOTS=1 cargo test --test it console::snapshots` rewrites the files under
 //! `tests/snapshots/`; review the diff before committing it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::{load_runbook, root, t0, temp_dir};
+use crate::common::{load_runbook, root, t0, temp_dir};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -381,7 +377,7 @@ fn check(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
-            "no snapshot {}; create it with UPDATE_SNAPSHOTS=1 cargo test --test console_snapshots\n\n{actual}",
+            "no snapshot {}; create it with UPDATE_SNAPSHOTS=1 cargo test --test it console::snapshots\n\n{actual}",
             path.display()
         )
     });

@@ -1,15 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 //! The live-AWS backend against replayed HTTP answers, for what moto lacks: Global Accelerator,
-//! AWS Health and the AWS Backup restore API (see `common::standin`). Each test scripts its
+//! AWS Health and the AWS Backup restore API (see `crate::common::standin`). Each test scripts its
 //! answers, drives `AwsCloud` (reads directly, changes with a plan and approval minted by a real
 //! engine), and checks both what pilotlight made of the answers and what it sent. Where a test
 //! also needs EC2 (EBS volumes), moto serves it. Nothing sleeps; the black-hole and timeout
 //! tests measure how long the SDK's own timeouts take.
 
-mod common;
-
-use common::engine::{plan_and_approval, Seen};
+use crate::common::engine::{plan_and_approval, Seen};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,8 +24,8 @@ use pilotlight::runbook::{ActionKind, Health, Runbook};
 use pilotlight::runtime::unattended::run_to_end;
 use serde_json::{json, Value};
 
-use common::answers;
-use common::standin::{Reply, StandIn};
+use crate::common::answers;
+use crate::common::standin::{Reply, StandIn};
 
 const ACCEL: &str =
     "arn:aws:globalaccelerator::111122223333:accelerator/0abc1234-5678-90ab-cdef-111122223333";
@@ -63,7 +59,7 @@ async fn cloud_at(
     timeouts: Timeouts,
     endpoints: Endpoints,
 ) -> AwsCloud {
-    let sdk = common::moto::sdk_config(url, "us-east-1").await;
+    let sdk = crate::common::moto::sdk_config(url, "us-east-1").await;
     let clients = Clients::new(sdk, Access::ReadWrite, timeouts, endpoints);
     AwsCloud::new(clients, runbook.clone())
 }
@@ -599,11 +595,11 @@ async fn ga_cutover_runs_unattended_through_the_engine() {
         "{ endpoint_group_region: us-west-2, dial: 100 }",
     );
     let aws = cloud(&server, &rb).await;
-    let dir = common::temp_dir("aws-replay");
+    let dir = crate::common::temp_dir("aws-replay");
     let journal =
         Journal::create(&dir.join("run.jsonl"), "replay-test", &rb.id, Mode::Live).unwrap();
     let engine = Engine::new(rb.clone(), "run-unattended");
-    let mut runner = common::engine::unattended(
+    let mut runner = crate::common::engine::unattended(
         engine,
         journal,
         aws,
@@ -643,7 +639,7 @@ const HEALTH_RESOURCES: &str = "  web: { kind: ec2-instance, region: us-east-1, 
 #[tokio::test]
 async fn health_events_are_listed_across_pages() {
     let server = StandIn::scripted().await;
-    let t = common::t0().timestamp();
+    let t = crate::common::t0().timestamp();
     server.on_health(
         "DescribeEvents",
         vec![
@@ -682,7 +678,7 @@ async fn health_events_are_listed_across_pages() {
     );
     assert_eq!(
         report.events[0].started,
-        Some(common::t0() - TimeDelta::hours(1))
+        Some(crate::common::t0() - TimeDelta::hours(1))
     );
     let summary = report.summary().unwrap();
     assert!(summary.contains("2 open event(s)"), "{summary}");
@@ -782,7 +778,7 @@ async fn health_denied_or_silent_is_a_note_not_an_error() {
 async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
     let hole = StandIn::black_hole().await;
     let server = StandIn::scripted().await;
-    let t = common::t0().timestamp();
+    let t = crate::common::t0().timestamp();
     server.on_health(
         "DescribeEvents",
         vec![Reply::cbor(json!({
@@ -848,7 +844,7 @@ fn point_arn(n: u32) -> String {
 }
 
 async fn moto_volume(region: &str) -> String {
-    let sdk = common::moto::sdk_config(common::moto::url(), region).await;
+    let sdk = crate::common::moto::sdk_config(crate::common::moto::url(), region).await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let out = ec2
         .create_volume()
@@ -876,7 +872,7 @@ async fn a_vault_that_cannot_be_read_says_why_the_recovery_points_are_unknown() 
         "",
     );
     let endpoints = Endpoints::from([("backup".to_string(), server.url().to_string())]);
-    let aws = cloud_at(common::moto::url(), &rb, quick(), endpoints).await;
+    let aws = cloud_at(crate::common::moto::url(), &rb, quick(), endpoints).await;
     let obs =
         by_name(observe_all(&aws, rb.resources.values().cloned().collect(), Utc::now()).await);
     // The volume itself answered; what is missing, and why, is in its state, not silence.
@@ -897,7 +893,7 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
     let a = moto_volume("us-east-1").await;
     let b = moto_volume("us-east-1").await;
     let c = moto_volume("us-west-2").await;
-    let t = common::t0().timestamp();
+    let t = crate::common::t0().timestamp();
     let server = StandIn::scripted().await;
     let page1 = json!({
         "RecoveryPoints": [
@@ -932,7 +928,7 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
         "",
     );
     let endpoints = Endpoints::from([("backup".to_string(), server.url().to_string())]);
-    let aws = cloud_at(common::moto::url(), &rb, quick(), endpoints).await;
+    let aws = cloud_at(crate::common::moto::url(), &rb, quick(), endpoints).await;
     let obs =
         by_name(observe_all(&aws, rb.resources.values().cloned().collect(), Utc::now()).await);
 
@@ -942,7 +938,7 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
         status("a").latest_recovery_point,
         Some(RecoveryPoint {
             id: point_arn(6),
-            at: common::t0() - TimeDelta::minutes(30),
+            at: crate::common::t0() - TimeDelta::minutes(30),
             kind: RecoveryPointKind::BackupCopy,
         })
     );
@@ -953,7 +949,7 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
         status("c").latest_recovery_point,
         Some(RecoveryPoint {
             id: point_arn(5),
-            at: common::t0() - TimeDelta::minutes(15),
+            at: crate::common::t0() - TimeDelta::minutes(15),
             kind: RecoveryPointKind::Backup,
         })
     );
@@ -978,7 +974,7 @@ async fn backup_vault_gives_each_resource_its_newest_completed_point() {
 
 #[tokio::test]
 async fn backup_restore_sends_the_token_and_follows_the_job() {
-    let t = common::t0().timestamp();
+    let t = crate::common::t0().timestamp();
     let volume = "vol-0abc1234def567890";
     let server = StandIn::scripted().await;
     server
@@ -1060,7 +1056,7 @@ async fn backup_restore_sends_the_token_and_follows_the_job() {
     );
 
     let plan = plan.with_made(Some(&started.outputs));
-    let expected_done = Some(common::t0() + TimeDelta::minutes(40));
+    let expected_done = Some(crate::common::t0() + TimeDelta::minutes(40));
     let first = aws.poll(&plan, Utc::now()).await.unwrap();
     assert_eq!(first.state, "running");
     assert_eq!(first.percent, Some(12));
@@ -1101,7 +1097,7 @@ fn listed_job(id: &str, point: &str, role: &str, status: &str, created_secs: i64
 
 #[tokio::test]
 async fn a_backup_retry_follows_the_job_an_earlier_attempt_started() {
-    let t = common::t0().timestamp();
+    let t = crate::common::t0().timestamp();
     let volume = "vol-0abc1234def567890";
     let other_role = "arn:aws:iam::111122223333:role/someone-else";
     let rb = runbook(
@@ -1501,7 +1497,7 @@ async fn a_black_holed_region_fails_alone_and_last() {
         operation: Duration::from_millis(1500),
         max_attempts: 2,
     };
-    let aws = cloud_at(common::moto::url(), &rb, timeouts, endpoints).await;
+    let aws = cloud_at(crate::common::moto::url(), &rb, timeouts, endpoints).await;
     // Warm moto up outside the measurement (its first answer can be slow).
     let _ = aws.observe(&rb.resources["west-data"], Utc::now()).await;
 

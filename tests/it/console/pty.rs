@@ -6,14 +6,10 @@
 //! Synchronisation is by what is on the screen: every wait reads the program's output into a
 //! terminal emulator until the expected text appears, with an overall deadline.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+use crate::common::detail;
 
-mod common;
-
-use common::detail;
-
-use common::pty::{cooked_flags, local_flags, nz, Pty};
-use common::{root, temp_dir};
+use crate::common::pty::{cooked_flags, local_flags, nz, Pty};
+use crate::common::{root, temp_dir};
 
 use pilotlight::audit::{verify, EventKind};
 use pilotlight::runbook::{ReasonPolicy, StepBody};

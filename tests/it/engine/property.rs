@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 //! Properties (design §4, §5, §8.2): no mutating effect without a prior journal
 //! acknowledgement, and a run's state is exactly the fold of the journal it wrote.
 //!
@@ -11,9 +9,7 @@
 //! live engine's state must equal the state rebuilt by folding the records it wrote, with no
 //! tolerance. Runbooks are the fixed one below or drawn at random ([`random_runbook`]).
 
-mod common;
-
-use common::t0;
+use crate::common::t0;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -238,40 +234,19 @@ steps:
     }
 }
 
-fn event_name(e: EventKind) -> String {
-    e.name().to_string()
+fn event_name(e: EventKind) -> &'static str {
+    e.name()
 }
 
+/// An effect as the trace shows it: what it is, with the record's detail and the approval a
+/// change rests on.
 fn describe(e: &Effect) -> String {
     match e {
-        Effect::Record(entry) => format!(
-            "record {} {} {}",
-            event_name(entry.event.kind()),
-            entry.step.as_deref().unwrap_or("-"),
-            entry.event.detail().unwrap()
-        ),
-        Effect::ShowGate { step } => format!("show-gate {step}"),
-        Effect::AwaitOperator { step } => format!("await-operator {step}"),
-        Effect::Observe { resource } => format!("observe {resource}"),
-        Effect::Mutate { plan, approval } => format!(
-            "MUTATE {}#{} (approval seq {})",
-            plan.step,
-            plan.attempt,
-            approval.journal_seq()
-        ),
-        Effect::Poll { plan } => format!("poll {}#{}", plan.step, plan.attempt),
-        Effect::Reconcile { plan } => format!("reconcile {}#{}", plan.step, plan.attempt),
-        Effect::RunCommand {
-            step,
-            attempt,
-            approval,
-            ..
-        } => format!(
-            "RUN-COMMAND {step}#{attempt} (approval seq {})",
-            approval.journal_seq()
-        ),
-        Effect::Refused(why) => format!("refused: {why}"),
-        Effect::Finished(status) => format!("finished {status:?}"),
+        Effect::Record(entry) => format!("{e} {}", entry.event.detail().unwrap()),
+        Effect::Mutate { approval, .. } | Effect::RunCommand { approval, .. } => {
+            format!("{e} (approval seq {})", approval.journal_seq())
+        }
+        other => other.to_string(),
     }
 }
 
@@ -1141,7 +1116,7 @@ fn random_runbooks_keep_both_properties() {
 }
 
 /// Reproduces one seed with a strict replay check, to read its trace:
-/// `PILOTLIGHT_SEED=1051 PILOTLIGHT_SEED_OPTIONS=crashes cargo test --test engine_safety one_seed`
+/// `PILOTLIGHT_SEED=1051 PILOTLIGHT_SEED_OPTIONS=crashes cargo test --test it one_seed`
 /// (options: any of `timeouts`, `crashes`, `prompt`, `random`). Does nothing without
 /// `PILOTLIGHT_SEED`.
 #[test]
@@ -1194,11 +1169,7 @@ fn reason(text: &str) -> String {
 fn names(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .map(|e| match e {
-            Effect::Record(entry) => format!(
-                "record {} {}",
-                event_name(entry.event.kind()),
-                entry.step.as_deref().unwrap_or("-")
-            ),
+            Effect::Record(_) => e.to_string(),
             other => describe(other),
         })
         .collect()
@@ -1227,7 +1198,7 @@ fn dial_failed_once() -> Sim {
     sim.send(confirm());
     assert_eq!(
         names(&sim.ack_all()),
-        ["record intent dial", "MUTATE dial#1 (approval seq 3)"]
+        ["record intent dial", "mutate dial#1 (approval seq 3)"]
     );
     sim.now += TimeDelta::seconds(10);
     // A definite refusal (a timeout would block for the operator instead: the change might
@@ -1257,7 +1228,7 @@ fn an_abort_waits_for_the_answer_of_a_change_in_flight() {
     sim.send(confirm());
     assert_eq!(
         names(&sim.ack_all()),
-        ["record intent dial", "MUTATE dial#1 (approval seq 3)"]
+        ["record intent dial", "mutate dial#1 (approval seq 3)"]
     );
     let fx = sim.send(Input::Abort {
         reason: reason("wrong region"),
@@ -1301,12 +1272,12 @@ fn resume_after_an_automatic_retry_does_not_begin_another_attempt() {
     let mut sim = dial_failed_once();
     sim.now += TimeDelta::minutes(2);
     assert_eq!(names(&sim.send(Input::Tick)), ["record intent dial"]);
-    assert_eq!(names(&sim.ack_all()), ["MUTATE dial#2 (approval seq 3)"]);
+    assert_eq!(names(&sim.ack_all()), ["mutate dial#2 (approval seq 3)"]);
     let keep = sim.log.len();
     sim.now += TimeDelta::seconds(30);
     assert_eq!(
         names(&sim.crash(keep)),
-        ["record run-resumed -", "reconcile dial#2"]
+        ["record run-resumed", "reconcile dial#2"]
     );
     // The old attempt's backoff is gone: nothing is due while the change is being reconciled.
     assert!(sim.engine.next_wake().is_none_or(|w| w > sim.now));
@@ -1359,7 +1330,7 @@ fn replay_clears_the_error_when_a_retried_action_begins() {
     sim.send(Input::Retry {
         reason: reason("capacity is back"),
     });
-    assert_eq!(names(&sim.ack_all()), ["MUTATE dial#2 (approval seq 3)"]);
+    assert_eq!(names(&sim.ack_all()), ["mutate dial#2 (approval seq 3)"]);
     assert_eq!(sim.engine.steps()[0].error, None);
     assert_eq!(&sim.replayed(), sim.engine.state());
 }
@@ -1443,7 +1414,7 @@ fn resume_writes_step_started_for_a_step_it_begins() {
     let fx = sim.crash(keep);
     assert_eq!(
         names(&fx),
-        ["record run-resumed -", "record step-started ttl"]
+        ["record run-resumed", "record step-started ttl"]
     );
 }
 
@@ -1518,7 +1489,7 @@ fn resume_after_skipping_a_failed_step_continues_the_run() {
     let keep = sim.log.len();
     assert_eq!(
         names(&sim.crash(keep)),
-        ["record run-resumed -", "await-operator after"]
+        ["record run-resumed", "await-operator after"]
     );
 }
 
@@ -1552,13 +1523,13 @@ fn a_reconcile_answer_after_the_attempt_timed_out_does_not_resend_it() {
     sim.send(confirm());
     assert_eq!(
         names(&sim.ack_all()),
-        ["record intent dial", "MUTATE dial#1 (approval seq 3)"]
+        ["record intent dial", "mutate dial#1 (approval seq 3)"]
     );
     let keep = sim.log.len();
     sim.now += TimeDelta::minutes(10);
     assert_eq!(
         names(&sim.crash(keep)),
-        ["record run-resumed -", "reconcile dial#1"]
+        ["record run-resumed", "reconcile dial#1"]
     );
     // The change may still be under way: the step waits for the operator, no new attempt.
     assert_eq!(names(&sim.send(Input::Tick)), ["record step-failed dial"]);

@@ -9,8 +9,6 @@
 //! - a run's `State` changes only in the one transition, `src/engine/apply.rs`, which live
 //!   handling and journal replay share.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
 use std::fs;
 use std::path::{Path, PathBuf};
 

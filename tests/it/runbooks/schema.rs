@@ -1,11 +1,7 @@
 //! `assets/runbook.schema.json` is exactly what `pilotlight schema` prints, and it accepts every
 //! runbook pilotlight accepts (so editors never flag a valid runbook) and flags typical mistakes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::root;
+use crate::common::root;
 
 use std::fs;
 use std::path::PathBuf;

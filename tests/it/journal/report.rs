@@ -2,11 +2,7 @@
 //! Markdown timeline and the JSON document agree with what the drill itself printed, failures
 //! and aborts are shown, a tampered journal gets no report, a torn tail is said so.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::temp_dir;
+use crate::common::temp_dir;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -7,16 +7,12 @@
 //!   first, the help opens at once while the silent call is pending, and the silent service's
 //!   resource says `no answer` (and the notice line `not answering`) within the timeout.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::pty::Pty;
-use common::standin::{Reply, StandIn};
-use common::{moto, temp_dir};
+use crate::common::pty::Pty;
+use crate::common::standin::{Reply, StandIn};
+use crate::common::{moto, temp_dir};
 use serde_json::json;
 
 fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {

@@ -2,11 +2,7 @@
 //! a journal that verifies, every shipped fault scenario ends as it says, and replaying a drill's
 //! journal rebuilds the engine's state.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::{root, temp_dir};
+use crate::common::{root, temp_dir};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -219,7 +215,7 @@ fn drill_in_process(
     let world = SimWorld::new(rb.clone(), prepared, t0);
     let j = Journal::create(journal, "ana", &rb.id, Mode::Drill).unwrap();
     let engine = Engine::new(rb.clone(), "run-test");
-    let mut runner = common::engine::unattended(
+    let mut runner = crate::common::engine::unattended(
         engine,
         j,
         world,

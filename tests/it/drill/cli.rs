@@ -1,7 +1,5 @@
 //! The `pilotlight` binary's command-line contract for `validate` and `schema`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -9,13 +9,9 @@
 //! skip over. They never sleep to wait; they wait for the session's published views, the end
 //! of the run, or a killed process to be gone, each bounded.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
-use common::engine::{RealCommands, Seen};
-use common::session::{confirmed, console, drive, records, step_state, until, Time};
-use common::{t0, temp_dir};
+use crate::common::engine::{RealCommands, Seen};
+use crate::common::session::{confirmed, console, drive, records, step_state, until, Time};
+use crate::common::{t0, temp_dir};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,7 +88,7 @@ fn unattended(rb: &Arc<Runbook>, dir: &Path) -> (RunStatus, PathBuf) {
     let journal = Journal::create(&path, "ana", &rb.id, Mode::Live).unwrap();
     let world = SimWorld::new(rb.clone(), sim::default_for(rb), t0());
     let engine = Engine::new(rb.clone(), "live-commands-test");
-    let mut runner = common::engine::unattended(
+    let mut runner = crate::common::engine::unattended(
         engine,
         journal,
         RealCommands(world),

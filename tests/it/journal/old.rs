@@ -4,14 +4,10 @@
 //! report` (JSON and Markdown), and the journal a `drill --unattended --resume` of each
 //! unfinished one left behind (see the folder's README).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{root, temp_dir};
+use crate::common::{root, temp_dir};
 
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures/journals/v0.1")
