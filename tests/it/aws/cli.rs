@@ -8,9 +8,9 @@ use crate::common::detail;
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use crate::common::pty::Pty;
 use crate::common::{moto, root, temp_dir};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 fn time(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(t.secs(), 0).unwrap()

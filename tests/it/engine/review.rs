@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use crate::common::{root, temp_dir};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus, StepState};
 use pilotlight::model::{CloudError, ResourceStatus};
 use pilotlight::runbook::Health;
