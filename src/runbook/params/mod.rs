@@ -4,124 +4,20 @@
 //! holds them (step outputs still to fill in), `String` once rendered for a run ([`Rendered`]):
 //! what an adapter receives, and what an intent record holds.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use indexmap::IndexMap;
-use schemars::JsonSchema;
+mod fill;
+mod values;
+
 use std::hash::Hash;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::catalogue::ActionKind;
-use super::template::{Ref, Template};
+use super::template::Template;
 
-/// A recovery point chosen by id, or `latest` to take the newest one when the step runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source<T = Template> {
-    Latest,
-    Named(T),
-}
-
-impl<'de, T: Deserialize<'de> + Text> Deserialize<'de> for Source<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Source<T>, D::Error> {
-        let t = T::deserialize(d)?;
-        Ok(match t.literal() {
-            Some("latest") => Source::Latest,
-            _ => Source::Named(t),
-        })
-    }
-}
-
-impl<T: Serialize> Serialize for Source<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Source::Latest => s.serialize_str("latest"),
-            Source::Named(t) => t.serialize(s),
-        }
-    }
-}
-
-impl<T> JsonSchema for Source<T> {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Source".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "`latest`, or the id/ARN of a specific snapshot, backup or recovery point"
-        })
-    }
-}
-
-/// The text of a parameter: a [`Template`] in a runbook, a `String` once rendered.
-pub trait Text {
-    /// The text when it is fully known (no step output left to fill in).
-    fn literal(&self) -> Option<&str>;
-}
-
-impl Text for String {
-    fn literal(&self) -> Option<&str> {
-        Some(self)
-    }
-}
-
-impl Text for Template {
-    fn literal(&self) -> Option<&str> {
-        self.literal_str()
-    }
-}
-
-/// The time to restore to: `latest` (latest restorable time) or an RFC 3339 timestamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreTime {
-    Latest,
-    At(DateTime<Utc>),
-}
-
-impl<'de> Deserialize<'de> for RestoreTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RestoreTime, D::Error> {
-        let s = String::deserialize(d)?;
-        if s == "latest" {
-            return Ok(RestoreTime::Latest);
-        }
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| RestoreTime::At(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                serde::de::Error::custom(format!(
-                    "`{s}` is not `latest` or an RFC 3339 time such as 2026-11-21T03:00:00Z"
-                ))
-            })
-    }
-}
-
-impl std::fmt::Display for RestoreTime {
-    /// `latest`, or the time as RFC 3339 UTC.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RestoreTime::Latest => f.write_str("latest"),
-            RestoreTime::At(t) => f.write_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-        }
-    }
-}
-
-impl Serialize for RestoreTime {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl JsonSchema for RestoreTime {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "RestoreTime".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "`latest` (the latest restorable time) or an RFC 3339 time"
-        })
-    }
-}
+pub use fill::Fill;
+pub use values::{RestoreTime, Source, Text};
 
 /// `ec2.start-instances`: start the (stopped) standby instance.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
@@ -518,113 +414,5 @@ impl Rendered {
     /// The parameters as the `with:` mapping of JSON they render to.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
-    }
-}
-
-/// Fills in step outputs: what a runbook's text becomes for a run.
-pub type Fill<'a> = &'a dyn Fn(&Template) -> Result<String, Ref>;
-
-trait FillIn {
-    type Out;
-    fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref>;
-}
-
-impl FillIn for Template {
-    type Out = String;
-    fn fill_in(&self, fill: Fill) -> Result<String, Ref> {
-        fill(self)
-    }
-}
-
-impl<X: FillIn> FillIn for Option<X> {
-    type Out = Option<X::Out>;
-    fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref> {
-        self.as_ref().map(|x| x.fill_in(fill)).transpose()
-    }
-}
-
-impl<X: FillIn> FillIn for Vec<X> {
-    type Out = Vec<X::Out>;
-    fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref> {
-        self.iter().map(|x| x.fill_in(fill)).collect()
-    }
-}
-
-impl FillIn for Source {
-    type Out = Source<String>;
-    fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref> {
-        Ok(match self {
-            Source::Latest => Source::Latest,
-            Source::Named(t) => Source::Named(fill(t)?),
-        })
-    }
-}
-
-impl FillIn for IndexMap<String, Template> {
-    type Out = IndexMap<String, String>;
-    fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref> {
-        self.iter()
-            .map(|(k, v)| Ok((k.clone(), fill(v)?)))
-            .collect()
-    }
-}
-
-impl FillIn for IndexMap<Template, u8> {
-    type Out = IndexMap<String, u8>;
-    fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref> {
-        self.iter().map(|(k, v)| Ok((fill(k)?, *v))).collect()
-    }
-}
-
-/// `FillIn` for a parameter struct: the listed text fields are filled in, the others copied.
-macro_rules! fill_in {
-    ($name:ident { $($text:ident),* } { $($copy:ident),* }) => {
-        impl FillIn for $name {
-            type Out = $name<String>;
-            fn fill_in(&self, fill: Fill) -> Result<Self::Out, Ref> {
-                Ok($name {
-                    $($text: self.$text.fill_in(fill)?,)*
-                    $($copy: self.$copy.clone(),)*
-                })
-            }
-        }
-    };
-}
-
-fill_in!(LaunchFromAmi { region, ami, instance_type, subnet_id, security_group_ids, key_name, iam_instance_profile, name } { ami_name });
-fill_in!(RestoreVolume { region, snapshot, availability_zone, volume_type } {});
-fill_in!(AttachVolume { region, volume_id, instance_id, device } {});
-fill_in!(RdsRestoreSnapshot { region, snapshot, target_id, instance_class, subnet_group } { multi_az });
-fill_in!(RdsRestorePointInTime { region, target_id, instance_class, subnet_group } { restore_time });
-fill_in!(RdsPromoteReplica { region, replica_id } {});
-fill_in!(DynamodbRestorePointInTime { region, target_table } { restore_time });
-fill_in!(DynamodbRestoreBackup { region, backup, target_table } {});
-fill_in!(BackupStartRestore { region, recovery_point, iam_role_arn, metadata } {});
-fill_in!(SetTrafficDial { endpoint_group_region } { dial });
-fill_in!(SetEndpointWeights { endpoint_group_region, weights } {});
-fill_in!(SetRecordWeights { weights } {});
-fill_in!(UpsertRecord { values, set_identifier } { ttl, weight });
-
-impl ActionParams {
-    /// The parameters with every step output filled in by `fill`; the error names the first
-    /// reference that cannot be filled.
-    pub fn render(&self, fill: Fill) -> Result<Rendered, Ref> {
-        use ActionParams as P;
-        Ok(match self {
-            P::StartInstances(p) => P::StartInstances(p.clone()),
-            P::LaunchFromAmi(p) => P::LaunchFromAmi(p.fill_in(fill)?),
-            P::RestoreVolume(p) => P::RestoreVolume(p.fill_in(fill)?),
-            P::AttachVolume(p) => P::AttachVolume(p.fill_in(fill)?),
-            P::RdsRestoreSnapshot(p) => P::RdsRestoreSnapshot(p.fill_in(fill)?),
-            P::RdsRestorePointInTime(p) => P::RdsRestorePointInTime(p.fill_in(fill)?),
-            P::RdsPromoteReplica(p) => P::RdsPromoteReplica(p.fill_in(fill)?),
-            P::DynamodbRestorePointInTime(p) => P::DynamodbRestorePointInTime(p.fill_in(fill)?),
-            P::DynamodbRestoreBackup(p) => P::DynamodbRestoreBackup(p.fill_in(fill)?),
-            P::BackupStartRestore(p) => P::BackupStartRestore(p.fill_in(fill)?),
-            P::SetTrafficDial(p) => P::SetTrafficDial(p.fill_in(fill)?),
-            P::SetEndpointWeights(p) => P::SetEndpointWeights(p.fill_in(fill)?),
-            P::SetRecordWeights(p) => P::SetRecordWeights(p.fill_in(fill)?),
-            P::UpsertRecord(p) => P::UpsertRecord(p.fill_in(fill)?),
-        })
     }
 }
