@@ -27,10 +27,11 @@ mod runbooks {
     mod schema;
 }
 
-/// The binary against the simulated world: unattended drills, resume after a crash, the
-/// one-operator lock, `status`, the command-line contract.
+/// Drills against the simulated world: unattended drills, resume after a crash, a run's state as
+/// the fold of its journal file, the one-operator lock, `status`, the command-line contract.
 mod drill {
     mod cli;
+    mod fold;
     mod lock;
     mod resume;
     mod status;
