@@ -173,24 +173,6 @@ fn refused_approval(approval: &Approval, step: &str) -> Option<String> {
     })
 }
 
-impl<B: Observe> Observe for Gated<B> {
-    async fn observe(
-        &self,
-        resource: &Resource,
-        now: DateTime<Utc>,
-    ) -> Result<ResourceStatus, CloudError> {
-        self.0.observe(resource, now).await
-    }
-
-    fn observe_batches<'a>(
-        &'a self,
-        resources: Vec<Resource>,
-        now: DateTime<Utc>,
-    ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
-        self.0.observe_batches(resources, now)
-    }
-}
-
 impl<B: Change> Mutate for Gated<B> {
     async fn start(
         &self,
@@ -240,24 +222,6 @@ impl<B: Change> Mutate for Gated<B> {
 /// refused before it is sent, whatever asks for it.
 pub struct ReadOnly<B>(pub B);
 
-impl<B: Observe> Observe for ReadOnly<B> {
-    async fn observe(
-        &self,
-        resource: &Resource,
-        now: DateTime<Utc>,
-    ) -> Result<ResourceStatus, CloudError> {
-        self.0.observe(resource, now).await
-    }
-
-    fn observe_batches<'a>(
-        &'a self,
-        resources: Vec<Resource>,
-        now: DateTime<Utc>,
-    ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
-        self.0.observe_batches(resources, now)
-    }
-}
-
 impl<B: Sync> Mutate for ReadOnly<B> {
     async fn start(
         &self,
@@ -303,6 +267,31 @@ impl<B: Sync> Mutate for ReadOnly<B> {
         }
     }
 }
+
+/// Reads pass through the wrappers around a backend unchanged.
+macro_rules! observe_through {
+    ($($wrapper:ident),*) => {$(
+        impl<B: Observe> Observe for $wrapper<B> {
+            fn observe(
+                &self,
+                resource: &Resource,
+                now: DateTime<Utc>,
+            ) -> impl Future<Output = Result<ResourceStatus, CloudError>> + Send {
+                self.0.observe(resource, now)
+            }
+
+            fn observe_batches<'a>(
+                &'a self,
+                resources: Vec<Resource>,
+                now: DateTime<Utc>,
+            ) -> impl Stream<Item = Vec<Observation>> + Send + 'a {
+                self.0.observe_batches(resources, now)
+            }
+        }
+    )*};
+}
+
+observe_through!(Gated, ReadOnly);
 
 /// A backend shared or borrowed is the same backend (a runner holds it in an `Arc`; a test may
 /// keep one to look at it afterwards).

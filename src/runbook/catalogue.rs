@@ -261,28 +261,9 @@ impl ActionKind {
         self,
         with: serde_yaml::Value,
     ) -> Result<ActionParams, serde_path_to_error::Error<serde_yaml::Error>> {
-        fn typed<T: serde::de::DeserializeOwned>(
-            with: serde_yaml::Value,
-        ) -> Result<T, serde_path_to_error::Error<serde_yaml::Error>> {
-            serde_path_to_error::deserialize(with)
-        }
-        use ActionParams as P;
-        Ok(match self {
-            ActionKind::Ec2StartInstances => P::StartInstances(typed(with)?),
-            ActionKind::Ec2LaunchFromAmi => P::LaunchFromAmi(typed(with)?),
-            ActionKind::EbsRestoreVolume => P::RestoreVolume(typed(with)?),
-            ActionKind::EbsAttachVolume => P::AttachVolume(typed(with)?),
-            ActionKind::RdsRestoreSnapshot => P::RdsRestoreSnapshot(typed(with)?),
-            ActionKind::RdsRestorePointInTime => P::RdsRestorePointInTime(typed(with)?),
-            ActionKind::RdsPromoteReplica => P::RdsPromoteReplica(typed(with)?),
-            ActionKind::DynamodbRestorePointInTime => P::DynamodbRestorePointInTime(typed(with)?),
-            ActionKind::DynamodbRestoreBackup => P::DynamodbRestoreBackup(typed(with)?),
-            ActionKind::BackupStartRestore => P::BackupStartRestore(typed(with)?),
-            ActionKind::GaSetTrafficDial => P::SetTrafficDial(typed(with)?),
-            ActionKind::GaSetEndpointWeights => P::SetEndpointWeights(typed(with)?),
-            ActionKind::Route53SetWeights => P::SetRecordWeights(typed(with)?),
-            ActionKind::Route53UpsertRecord => P::UpsertRecord(typed(with)?),
-        })
+        let mut track = serde_path_to_error::Track::new();
+        let d = serde_path_to_error::Deserializer::new(with, &mut track);
+        ActionParams::parse(self, d).map_err(|e| serde_path_to_error::Error::new(track.path(), e))
     }
 
     /// The JSON Schema of this action's `with:` mapping.

@@ -11,9 +11,6 @@ use crate::model::ActionPlan;
 use crate::model::{
     CloudError, Progress, RecoveryPoint, RecoveryPointKind, ResourceStatus, Started,
 };
-use crate::runbook::params::{
-    ActionParams, DynamodbRestorePointInTime, RdsRestorePointInTime, RestoreTime, Source,
-};
 use crate::runbook::{ActionKind, Duration, Health, Resource, ResourceKind};
 
 /// Default age of the latest recovery point at T+0.
@@ -266,21 +263,7 @@ impl World {
             .get(&res.name)
             .cloned()
             .unwrap_or_default();
-        let uses_latest = plan
-            .params
-            .sources()
-            .iter()
-            .any(|(_, source, _, _)| matches!(source, Source::Latest))
-            || matches!(
-                &plan.params,
-                ActionParams::RdsRestorePointInTime(RdsRestorePointInTime {
-                    restore_time: RestoreTime::Latest,
-                    ..
-                }) | ActionParams::DynamodbRestorePointInTime(DynamodbRestorePointInTime {
-                    restore_time: RestoreTime::Latest,
-                    ..
-                })
-            );
+        let uses_latest = plan.params.uses_latest();
         if uses_latest && setup.no_recovery_point {
             return Err(CloudError::NotFound(format!(
                 "no recovery point of {} ({}) to restore from",

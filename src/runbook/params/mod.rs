@@ -4,6 +4,7 @@
 //! holds them (step outputs still to fill in), `String` once rendered for a run ([`Rendered`]):
 //! what an adapter receives, and what an intent record holds.
 
+mod encoding;
 mod fill;
 mod values;
 
@@ -11,9 +12,8 @@ use std::hash::Hash;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use super::catalogue::ActionKind;
 use super::template::Template;
 
 pub use fill::Fill;
@@ -328,6 +328,21 @@ impl<T> ActionParams<T> {
         }
     }
 
+    /// Whether the change restores from the newest recovery point or restorable time
+    /// (`latest`), which the cloud picks when the step runs.
+    pub fn uses_latest(&self) -> bool {
+        let latest_time = match self {
+            ActionParams::RdsRestorePointInTime(p) => p.restore_time == RestoreTime::Latest,
+            ActionParams::DynamodbRestorePointInTime(p) => p.restore_time == RestoreTime::Latest,
+            _ => false,
+        };
+        latest_time
+            || self
+                .sources()
+                .iter()
+                .any(|(_, source, _, _)| matches!(source, Source::Latest))
+    }
+
     /// The fixed name of what a restore creates (RDS instance or DynamoDB table).
     pub fn target_name(&self) -> Option<&T> {
         match self {
@@ -337,82 +352,5 @@ impl<T> ActionParams<T> {
             ActionParams::DynamodbRestoreBackup(p) => Some(&p.target_table),
             _ => None,
         }
-    }
-}
-
-impl<T: PartialEq + Eq + Hash> PartialEq for ActionParams<T> {
-    fn eq(&self, other: &Self) -> bool {
-        use ActionParams as P;
-        match (self, other) {
-            (P::StartInstances(a), P::StartInstances(b)) => a == b,
-            (P::LaunchFromAmi(a), P::LaunchFromAmi(b)) => a == b,
-            (P::RestoreVolume(a), P::RestoreVolume(b)) => a == b,
-            (P::AttachVolume(a), P::AttachVolume(b)) => a == b,
-            (P::RdsRestoreSnapshot(a), P::RdsRestoreSnapshot(b)) => a == b,
-            (P::RdsRestorePointInTime(a), P::RdsRestorePointInTime(b)) => a == b,
-            (P::RdsPromoteReplica(a), P::RdsPromoteReplica(b)) => a == b,
-            (P::DynamodbRestorePointInTime(a), P::DynamodbRestorePointInTime(b)) => a == b,
-            (P::DynamodbRestoreBackup(a), P::DynamodbRestoreBackup(b)) => a == b,
-            (P::BackupStartRestore(a), P::BackupStartRestore(b)) => a == b,
-            (P::SetTrafficDial(a), P::SetTrafficDial(b)) => a == b,
-            (P::SetEndpointWeights(a), P::SetEndpointWeights(b)) => a == b,
-            (P::SetRecordWeights(a), P::SetRecordWeights(b)) => a == b,
-            (P::UpsertRecord(a), P::UpsertRecord(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-impl<T: Serialize + Eq + Hash> Serialize for ActionParams<T> {
-    /// As the `with:` mapping it came from (the action says which parameters these are).
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            ActionParams::StartInstances(p) => p.serialize(s),
-            ActionParams::LaunchFromAmi(p) => p.serialize(s),
-            ActionParams::RestoreVolume(p) => p.serialize(s),
-            ActionParams::AttachVolume(p) => p.serialize(s),
-            ActionParams::RdsRestoreSnapshot(p) => p.serialize(s),
-            ActionParams::RdsRestorePointInTime(p) => p.serialize(s),
-            ActionParams::RdsPromoteReplica(p) => p.serialize(s),
-            ActionParams::DynamodbRestorePointInTime(p) => p.serialize(s),
-            ActionParams::DynamodbRestoreBackup(p) => p.serialize(s),
-            ActionParams::BackupStartRestore(p) => p.serialize(s),
-            ActionParams::SetTrafficDial(p) => p.serialize(s),
-            ActionParams::SetEndpointWeights(p) => p.serialize(s),
-            ActionParams::SetRecordWeights(p) => p.serialize(s),
-            ActionParams::UpsertRecord(p) => p.serialize(s),
-        }
-    }
-}
-
-impl Rendered {
-    /// Reads rendered parameters of `action` (as an intent record holds them).
-    pub fn from_json(
-        action: ActionKind,
-        value: serde_json::Value,
-    ) -> Result<Rendered, serde_json::Error> {
-        use serde_json::from_value as f;
-        use ActionParams as P;
-        Ok(match action {
-            ActionKind::Ec2StartInstances => P::StartInstances(f(value)?),
-            ActionKind::Ec2LaunchFromAmi => P::LaunchFromAmi(f(value)?),
-            ActionKind::EbsRestoreVolume => P::RestoreVolume(f(value)?),
-            ActionKind::EbsAttachVolume => P::AttachVolume(f(value)?),
-            ActionKind::RdsRestoreSnapshot => P::RdsRestoreSnapshot(f(value)?),
-            ActionKind::RdsRestorePointInTime => P::RdsRestorePointInTime(f(value)?),
-            ActionKind::RdsPromoteReplica => P::RdsPromoteReplica(f(value)?),
-            ActionKind::DynamodbRestorePointInTime => P::DynamodbRestorePointInTime(f(value)?),
-            ActionKind::DynamodbRestoreBackup => P::DynamodbRestoreBackup(f(value)?),
-            ActionKind::BackupStartRestore => P::BackupStartRestore(f(value)?),
-            ActionKind::GaSetTrafficDial => P::SetTrafficDial(f(value)?),
-            ActionKind::GaSetEndpointWeights => P::SetEndpointWeights(f(value)?),
-            ActionKind::Route53SetWeights => P::SetRecordWeights(f(value)?),
-            ActionKind::Route53UpsertRecord => P::UpsertRecord(f(value)?),
-        })
-    }
-
-    /// The parameters as the `with:` mapping of JSON they render to.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
     }
 }
