@@ -173,6 +173,9 @@ pub enum LineProblem {
     Malformed(String),
     /// The bytes were changed after the record was written.
     HashMismatch,
+    /// Sealed as written, but its detail is not what this version reads (a newer pilotlight
+    /// may have written it).
+    Unreadable(String),
 }
 
 /// Checks one line's own hash and parses it (chain checks are the caller's).
@@ -195,7 +198,7 @@ pub(crate) fn open_line(line: &str) -> Result<Record, LineProblem> {
         return Err(LineProblem::HashMismatch);
     }
     let event = Event::from_detail(raw.event, raw.detail).map_err(|e| {
-        LineProblem::Malformed(format!(
+        LineProblem::Unreadable(format!(
             "the detail of `{}` is not what pilotlight writes: {e}",
             raw.event.name()
         ))

@@ -18,6 +18,8 @@ pub enum Tamper {
     },
     #[error("line {line}: the record does not follow the one before it (hash chain broken)")]
     BrokenChain { line: usize },
+    #[error("line {line}: the record is sealed as written, but this pilotlight cannot read it ({why}); if a newer pilotlight wrote it, use that one")]
+    Unreadable { line: usize, why: String },
     #[error("the journal is empty (the run never recorded its start, e.g. a crash at once); start a new run")]
     Empty,
 }
@@ -28,7 +30,8 @@ impl Tamper {
             Tamper::Malformed { line, .. }
             | Tamper::Edited { line }
             | Tamper::OutOfSequence { line, .. }
-            | Tamper::BrokenChain { line } => Some(*line),
+            | Tamper::BrokenChain { line }
+            | Tamper::Unreadable { line, .. } => Some(*line),
             Tamper::Empty => None,
         }
     }
@@ -97,6 +100,9 @@ pub fn verify(bytes: &[u8]) -> Result<Verified, Tamper> {
             Err(LineProblem::HashMismatch) => return Err(Tamper::Edited { line: line_no }),
             Err(LineProblem::Malformed(why)) => {
                 return Err(Tamper::Malformed { line: line_no, why })
+            }
+            Err(LineProblem::Unreadable(why)) => {
+                return Err(Tamper::Unreadable { line: line_no, why })
             }
         }
         offset += raw.len() + usize::from(terminated);

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::audit::{format_time, verify, Event};
+use crate::audit::{format_time, verify, Event, Tamper};
 
 pub fn verify_cmd(path: &Path) -> ExitCode {
     let shown = path.display();
@@ -17,6 +17,10 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
         }
     };
     match verify(&bytes) {
+        Err(unreadable @ Tamper::Unreadable { .. }) => {
+            say!("{shown}: CANNOT READ: {unreadable}");
+            ExitCode::from(1)
+        }
         Err(tamper) => {
             say!("{shown}: NOT INTACT: {tamper}");
             say!("  keep this file as evidence; records after the first problem cannot be trusted");
@@ -78,6 +82,10 @@ pub fn report_cmd(path: &Path, format: ReportFormat) -> ExitCode {
     };
     let verified = match verify(&bytes) {
         Ok(v) => v,
+        Err(unreadable @ Tamper::Unreadable { .. }) => {
+            eprintln!("{shown}: CANNOT READ: {unreadable}");
+            return ExitCode::from(1);
+        }
         Err(tamper) => {
             eprintln!("{shown}: NOT INTACT: {tamper}");
             eprintln!("  no report from a journal that was changed after it was written; keep the file as evidence and run `pilotlight audit verify {shown}`");

@@ -170,8 +170,9 @@ where
         estimate,
         view,
     };
-    // The session (journal fsyncs, cloud calls) runs on a worker of its own, so a slow disk or
-    // a slow region never freezes the screen or stops the operator from quitting.
+    // The session (journal fsyncs, cloud calls) runs as a task on the runtime's worker threads
+    // while the screen is drawn on this one, so a slow disk or a slow region never freezes the
+    // screen or stops the operator from quitting.
     let session = tokio::spawn(session.run(cmd_rx, views_tx));
     let ui = crate::tui::run(views_rx, Some(cmd_tx)).await;
     let word = if mode == ViewMode::Live {

@@ -45,7 +45,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     let scenario = match sim::load_scenario(args.scenario.as_deref(), &runbook) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}: error: {}", e.path, e.why);
             return ExitCode::from(1);
         }
     };

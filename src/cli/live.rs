@@ -61,17 +61,28 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
     // A resumed run goes on in the account it began in, or not at all: in another account the
     // in-flight change would be looked for, not found, and sent again.
     if let Some(path) = &args.resume {
-        let began = launch::context_of(path)
-            .and_then(|c| c.live)
-            .map(|l| l.aws.account)
-            .filter(|a| *a != identity.account);
-        if let Some(began) = began {
-            eprintln!(
-                "error: {} began in AWS account {began}, but these credentials are for account {}; switch AWS_PROFILE to that account and resume again",
-                path.display(),
-                identity.account
-            );
-            return ExitCode::from(2);
+        // (A journal that cannot be read, or is a drill's, is refused below with its reason.)
+        let began = launch::context_of(path).filter(|c| c.drill.is_none());
+        match began.map(|c| c.live.map(|l| l.aws.account)) {
+            None => {}
+            Some(Some(began)) if began == identity.account => {}
+            Some(Some(began)) => {
+                eprintln!(
+                    "error: {} began in AWS account {began}, but these credentials are for account {}; switch AWS_PROFILE to that account and resume again",
+                    path.display(),
+                    identity.account
+                );
+                return ExitCode::from(2);
+            }
+            // Fail closed: a check that cannot be made is not a check that passed.
+            Some(None) => {
+                eprintln!(
+                    "error: cannot tell which AWS account {} began in (its run-started record has no readable account); check the path, then `pilotlight verify {}`",
+                    path.display(),
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
         }
     }
     let operator = paths::operator();

@@ -83,13 +83,15 @@ pub struct CommandAnswer {
     pub at: Option<DateTime<Utc>>,
 }
 
-/// What a backend does to the world. Reached only through [`Gated`] (or refused by
-/// [`ReadOnly`]), so no change goes out without the approval of its own step.
+/// What a backend does to the world. A change and a command each take an [`Approval`], which
+/// only the engine's gate logic can create; [`Gated`] checks it is for the change's own step
+/// before passing it on, and [`ReadOnly`] refuses every change.
 pub trait Change: Sync {
     /// Requests the change. Idempotent for the plan's token: a repeat returns what the first made.
     fn start(
         &self,
         plan: &ActionPlan,
+        approval: &Approval,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Started, CloudError>> + Send;
 
@@ -119,9 +121,10 @@ pub trait Change: Sync {
     fn run_command(
         &self,
         run: &CommandRun,
+        approval: &Approval,
         now: DateTime<Utc>,
     ) -> impl Future<Output = CommandAnswer> + Send {
-        let _ = now;
+        let _ = (approval, now);
         let (command, timeout) = (run.command.clone(), run.timeout);
         async move {
             CommandAnswer {
@@ -183,7 +186,7 @@ impl<B: Change> Mutate for Gated<B> {
         if let Some(why) = refused_approval(approval, &plan.step) {
             return Err(CloudError::Refused(why));
         }
-        self.0.start(plan, now).await
+        self.0.start(plan, approval, now).await
     }
 
     async fn poll(&self, plan: &ActionPlan, now: DateTime<Utc>) -> Result<Progress, CloudError> {
@@ -214,7 +217,7 @@ impl<B: Change> Mutate for Gated<B> {
                 at: None,
             };
         }
-        self.0.run_command(run, now).await
+        self.0.run_command(run, approval, now).await
     }
 }
 
@@ -319,9 +322,10 @@ macro_rules! forward {
             fn start(
                 &self,
                 plan: &ActionPlan,
+                approval: &Approval,
                 now: DateTime<Utc>,
             ) -> impl Future<Output = Result<Started, CloudError>> + Send {
-                (**self).start(plan, now)
+                (**self).start(plan, approval, now)
             }
 
             fn poll(
@@ -347,9 +351,10 @@ macro_rules! forward {
             fn run_command(
                 &self,
                 run: &CommandRun,
+                approval: &Approval,
                 now: DateTime<Utc>,
             ) -> impl Future<Output = CommandAnswer> + Send {
-                (**self).run_command(run, now)
+                (**self).run_command(run, approval, now)
             }
         }
     )*};

@@ -29,6 +29,8 @@ pub enum LaunchError {
         tamper: Tamper,
         word: &'static str,
     },
+    #[error("{} cannot be resumed by this pilotlight: {tamper}", path.display())]
+    Unreadable { path: PathBuf, tamper: Tamper },
     #[error("{} holds no records; start a new {word}", path.display())]
     Empty { path: PathBuf, word: &'static str },
     #[error("{} is the journal of a {}; resume it with `pilotlight {} --resume`", path.display(), describe(*found), word_of(*found))]
@@ -143,10 +145,16 @@ pub fn resume(
         path: path.to_path_buf(),
         source,
     })?;
-    let verified = crate::audit::verify(&bytes).map_err(|tamper| LaunchError::NotIntact {
-        path: path.to_path_buf(),
-        tamper,
-        word,
+    let verified = crate::audit::verify(&bytes).map_err(|tamper| match tamper {
+        Tamper::Unreadable { .. } => LaunchError::Unreadable {
+            path: path.to_path_buf(),
+            tamper,
+        },
+        tamper => LaunchError::NotIntact {
+            path: path.to_path_buf(),
+            tamper,
+            word,
+        },
     })?;
     let first = verified.records.first().ok_or_else(|| LaunchError::Empty {
         path: path.to_path_buf(),

@@ -24,6 +24,7 @@ pub use clients::{Access, CallCounts, CallLog, Clients, Endpoints, Timeouts};
 pub use health::HealthReport;
 
 use super::{Change, Observation, Observe};
+use crate::engine::Approval;
 use crate::model::ActionPlan;
 pub use crate::model::Identity;
 use crate::model::{CloudError, Progress, ResourceStatus, Started};
@@ -153,7 +154,12 @@ impl Observe for AwsCloud {
 }
 
 impl Change for AwsCloud {
-    async fn start(&self, plan: &ActionPlan, now: DateTime<Utc>) -> Result<Started, CloudError> {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        _: &Approval,
+        now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
         if self.access() == Access::ReadOnly {
             return Err(CloudError::Refused(format!(
                 "read-only: {} was not sent",

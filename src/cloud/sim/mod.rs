@@ -18,11 +18,12 @@ pub use world::Made;
 
 use super::{Change, CommandAnswer, CommandRun, Observe};
 use crate::audit::{Event, Record};
+use crate::engine::Approval;
 use crate::model::{ActionPlan, CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::Runbook;
 use world::World;
 
-/// The simulated world behind the [`Observe`] and [`Mutate`] traits.
+/// The simulated world behind the [`Observe`] and [`Change`] traits.
 #[derive(Clone)]
 pub struct SimWorld {
     runbook: Arc<Runbook>,
@@ -135,7 +136,12 @@ impl Observe for SimWorld {
 }
 
 impl Change for SimWorld {
-    async fn start(&self, plan: &ActionPlan, now: DateTime<Utc>) -> Result<Started, CloudError> {
+    async fn start(
+        &self,
+        plan: &ActionPlan,
+        _: &Approval,
+        now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
         let res = self.resource(&plan.resource)?.clone();
         self.lock().start(plan, &res, now)
     }
@@ -158,7 +164,12 @@ impl Change for SimWorld {
 
     /// A drill never runs a command (it could reach real systems): it succeeds after the step's
     /// expected time, in simulated time.
-    async fn run_command(&self, run: &CommandRun, now: DateTime<Utc>) -> CommandAnswer {
+    async fn run_command(
+        &self,
+        run: &CommandRun,
+        _: &Approval,
+        now: DateTime<Utc>,
+    ) -> CommandAnswer {
         let takes = chrono::TimeDelta::seconds(run.expected.as_secs() as i64);
         CommandAnswer {
             result: Ok((0, format!("drill-{}", run.step))),

@@ -115,16 +115,26 @@ pub enum ScenarioError {
     Invalid(String),
 }
 
-/// The scenario in `path`, or the runbook's default one when there is no file; the error names
-/// the file.
-pub fn load(path: Option<&std::path::Path>, runbook: &Runbook) -> Result<Prepared, String> {
+/// A scenario file that could not be read or does not fit its runbook.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {why}")]
+pub struct LoadError {
+    pub path: String,
+    pub why: String,
+}
+
+/// The scenario in `path`, or the runbook's default one when there is no file.
+pub fn load(path: Option<&std::path::Path>, runbook: &Runbook) -> Result<Prepared, LoadError> {
     let Some(path) = path else {
         return Ok(default_for(runbook));
     };
     std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|t| parse(&t, runbook).map_err(|e| e.to_string()))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|why| LoadError {
+            path: path.display().to_string(),
+            why,
+        })
 }
 
 /// Parses a scenario and checks it against the runbook it will drill.

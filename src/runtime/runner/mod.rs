@@ -3,8 +3,8 @@
 //! (`session.rs`) and `drill --unattended` (`unattended.rs`) are thin loops over it: they differ
 //! only in who decides at gates and how they wait for time to pass.
 //!
-//! Nothing here waits: a journal write is appended (and fsynced) in place, every call to the
-//! cloud and every command is a future kept in flight, and an answer that is already there (the
+//! Nothing here waits on the cloud: a journal write is appended and fsynced in place (the one
+//! wait, on the disk), every call to the cloud and every command is a future kept in flight, and an answer that is already there (the
 //! simulated world answers at once) goes in at once, as if it had been awaited.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -150,10 +150,6 @@ where
         &mut self.observer
     }
 
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
     /// Why resources could not be observed on the last look, by name.
     pub fn errors(&self) -> &HashMap<String, String> {
         &self.errors
@@ -167,11 +163,6 @@ where
     /// Queues an input (an operator's command, a tick) for the next [`Runner::pump`].
     pub fn push(&mut self, input: Input) {
         self.inputs.push_back(input);
-    }
-
-    /// Whether inputs are queued.
-    pub fn has_inputs(&self) -> bool {
-        !self.inputs.is_empty()
     }
 
     pub fn status(&self) -> &RunStatus {

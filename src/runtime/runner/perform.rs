@@ -75,6 +75,11 @@ where
                 }
                 // What the cloud says the change would do goes into the record of the decision.
                 if !self.closing {
+                    // A look still out for a gate passed meanwhile (skipped while its region
+                    // was slow to answer) must not stand in the way of this gate's.
+                    if self.look.moved_on(&self.engine) {
+                        self.looking = None;
+                    }
                     if let Some(look) = self.look.ask(&self.engine, self.backend.clone()) {
                         match look {
                             Ok(answer) => self.looked(answer),

@@ -238,3 +238,75 @@ async fn status_shows_what_moto_holds_and_run_restores_through_a_typed_gate() {
         "e2e-orders-dr"
     );
 }
+
+/// A journal of a live run of `runbook` whose run-started record says where it began.
+fn live_journal(path: &std::path::Path, runbook: &str, live: Option<&str>) {
+    use pilotlight::audit::event::{LiveContext, RunContext, RunStarted};
+    use pilotlight::audit::{Entry, Event, Journal, Mode};
+    let mut j = Journal::create(path, "ana", runbook, Mode::Live).unwrap();
+    let context = RunContext {
+        pilotlight: "0.1.0".into(),
+        live: live.map(|account| LiveContext {
+            aws: pilotlight::model::Identity {
+                account: account.into(),
+                arn: format!("arn:aws:iam::{account}:user/ana"),
+                user_id: "AIDA".into(),
+            },
+            regions: vec!["us-east-1".into()],
+        }),
+        ..RunContext::default()
+    };
+    j.append(&Entry {
+        at: Utc::now(),
+        step: None,
+        event: Event::RunStarted(RunStarted {
+            context: Some(context),
+            run_id: "r-1".into(),
+            ..RunStarted::default()
+        }),
+    })
+    .unwrap();
+}
+
+#[test]
+fn run_resumes_only_in_the_account_the_journal_began_in() {
+    let dir = temp_dir("aws-account");
+    let runbook = dir.join("wait.yaml");
+    std::fs::write(
+        &runbook,
+        "runbook: wait\ntitle: Wait\ntargets: { rto: 1h }\nsteps:\n  - id: look\n    kind: manual\n",
+    )
+    .unwrap();
+    let env = moto::binary_env(&dir, moto::url(), "us-east-1");
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let resume = |journal: &std::path::Path| {
+        let args = [
+            "run",
+            runbook.to_str().unwrap(),
+            "--resume",
+            journal.to_str().unwrap(),
+        ];
+        let mut pty = Pty::spawn_with(&args, &dir, 24, 200, &env_refs, Duration::from_secs(60));
+        let status = pty.finish();
+        (status.exit_code(), pty.screen())
+    };
+
+    // Begun in another account: refused, naming both.
+    let other = dir.join("other.jsonl");
+    live_journal(&other, "wait", Some("999999999999"));
+    let (code, screen) = resume(&other);
+    assert_eq!(code, 2, "{screen}");
+    assert!(
+        screen.contains("began in AWS account 999999999999")
+            && screen.contains("credentials are for account 123456789012"),
+        "{screen}"
+    );
+
+    // Begun in an account the journal does not say: refused, not resumed in whatever account
+    // the credentials are for.
+    let unknown = dir.join("unknown.jsonl");
+    live_journal(&unknown, "wait", None);
+    let (code, screen) = resume(&unknown);
+    assert_eq!(code, 2, "{screen}");
+    assert!(screen.contains("cannot tell which AWS account"), "{screen}");
+}

@@ -114,11 +114,12 @@ impl<B: Change> Change for RealCommands<B> {
     fn start(
         &self,
         plan: &ActionPlan,
+        approval: &pilotlight::engine::Approval,
         now: chrono::DateTime<Utc>,
     ) -> impl std::future::Future<
         Output = Result<pilotlight::model::Started, pilotlight::model::CloudError>,
     > + Send {
-        self.0.start(plan, now)
+        self.0.start(plan, approval, now)
     }
 
     fn poll(

@@ -42,10 +42,11 @@ steps:
 }
 
 /// The simulated world, slowed where a test says: a cutover's live preview that never answers
-/// (its region is dark), or change requests that answer only when the test lets them.
+/// for one step (its region is dark), or change requests that answer only when the test lets
+/// them.
 struct Scripted {
     world: SimWorld,
-    dark_preview: bool,
+    dark_preview: Option<&'static str>,
     hold_changes: Option<Arc<tokio::sync::Notify>>,
 }
 
@@ -53,7 +54,7 @@ impl Scripted {
     fn new(rb: &Arc<Runbook>) -> Scripted {
         Scripted {
             world: SimWorld::new(rb.clone(), sim::default_for(rb), t0()),
-            dark_preview: false,
+            dark_preview: None,
             hold_changes: None,
         }
     }
@@ -73,12 +74,13 @@ impl Change for Scripted {
     async fn start(
         &self,
         plan: &ActionPlan,
+        approval: &pilotlight::engine::Approval,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Started, CloudError> {
         if let Some(release) = &self.hold_changes {
             release.notified().await;
         }
-        self.world.start(plan, now).await
+        self.world.start(plan, approval, now).await
     }
 
     async fn poll(
@@ -90,7 +92,7 @@ impl Change for Scripted {
     }
 
     async fn preview(&self, plan: &ActionPlan) -> Option<String> {
-        if self.dark_preview {
+        if self.dark_preview == Some(plan.step.as_str()) {
             return std::future::pending().await;
         }
         self.world.preview(plan).await
@@ -109,7 +111,7 @@ impl Change for Scripted {
 fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
     let rb = dial_runbook("");
     let world = Scripted {
-        dark_preview: true,
+        dark_preview: Some("dial"),
         ..Scripted::new(&rb)
     };
     let (session, view, path) = console(&rb, &temp_dir("dark-preview"), Mode::Drill, world, None);
@@ -153,6 +155,68 @@ fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
     assert!(
         approved[0].event.detail().unwrap().get("seen").is_none(),
         "nothing was seen"
+    );
+}
+
+#[test]
+fn skipping_a_gate_while_its_look_is_out_still_looks_at_the_next_gate() {
+    let more = r#"  - id: dial-back
+    kind: action
+    action: ga.set-traffic-dial
+    resource: edge
+    with: { endpoint_group_region: us-east-1, dial: 0 }
+    gate: { confirm: true }
+"#;
+    let rb = dial_runbook(more);
+    let world = Scripted {
+        dark_preview: Some("dial"),
+        ..Scripted::new(&rb)
+    };
+    let (session, view, path) = console(&rb, &temp_dir("skip-look"), Mode::Drill, world, None);
+    let (cmd_tx, cmd_rx) = mpsc::channel(8);
+    let (views_tx, mut views_rx) = watch::channel(Arc::new(view));
+    let script = async move {
+        let state = |v: &RunView, i: usize| v.steps.get(i).map(|s| s.state);
+        while state(&views_rx.borrow_and_update(), 0) != Some(StepState::AwaitingGate) {
+            views_rx.changed().await.unwrap();
+        }
+        // The first gate's look is still out (its region is dark) when the operator skips it.
+        cmd_tx
+            .send(Command::Skip("edge already on us-west-2".into()))
+            .await
+            .unwrap();
+        // The next gate shows what the cloud says it would do.
+        loop {
+            let v = views_rx.borrow_and_update().clone();
+            let live = v.preview.as_deref().is_some_and(|p| p.contains("->"));
+            if state(&v, 1) == Some(StepState::AwaitingGate) && live {
+                break;
+            }
+            views_rx.changed().await.unwrap();
+        }
+        cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
+        while views_rx.changed().await.is_ok() {}
+        drop(cmd_tx);
+    };
+    let (status, ()) = drive(
+        session,
+        cmd_rx,
+        views_tx,
+        script,
+        Time::Paused,
+        Duration::from_secs(86_400),
+    );
+    assert_eq!(status, RunStatus::Finished);
+    let approved: Vec<_> = records(&path)
+        .into_iter()
+        .filter(|r| r.kind() == EventKind::GateApproved)
+        .collect();
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0].step.as_deref(), Some("dial-back"));
+    let seen = approved[0].event.detail().unwrap();
+    assert!(
+        seen.get("seen").is_some(),
+        "the decision records what was seen: {seen}"
     );
 }
 

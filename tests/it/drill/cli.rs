@@ -1,4 +1,5 @@
-//! The `pilotlight` binary's command-line contract for `validate` and `schema`.
+//! The `pilotlight` binary's command-line contract for `validate`, `schema`, and the errors of
+//! a drill's and a status look's scenario file.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -86,6 +87,31 @@ fn validate_refuses_a_huge_file_without_reading_it_all() {
         stdout(&out).contains(":1:1: error: file is 1048577 bytes"),
         "{}",
         stdout(&out)
+    );
+}
+
+#[test]
+fn a_bad_scenario_file_is_named_as_an_error_by_drill_and_status() {
+    let dir = std::env::temp_dir().join(format!("pilotlight-scn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.scenario.yaml");
+    std::fs::write(&bad, "faults: [ {bogus: 1} ]\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let runbook = "runbooks/data-integration-server.yaml";
+    let drill = pilotlight(&["drill", runbook, "--scenario", bad, "--unattended"]);
+    let status = pilotlight(&["status", runbook, "--scenario", bad]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(drill.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&drill.stderr);
+    assert!(
+        said.starts_with(&format!("{bad}: error: faults[0]: unknown field `bogus`")),
+        "{said}"
+    );
+    assert_eq!(status.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        said.starts_with(&format!("UNKNOWN: {bad}: faults[0]: unknown field `bogus`")),
+        "{said}"
     );
 }
 

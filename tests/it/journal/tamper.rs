@@ -254,3 +254,37 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_bad_line() {
     assert!(out.contains("line 8: torn last line"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The line with its `hash` field made right again for what it now says (what a pilotlight
+/// of another version would have written).
+fn reseal(line: &str) -> String {
+    use sha2::Digest;
+    let i = line.rfind(",\"hash\":\"").unwrap();
+    let unsealed = format!("{}}}", &line[..i]);
+    let hash: String = sha2::Sha256::digest(unsealed.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{},\"hash\":\"{hash}\"}}", &line[..i])
+}
+
+#[test]
+fn a_sealed_record_this_version_cannot_read_is_not_called_tampering() {
+    let dir = temp_dir("unreadable");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.jsonl");
+    let mut ls = lines(&journal_bytes(4));
+    // The last record's detail as a newer pilotlight might write it: a field of another type.
+    let last = String::from_utf8(ls.pop().unwrap()).unwrap();
+    let d = last.find("\"detail\":").unwrap();
+    let end = last.find(",\"prev\":").unwrap();
+    let newer = format!("{}\"detail\":\"a newer shape\"{}", &last[..d], &last[end..]);
+    ls.push(reseal(&newer).into_bytes());
+    std::fs::write(&path, join(&ls)).unwrap();
+    let (code, out) = pilotlight_verify(&path);
+    assert_eq!(code, Some(1));
+    assert!(!out.contains("NOT INTACT"), "{out}");
+    assert!(out.contains("CANNOT READ: line 4:"), "{out}");
+    assert!(out.contains("newer pilotlight"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
