@@ -51,9 +51,14 @@ pub struct Started {
 }
 
 /// How far what an action made has come.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Progress {
     pub state: String,
+    /// Why what the change made can never reach its target state (AWS's terminal states:
+    /// `incompatible-parameters`, a volume in `error`, an instance that stopped while
+    /// starting...): the step ends at once instead of waiting out its timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
     pub percent: Option<u8>,
     /// The provider's expected completion, when it gives one (AWS Backup does).
     pub expected_done: Option<DateTime<Utc>>,
@@ -85,7 +90,11 @@ impl CloudError {
             CloudError::Timeout(_) => true,
             CloudError::Api { code, .. } => matches!(
                 code.as_str(),
-                "Unreachable" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
+                "Unreachable"
+                    | "ServiceUnavailable"
+                    | "InternalFailure"
+                    | "InternalError"
+                    | "NoAnswer"
             ),
             _ => false,
         }

@@ -74,7 +74,9 @@ async fn look_at_aws(runbook: Arc<Runbook>, now: DateTime<Utc>, timeouts: Timeou
     let aws = ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
     let resources = runbook.resources.values().cloned().collect();
     let (observed, health) = tokio::join!(observe_all(&aws, resources, now), aws.0.health_events());
-    let calls = aws.0.calls().counts().total_operations();
+    // Requests that left the process: a call that could not be signed (no credentials) or was
+    // refused before it was sent is not one.
+    let calls = aws.0.calls().counts().total_transmitted();
     Looked {
         backend: "aws",
         source: None,
@@ -121,6 +123,14 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
     let mut resources = Vec::new();
     let mut worst = rto.verdict;
     let mut findings: Vec<String> = Vec::new();
+    // Missing credentials are said once, with how to get them, not once per resource.
+    let no_credentials = looked.observations.values().find_map(|o| match o {
+        Err(CloudError::Api { code, message }) if code == "NoCredentials" => Some(message.clone()),
+        _ => None,
+    });
+    if let Some(why) = &no_credentials {
+        findings.push(why.clone());
+    }
     for res in runbook.resources.values() {
         let observed = looked
             .observations
@@ -130,6 +140,12 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
         let status = observed.as_ref().ok();
         let error = observed.as_ref().err().map(|e| e.to_string());
         if let Some(e) = &error {
+            let e = match observed.as_ref() {
+                Err(CloudError::Api { code, .. }) if code == "NoCredentials" => {
+                    "no AWS credentials (above)"
+                }
+                _ => e.as_str(),
+            };
             findings.push(format!("{} cannot be observed: {e}", res.name));
             // What cannot be seen is never OK.
             worst = worst.max(Verdict::Unknown);

@@ -90,6 +90,16 @@ impl Engine {
                 extra.retain(|_, v| !v.is_empty());
                 self.succeed_with(now, Done::State(p.state), extra, fx);
             }
+            Ok(Progress {
+                state,
+                failed: Some(why),
+                ..
+            }) => {
+                // It will never get there: waiting out the timeout (hours) helps nobody, and
+                // trying again would only find the same broken resource.
+                let why = format!("AWS says `{state}`: {why}");
+                self.fail_now(why, now, fx)
+            }
             Ok(p) => {
                 let pct = p.percent.map(|x| format!(" {x}%")).unwrap_or_default();
                 self.live[i].last_progress = Some(format!("{}{pct}", p.state));

@@ -51,7 +51,9 @@ mod console {
 /// Live AWS over the wire: moto, replayed answers for what moto lacks, `watch`, the binary.
 mod aws {
     mod cli;
+    mod crash;
     mod moto;
     mod replay;
+    mod status;
     mod watch;
 }

@@ -1,22 +1,24 @@
-//! One SDK client per (service, region), all built here from one configuration: explicit
-//! timeouts, the standard retry mode, and the request guard that counts every call and, for
-//! read-only consoles, refuses any operation that is not a read before it leaves the process.
+//! SDK clients per (service, region), all built here from one configuration: explicit timeouts,
+//! and the request guard that counts every call and, for read-only consoles, refuses any
+//! operation that is not a read before it leaves the process.
+//!
+//! Two kinds of client. Reads go through `ec2(region)` and the like, which retry in the standard
+//! mode. Changes go through `change().ec2(region)` and the like, which send each request once: a
+//! change re-sent after a timeout or a lost answer may be made twice (a second volume, a second
+//! restore). Only a request that provably never reached AWS (no connection was made) or that
+//! AWS refused before doing anything (throttling) is sent again. The reads clients refuse any
+//! change, so a change cannot slip through a retrying client.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+
+pub use super::guard::{is_read, CallCounts, CallLog, NotSendOnce, WriteRefused};
+use super::guard::{Guard, SendOnce};
 
 /// Whether the backend may change anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,137 +99,6 @@ pub(crate) fn timeout_config(t: Timeouts) -> TimeoutConfig {
         .build()
 }
 
-/// Operation names that only read. Everything else is a change.
-pub fn is_read(operation: &str) -> bool {
-    ["Describe", "List", "Get"]
-        .iter()
-        .any(|p| operation.starts_with(p))
-}
-
-/// What went out, for the calls-per-refresh count and the read-only proof.
-#[derive(Debug, Default)]
-pub struct CallLog {
-    inner: Mutex<CallCounts>,
-}
-
-/// Calls by `service:Operation`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallCounts {
-    /// Operations started (each may take several attempts).
-    pub operations: BTreeMap<String, u64>,
-    /// HTTP requests that left the process (attempts).
-    pub transmitted: BTreeMap<String, u64>,
-    /// Operations the guard refused before they were sent.
-    pub refused: BTreeMap<String, u64>,
-}
-
-impl CallCounts {
-    pub fn total_operations(&self) -> u64 {
-        self.operations.values().sum()
-    }
-
-    /// Requests that left the process and were not reads.
-    pub fn transmitted_changes(&self) -> Vec<String> {
-        self.transmitted
-            .keys()
-            .filter(|k| !is_read(k.split(':').nth(1).unwrap_or(k)))
-            .cloned()
-            .collect()
-    }
-}
-
-impl CallLog {
-    fn lock(&self) -> MutexGuard<'_, CallCounts> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn counts(&self) -> CallCounts {
-        self.lock().clone()
-    }
-
-    /// The counts so far, and starts again from zero.
-    pub fn take(&self) -> CallCounts {
-        std::mem::take(&mut *self.lock())
-    }
-}
-
-/// The refusal the guard raises; the error mapping recognises it.
-#[derive(Debug, thiserror::Error)]
-#[error("read-only console: {0} was refused before it was sent")]
-pub struct WriteRefused(pub String);
-
-#[derive(Debug, Clone)]
-struct Guard {
-    access: Access,
-    log: Arc<CallLog>,
-}
-
-/// `service:Operation` with the IAM service prefix (`Global Accelerator` and `Route 53` are
-/// the SDK's names of `globalaccelerator` and `route53`).
-fn operation(cfg: &ConfigBag) -> String {
-    cfg.load::<Metadata>().map_or_else(
-        || "unknown:unknown".to_string(),
-        |m| {
-            let service: String = m
-                .service()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .collect();
-            format!("{}:{}", service.to_lowercase(), m.name())
-        },
-    )
-}
-
-impl Intercept for Guard {
-    fn name(&self) -> &'static str {
-        "pilotlight-guard"
-    }
-
-    // The operation's name is in the bag only once its configuration is applied, which is after
-    // `read_before_execution`: this is the first hook that can tell a read from a change.
-    fn read_before_serialization(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.pass(cfg, |c| &mut c.operations, |c| &mut c.refused)
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // Belt and braces: even if the first check were bypassed, nothing that changes leaves.
-        self.pass(cfg, |c| &mut c.transmitted, |c| &mut c.refused)
-    }
-}
-
-type Tally = fn(&mut CallCounts) -> &mut BTreeMap<String, u64>;
-
-impl Guard {
-    /// Counts the operation under `passed`, or refuses it (counted under `refused`) when this
-    /// console is read-only and the operation is not a read.
-    fn pass(&self, cfg: &ConfigBag, passed: Tally, refused: Tally) -> Result<(), BoxError> {
-        let op = operation(cfg);
-        let name = op.split(':').nth(1).unwrap_or_default();
-        let refuse = self.access == Access::ReadOnly && !is_read(name);
-        let mut log = self.log.lock();
-        let tally = if refuse {
-            refused(&mut log)
-        } else {
-            passed(&mut log)
-        };
-        *tally.entry(op.clone()).or_default() += 1;
-        if refuse {
-            return Err(Box::new(WriteRefused(op)));
-        }
-        Ok(())
-    }
-}
-
 /// The control-plane regions of the global services.
 pub const GLOBAL_ACCELERATOR_REGION: &str = "us-west-2";
 pub const ROUTE53_REGION: &str = "us-east-1";
@@ -237,18 +108,24 @@ pub const ROUTE53_REGION: &str = "us-east-1";
 pub const HEALTH_REGIONS: [&str; 2] = ["us-east-1", "us-east-2"];
 
 macro_rules! client_cache {
-    ($($field:ident: $krate:ident, $key:literal;)*) => {
+    ($($field:ident, $change:ident: $krate:ident, $key:literal;)*) => {
         #[derive(Default)]
         struct Cache {
-            $($field: HashMap<String, $krate::Client>,)*
+            $($field: HashMap<(String, bool), $krate::Client>,)*
         }
 
         impl Clients {
             $(
-                #[doc = concat!("The ", $key, " client for `region` (built once).")]
+                #[doc = concat!("The ", $key, " client for reads in `region` (built once).")]
                 pub fn $field(&self, region: &str) -> $krate::Client {
+                    self.$change(region, false)
+                }
+
+                #[doc = concat!("The ", $key, " client for reads (`false`) or changes (`true`) in `region`.")]
+                fn $change(&self, region: &str, changes: bool) -> $krate::Client {
                     let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(c) = cache.$field.get(region) {
+                    let key = (region.to_string(), changes);
+                    if let Some(c) = cache.$field.get(&key) {
                         return c.clone();
                     }
                     let t = self.timeouts_for($key);
@@ -256,13 +133,28 @@ macro_rules! client_cache {
                         .region(Region::new(region.to_string()))
                         .timeout_config(timeout_config(t))
                         .retry_config(RetryConfig::standard().with_max_attempts(t.max_attempts))
-                        .interceptor(self.guard.clone());
+                        .interceptor(Guard { changes, ..self.guard.clone() });
+                    if changes {
+                        b = b.retry_classifier(SendOnce);
+                    }
                     if let Some(url) = self.endpoint($key, region) {
                         b = b.endpoint_url(url);
                     }
                     let client = $krate::Client::from_conf(b.build());
-                    cache.$field.insert(region.to_string(), client.clone());
+                    cache.$field.insert(key, client.clone());
                     client
+                }
+            )*
+        }
+
+        /// The clients that send changes, once each: `clients.change().ec2(region)`.
+        pub struct ChangeClients<'a>(&'a Clients);
+
+        impl ChangeClients<'_> {
+            $(
+                #[doc = concat!("The ", $key, " client for changes in `region`: each request is sent once.")]
+                pub fn $field(&self, region: &str) -> $krate::Client {
+                    self.0.$change(region, true)
                 }
             )*
         }
@@ -270,14 +162,14 @@ macro_rules! client_cache {
 }
 
 client_cache! {
-    ec2: aws_sdk_ec2, "ec2";
-    rds: aws_sdk_rds, "rds";
-    dynamodb: aws_sdk_dynamodb, "dynamodb";
-    backup: aws_sdk_backup, "backup";
-    globalaccelerator: aws_sdk_globalaccelerator, "globalaccelerator";
-    route53: aws_sdk_route53, "route53";
-    health: aws_sdk_health, "health";
-    sts: aws_sdk_sts, "sts";
+    ec2, ec2_of: aws_sdk_ec2, "ec2";
+    rds, rds_of: aws_sdk_rds, "rds";
+    dynamodb, dynamodb_of: aws_sdk_dynamodb, "dynamodb";
+    backup, backup_of: aws_sdk_backup, "backup";
+    globalaccelerator, globalaccelerator_of: aws_sdk_globalaccelerator, "globalaccelerator";
+    route53, route53_of: aws_sdk_route53, "route53";
+    health, health_of: aws_sdk_health, "health";
+    sts, sts_of: aws_sdk_sts, "sts";
 }
 
 /// Every client the backend uses, built in one place.
@@ -302,6 +194,7 @@ impl Clients {
             endpoints,
             guard: Guard {
                 access,
+                changes: false,
                 log: Arc::new(CallLog::default()),
             },
             cache: Mutex::new(Cache::default()),
@@ -310,6 +203,11 @@ impl Clients {
 
     pub fn access(&self) -> Access {
         self.guard.access
+    }
+
+    /// The clients for changes: each request is sent once (see the module's documentation).
+    pub fn change(&self) -> ChangeClients<'_> {
+        ChangeClients(self)
     }
 
     pub fn timeouts(&self) -> Timeouts {
@@ -347,49 +245,5 @@ impl Clients {
             .get(&format!("{service}@{region}"))
             .or_else(|| self.endpoints.get(service))
             .cloned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operations_are_named_by_iam_service_prefix() {
-        use aws_smithy_types::config_bag::Layer;
-        for (service, want) in [
-            ("Global Accelerator", "globalaccelerator:ListListeners"),
-            ("GlobalAccelerator", "globalaccelerator:ListListeners"),
-            ("Route 53", "route53:ListListeners"),
-            ("EC2", "ec2:ListListeners"),
-        ] {
-            let mut layer = Layer::new("test");
-            layer.store_put(Metadata::new("ListListeners", service));
-            assert_eq!(operation(&ConfigBag::of_layers(vec![layer])), want);
-        }
-        assert_eq!(operation(&ConfigBag::base()), "unknown:unknown");
-    }
-
-    #[test]
-    fn reads_are_describe_list_get_only() {
-        for op in [
-            "DescribeInstances",
-            "ListRecoveryPointsByBackupVault",
-            "GetChange",
-        ] {
-            assert!(is_read(op), "{op}");
-        }
-        for op in [
-            "StartInstances",
-            "RunInstances",
-            "CreateVolume",
-            "UpdateEndpointGroup",
-            "ChangeResourceRecordSets",
-            "StartRestoreJob",
-            "RestoreDBInstanceFromDBSnapshot",
-            "PromoteReadReplica",
-        ] {
-            assert!(!is_read(op), "{op}");
-        }
     }
 }

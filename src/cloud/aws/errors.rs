@@ -3,12 +3,12 @@
 
 use std::error::Error as StdError;
 
+use aws_credential_types::provider::error::{CredentialsError, TokenError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::clients::WriteRefused;
+use super::clients::{NotSendOnce, WriteRefused};
 use crate::model::CloudError;
 
 /// Maps a failed call of `action` (`ec2:DescribeVolumes`, the IAM action) to a [`CloudError`].
@@ -18,6 +18,14 @@ where
 {
     if let Some(refused) = find::<WriteRefused>(&err) {
         return CloudError::Refused(refused.to_string());
+    }
+    if let Some(refused) = find::<NotSendOnce>(&err) {
+        return CloudError::Refused(refused.to_string());
+    }
+    // No credentials (or an expired SSO session): nothing was sent, and every region would say
+    // the same, so this is never "no answer".
+    if find::<CredentialsError>(&err).is_some() || find::<TokenError>(&err).is_some() {
+        return no_credentials(action, &root_cause(&err));
     }
     match &err {
         SdkError::TimeoutError(_) => return CloudError::Timeout(timeout_secs),
@@ -49,12 +57,24 @@ where
             };
         }
     }
-    let code = err.code().unwrap_or("Unknown").to_string();
+    let code = one_line(err.code().unwrap_or("Unknown"), 64);
+    // AWS's own words when it gave some, else the innermost cause: one line either way (an
+    // answer the SDK could not parse would otherwise show its whole debug dump).
     let message = err
         .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
-    from_code(action, &code, message)
+        .map_or_else(|| root_cause(&err), str::to_string);
+    from_code(action, &code, one_line(&message, MESSAGE_MAX))
+}
+
+/// The error for a call that could not be signed: which credentials are missing and how to get
+/// them.
+pub fn no_credentials(action: &str, why: &str) -> CloudError {
+    CloudError::Api {
+        code: "NoCredentials".into(),
+        message: format!(
+            "no usable AWS credentials, so {action} was not sent ({why}); run `aws sso login` (or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), then try again"
+        ),
+    }
 }
 
 /// The mapping by error code (shared with errors that arrive inside a successful answer).
@@ -107,13 +127,34 @@ pub fn from_code(action: &str, code: &str, message: String) -> CloudError {
     }
 }
 
+/// The longest message kept from AWS (or from the SDK) in an error.
+const MESSAGE_MAX: usize = 300;
+
+/// `text` on one line of at most `max` characters: control characters (newlines, escapes)
+/// become spaces, runs of spaces one, and what is cut says so.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 3));
+    for c in text.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let out = out.trim_end();
+    match out.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out.to_string(),
+    }
+}
+
 /// The innermost error's words (`Connection refused (os error 111)`).
 fn root_cause(err: &(dyn StdError + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {
         cur = next;
     }
-    cur.to_string()
+    one_line(&cur.to_string(), MESSAGE_MAX)
 }
 
 fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {

@@ -62,6 +62,14 @@ fn service_code(kind: ResourceKind) -> &'static str {
     }
 }
 
+fn unavailable(note: String) -> HealthReport {
+    HealthReport {
+        available: false,
+        note: Some(note),
+        events: Vec::new(),
+    }
+}
+
 /// Why one Health endpoint gave no events.
 enum Unavailable {
     /// It never answered: the other endpoint may.
@@ -72,13 +80,20 @@ enum Unavailable {
 
 impl AwsCloud {
     /// Open events for the runbook's regions and services (one DescribeEvents per page), from
-    /// us-east-1 or, when that does not answer, us-east-2.
+    /// us-east-1 or, when that does not answer, us-east-2; within the operation timeout in all.
     pub async fn health_events(&self) -> HealthReport {
-        let unavailable = |note: String| HealthReport {
-            available: false,
-            note: Some(note),
-            events: Vec::new(),
-        };
+        let bound = self.clients.timeouts().operation;
+        match tokio::time::timeout(bound, self.ask_health()).await {
+            Ok(report) => report,
+            Err(_) => unavailable(format!(
+                "Health API unavailable: no answer within {}s (tried {})",
+                bound.as_secs_f64().ceil(),
+                HEALTH_REGIONS.join(" and ")
+            )),
+        }
+    }
+
+    async fn ask_health(&self) -> HealthReport {
         let filter = self.health_filter();
         let mut silent = None;
         for region in HEALTH_REGIONS {

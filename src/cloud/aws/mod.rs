@@ -7,12 +7,15 @@
 
 pub mod clients;
 mod errors;
+mod guard;
 mod health;
 mod mutate;
 mod observe;
+mod observe_compute;
 mod observe_db;
 mod observe_net;
 mod resolve;
+mod route53_health;
 
 use std::sync::Arc;
 
@@ -34,11 +37,17 @@ use crate::runbook::{Resource, Runbook};
 pub struct AwsCloud {
     clients: Clients,
     runbook: Arc<Runbook>,
+    /// Route 53 health check configurations read so far.
+    checks: route53_health::CheckConfigs,
 }
 
 impl AwsCloud {
     pub fn new(clients: Clients, runbook: Arc<Runbook>) -> AwsCloud {
-        AwsCloud { clients, runbook }
+        AwsCloud {
+            clients,
+            runbook,
+            checks: route53_health::CheckConfigs::default(),
+        }
     }
 
     /// The backend for `runbook` from the standard AWS configuration chain.

@@ -13,11 +13,38 @@ use crate::cloud::Observation;
 use crate::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus};
 use crate::runbook::{Health, Resource, ResourceKind};
 
+/// The service that answers for a resource's kind, and where.
+pub(super) fn service_of(r: &Resource) -> String {
+    let service = match r.kind {
+        ResourceKind::Ec2Instance | ResourceKind::EbsVolume => "ec2",
+        ResourceKind::RdsInstance => "rds",
+        ResourceKind::DynamodbTable => "dynamodb",
+        ResourceKind::GlobalAccelerator => return "globalaccelerator".into(),
+        ResourceKind::Route53Record => return "route53".into(),
+    };
+    format!("{service} in {}", r.region.as_deref().unwrap_or("?"))
+}
+
+/// A look at `r` that did not finish within `bound`.
+fn no_answer(r: &Resource, bound: std::time::Duration) -> CloudError {
+    CloudError::Api {
+        code: "NoAnswer".into(),
+        message: format!(
+            "no answer from {} within {}s; the region may be impaired",
+            service_of(r),
+            bound.as_secs_f64().ceil()
+        ),
+    }
+}
+
 /// AWS takes at most this many ids or filter values in one call.
 pub(super) const CHUNK: usize = 100;
 
 impl AwsCloud {
-    /// One future per (kind, region) group; each yields its resources' observations.
+    /// One future per (kind, region) group; each yields its resources' observations within
+    /// the operation timeout, however many calls the group takes: a group that has not answered
+    /// by then is "no answer", naming the service and region, so one look is bounded whatever is
+    /// silent.
     pub(super) fn batches(
         &self,
         resources: Vec<Resource>,
@@ -42,11 +69,32 @@ impl AwsCloud {
             };
             groups.entry(key).or_default().push(r);
         }
+        let bound = self.clients.timeouts().operation;
         groups
             .into_values()
             .map(|group| {
                 let memo = memo.clone();
-                async move { self.group(group, now, &memo).await }.boxed()
+                async move {
+                    let silent: HashMap<String, CloudError> = group
+                        .iter()
+                        .map(|r| (r.name.clone(), no_answer(r, bound)))
+                        .collect();
+                    match tokio::time::timeout(bound, self.group(group, now, &memo)).await {
+                        // A call's own timeout says which service and region too.
+                        Ok(seen) => seen
+                            .into_iter()
+                            .map(|(n, r)| {
+                                let r = match (r, silent.get(&n)) {
+                                    (Err(CloudError::Timeout(_)), Some(e)) => Err(e.clone()),
+                                    (r, _) => r,
+                                };
+                                (n, r)
+                            })
+                            .collect(),
+                        Err(_) => silent.into_iter().map(|(n, e)| (n, Err(e))).collect(),
+                    }
+                }
+                .boxed()
             })
             .collect::<FuturesUnordered<_>>()
     }
@@ -138,143 +186,6 @@ impl AwsCloud {
         }
         out
     }
-
-    async fn instances(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
-        let client = self.clients.ec2(region);
-        let mut found: HashMap<String, ResourceStatus> = HashMap::new();
-        let mut missing: Vec<String> = Vec::new();
-        for chunk in group.chunks(CHUNK) {
-            let mut ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
-            // Ids that do not exist fail the whole call; drop them (named in the error) and ask
-            // again, at most once per id.
-            for _ in 0..=ids.len() {
-                if ids.is_empty() {
-                    break;
-                }
-                let answer = client
-                    .describe_instance_status()
-                    .set_instance_ids(Some(ids.clone()))
-                    .include_all_instances(true)
-                    .into_paginator()
-                    .send()
-                    .try_collect()
-                    .await;
-                match answer {
-                    Ok(pages) => {
-                        for s in pages.iter().flat_map(|p| p.instance_statuses()) {
-                            let id = s.instance_id().unwrap_or_default().to_string();
-                            let state = s
-                                .instance_state()
-                                .and_then(|x| x.name())
-                                .map_or("unknown", |n| n.as_str())
-                                .to_string();
-                            let checks = [s.system_status(), s.instance_status()]
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|c| c.status().map(|x| x.as_str().to_string()))
-                                .collect::<Vec<_>>();
-                            found.insert(id, instance_status(&state, &checks));
-                        }
-                        break;
-                    }
-                    Err(e) => {
-                        let err = self.fail("ec2:DescribeInstanceStatus", e);
-                        let gone = named_ids(&err, "i-", &ids);
-                        if gone.is_empty() {
-                            return group
-                                .iter()
-                                .map(|r| (r.name.clone(), Err(err.clone())))
-                                .collect();
-                        }
-                        ids.retain(|i| !gone.contains(i));
-                        missing.extend(gone);
-                    }
-                }
-            }
-        }
-        group
-            .iter()
-            .map(|r| {
-                let result = found.get(&r.id).cloned().ok_or_else(|| {
-                    CloudError::NotFound(format!("EC2 instance {} in {region}", r.id))
-                });
-                (r.name.clone(), result)
-            })
-            .collect()
-    }
-
-    async fn volumes(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
-        let client = self.clients.ec2(region);
-        let mut found: HashMap<String, ResourceStatus> = HashMap::new();
-        for chunk in group.chunks(CHUNK) {
-            let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
-            let filter = aws_sdk_ec2::types::Filter::builder()
-                .name("volume-id")
-                .set_values(Some(ids.clone()))
-                .build();
-            let (volumes, snapshots) = futures_util::join!(
-                client
-                    .describe_volumes()
-                    .filters(filter)
-                    .into_paginator()
-                    .send()
-                    .try_collect(),
-                resolve::snapshots_of(self, region, &ids)
-            );
-            let volumes = match volumes {
-                Ok(v) => v,
-                Err(e) => return all_failed(group, self.fail("ec2:DescribeVolumes", e)),
-            };
-            for v in volumes.iter().flat_map(|p| p.volumes()) {
-                let id = v.volume_id().unwrap_or_default().to_string();
-                let state = v.state().map_or("unknown", |s| s.as_str()).to_string();
-                let health = match state.as_str() {
-                    "available" | "in-use" => Health::Ok,
-                    "creating" => Health::Impaired,
-                    _ => Health::Unavailable,
-                };
-                let state = noted(&state, snapshots.as_ref().err());
-                let rp = snapshots
-                    .as_ref()
-                    .ok()
-                    .and_then(|s| s.get(&id))
-                    .map(|(snap, at)| RecoveryPoint {
-                        id: snap.clone(),
-                        at: *at,
-                        kind: RecoveryPointKind::Snapshot,
-                    });
-                found.insert(
-                    id,
-                    ResourceStatus {
-                        health,
-                        state,
-                        latest_recovery_point: rp,
-                    },
-                );
-            }
-        }
-        collect(group, found, |r| format!("EBS volume {} in {region}", r.id))
-    }
-}
-
-fn instance_status(state: &str, checks: &[String]) -> ResourceStatus {
-    let impaired = checks.iter().any(|c| c == "impaired");
-    let health = match state {
-        "running" if impaired => Health::Impaired,
-        "running" | "stopped" => Health::Ok,
-        "pending" | "stopping" => Health::Impaired,
-        _ => Health::Unavailable,
-    };
-    let state = if impaired {
-        format!("{state} (status checks impaired)")
-    } else {
-        state.to_string()
-    };
-    ResourceStatus {
-        health,
-        state,
-        latest_recovery_point: None,
-    }
 }
 
 pub(super) fn db_health(state: &str) -> Health {
@@ -295,18 +206,6 @@ pub(super) fn db_health(state: &str) -> Health {
     }
 }
 
-/// Ids (with `prefix`) that an error message names, among those asked for.
-fn named_ids(err: &CloudError, prefix: &str, asked: &[String]) -> Vec<String> {
-    let CloudError::NotFound(message) = err else {
-        return Vec::new();
-    };
-    message
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .filter(|w| w.starts_with(prefix) && asked.iter().any(|a| a == w))
-        .map(str::to_string)
-        .collect()
-}
-
 pub(super) fn all_failed(group: &[Resource], err: CloudError) -> Vec<Observation> {
     group
         .iter()
@@ -314,7 +213,7 @@ pub(super) fn all_failed(group: &[Resource], err: CloudError) -> Vec<Observation
         .collect()
 }
 
-fn collect(
+pub(super) fn collect(
     group: &[Resource],
     found: HashMap<String, ResourceStatus>,
     missing: impl Fn(&Resource) -> String,

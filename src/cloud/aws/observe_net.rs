@@ -1,7 +1,7 @@
 //! Reads of the traffic resources: Global Accelerator endpoint groups and Route 53 record sets
 //! with their health checks. The same reads give the "before" of a cutover's preview.
 
-use aws_sdk_globalaccelerator::types::EndpointGroup;
+use aws_sdk_globalaccelerator::types::{EndpointGroup, Listener};
 use aws_sdk_route53::types::{ResourceRecordSet, RrType};
 
 use super::AwsCloud;
@@ -12,12 +12,25 @@ use crate::runbook::{Health, RecordRef, Resource};
 use super::clients::{GLOBAL_ACCELERATOR_REGION, ROUTE53_REGION};
 
 impl AwsCloud {
-    /// Every endpoint group of an accelerator (ListListeners, then ListEndpointGroups per
-    /// listener: Global Accelerator has no batch read).
+    /// Every endpoint group of an accelerator.
     pub(super) async fn endpoint_groups(
         &self,
         accelerator: &str,
     ) -> Result<Vec<EndpointGroup>, CloudError> {
+        Ok(self
+            .listener_groups(accelerator)
+            .await?
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect())
+    }
+
+    /// Every endpoint group of an accelerator with its listener (ListListeners, then
+    /// ListEndpointGroups per listener: Global Accelerator has no batch read).
+    pub(super) async fn listener_groups(
+        &self,
+        accelerator: &str,
+    ) -> Result<Vec<(Listener, EndpointGroup)>, CloudError> {
         let client = self.clients.globalaccelerator(GLOBAL_ACCELERATOR_REGION);
         let listeners = client
             .list_listeners()
@@ -43,7 +56,8 @@ impl AwsCloud {
             groups.extend(
                 pages
                     .into_iter()
-                    .flat_map(|p| p.endpoint_groups.unwrap_or_default()),
+                    .flat_map(|p| p.endpoint_groups.unwrap_or_default())
+                    .map(|g| (l.clone(), g)),
             );
         }
         Ok(groups)
@@ -63,30 +77,57 @@ impl AwsCloud {
             .collect()
     }
 
-    /// The record sets with this name and type (one ListResourceRecordSets call; weighted sets
-    /// of one name are listed together).
+    /// The record sets with this name and type: ListResourceRecordSets from the name, page
+    /// after page while Route 53 says there are more of them (weighted, latency or geo sets of
+    /// one name are listed together, and may fill more than a page).
     pub(super) async fn record_sets(
         &self,
         record: &RecordRef,
     ) -> Result<Vec<ResourceRecordSet>, CloudError> {
         let name = normalise(&record.name);
-        let out = self
-            .clients
-            .route53(ROUTE53_REGION)
-            .list_resource_record_sets()
-            .hosted_zone_id(&record.zone)
-            .start_record_name(&name)
-            .start_record_type(RrType::from(record.record_type.as_str()))
-            .max_items(100)
-            .send()
-            .await
-            .map_err(|e| self.fail("route53:ListResourceRecordSets", e))?;
-        Ok(out
-            .resource_record_sets()
-            .iter()
-            .filter(|s| normalise(s.name()) == name && s.r#type().as_str() == record.record_type)
-            .cloned()
-            .collect())
+        let rtype = RrType::from(record.record_type.as_str());
+        let mut sets = Vec::new();
+        let mut next: Option<(String, RrType, Option<String>)> = Some((name.clone(), rtype, None));
+        // A bound on pages, so a zone that keeps answering "more" cannot hold a look forever.
+        for _ in 0..100 {
+            let Some((start, start_type, identifier)) = next.take() else {
+                break;
+            };
+            let out = self
+                .clients
+                .route53(ROUTE53_REGION)
+                .list_resource_record_sets()
+                .hosted_zone_id(&record.zone)
+                .start_record_name(&start)
+                .start_record_type(start_type)
+                .set_start_record_identifier(identifier)
+                .max_items(300)
+                .send()
+                .await
+                .map_err(|e| self.fail("route53:ListResourceRecordSets", e))?;
+            let mut past = false;
+            for s in out.resource_record_sets() {
+                if normalise(s.name()) == name && s.r#type().as_str() == record.record_type {
+                    sets.push(s.clone());
+                } else if !sets.is_empty() {
+                    past = true;
+                }
+            }
+            if out.is_truncated() && !past {
+                next = out.next_record_name().map(|n| {
+                    (
+                        n.to_string(),
+                        out.next_record_type().cloned().unwrap_or(RrType::A),
+                        out.next_record_identifier().map(str::to_string),
+                    )
+                });
+                // Only while the next page still starts at this name and type.
+                next = next.filter(|(n, t, _)| {
+                    normalise(n) == name && *t == RrType::from(record.record_type.as_str())
+                });
+            }
+        }
+        Ok(sets)
     }
 
     pub(super) async fn records(&self, group: &[Resource]) -> Vec<Observation> {
@@ -145,38 +186,27 @@ impl AwsCloud {
             latest_recovery_point: None,
         })
     }
-
-    /// What Route 53's checkers say: all healthy, some, or none.
-    async fn health_check(&self, id: &str) -> Result<Health, CloudError> {
-        let out = self
-            .clients
-            .route53(ROUTE53_REGION)
-            .get_health_check_status()
-            .health_check_id(id)
-            .send()
-            .await
-            .map_err(|e| self.fail("route53:GetHealthCheckStatus", e))?;
-        let seen = out.health_check_observations();
-        let ok = seen
-            .iter()
-            .filter(|o| {
-                o.status_report()
-                    .and_then(|s| s.status())
-                    .is_some_and(|s| s.starts_with("Success"))
-            })
-            .count();
-        Ok(match (ok, seen.len()) {
-            (_, 0) => Health::Unknown,
-            (0, _) => Health::Unavailable,
-            (a, b) if a == b => Health::Ok,
-            _ => Health::Impaired,
-        })
-    }
 }
 
-/// `api.example.com.` in lower case with its trailing dot.
+/// `api.example.com.` in lower case with its trailing dot, Route 53's octal escapes decoded
+/// (it lists `*.example.com` as `\052.example.com`).
 pub(super) fn normalise(name: &str) -> String {
-    let n = name.to_lowercase();
+    let mut n = String::with_capacity(name.len() + 1);
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let digits: String = chars.clone().take(3).collect();
+            if digits.len() == 3 && digits.chars().all(|d| ('0'..='7').contains(&d)) {
+                if let Some(decoded) = u8::from_str_radix(&digits, 8).ok().map(char::from) {
+                    n.push(decoded);
+                    chars.nth(2);
+                    continue;
+                }
+            }
+        }
+        n.push(c);
+    }
+    let n = n.to_lowercase();
     if n.ends_with('.') {
         n
     } else {

@@ -305,7 +305,7 @@ impl World {
                 state: made.wait_state.clone(),
                 percent: Some(100),
                 expected_done: Some(made.ready_at),
-                outputs: Default::default(),
+                ..Progress::default()
             });
         }
         let total = (made.ready_at - made.requested_at).num_seconds().max(1);
@@ -314,7 +314,7 @@ impl World {
             state: "in-progress".into(),
             percent: Some((done * 100 / total) as u8),
             expected_done: Some(made.ready_at),
-            outputs: Default::default(),
+            ..Progress::default()
         })
     }
 

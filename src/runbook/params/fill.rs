@@ -78,14 +78,14 @@ macro_rules! fill_in {
 fill_in!(LaunchFromAmi { region, ami, instance_type, subnet_id, security_group_ids, key_name, iam_instance_profile, name } { ami_name });
 fill_in!(RestoreVolume { region, snapshot, availability_zone, volume_type } {});
 fill_in!(AttachVolume { region, volume_id, instance_id, device } {});
-fill_in!(RdsRestoreSnapshot { region, snapshot, target_id, instance_class, subnet_group } { multi_az });
-fill_in!(RdsRestorePointInTime { region, target_id, instance_class, subnet_group } { restore_time });
+fill_in!(RdsRestoreSnapshot { region, snapshot, target_id, instance_class, subnet_group, security_groups, parameter_group, option_group } { multi_az, deletion_protection, copy_tags });
+fill_in!(RdsRestorePointInTime { region, target_id, instance_class, subnet_group, security_groups, parameter_group, option_group } { restore_time, multi_az, deletion_protection, copy_tags });
 fill_in!(RdsPromoteReplica { region, replica_id } {});
 fill_in!(DynamodbRestorePointInTime { region, target_table } { restore_time });
 fill_in!(DynamodbRestoreBackup { region, backup, target_table } {});
 fill_in!(BackupStartRestore { region, recovery_point, iam_role_arn, metadata } {});
-fill_in!(SetTrafficDial { endpoint_group_region } { dial });
-fill_in!(SetEndpointWeights { endpoint_group_region, weights } {});
+fill_in!(SetTrafficDial { endpoint_group_region, listener } { dial });
+fill_in!(SetEndpointWeights { endpoint_group_region, weights, listener } {});
 fill_in!(SetRecordWeights { weights } {});
 fill_in!(UpsertRecord { values, set_identifier } { ttl, weight });
 

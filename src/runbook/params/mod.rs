@@ -106,6 +106,19 @@ pub struct RdsRestoreSnapshot<T = Template> {
     pub subnet_group: Option<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_az: Option<bool>,
+    /// VPC security groups of the new instance (AWS's default group when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<T>,
+    /// DB parameter group (the engine's default when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option_group: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<bool>,
+    /// Copy the instance's tags to its snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_tags: Option<bool>,
 }
 
 /// `rds.restore-point-in-time`: a new DB instance at a point in time.
@@ -124,6 +137,21 @@ pub struct RdsRestorePointInTime<T = Template> {
     pub instance_class: Option<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet_group: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_az: Option<bool>,
+    /// VPC security groups of the new instance (AWS's default group when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<T>,
+    /// DB parameter group (the engine's default when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option_group: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<bool>,
+    /// Copy the instance's tags to its snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_tags: Option<bool>,
 }
 
 /// `rds.promote-replica`: promote a read replica (usually in the recovery region).
@@ -198,6 +226,10 @@ pub struct BackupStartRestore<T = Template> {
 pub struct SetTrafficDial<T = Template> {
     pub endpoint_group_region: T,
     pub dial: u8,
+    /// Only the endpoint group of this listener (its port, e.g. `443`, or its ARN); without
+    /// it, every endpoint group of the accelerator in the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener: Option<T>,
 }
 
 /// `ga.set-endpoint-weights`: weights (0–255) of endpoints in a group, by endpoint id.
@@ -210,6 +242,10 @@ pub struct SetTrafficDial<T = Template> {
 pub struct SetEndpointWeights<T = Template> {
     pub endpoint_group_region: T,
     pub weights: IndexMap<T, u8>,
+    /// Only the endpoint group of this listener (its port or ARN); without it, every endpoint
+    /// group of the accelerator in the region that holds a named endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener: Option<T>,
 }
 
 /// `route53.set-weights`: weights (0–255) of a weighted record's sets, by set identifier.
@@ -242,7 +278,9 @@ pub struct UpsertRecord<T = Template> {
 
 impl<T: Eq + Hash> PartialEq for SetEndpointWeights<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.endpoint_group_region == other.endpoint_group_region && self.weights == other.weights
+        self.endpoint_group_region == other.endpoint_group_region
+            && self.weights == other.weights
+            && self.listener == other.listener
     }
 }
 

@@ -188,17 +188,41 @@ pub(super) fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+/// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`, `eusc-de-east-1`:
+/// a known geography, known words, and a number.
 pub(super) fn is_region(s: &str) -> bool {
+    const AREAS: [&str; 11] = [
+        "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "eusc",
+    ];
+    const WORDS: [&str; 15] = [
+        "east",
+        "west",
+        "north",
+        "south",
+        "central",
+        "northeast",
+        "southeast",
+        "northwest",
+        "southwest",
+        "gov",
+        "iso",
+        "isob",
+        "isoe",
+        "isof",
+        "de",
+    ];
     let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].chars().all(|c| c.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
+    let Some((number, rest)) = parts.split_last() else {
+        return false;
+    };
+    let Some((area, words)) = rest.split_first() else {
+        return false;
+    };
+    AREAS.contains(area)
+        && (1..=3).contains(&words.len())
+        && words.iter().all(|w| WORDS.contains(w))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -215,7 +239,17 @@ mod tests {
         ] {
             assert!(is_region(r), "{r}");
         }
-        for r in ["us-east", "useast1", "US-EAST-1", "us--1", "eu-central-x"] {
+        for r in [
+            "us-east",
+            "useast1",
+            "US-EAST-1",
+            "us--1",
+            "eu-central-x",
+            "xx-east-1",
+            "us-moon-1",
+            "us-east-1\u{7}",
+            "us-east-123",
+        ] {
             assert!(!is_region(r), "{r}");
         }
     }

@@ -137,16 +137,11 @@ impl Checker<'_> {
             };
             self.key_error_at(&at(k), format!("remove `{k}`: {why}"), example(kind));
         }
-        let prefix = match kind {
-            ResourceKind::Ec2Instance => Some(("i-", "an instance id like `i-0abc1234`")),
-            ResourceKind::EbsVolume => Some(("vol-", "a volume id like `vol-0abc1234`")),
-            _ => None,
-        };
-        if let (Some((prefix, example)), Some(id)) = (prefix, &id) {
-            if !id.starts_with(prefix) {
+        if let Some(id) = &id {
+            if let Some(example) = id_shape(kind).filter(|(fits, _)| !fits(id)).map(|(_, e)| e) {
                 self.error_at(
                     &at("id"),
-                    format!("`{id}` is not a {} id", kind.name()),
+                    format!("`{}` is not a {} id", id.escape_debug(), kind.name()),
                     format!("write {example}"),
                 );
             }
@@ -247,6 +242,56 @@ impl Checker<'_> {
             description: r.description.clone(),
         })
     }
+}
+
+/// The shape AWS gives a kind's ids, and an example for the hint (`None`: not checked here).
+type Shape = (fn(&str) -> bool, &'static str);
+
+fn id_shape(kind: ResourceKind) -> Option<Shape> {
+    Some(match kind {
+        ResourceKind::Ec2Instance => (
+            |s| is_hex_id(s, "i-"),
+            "an instance id like `i-0abc1234` or `i-0123456789abcdef0`",
+        ),
+        ResourceKind::EbsVolume => (
+            |s| is_hex_id(s, "vol-"),
+            "a volume id like `vol-0abc1234` or `vol-0123456789abcdef0`",
+        ),
+        ResourceKind::RdsInstance => (
+            is_db_identifier,
+            "a DB instance identifier: a letter, then letters, digits and single hyphens (at most 63)",
+        ),
+        ResourceKind::DynamodbTable => (
+            is_table_name,
+            "a table name of 3 to 255 letters, digits, `_`, `-` and `.`",
+        ),
+        ResourceKind::GlobalAccelerator | ResourceKind::Route53Record => return None,
+    })
+}
+
+/// `i-` or `vol-` and 8 or 17 lowercase hex digits, as EC2 makes them.
+fn is_hex_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|h| {
+        matches!(h.len(), 8 | 17)
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// RDS: 1 to 63 letters, digits and hyphens, starting with a letter, no `--`, no trailing `-`.
+fn is_db_identifier(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.contains("--")
+        && !s.ends_with('-')
+}
+
+/// DynamoDB: 3 to 255 of `[A-Za-z0-9_.-]`.
+fn is_table_name(s: &str) -> bool {
+    (3..=255).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// What makes two resources the same cloud resource: kind, region, id, and for DNS the record set.

@@ -40,6 +40,7 @@ pub mod moto;
 pub mod pty;
 pub mod session;
 pub mod standin;
+pub mod strict;
 
 /// A record's (or entry's) detail as the journal holds it on disk, for asserting its shape.
 pub fn detail(r: &impl Recorded) -> serde_json::Value {

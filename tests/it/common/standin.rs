@@ -315,11 +315,31 @@ struct Rule {
     replies: VecDeque<Reply>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     rules: Vec<Rule>,
     requests: Vec<Request>,
     connections: usize,
+    /// Operations whose forwarded answer is held back this long (AWS did the work; the answer
+    /// is slow or lost).
+    slow: Vec<(String, std::time::Duration)>,
+    /// Where AWS is stricter than the upstream (see `strict.rs`).
+    strict: Vec<Arc<dyn Strict>>,
+    /// Told whenever a request arrives or its upstream answer comes.
+    changed: Arc<tokio::sync::Notify>,
+}
+
+/// A rule AWS keeps and moto does not: it may answer a request itself (AWS refusing it) before
+/// it is forwarded, and amend what upstream answered.
+pub trait Strict: Send + Sync {
+    fn before(&self, request: &Request) -> Option<Reply> {
+        let _ = request;
+        None
+    }
+
+    fn after(&self, request: &Request, reply: &mut Reply) {
+        let _ = (request, reply);
+    }
 }
 
 /// What the stand-in does with a request no rule answers.
@@ -436,6 +456,34 @@ impl StandIn {
         self
     }
 
+    /// Holds back the answer to `operation` (see [`Request::operation`]) for `delay` after
+    /// forwarding it: upstream has done the work by the time the client gives up waiting.
+    pub fn slow_answer(&self, operation: &str, delay: std::time::Duration) -> &StandIn {
+        lock(&self.state).slow.push((operation.to_string(), delay));
+        self
+    }
+
+    /// Keeps a rule of AWS's that the upstream does not.
+    pub fn strict(&self, rule: impl Strict + 'static) -> &StandIn {
+        lock(&self.state).strict.push(Arc::new(rule));
+        self
+    }
+
+    /// Waits until the requests so far satisfy `what` (no polling: woken by each new request
+    /// and each upstream answer).
+    pub async fn until(&self, what: impl Fn(&[Request]) -> bool) {
+        loop {
+            let changed = lock(&self.state).changed.clone();
+            let notified = changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if what(&lock(&self.state).requests) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Request> {
         lock(&self.state).requests.clone()
@@ -497,23 +545,40 @@ impl StandIn {
             let close = request
                 .header("connection")
                 .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-            let scripted = self.scripted_reply(&request);
+            let strict = lock(&self.state).strict.clone();
+            let scripted = self
+                .scripted_reply(&request)
+                .or_else(|| strict.iter().find_map(|s| s.before(&request)));
             request.matched = scripted.is_some();
             let index = {
                 let mut s = lock(&self.state);
                 s.requests.push(request.clone());
+                s.changed.notify_waiters();
                 s.requests.len() - 1
             };
             let reply = match (scripted, &otherwise) {
                 (Some(reply), _) => reply,
                 (None, Otherwise::Forward(upstream)) => {
                     let forwarded = forward(upstream, &request).await;
-                    if let Some(r) = lock(&self.state).requests.get_mut(index) {
-                        match &forwarded {
-                            Ok(a) => r.status = Some(a.status),
-                            Err(e) => r.error = Some(e.to_string()),
+                    let held = {
+                        let mut s = lock(&self.state);
+                        if let Some(r) = s.requests.get_mut(index) {
+                            match &forwarded {
+                                Ok(a) => r.status = Some(a.status),
+                                Err(e) => r.error = Some(e.to_string()),
+                            }
                         }
+                        s.changed.notify_waiters();
+                        let op = request.operation();
+                        s.slow.iter().find(|(o, _)| *o == op).map(|(_, d)| *d)
+                    };
+                    if let Some(delay) = held {
+                        tokio::time::sleep(delay).await;
                     }
+                    let forwarded = forwarded.map(|mut reply| {
+                        strict.iter().for_each(|s| s.after(&request, &mut reply));
+                        reply
+                    });
                     forwarded.unwrap_or_else(|e| Reply {
                         status: 502,
                         headers: vec![("content-type".into(), "text/plain".into())],

@@ -139,7 +139,7 @@ fn a_check_backing_off_after_a_timeout_does_not_spin() {
         state: "available".into(),
         percent: Some(100),
         expected_done: None,
-        outputs: Default::default(),
+        ..Default::default()
     };
     run.send(Input::Progress {
         step: "restore".into(),

@@ -146,6 +146,7 @@ impl AwsCloud {
         .filter(|m: &std::collections::HashMap<String, String>| !m.is_empty());
         let out = self
             .clients
+            .change()
             .backup(region)
             .start_restore_job()
             .recovery_point_arn(&point)
@@ -200,6 +201,13 @@ impl AwsCloud {
             (Some(at), Some(mins)) => Some(at + chrono::TimeDelta::minutes(mins)),
             _ => None,
         };
+        if matches!(p.state.as_str(), "failed" | "aborted") {
+            p.failed = Some(
+                out.status_message()
+                    .unwrap_or("the restore job ended without a message")
+                    .to_string(),
+            );
+        }
         if let Some(arn) = out.created_resource_arn() {
             p.outputs
                 .insert("created_resource_arn".into(), arn.to_string());

@@ -1,19 +1,21 @@
-//! EC2 and EBS changes: start the standby, launch from an AMI, restore and attach a volume.
+//! EC2 changes: start the standby, launch a replacement from an AMI, and follow both.
 
 use aws_sdk_ec2::types::{
     Filter, IamInstanceProfileSpecification, Instance, InstanceType, ResourceType, Tag,
-    TagSpecification, Volume, VolumeType,
+    TagSpecification,
 };
 
 use super::{params, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
-use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
 use crate::model::ActionPlan;
 use crate::model::{CloudError, Progress, Started};
-use crate::runbook::params::{ActionParams, Source};
-use crate::runbook::Resource;
+use crate::runbook::params::Source;
 
-fn tags(plan: &ActionPlan, kind: ResourceType, name: Option<String>) -> TagSpecification {
+pub(super) fn tags(
+    plan: &ActionPlan,
+    kind: ResourceType,
+    name: Option<String>,
+) -> TagSpecification {
     let mut spec = TagSpecification::builder()
         .resource_type(kind)
         .tags(Tag::builder().key(TOKEN_TAG).value(&plan.token).build())
@@ -27,7 +29,7 @@ fn tags(plan: &ActionPlan, kind: ResourceType, name: Option<String>) -> TagSpeci
 
 /// What this run's step made, whatever attempt made it: a retry after an unclear failure (a
 /// reset connection, a lost answer) finds the first attempt's work instead of making more.
-fn by_token(plan: &ActionPlan) -> Vec<Filter> {
+pub(super) fn by_token(plan: &ActionPlan) -> Vec<Filter> {
     let tag = |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
     if plan.run.is_empty() {
         return vec![tag(TOKEN_TAG, &plan.token)];
@@ -62,7 +64,19 @@ fn instance_state(i: &Instance) -> &str {
 }
 
 impl AwsCloud {
+    /// Instances by id or filter, leaving out those on their way out (unless `all`).
     async fn instances_where(
+        &self,
+        region: &str,
+        ids: Option<Vec<String>>,
+        filter: Option<Vec<Filter>>,
+    ) -> Result<Vec<Instance>, CloudError> {
+        let mut all = self.all_instances_where(region, ids, filter).await?;
+        all.retain(|i| !matches!(instance_state(i), "terminated" | "shutting-down"));
+        Ok(all)
+    }
+
+    async fn all_instances_where(
         &self,
         region: &str,
         ids: Option<Vec<String>>,
@@ -83,12 +97,12 @@ impl AwsCloud {
             .into_iter()
             .flat_map(|p| p.reservations.unwrap_or_default())
             .flat_map(|r| r.instances.unwrap_or_default())
-            .filter(|i| !matches!(instance_state(i), "terminated" | "shutting-down"))
             .collect())
     }
 
     pub(super) async fn start_instances(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
         self.clients
+            .change()
             .ec2(region(plan)?)
             .start_instances()
             .instance_ids(&plan.target)
@@ -113,13 +127,15 @@ impl AwsCloud {
 
     pub(super) async fn poll_instance(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
         let region = region(plan)?;
+        // Every state, the terminal ones too: an instance that stopped or went away while
+        // starting ends the step, where leaving it out would mean "not found" until the timeout.
         let found = match plan.made.get("instance_id").filter(|s| !s.is_empty()) {
             Some(id) => {
-                self.instances_where(region, Some(vec![id.clone()]), None)
+                self.all_instances_where(region, Some(vec![id.clone()]), None)
                     .await?
             }
             None => {
-                self.instances_where(region, None, Some(by_token(plan)))
+                self.all_instances_where(region, None, Some(by_token(plan)))
                     .await?
             }
         };
@@ -127,6 +143,18 @@ impl AwsCloud {
             .first()
             .ok_or_else(|| CloudError::NotFound(format!("the instance of step `{}`", plan.step)))?;
         let mut p = progress(instance_state(i));
+        if matches!(
+            instance_state(i),
+            "stopped" | "stopping" | "terminated" | "shutting-down"
+        ) {
+            let reason = i
+                .state_reason()
+                .and_then(|r| r.message())
+                .unwrap_or("no reason given");
+            p.failed = Some(format!(
+                "the instance did not start ({reason}); see its state reason in the EC2 console, then retry"
+            ));
+        }
         p.outputs = instance_outputs(i)
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
@@ -181,7 +209,10 @@ impl AwsCloud {
                 b.name(p).build()
             }
         });
-        let out = client
+        let out = self
+            .clients
+            .change()
+            .ec2(region)
             .run_instances()
             .image_id(&ami)
             .instance_type(InstanceType::from(p.instance_type.as_str()))
@@ -201,171 +232,5 @@ impl AwsCloud {
             message: "RunInstances answered without an instance".into(),
         })?;
         Ok(started(&instance_outputs(i), false))
-    }
-
-    async fn volumes_where(
-        &self,
-        region: &str,
-        ids: Option<Vec<String>>,
-        filter: Option<Vec<Filter>>,
-    ) -> Result<Vec<Volume>, CloudError> {
-        let pages = self
-            .clients
-            .ec2(region)
-            .describe_volumes()
-            .set_volume_ids(ids)
-            .set_filters(filter)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| self.fail("ec2:DescribeVolumes", e))?;
-        Ok(pages
-            .into_iter()
-            .flat_map(|p| p.volumes.unwrap_or_default())
-            .filter(|v| {
-                !matches!(
-                    v.state().map(|s| s.as_str()),
-                    Some("deleting" | "deleted" | "error")
-                )
-            })
-            .collect())
-    }
-
-    pub(super) async fn find_volume(
-        &self,
-        plan: &ActionPlan,
-    ) -> Result<Option<Started>, CloudError> {
-        let found = self
-            .volumes_where(region(plan)?, None, Some(by_token(plan)))
-            .await?;
-        Ok(found.first().map(|v| {
-            started(
-                &[
-                    ("volume_id", v.volume_id().unwrap_or_default().to_string()),
-                    (
-                        "snapshot_id",
-                        v.snapshot_id().unwrap_or_default().to_string(),
-                    ),
-                ],
-                true,
-            )
-        }))
-    }
-
-    pub(super) async fn restore_volume(
-        &self,
-        plan: &ActionPlan,
-        resource: &Resource,
-    ) -> Result<Started, CloudError> {
-        let region = region(plan)?;
-        let p = params!(plan, RestoreVolume);
-        let snapshot = match &p.snapshot {
-            Source::Latest => {
-                resolve::snapshots_of(self, region, std::slice::from_ref(&resource.id))
-                    .await?
-                    .remove(&resource.id)
-                    .map(|(id, _)| id)
-                    .ok_or_else(|| {
-                        CloudError::NotFound(format!(
-                            "no completed snapshot of {} in {region}; name one with `snapshot:`",
-                            resource.id
-                        ))
-                    })?
-            }
-            Source::Named(id) => id.clone(),
-        };
-        let out = self
-            .clients
-            .ec2(region)
-            .create_volume()
-            .snapshot_id(&snapshot)
-            .availability_zone(&p.availability_zone)
-            .set_volume_type(p.volume_type.as_deref().map(VolumeType::from))
-            .client_token(&plan.token)
-            .tag_specifications(tags(plan, ResourceType::Volume, None))
-            .send()
-            .await
-            .map_err(|e| self.fail("ec2:CreateVolume", e))?;
-        Ok(started(
-            &[
-                ("volume_id", out.volume_id().unwrap_or_default().to_string()),
-                ("snapshot_id", snapshot),
-            ],
-            false,
-        ))
-    }
-
-    pub(super) async fn find_attachment(
-        &self,
-        plan: &ActionPlan,
-    ) -> Result<Option<Started>, CloudError> {
-        let p = params!(plan, AttachVolume);
-        let (volume, instance) = (p.volume_id.clone(), p.instance_id.clone());
-        let found = self
-            .volumes_where(region(plan)?, Some(vec![volume.clone()]), None)
-            .await?;
-        let attached = found.iter().any(|v| {
-            v.attachments()
-                .iter()
-                .any(|a| a.instance_id() == Some(instance.as_str()))
-        });
-        Ok(attached.then(|| started(&[("volume_id", volume), ("instance_id", instance)], true)))
-    }
-
-    pub(super) async fn attach_volume(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
-        let p = params!(plan, AttachVolume);
-        let (volume, instance) = (p.volume_id.clone(), p.instance_id.clone());
-        self.clients
-            .ec2(region(plan)?)
-            .attach_volume()
-            .volume_id(&volume)
-            .instance_id(&instance)
-            .device(&p.device)
-            .send()
-            .await
-            .map_err(|e| self.fail("ec2:AttachVolume", e))?;
-        Ok(started(
-            &[("volume_id", volume), ("instance_id", instance)],
-            false,
-        ))
-    }
-
-    pub(super) async fn poll_volume(&self, plan: &ActionPlan) -> Result<Progress, CloudError> {
-        let region = region(plan)?;
-        // An attachment is followed on its volume, and is done once attached to its instance.
-        let attach = match &plan.params {
-            ActionParams::AttachVolume(p) => Some(p),
-            _ => None,
-        };
-        let id = plan
-            .made
-            .get("volume_id")
-            .cloned()
-            .or_else(|| attach.map(|p| p.volume_id.clone()));
-        let found = match id {
-            Some(id) => self.volumes_where(region, Some(vec![id]), None).await?,
-            None => {
-                self.volumes_where(region, None, Some(by_token(plan)))
-                    .await?
-            }
-        };
-        let v = found
-            .first()
-            .ok_or_else(|| CloudError::NotFound(format!("the volume of step `{}`", plan.step)))?;
-        let state = v.state().map_or("unknown", |s| s.as_str());
-        // An attachment is done when it is `attached`, which comes after the volume is `in-use`.
-        if let (Some(instance), "in-use") = (attach.map(|p| &p.instance_id), state) {
-            let attachment = v
-                .attachments()
-                .iter()
-                .find(|a| a.instance_id() == Some(instance.as_str()))
-                .and_then(|a| a.state())
-                .map_or("attaching", |s| s.as_str());
-            if attachment != "attached" {
-                return Ok(progress(attachment));
-            }
-        }
-        Ok(progress(state))
     }
 }

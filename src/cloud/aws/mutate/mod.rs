@@ -7,8 +7,10 @@ mod backup;
 mod compute;
 mod ga;
 mod rds;
+mod rds_backups;
 mod route53;
 mod tables;
+mod volumes;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +40,31 @@ impl AwsCloud {
                 ..made
             });
         }
+        match self.send_change(plan, resource, now).await {
+            // The request went out once and no answer came (or AWS says it exists already):
+            // what it made, if anything, is this step's to adopt, never to make again.
+            Err(e) if e.is_no_answer() || already_exists(&e) => {
+                match self.find_made(plan, resource).await {
+                    Ok(Some(made)) => Ok(Started {
+                        adopted: true,
+                        ..made
+                    }),
+                    Ok(None) => Err(e),
+                    Err(found) if already_exists(&e) => Err(found),
+                    Err(_) => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Sends the change's request (once: see `clients`).
+    async fn send_change(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+        now: DateTime<Utc>,
+    ) -> Result<Started, CloudError> {
         use ActionKind as A;
         match plan.action {
             A::Ec2StartInstances => self.start_instances(plan).await,
@@ -90,7 +117,9 @@ impl AwsCloud {
             A::EbsAttachVolume => self.find_attachment(plan).await,
             A::RdsRestoreSnapshot | A::RdsRestorePointInTime => self.find_db(plan).await,
             A::RdsPromoteReplica => self.find_promoted(plan).await,
-            A::DynamodbRestorePointInTime | A::DynamodbRestoreBackup => self.find_table(plan).await,
+            A::DynamodbRestorePointInTime | A::DynamodbRestoreBackup => {
+                self.find_table(plan, resource).await
+            }
             A::BackupStartRestore => self.find_restore_job(plan, resource).await,
             A::GaSetTrafficDial | A::GaSetEndpointWeights => self.find_ga(plan, resource).await,
             A::Route53SetWeights | A::Route53UpsertRecord => {
@@ -98,6 +127,16 @@ impl AwsCloud {
             }
         }
     }
+}
+
+/// Whether AWS refused a change because what it would make exists already (a request of this
+/// attempt that got through without its answer, or someone else's resource of the same name).
+fn already_exists(e: &CloudError) -> bool {
+    matches!(e, CloudError::Api { code, .. }
+        if code.contains("AlreadyExists")
+            || code == "TableAlreadyExistsException"
+            || code == "ResourceInUseException"
+            || code == "IdempotentParameterMismatch")
 }
 
 /// The plan's region (every regional action has one by the time it is planned).
@@ -140,8 +179,6 @@ pub(super) fn started(outputs: &[(&str, String)], adopted: bool) -> Started {
 pub(super) fn progress(state: impl Into<String>) -> Progress {
     Progress {
         state: state.into(),
-        percent: None,
-        expected_done: None,
-        outputs: BTreeMap::new(),
+        ..Progress::default()
     }
 }

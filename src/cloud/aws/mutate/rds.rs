@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::rds_backups::pick_backup;
 use super::{params, progress, region, started, RUN_TAG, STEP_TAG, TOKEN_TAG};
 use crate::cloud::aws::resolve;
 use crate::cloud::aws::AwsCloud;
@@ -143,6 +144,7 @@ impl AwsCloud {
         };
         let out = self
             .clients
+            .change()
             .rds(region)
             .restore_db_instance_from_db_snapshot()
             .db_instance_identifier(&target)
@@ -150,6 +152,11 @@ impl AwsCloud {
             .set_db_instance_class(p.instance_class.clone())
             .set_db_subnet_group_name(p.subnet_group.clone())
             .set_multi_az(p.multi_az)
+            .set_vpc_security_group_ids(Some(p.security_groups.clone()).filter(|g| !g.is_empty()))
+            .set_db_parameter_group_name(p.parameter_group.clone())
+            .set_option_group_name(p.option_group.clone())
+            .set_deletion_protection(p.deletion_protection)
+            .set_copy_tags_to_snapshot(p.copy_tags)
             .set_tags(Some(rds_tags(plan, &snapshot)))
             .send()
             .await
@@ -173,18 +180,54 @@ impl AwsCloud {
         let target = p.target_id.clone();
         let when = p.restore_time.to_string();
         let client = self.clients.rds(region);
-        let mut req = client
+        let mut req = self
+            .clients
+            .change()
+            .rds(region)
             .restore_db_instance_to_point_in_time()
             .target_db_instance_identifier(&target)
             .set_db_instance_class(p.instance_class.clone())
             .set_db_subnet_group_name(p.subnet_group.clone())
+            .set_multi_az(p.multi_az)
+            .set_vpc_security_group_ids(Some(p.security_groups.clone()).filter(|g| !g.is_empty()))
+            .set_db_parameter_group_name(p.parameter_group.clone())
+            .set_option_group_name(p.option_group.clone())
+            .set_deletion_protection(p.deletion_protection)
+            .set_copy_tags_to_snapshot(p.copy_tags)
             .set_tags(Some(rds_tags(plan, &when)));
         req = match p.restore_time {
             RestoreTime::Latest => req.use_latest_restorable_time(true),
             RestoreTime::At(t) => req.restore_time(sdk_time(t)),
         };
-        req = if resource.region.as_deref() == Some(region) {
+        let same_region = resource.region.as_deref() == Some(region);
+        req = if same_region && self.db(region, &resource.id).await?.is_some() {
             req.source_db_instance_identifier(&resource.id)
+        } else if same_region {
+            // The instance is gone (deleted, or lost with its host): its retained automated
+            // backup still restores to any time in its window.
+            let backups = client
+                .describe_db_instance_automated_backups()
+                .db_instance_identifier(&resource.id)
+                .send()
+                .await
+                .map_err(|e| self.fail("rds:DescribeDBInstanceAutomatedBackups", e))?;
+            let retained = backups
+                .db_instance_automated_backups()
+                .iter()
+                .filter(|b| b.status() == Some("retained") && b.dbi_resource_id().is_some())
+                .max_by_key(|b| {
+                    b.restore_window()
+                        .and_then(|w| w.latest_time())
+                        .map(|t| t.secs())
+                })
+                .and_then(|b| b.dbi_resource_id())
+                .ok_or_else(|| {
+                    CloudError::NotFound(format!(
+                        "DB instance {} is gone from {region} and has no retained automated backup to restore from; restore from a snapshot instead",
+                        resource.id
+                    ))
+                })?;
+            req.source_dbi_resource_id(retained)
         } else {
             // In another region the source is the replicated automated backup.
             let backups = client
@@ -234,6 +277,7 @@ impl AwsCloud {
         let replica = params!(plan, RdsPromoteReplica).replica_id.clone();
         let out = self
             .clients
+            .change()
             .rds(region(plan)?)
             .promote_read_replica()
             .db_instance_identifier(&replica)
@@ -270,6 +314,7 @@ impl AwsCloud {
                 status
             };
         let mut p = progress(state);
+        p.failed = db_terminal(state).map(str::to_string);
         p.outputs = AwsCloud::db_outputs_of(plan, &db)
             .into_iter()
             .filter(|(k, v)| *k != "restored_to" && !v.is_empty())
@@ -277,6 +322,20 @@ impl AwsCloud {
             .collect();
         Ok(p)
     }
+}
+
+/// RDS states a restored or promoted instance never leaves by itself, and what to do.
+fn db_terminal(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "incompatible-network" => "its subnet group or network cannot host it (no free IPs, or a subnet gone); fix the network, delete the instance, then retry",
+        "incompatible-parameters" => "its parameter group does not fit the engine or instance class; fix the group, delete the instance, then retry",
+        "incompatible-restore" => "the restore cannot complete (often the source's data or engine version); delete the instance and restore from another recovery point",
+        "incompatible-option-group" => "its option group does not fit; choose another, delete the instance, then retry",
+        "inaccessible-encryption-credentials" | "inaccessible-encryption-credentials-recoverable" => "it cannot use its KMS key; grant the key to RDS (or restore with another key), then retry",
+        "restore-error" => "the restore failed; delete the instance and restore from another recovery point",
+        "failed" => "the instance failed; see its events in the RDS console",
+        _ => return None,
+    })
 }
 
 pub(super) fn set(outs: &mut Vec<(&'static str, String)>, key: &'static str, value: String) {
@@ -290,77 +349,4 @@ pub(super) fn target_of(plan: &ActionPlan) -> Result<String, CloudError> {
         .target_name()
         .cloned()
         .ok_or_else(|| CloudError::Refused(format!("step `{}` names no target", plan.step)))
-}
-
-/// The replicated automated backup to restore from: one whose window holds the restore time
-/// (when one is asked for), still replicating rather than retained from a deleted instance,
-/// with the newest restorable time.
-fn pick_backup(
-    backups: &[aws_sdk_rds::types::DbInstanceAutomatedBackup],
-    at: Option<chrono::DateTime<chrono::Utc>>,
-) -> Option<&str> {
-    let window = |b: &aws_sdk_rds::types::DbInstanceAutomatedBackup| {
-        let w = b.restore_window();
-        (
-            w.and_then(|w| w.earliest_time()).map(|t| t.secs()),
-            w.and_then(|w| w.latest_time()).map(|t| t.secs()),
-        )
-    };
-    backups
-        .iter()
-        .filter(|b| b.db_instance_automated_backups_arn().is_some())
-        .max_by_key(|b| {
-            let (from, to) = window(b);
-            let holds = at.is_none_or(|t| {
-                from.is_some_and(|f| f <= t.timestamp()) && to.is_some_and(|l| t.timestamp() <= l)
-            });
-            let live = matches!(b.status(), Some("replicating" | "active"));
-            (holds, live, to)
-        })
-        .and_then(|b| b.db_instance_automated_backups_arn())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use aws_sdk_rds::types::{DbInstanceAutomatedBackup, RestoreWindow};
-    use aws_smithy_types::DateTime as SdkTime;
-    use chrono::{TimeZone, Utc};
-
-    use super::pick_backup;
-
-    fn backup(arn: &str, status: &str, from: i64, to: i64) -> DbInstanceAutomatedBackup {
-        DbInstanceAutomatedBackup::builder()
-            .db_instance_automated_backups_arn(arn)
-            .status(status)
-            .restore_window(
-                RestoreWindow::builder()
-                    .earliest_time(SdkTime::from_secs(from))
-                    .latest_time(SdkTime::from_secs(to))
-                    .build(),
-            )
-            .build()
-    }
-
-    #[test]
-    fn the_replicating_backup_whose_window_holds_the_time_is_chosen() {
-        let t = |h: i64| 1_800_000_000 + h * 3600;
-        let backups = [
-            // Retained from an instance deleted earlier, with a newer window than it deserves.
-            backup("arn:retained", "retained", t(0), t(30)),
-            backup("arn:old-live", "replicating", t(0), t(10)),
-            backup("arn:live", "replicating", t(5), t(20)),
-            DbInstanceAutomatedBackup::builder()
-                .status("replicating")
-                .build(),
-        ];
-        assert_eq!(pick_backup(&backups, None), Some("arn:live"));
-        let at = |h: i64| Some(Utc.timestamp_opt(t(h), 0).unwrap());
-        // Only the older live backup still holds hour 2.
-        assert_eq!(pick_backup(&backups, at(2)), Some("arn:old-live"));
-        // Only the retained one reaches hour 25: better that than a time no backup holds.
-        assert_eq!(pick_backup(&backups, at(25)), Some("arn:retained"));
-        assert_eq!(pick_backup(&backups[3..], None), None);
-    }
 }

@@ -5,7 +5,7 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 
-use super::ga::{current_weights, dial, weights};
+use super::ga::{current_weights, dial, group_name, weights};
 use super::{params, progress, started};
 use crate::cloud::aws::clients::ROUTE53_REGION;
 use crate::cloud::aws::observe_net::describe_set;
@@ -21,28 +21,25 @@ impl AwsCloud {
         record: &RecordRef,
         sets: &[ResourceRecordSet],
     ) -> Result<Vec<ResourceRecordSet>, CloudError> {
+        // The set as read, with only the planned change: UPSERT replaces the whole set, so its
+        // routing (failover, geolocation, latency region, multivalue, CIDR), alias and health
+        // check all go back as they were.
         let rebuild = |s: &ResourceRecordSet,
                        weight: Option<i64>,
                        values: Option<Vec<String>>,
-                       ttl: Option<i64>| {
-            let records = match values {
-                Some(v) => v
+                       ttl: Option<i64>|
+         -> Result<ResourceRecordSet, CloudError> {
+            let mut set = s.clone();
+            set.weight = weight.or(s.weight());
+            set.ttl = ttl.or(s.ttl());
+            if let Some(v) = values {
+                let records: Vec<ResourceRecord> = v
                     .into_iter()
                     .filter_map(|x| ResourceRecord::builder().value(x).build().ok())
-                    .collect(),
-                None => s.resource_records().to_vec(),
-            };
-            ResourceRecordSet::builder()
-                .name(s.name())
-                .r#type(s.r#type().clone())
-                .set_set_identifier(s.set_identifier().map(str::to_string))
-                .set_weight(weight.or(s.weight()))
-                .set_ttl(ttl.or(s.ttl()))
-                .set_resource_records(Some(records).filter(|r: &Vec<_>| !r.is_empty()))
-                .set_alias_target(s.alias_target().cloned())
-                .set_health_check_id(s.health_check_id().map(str::to_string))
-                .build()
-                .map_err(|e| CloudError::Refused(e.to_string()))
+                    .collect();
+                set.resource_records = Some(records).filter(|r| !r.is_empty());
+            }
+            Ok(set)
         };
         if plan.action == ActionKind::Route53SetWeights {
             let want = weights(plan)?;
@@ -172,6 +169,7 @@ impl AwsCloud {
             .map_err(|e| CloudError::Refused(e.to_string()))?;
         let out = self
             .clients
+            .change()
             .route53(ROUTE53_REGION)
             .change_resource_record_sets()
             .hosted_zone_id(&zone)
@@ -228,21 +226,31 @@ impl AwsCloud {
         let resource = self.resource(&plan.resource)?;
         match plan.action {
             ActionKind::GaSetTrafficDial | ActionKind::GaSetEndpointWeights => {
-                let g = self.group_in(plan, resource).await?;
-                Ok(if plan.action == ActionKind::GaSetTrafficDial {
-                    format!(
-                        "traffic dial of {}: {:.0}% -> {}%",
-                        g.endpoint_group_region().unwrap_or("?"),
-                        g.traffic_dial_percentage().unwrap_or(100.0),
-                        dial(plan)?
-                    )
-                } else {
-                    let after: Vec<String> = weights(plan)?
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
-                    format!("weights: {} -> {}", current_weights(&g), after.join(","))
-                })
+                // Every group the change acts on, one line each.
+                let groups = self.groups_in(plan, resource).await?;
+                let mut lines = Vec::new();
+                for (l, g) in &groups {
+                    lines.push(if plan.action == ActionKind::GaSetTrafficDial {
+                        format!(
+                            "traffic dial of {}: {:.0}% -> {}%",
+                            group_name(l, g),
+                            g.traffic_dial_percentage().unwrap_or(100.0),
+                            dial(plan)?
+                        )
+                    } else {
+                        let after: Vec<String> = weights(plan)?
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect();
+                        format!(
+                            "weights of {}: {} -> {}",
+                            group_name(l, g),
+                            current_weights(g),
+                            after.join(",")
+                        )
+                    });
+                }
+                Ok(lines.join("; "))
             }
             ActionKind::Route53SetWeights | ActionKind::Route53UpsertRecord => {
                 let (before, after) = self.route53_plan(plan, resource).await?;

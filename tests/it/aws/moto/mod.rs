@@ -34,9 +34,12 @@ use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::unattended::run_to_end;
 
 mod actions;
+mod once;
 mod reads;
 mod retries;
 mod seed;
+mod strict_reads;
+mod terminal;
 
 use seed::*;
 

@@ -161,7 +161,7 @@ pub(crate) async fn a_same_named_table_from_another_run_is_refused_and_a_repeat_
         &format!("{{ restore_time: latest, target_table: {target} }}"),
     );
     let aws = backend(&rb, Access::ReadWrite).await;
-    // The first run restores and tags the table; its own repeat adopts it.
+    // The first run restores the table (tagged once ACTIVE); its own repeat adopts it.
     let (first, first_approval) = plan_and_approval(&rb, &unique("last-month"));
     let made = Gated(&aws)
         .start(&first, &first_approval, Utc::now())
@@ -173,6 +173,11 @@ pub(crate) async fn a_same_named_table_from_another_run_is_refused_and_a_repeat_
         .await
         .unwrap();
     assert!(again.adopted, "{again:?}");
+    let polled = Gated(&aws)
+        .poll(&first.with_made(Some(&made.outputs)), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(polled.state, "active");
     // A later run does not take the old table for its own.
     let (plan, approval) = plan_and_approval(&rb, &unique("tonight"));
     let err = Gated(&aws)

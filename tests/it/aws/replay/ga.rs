@@ -183,6 +183,10 @@ pub(crate) async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_
         .on_ga("ListEndpointGroups", vec![Reply::json(groups)])
         .on_ga(
             "UpdateEndpointGroup",
+            vec![Reply::json(json!({ "EndpointGroup": updated.clone() }))],
+        )
+        .on_ga(
+            "DescribeEndpointGroup",
             vec![Reply::json(json!({ "EndpointGroup": updated }))],
         )
         .on_ga(
@@ -201,7 +205,7 @@ pub(crate) async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_
     assert_eq!(plan.region.as_deref(), Some("us-west-2"));
 
     let preview = aws.cutover_preview(&plan).await.unwrap();
-    assert_eq!(preview, "traffic dial of us-west-2: 0% -> 100%");
+    assert_eq!(preview, "traffic dial of us-west-2 :443: 0% -> 100%");
     assert!(
         server.requests_of("UpdateEndpointGroup").is_empty(),
         "a preview changes nothing"
@@ -212,14 +216,29 @@ pub(crate) async fn ga_set_traffic_dial_previews_sends_the_dial_and_reports_the_
         .await
         .unwrap();
     assert!(!started.adopted);
-    assert_eq!(started.outputs["previous_dial"], "0");
+    assert_eq!(started.outputs["previous_dial"], "us-west-2 :443: 0");
     let updates = server.requests_of("UpdateEndpointGroup");
     assert_eq!(updates.len(), 1, "one change request");
     let body = updates[0].json();
     assert_eq!(body["EndpointGroupArn"], group_arn("us-west-2").as_str());
     assert_eq!(body["TrafficDialPercentage"].as_f64(), Some(100.0));
-    // The dial alone changes: the endpoint list is not sent, so it cannot be replaced.
-    assert!(body.get("EndpointConfigurations").is_none(), "{body}");
+    // The dial alone changes: everything else goes back exactly as read (an update replaces
+    // the group's whole configuration).
+    assert_eq!(
+        body["EndpointConfigurations"],
+        json!([
+            { "EndpointId": "i-0ccc", "Weight": 200, "ClientIPPreservationEnabled": true },
+            { "EndpointId": "eipalloc-0ddd", "Weight": 50, "ClientIPPreservationEnabled": false }
+        ])
+    );
+    assert_eq!(body["HealthCheckPort"], 443);
+    assert_eq!(body["HealthCheckProtocol"], "HTTPS");
+    assert_eq!(body["HealthCheckPath"], "/healthz");
+    assert_eq!(body["HealthCheckIntervalSeconds"], 30);
+    assert_eq!(body["ThresholdCount"], 3);
+    assert_eq!(body["PortOverrides"], json!([]));
+    // And the group was read back.
+    assert_eq!(server.requests_of("DescribeEndpointGroup").len(), 1);
 
     // Follow it until the accelerator is deployed again.
     let plan = plan.with_made(Some(&started.outputs));
@@ -299,6 +318,12 @@ pub(crate) async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_wri
         .on_ga(
             "UpdateEndpointGroup",
             vec![Reply::json(json!({
+                "EndpointGroup": answers::ga_group(&group_arn("us-east-1"), "us-east-1", 100.0, after.clone())
+            }))],
+        )
+        .on_ga(
+            "DescribeEndpointGroup",
+            vec![Reply::json(json!({
                 "EndpointGroup": answers::ga_group(&group_arn("us-east-1"), "us-east-1", 100.0, after)
             }))],
         );
@@ -314,7 +339,9 @@ pub(crate) async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_wri
     let preview = aws.cutover_preview(&plan).await.unwrap();
     assert_eq!(
         preview,
-        format!("weights: {alb}=128,i-0bbb=200,eipalloc-0ccc=50 -> {alb}=0,i-0bbb=255")
+        format!(
+            "weights of us-east-1 :443: {alb}=128,i-0bbb=200,eipalloc-0ccc=50 -> {alb}=0,i-0bbb=255"
+        )
     );
 
     let started = Gated(&aws)
@@ -324,7 +351,7 @@ pub(crate) async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_wri
     assert!(!started.adopted);
     assert_eq!(
         started.outputs["previous_weights"],
-        format!("{alb}=128,i-0bbb=200,eipalloc-0ccc=50")
+        format!("us-east-1 :443: {alb}=128,i-0bbb=200,eipalloc-0ccc=50")
     );
     let updates = server.requests_of("UpdateEndpointGroup");
     assert_eq!(updates.len(), 1);
@@ -340,7 +367,13 @@ pub(crate) async fn ga_set_endpoint_weights_sends_the_whole_list_read_modify_wri
             { "EndpointId": "eipalloc-0ccc", "Weight": 50, "ClientIPPreservationEnabled": true }
         ])
     );
-    assert!(body.get("TrafficDialPercentage").is_none(), "{body}");
+    // The dial and health checks go back as read, not reset to their defaults.
+    assert_eq!(
+        body["TrafficDialPercentage"].as_f64(),
+        Some(100.0),
+        "{body}"
+    );
+    assert_eq!(body["HealthCheckPath"], "/healthz", "{body}");
 }
 
 /// A plan whose dial or weights are not what the runbook types (a journal edited by hand, a
@@ -459,6 +492,12 @@ pub(crate) async fn ga_cutover_runs_unattended_through_the_engine() {
             }))],
         )
         .on_ga(
+            "DescribeEndpointGroup",
+            vec![Reply::json(json!({
+                "EndpointGroup": answers::ga_group(&group_arn("us-west-2"), "us-west-2", 100.0, standby_endpoints())
+            }))],
+        )
+        .on_ga(
             "DescribeAccelerator",
             vec![
                 Reply::json(answers::ga_accelerator(ACCEL, "IN_PROGRESS")),
@@ -489,7 +528,10 @@ pub(crate) async fn ga_cutover_runs_unattended_through_the_engine() {
     let seen = runner.observer();
     assert_eq!(status, RunStatus::Finished, "{:#?}", seen.records);
     assert!(seen.refused.is_empty(), "{:?}", seen.refused);
-    assert_eq!(engine.outputs()["shift"]["previous_dial"], "0");
+    assert_eq!(
+        engine.outputs()["shift"]["previous_dial"],
+        "us-west-2 :443: 0"
+    );
     // The approval records what AWS said the change would do.
     let approved: Vec<_> = seen
         .records
@@ -498,8 +540,184 @@ pub(crate) async fn ga_cutover_runs_unattended_through_the_engine() {
         .collect();
     assert_eq!(
         approved[0].event.detail().unwrap()["seen"],
-        "as AWS stands now: traffic dial of us-west-2: 0% -> 100%"
+        "as AWS stands now: traffic dial of us-west-2 :443: 0% -> 100%"
     );
     assert_eq!(server.requests_of("UpdateEndpointGroup").len(), 1);
     assert_eq!(server.requests_of("DescribeAccelerator").len(), 3);
+}
+
+/// An accelerator with listeners on 80 and 443 has two endpoint groups in us-east-1: a dial
+/// moves both unless the step names one listener, and a named listener that has no group there
+/// is refused before anything is sent.
+#[tokio::test]
+pub(crate) async fn ga_cutover_acts_on_every_listener_group_in_the_region_or_the_named_one() {
+    use crate::common::strict::RefuseWhen;
+    let http = format!("{ACCEL}/listener/0http080");
+    let https = listener();
+    let mut http_listener = answers::ga_listener(&http);
+    http_listener["PortRanges"] = json!([{ "FromPort": 80, "ToPort": 80 }]);
+    let groups_of = |l: &str, east: f64, west: f64| {
+        answers::ga_groups(vec![
+            answers::ga_group(
+                &format!("{l}/endpoint-group/use1"),
+                "us-east-1",
+                east,
+                vec![healthy("i-0aaa")],
+            ),
+            answers::ga_group(
+                &format!("{l}/endpoint-group/usw2"),
+                "us-west-2",
+                west,
+                standby_endpoints(),
+            ),
+        ])
+    };
+    // Answers by what is asked for: each listener its groups, each group itself after the update.
+    let serve = |server: &StandIn, after_dial: f64| {
+        server
+            .on_ga(
+                "ListListeners",
+                vec![Reply::json(json!({
+                    "Listeners": [http_listener.clone(), answers::ga_listener(&https)]
+                }))],
+            )
+            .on_ga(
+                "UpdateEndpointGroup",
+                vec![Reply::json(json!({ "EndpointGroup": {} }))],
+            );
+        for l in [http.clone(), https.clone()] {
+            let of = l.clone();
+            server.strict(RefuseWhen::new(
+                "ListEndpointGroups",
+                move |r| r.json()["ListenerArn"] == of.as_str(),
+                Reply::json(groups_of(&l, 100.0, 0.0)),
+            ));
+            let group = format!("{l}/endpoint-group/use1");
+            let of = group.clone();
+            server.strict(RefuseWhen::new(
+                "DescribeEndpointGroup",
+                move |r| r.json()["EndpointGroupArn"] == of.as_str(),
+                Reply::json(json!({ "EndpointGroup": answers::ga_group(&group, "us-east-1", after_dial, vec![healthy("i-0aaa")]) })),
+            ));
+        }
+    };
+
+    // Every group of the region: both listeners' us-east-1 groups are dialled down.
+    let server = StandIn::scripted().await;
+    serve(&server, 0.0);
+    let rb = ga_action(
+        "ga.set-traffic-dial",
+        "{ endpoint_group_region: us-east-1, dial: 0 }",
+    );
+    let aws = cloud(&server, &rb).await;
+    let (plan, approval) = plan_and_approval(&rb, "run-two-listeners");
+    let preview = aws.cutover_preview(&plan).await.unwrap();
+    assert_eq!(
+        preview,
+        "traffic dial of us-east-1 :80: 100% -> 0%; traffic dial of us-east-1 :443: 100% -> 0%"
+    );
+    let started = Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
+    let updated: Vec<String> = server
+        .requests_of("UpdateEndpointGroup")
+        .iter()
+        .map(|r| r.json()["EndpointGroupArn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        updated,
+        [
+            format!("{http}/endpoint-group/use1"),
+            format!("{https}/endpoint-group/use1")
+        ]
+    );
+    assert_eq!(
+        started.outputs["previous_dial"],
+        "us-east-1 :80: 100; us-east-1 :443: 100"
+    );
+
+    // One listener, by port.
+    let server = StandIn::scripted().await;
+    serve(&server, 0.0);
+    let rb = ga_action(
+        "ga.set-traffic-dial",
+        "{ endpoint_group_region: us-east-1, dial: 0, listener: \"443\" }",
+    );
+    let aws = cloud(&server, &rb).await;
+    let (plan, approval) = plan_and_approval(&rb, "run-one-listener");
+    Gated(&aws)
+        .start(&plan, &approval, Utc::now())
+        .await
+        .unwrap();
+    let updated = server.requests_of("UpdateEndpointGroup");
+    assert_eq!(updated.len(), 1);
+    assert_eq!(
+        updated[0].json()["EndpointGroupArn"],
+        format!("{https}/endpoint-group/use1").as_str()
+    );
+
+    // A listener the accelerator does not have: refused, nothing sent.
+    let server = StandIn::scripted().await;
+    serve(&server, 0.0);
+    let rb = ga_action(
+        "ga.set-traffic-dial",
+        "{ endpoint_group_region: us-east-1, dial: 0, listener: \"8443\" }",
+    );
+    let aws = cloud(&server, &rb).await;
+    let (plan, approval) = plan_and_approval(&rb, "run-no-listener");
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
+        Err(CloudError::Refused(m)) => assert!(m.contains("no listener `8443`"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(server.requests_of("UpdateEndpointGroup").is_empty());
+}
+
+/// The group reads back different from what was sent (someone else changed it meanwhile, or
+/// AWS dropped a field): the step says so instead of reporting success.
+#[tokio::test]
+pub(crate) async fn ga_update_whose_group_reads_back_different_fails_the_change() {
+    let server = StandIn::scripted().await;
+    let mut lost = answers::ga_group(
+        &group_arn("us-west-2"),
+        "us-west-2",
+        100.0,
+        standby_endpoints(),
+    );
+    lost["HealthCheckPath"] = json!("/");
+    server
+        .on_ga(
+            "ListListeners",
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
+        )
+        .on_ga(
+            "ListEndpointGroups",
+            vec![Reply::json(two_groups(
+                vec![healthy("i-0aaa")],
+                standby_endpoints(),
+                100.0,
+                0.0,
+            ))],
+        )
+        .on_ga(
+            "UpdateEndpointGroup",
+            vec![Reply::json(json!({ "EndpointGroup": lost.clone() }))],
+        )
+        .on_ga(
+            "DescribeEndpointGroup",
+            vec![Reply::json(json!({ "EndpointGroup": lost }))],
+        );
+    let rb = ga_action(
+        "ga.set-traffic-dial",
+        "{ endpoint_group_region: us-west-2, dial: 100 }",
+    );
+    let aws = cloud(&server, &rb).await;
+    let (plan, approval) = plan_and_approval(&rb, "run-read-back");
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
+        Err(CloudError::Api { code, message }) => {
+            assert_eq!(code, "ReadBackDiffers");
+            assert!(message.contains("us-west-2 :443"), "{message}");
+        }
+        other => panic!("expected the read-back to fail, got {other:?}"),
+    }
 }

@@ -460,7 +460,7 @@ impl Sim {
                         state,
                         percent: Some(50),
                         expected_done: None,
-                        outputs: Default::default(),
+                        ..Default::default()
                     }),
                 }
             }
@@ -527,7 +527,7 @@ impl Sim {
                     state: "available".into(),
                     percent: None,
                     expected_done: None,
-                    outputs: Default::default(),
+                    ..Default::default()
                 }),
             },
             2 => Input::CommandDone {

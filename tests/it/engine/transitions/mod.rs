@@ -164,7 +164,7 @@ fn progress(step: &str, attempt: u32, state: &str, percent: Option<u8>) -> Input
             state: state.into(),
             percent,
             expected_done: None,
-            outputs: Default::default(),
+            ..Default::default()
         }),
     }
 }

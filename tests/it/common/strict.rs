@@ -1,0 +1,138 @@
+//! Rules AWS keeps and moto does not, for the stand-in in front of moto (see
+//! [`super::standin::Strict`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::standin::{Reply, Request, Strict};
+
+/// A restored DynamoDB table is CREATING for a while (moto makes it ACTIVE at once), and
+/// DynamoDB refuses to tag a table that is not ACTIVE: the first `describes` DescribeTable
+/// answers of each restored table say CREATING, and a TagResource of it before then is refused.
+pub struct CreatingTables {
+    describes: usize,
+    /// Restored table name -> DescribeTable answers still to say CREATING.
+    creating: Mutex<HashMap<String, usize>>,
+}
+
+impl CreatingTables {
+    pub fn for_describes(describes: usize) -> CreatingTables {
+        CreatingTables {
+            describes,
+            creating: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn left(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.creating.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn creating(&self, table: &str) -> bool {
+        self.left().get(table).is_some_and(|n| *n > 0)
+    }
+}
+
+fn str_field(v: &Value, field: &str) -> Option<String> {
+    v.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+impl Strict for CreatingTables {
+    fn before(&self, r: &Request) -> Option<Reply> {
+        if r.operation() != "TagResource" {
+            return None;
+        }
+        let arn = str_field(&r.json(), "ResourceArn")?;
+        let table = arn.rsplit_once(":table/")?.1.to_string();
+        self.creating(&table).then(|| {
+            Reply::json_error(
+                "ResourceInUseException",
+                &format!("Attempt to change a resource which is still in use: Table is being created: {table}"),
+            )
+        })
+    }
+
+    fn after(&self, r: &Request, reply: &mut Reply) {
+        let op = r.operation();
+        if reply.status != 200 {
+            return;
+        }
+        if op == "RestoreTableFromBackup" || op == "RestoreTableToPointInTime" {
+            if let Some(t) = str_field(&r.json(), "TargetTableName") {
+                self.left().insert(t, self.describes);
+            }
+            return;
+        }
+        if op != "DescribeTable" {
+            return;
+        }
+        let Some(table) = str_field(&r.json(), "TableName") else {
+            return;
+        };
+        let mut left = self.left();
+        let Some(n) = left.get_mut(&table).filter(|n| **n > 0) else {
+            return;
+        };
+        *n -= 1;
+        let Ok(mut body) = serde_json::from_slice::<Value>(&reply.body) else {
+            return;
+        };
+        body["Table"]["TableStatus"] = Value::from("CREATING");
+        reply.body = body.to_string().into_bytes();
+        // The checksum was of the body as upstream wrote it.
+        reply
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("x-amz-crc32"));
+    }
+}
+
+/// AWS answering `operation` differently from upstream: `amend` rewrites the answer's body (to
+/// put a resource in a state moto never reaches, such as RDS `incompatible-parameters`).
+pub struct Amend<F> {
+    operation: &'static str,
+    amend: F,
+}
+
+impl<F: Fn(&str) -> String + Send + Sync> Amend<F> {
+    pub fn new(operation: &'static str, amend: F) -> Amend<F> {
+        Amend { operation, amend }
+    }
+}
+
+impl<F: Fn(&str) -> String + Send + Sync> Strict for Amend<F> {
+    fn after(&self, r: &Request, reply: &mut Reply) {
+        if r.operation() != self.operation || reply.status != 200 {
+            return;
+        }
+        let body = String::from_utf8_lossy(&reply.body).to_string();
+        reply.body = (self.amend)(&body).into_bytes();
+        reply
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("x-amz-crc32"));
+    }
+}
+
+/// AWS refusing `operation` requests that `when` picks, with `reply`, before upstream sees them
+/// (an id AWS cannot parse, a throttled burst).
+pub struct RefuseWhen<F> {
+    operation: &'static str,
+    when: F,
+    reply: Reply,
+}
+
+impl<F: Fn(&Request) -> bool + Send + Sync> RefuseWhen<F> {
+    pub fn new(operation: &'static str, when: F, reply: Reply) -> RefuseWhen<F> {
+        RefuseWhen {
+            operation,
+            when,
+            reply,
+        }
+    }
+}
+
+impl<F: Fn(&Request) -> bool + Send + Sync> Strict for RefuseWhen<F> {
+    fn before(&self, r: &Request) -> Option<Reply> {
+        (r.operation() == self.operation && (self.when)(r)).then(|| self.reply.clone())
+    }
+}
