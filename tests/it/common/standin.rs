@@ -77,6 +77,34 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A field of a query-protocol (EC2, RDS, STS) request body, percent-decoded.
+    pub fn form(&self, key: &str) -> Option<String> {
+        let body = String::from_utf8_lossy(&self.body);
+        let raw = form_value(&body, key)?;
+        let mut out = Vec::new();
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                    match u8::from_str_radix(hex, 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 3;
+                            continue;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b'+' => out.push(b' '),
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        Some(String::from_utf8_lossy(&out).to_string())
+    }
+
     /// The SigV4 credential scope: `(region, service)` of `Credential=KEY/DATE/REGION/SERVICE/…`.
     pub fn scope(&self) -> Option<(String, String)> {
         let auth = self.header("authorization")?;

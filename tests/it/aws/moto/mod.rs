@@ -35,8 +35,10 @@ use pilotlight::runtime::unattended::run_to_end;
 
 mod actions;
 mod once;
+mod rds_params;
 mod reads;
 mod retries;
+mod route53_details;
 mod seed;
 mod strict_reads;
 mod terminal;

@@ -138,12 +138,25 @@ pub(crate) async fn route53_health_follows_the_18_percent_rule_and_calculated_ch
     )
     .await;
 
+    // Healthy when its checkers say it is not (a check that watches for an outage page).
+    let inverted = check(
+        HealthCheckConfig::builder()
+            .r#type(HealthCheckType::Http)
+            .ip_address("10.0.0.3")
+            .port(80)
+            .inverted(true)
+            .build()
+            .unwrap(),
+    )
+    .await;
+
     // Checkers in the impaired region fail: 2 of 8 still succeed for blue (25 %), 1 of 8 for
     // green (12.5 %); AWS does not serve the status of a calculated check.
     let proxy = StandIn::forwarding(crate::common::moto::url()).await;
     let status = |id: &str| format!("/2013-04-01/healthcheck/{id}/status");
     proxy.on("GET", &status(&blue), vec![checkers(2, 8)]);
     proxy.on("GET", &status(&green), vec![checkers(1, 8)]);
+    proxy.on("GET", &status(&inverted), vec![checkers(0, 8)]);
     let calculated = either.clone();
     proxy.strict(RefuseWhen::new(
         "GetHealthCheckStatus",
@@ -163,6 +176,7 @@ pub(crate) async fn route53_health_follows_the_18_percent_rule_and_calculated_ch
             dns("dns-blue", "blue", &blue),
             dns("dns-green", "green", &green),
             format!("  dns-either: {{ kind: route53-record, zone: {other_zone}, name: {other_record}, type: A, set_identifier: blue, health_check: {either} }}"),
+            format!("  dns-inverted: {{ kind: route53-record, zone: {other_zone}, name: {other_record}, type: A, set_identifier: green, health_check: {inverted} }}"),
         ],
         "dns-blue",
     );
@@ -184,6 +198,7 @@ pub(crate) async fn route53_health_follows_the_18_percent_rule_and_calculated_ch
         "{seen:?}"
     );
     assert_eq!(ok(&seen, "dns-either").health, Health::Ok, "{seen:?}");
+    assert_eq!(ok(&seen, "dns-inverted").health, Health::Ok, "{seen:?}");
     // A second look reads each check's configuration no more.
     aws.calls().take();
     observe_all(&aws, resources, Utc::now()).await;

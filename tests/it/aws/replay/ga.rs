@@ -721,3 +721,42 @@ pub(crate) async fn ga_update_whose_group_reads_back_different_fails_the_change(
         other => panic!("expected the read-back to fail, got {other:?}"),
     }
 }
+
+/// An endpoint in another account cannot be sent back as read (its update needs the
+/// cross-account attachment, which the group's description does not carry): refused before
+/// any group is changed.
+#[tokio::test]
+pub(crate) async fn ga_refuses_a_group_with_a_cross_account_endpoint_before_changing_anything() {
+    let server = StandIn::scripted().await;
+    let foreign = "arn:aws:elasticloadbalancing:us-west-2:444455556666:loadbalancer/app/partner/0123456789abcdef";
+    server
+        .on_ga(
+            "ListListeners",
+            vec![Reply::json(answers::ga_listeners(&[&listener()]))],
+        )
+        .on_ga(
+            "ListEndpointGroups",
+            vec![Reply::json(two_groups(
+                vec![healthy("i-0aaa")],
+                vec![answers::ga_endpoint(foreign, 128, "HEALTHY", true)],
+                100.0,
+                0.0,
+            ))],
+        );
+    let rb = ga_action(
+        "ga.set-traffic-dial",
+        "{ endpoint_group_region: us-west-2, dial: 100 }",
+    );
+    let aws = cloud(&server, &rb).await;
+    let (plan, approval) = plan_and_approval(&rb, "run-cross-account");
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
+        Err(CloudError::Refused(m)) => {
+            assert!(
+                m.contains("444455556666") || m.contains("another account"),
+                "{m}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(server.requests_of("UpdateEndpointGroup").is_empty());
+}
