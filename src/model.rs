@@ -83,6 +83,14 @@ pub enum CloudError {
 }
 
 impl CloudError {
+    /// Whether a change request that failed so may still have been made: it went out and no
+    /// definite answer came (a timeout, a broken connection, a 5xx). Unlike "unreachable"
+    /// (no connection was ever made) or a refusal, which say it was not.
+    pub fn may_have_happened(&self) -> bool {
+        self.is_no_answer()
+            && !matches!(self, CloudError::Api { code, .. } if code == "Unreachable")
+    }
+
     /// Whether the service never answered (a timeout, no route, a 5xx): another endpoint of the
     /// same service may still answer, where a "no" from this one would be the same everywhere.
     pub fn is_no_answer(&self) -> bool {

@@ -247,6 +247,9 @@ impl State {
         self.after_outcome = match (d.ok, wait_until) {
             (true, Some(_)) => None,
             (true, None) => Some(AfterOutcome::Succeeded),
+            (false, _) if d.uncertain == Some(true) => {
+                Some(AfterOutcome::Uncertain(d.error.clone().unwrap_or_default()))
+            }
             (false, _) => Some(AfterOutcome::Failed(match (&d.error, d.exit_code) {
                 (Some(e), _) => e.clone(),
                 (None, code) => {

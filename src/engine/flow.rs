@@ -9,7 +9,7 @@ use crate::audit::event::{
     AttemptBegun, Intent, Outcome, PlannedStep, RunFinished, RunPaused, RunStarted, StepStarted,
 };
 use crate::audit::Event;
-use crate::model::{ActionPlan, CloudError, Started};
+use crate::model::{ActionPlan, Started};
 use crate::runbook::{Step, StepBody};
 
 impl Engine {
@@ -89,22 +89,21 @@ impl Engine {
             } if self.take_awaited(&step, attempt) => match result {
                 Ok(started) => self.action_started(started, now, fx),
                 Err(e) => {
+                    let uncertain = e.may_have_happened();
                     let outcome = Outcome {
                         attempt,
                         error: Some(e.to_string()),
+                        uncertain: uncertain.then_some(true),
                         ..Outcome::default()
                     };
                     let i = self.state.current;
                     self.emit(fx, now, Some(i), Event::Outcome(outcome), AfterAck::Nothing);
                     // No answer is not a "no": the change may have happened. Only a definite
                     // refusal is retried automatically.
-                    match e {
-                        CloudError::Timeout(_) => self.fail_now(
-                            format!("{e}; the change may have happened: check it before you retry"),
-                            now,
-                            fx,
-                        ),
-                        _ => self.attempt_failed(e.to_string(), now, fx),
+                    if uncertain {
+                        self.fail_now(uncertain_failure(&e.to_string()), now, fx)
+                    } else {
+                        self.attempt_failed(e.to_string(), now, fx)
                     }
                 }
             },
@@ -367,4 +366,10 @@ pub(super) enum Done {
     Observed(String),
     State(String),
     Resumed,
+}
+
+/// Why a step whose change request got no definite answer fails: the same words live and when
+/// a resumed run finishes what the journal's outcome began.
+pub(super) fn uncertain_failure(error: &str) -> String {
+    format!("{error}; the change may have happened: check it before you retry")
 }

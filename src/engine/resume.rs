@@ -37,6 +37,9 @@ impl Engine {
         match self.state.after_outcome.clone() {
             Some(AfterOutcome::Succeeded) => return self.succeed(now, Done::Resumed, fx),
             Some(AfterOutcome::Failed(why)) => return self.attempt_failed(why, now, fx),
+            Some(AfterOutcome::Uncertain(error)) => {
+                return self.fail_now(super::flow::uncertain_failure(&error), now, fx)
+            }
             None => {}
         }
         let run = &self.state.steps[i];

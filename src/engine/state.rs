@@ -115,6 +115,9 @@ pub enum RunStatus {
 pub enum AfterOutcome {
     Succeeded,
     Failed(String),
+    /// The change request got no definite answer (it may have happened): the step fails for
+    /// the operator to check, it is not retried.
+    Uncertain(String),
 }
 
 /// Everything the journal of a run determines: the state a live run has after handling its

@@ -166,6 +166,10 @@ pub struct Outcome {
     pub outputs: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
+    /// The request went out and no definite answer came: the change may have happened, so
+    /// the step is not retried automatically (live, or on resume).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertain: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

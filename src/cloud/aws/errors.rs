@@ -9,6 +9,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::clients::{NotSendOnce, WriteRefused};
+use super::guard::never_connected;
 use crate::model::CloudError;
 
 /// Maps a failed call of `action` (`ec2:DescribeVolumes`, the IAM action) to a [`CloudError`].
@@ -30,6 +31,21 @@ where
     match &err {
         SdkError::TimeoutError(_) => return CloudError::Timeout(timeout_secs),
         SdkError::DispatchFailure(d) if d.is_timeout() => return CloudError::Timeout(timeout_secs),
+        // The connection broke after the request was sent: AWS may have done it.
+        SdkError::DispatchFailure(d)
+            if d.is_io()
+                && !d
+                    .as_connector_error()
+                    .is_some_and(|c| never_connected(c)) =>
+        {
+            return CloudError::Api {
+                code: "NoAnswer".into(),
+                message: format!(
+                    "the connection to AWS broke before it answered {action} ({}); it may have been done: check before you retry",
+                    root_cause(&err)
+                ),
+            }
+        }
         SdkError::DispatchFailure(_) => {
             return CloudError::Api {
                 code: "Unreachable".into(),

@@ -175,26 +175,27 @@ impl Guard {
 #[derive(Debug)]
 pub(super) struct SendOnce;
 
+/// Whether `err` says no connection was ever made for the request (DNS, refused, connect
+/// timeout): then the request provably never reached AWS.
+pub(super) fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|h| h.is_connect())
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 impl SendOnce {
-    /// Whether no connection was ever made for the request (DNS, refused, connect timeout).
     fn never_connected(ctx: &InterceptorContext) -> bool {
         let Some(Err(e)) = ctx.output_or_error() else {
             return false;
         };
-        let Some(connector) = e.as_connector_error() else {
-            return false;
-        };
-        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(connector);
-        while let Some(err) = next {
-            if err
-                .downcast_ref::<hyper_util::client::legacy::Error>()
-                .is_some_and(|h| h.is_connect())
-            {
-                return true;
-            }
-            next = err.source();
-        }
-        false
+        e.as_connector_error().is_some_and(|c| never_connected(c))
     }
 }
 

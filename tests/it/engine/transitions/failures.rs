@@ -495,3 +495,58 @@ pub(crate) fn a_late_intent_ack_does_not_run_the_next_attempts_command() {
     assert_eq!(d(&run.send(Input::Tick)), ["record intent flush"]);
     assert_eq!(d(&run.ack()), Vec::<String>::new());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A change with no answer, across a crash
+
+/// A change request that got no answer may have happened: live, the step fails for the operator
+/// to check, never retried automatically. A crash after the outcome was journaled but before the
+/// failure was must come back the same way, not as an automatic retry with a new token (which,
+/// for a launch, would be a second instance).
+#[test]
+pub(crate) fn a_change_with_no_answer_is_not_retried_after_a_crash_before_its_failure() {
+    let mut run = started_run(RETRYING);
+    run.send(approve(Some("us-west-2"), None));
+    run.ack_all();
+    let fx = run.send(Input::Started {
+        step: "dial".into(),
+        attempt: 1,
+        result: Err(CloudError::Timeout(20)),
+    });
+    assert_eq!(d(&fx), ["record outcome dial", "record step-failed dial"]);
+    assert_eq!(run.state(0), StepState::Failed);
+
+    // The crash: the outcome is in the journal, the step failure is not.
+    let kept = run.records.len() - 1;
+    use pilotlight::audit::{Mode, Record};
+    let records: Vec<Record> = run.records[..kept]
+        .iter()
+        .enumerate()
+        .map(|(seq, e)| Record {
+            seq: seq as u64,
+            at: e.at,
+            operator: "tester".into(),
+            runbook: "engine-retry".into(),
+            mode: Mode::Live,
+            step: e.step.clone(),
+            event: e.event.clone(),
+            prev: "prev".into(),
+            hash: "hash".into(),
+        })
+        .collect();
+    let runbook = Arc::new(run.engine.runbook().clone());
+    let mut engine = Engine::from_records(runbook, &records).unwrap();
+    let fx = engine.handle(Input::Resume, run.now);
+    let said = d(&fx);
+    assert!(
+        said.iter().any(|e| e == "record step-failed dial"),
+        "the resumed run fails the step as the live run did: {said:?}"
+    );
+    assert!(
+        !said
+            .iter()
+            .any(|e| e.contains("intent") || e.contains("retried")),
+        "nothing is sent again: {said:?}"
+    );
+    assert_eq!(engine.steps()[0].state, StepState::Failed);
+}
