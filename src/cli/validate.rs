@@ -27,7 +27,12 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
                 failed += 1;
             }
             Ok(bytes) => match runbook::parse(&bytes) {
-                Ok(_) => {}
+                // Warnings are printed but never change the exit code.
+                Ok(book) => {
+                    for w in &book.warnings {
+                        say!("{}", w.render(&shown));
+                    }
+                }
                 Err(err) => {
                     for d in err.diagnostics() {
                         say!("{}", d.render(&shown));

@@ -70,6 +70,17 @@ const DATA: &[ResourceKind] = &[
 ];
 
 impl ActionKind {
+    /// The region whose control plane this action's API is served from, for a global service
+    /// (Route 53 changes go through us-east-1, Global Accelerator's through us-west-2): a
+    /// failover away from that region depends on the region that failed.
+    pub fn control_plane(self) -> Option<&'static str> {
+        match self {
+            ActionKind::Route53SetWeights | ActionKind::Route53UpsertRecord => Some("us-east-1"),
+            ActionKind::GaSetTrafficDial | ActionKind::GaSetEndpointWeights => Some("us-west-2"),
+            _ => None,
+        }
+    }
+
     pub const ALL: [ActionKind; 14] = [
         ActionKind::Ec2StartInstances,
         ActionKind::Ec2LaunchFromAmi,

@@ -26,6 +26,15 @@ impl fmt::Display for Pos {
     }
 }
 
+/// Whether a finding stops the runbook from loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Worth fixing, but the runbook loads and runs (`validate` still exits 0).
+    Warning,
+}
+
 /// One problem in a runbook: where, what, and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -33,6 +42,7 @@ pub struct Diagnostic {
     pub message: String,
     /// What to write instead; printed on the line after the error.
     pub hint: Option<String>,
+    pub severity: Severity,
 }
 
 impl Diagnostic {
@@ -41,6 +51,14 @@ impl Diagnostic {
             pos,
             message: message.into(),
             hint: None,
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn warning(pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(pos, message)
         }
     }
 
@@ -49,9 +67,13 @@ impl Diagnostic {
         self
     }
 
-    /// Renders as `FILE:LINE:COL: error: MESSAGE`, plus an indented hint line.
+    /// Renders as `FILE:LINE:COL: error: MESSAGE` (or `warning:`), plus an indented hint line.
     pub fn render(&self, file: &str) -> String {
-        let mut out = format!("{file}:{}: error: {}", self.pos, self.message);
+        let word = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{file}:{}: {word}: {}", self.pos, self.message);
         if let Some(hint) = &self.hint {
             out.push_str("\n  hint: ");
             out.push_str(hint);

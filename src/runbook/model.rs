@@ -110,6 +110,13 @@ pub enum ReasonPolicy {
     Required,
 }
 
+/// The region a runbook fails away from, and the one it recovers into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverRegions {
+    pub primary: String,
+    pub recovery: String,
+}
+
 /// A validated runbook.
 #[derive(Debug, Clone)]
 pub struct Runbook {
@@ -118,6 +125,10 @@ pub struct Runbook {
     pub description: Option<String>,
     pub owner: Option<String>,
     pub targets: Targets,
+    /// `regions: { primary, recovery }`, when the runbook declares them.
+    pub failover: Option<FailoverRegions>,
+    /// What `validate` warns about (the runbook loads and runs regardless).
+    pub warnings: Vec<super::Diagnostic>,
     pub vars: IndexMap<String, String>,
     pub resources: IndexMap<String, Resource>,
     pub steps: Vec<Step>,
@@ -126,6 +137,28 @@ pub struct Runbook {
 impl Runbook {
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// Why this step may fail during the event it recovers from: its change goes through the
+    /// control plane of a global service in the primary region (Route 53 in us-east-1, Global
+    /// Accelerator in us-west-2). Shown by `validate` and at the step's gate.
+    pub fn control_plane_risk(&self, step: &Step) -> Option<String> {
+        let StepBody::Action { call, .. } = &step.body else {
+            return None;
+        };
+        let plane = call.action.control_plane()?;
+        let failover = self.failover.as_ref().filter(|f| f.primary == plane)?;
+        let service = if call.action.name().starts_with("route53.") {
+            "Route 53"
+        } else {
+            "Global Accelerator"
+        };
+        Some(format!(
+            "`{}` goes through {service}'s control plane in {plane}, the primary region this \
+             runbook fails away from: it may fail while {} is impaired",
+            call.action.name(),
+            failover.primary,
+        ))
     }
 
     /// The regions the runbook touches, in first-mention order (for health and RTO views).

@@ -47,6 +47,9 @@ pub struct RawRunbook {
     /// Team or person who owns this runbook.
     pub owner: Option<String>,
     pub targets: RawTargets,
+    /// The region this runbook fails away from and the one it recovers into, used as
+    /// `{{regions.primary}}` and `{{regions.recovery}}` anywhere below.
+    pub regions: Option<RawRegions>,
     /// Values used as `{{vars.NAME}}` anywhere below.
     #[serde(default)]
     pub vars: IndexMap<String, String>,
@@ -55,6 +58,16 @@ pub struct RawRunbook {
     pub resources: IndexMap<String, RawResource>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
+}
+
+/// The two regions of a failover.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegions {
+    /// Where the workload runs normally (the region that fails).
+    pub primary: String,
+    /// Where it recovers.
+    pub recovery: String,
 }
 
 /// Recovery objectives, as durations (`45m`, `1h30m`).

@@ -10,14 +10,23 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ref {
     Var(String),
-    Resource { name: String, field: String },
-    StepOutput { step: String, output: String },
+    /// `regions.primary` or `regions.recovery`.
+    Region(String),
+    Resource {
+        name: String,
+        field: String,
+    },
+    StepOutput {
+        step: String,
+        output: String,
+    },
 }
 
 impl fmt::Display for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Ref::Var(name) => write!(f, "vars.{name}"),
+            Ref::Region(which) => write!(f, "regions.{which}"),
             Ref::Resource { name, field } => write!(f, "resources.{name}.{field}"),
             Ref::StepOutput { step, output } => write!(f, "steps.{step}.outputs.{output}"),
         }
@@ -72,7 +81,8 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
     let bad = || {
         format!(
             "`{{{{{inner}}}}}` is not a reference; write `{{{{vars.NAME}}}}`, \
-             `{{{{resources.NAME.FIELD}}}}` or `{{{{steps.STEP.outputs.NAME}}}}`"
+             `{{{{regions.primary}}}}`, `{{{{resources.NAME.FIELD}}}}` or \
+             `{{{{steps.STEP.outputs.NAME}}}}`"
         )
     };
     if !parts.iter().all(|p| is_name(p)) {
@@ -80,6 +90,7 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
     }
     match parts.as_slice() {
         ["vars", name] => Ok(Ref::Var((*name).to_string())),
+        ["regions", which @ ("primary" | "recovery")] => Ok(Ref::Region((*which).to_string())),
         ["resources", name, field] => Ok(Ref::Resource {
             name: (*name).to_string(),
             field: (*field).to_string(),

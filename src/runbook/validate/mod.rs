@@ -6,13 +6,14 @@ mod resources;
 mod serde_errors;
 mod steps;
 mod templates;
+mod warnings;
 
 use indexmap::IndexMap;
 
 use super::diagnostic::{Diagnostic, LoadError, Pos};
 use super::duration::{Duration, DURATION_HINT};
-use super::model::{Runbook, Targets};
-use super::raw::RawRunbook;
+use super::model::{FailoverRegions, Runbook, Targets};
+use super::raw::{RawRegions, RawRunbook};
 use super::source::{self, Node, Seg};
 
 pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
@@ -42,6 +43,8 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
         tree: &tree,
         diags,
         broken: Default::default(),
+        failover: None,
+        regions_broken: false,
     }
     .check(raw)
 }
@@ -66,6 +69,10 @@ pub(super) struct Checker<'t> {
     pub diags: Vec<Diagnostic>,
     /// Resources declared but invalid: already reported, so references to them are not.
     pub broken: std::collections::HashSet<String>,
+    /// `regions:`, once checked (what `{{regions.primary}}` stands for).
+    pub failover: Option<FailoverRegions>,
+    /// `regions:` is declared but invalid: already reported, so uses of it are not.
+    pub regions_broken: bool,
 }
 
 impl Checker<'_> {
@@ -97,13 +104,15 @@ impl Checker<'_> {
                 "give the time the business allows for recovery, e.g. `4h`",
             );
         }
+        self.failover = raw.regions.as_ref().and_then(|r| self.regions(r));
+        self.regions_broken = raw.regions.is_some() && self.failover.is_none();
         let vars = self.vars(&raw.vars);
         let resources = self.resources(&raw.resources, &vars);
         let steps = self.steps(&raw.steps, &vars, &resources);
         if !self.diags.is_empty() {
             return Err(sorted(self.diags));
         }
-        Ok(Runbook {
+        let mut book = Runbook {
             id: raw.runbook,
             title: raw.title,
             description: raw.description,
@@ -112,9 +121,39 @@ impl Checker<'_> {
                 rto: rto.unwrap_or_default(),
                 rpo,
             },
+            failover: self.failover.clone(),
+            warnings: Vec::new(),
             vars,
             resources,
             steps,
+        };
+        book.warnings = self.warnings(&book);
+        Ok(book)
+    }
+
+    fn regions(&mut self, raw: &RawRegions) -> Option<FailoverRegions> {
+        let mut ok = true;
+        for (key, region) in [("primary", &raw.primary), ("recovery", &raw.recovery)] {
+            if !is_region(region) {
+                self.error_at(
+                    &[Seg::Key("regions"), Seg::Key(key)],
+                    format!("`{}` is not an AWS region", region.escape_debug()),
+                    "write a region name such as `us-east-1` or `eu-west-2`",
+                );
+                ok = false;
+            }
+        }
+        if ok && raw.primary == raw.recovery {
+            self.error_at(
+                &[Seg::Key("regions"), Seg::Key("recovery")],
+                "the recovery region is the primary region",
+                "recover into another region than the one that fails",
+            );
+            ok = false;
+        }
+        ok.then(|| FailoverRegions {
+            primary: raw.primary.clone(),
+            recovery: raw.recovery.clone(),
         })
     }
 

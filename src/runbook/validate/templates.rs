@@ -85,6 +85,7 @@ impl Checker<'_> {
             // A reference to a resource that is itself invalid was reported there already.
             match reference {
                 Ref::Resource { name, .. } if self.broken.contains(name) => None,
+                Ref::Region(_) if self.regions_broken => None,
                 _ => Some(e),
             }
         })
@@ -106,6 +107,14 @@ impl Checker<'_> {
                         vars.keys().map(String::as_str),
                         "define it under `vars:`",
                     ),
+                )),
+            },
+            Ref::Region(which) => match &self.failover {
+                Some(f) if which == "primary" => Ok(Some(f.primary.clone())),
+                Some(f) => Ok(Some(f.recovery.clone())),
+                None => Err((
+                    format!("`regions.{which}` is used but the runbook declares no regions"),
+                    "add `regions: { primary: us-east-1, recovery: us-west-2 }` at the top".into(),
                 )),
             },
             Ref::Resource { name, field } => {

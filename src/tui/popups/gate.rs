@@ -191,6 +191,13 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
             "no cloud change: confirms you will do this step",
         )),
     }
+    // A cutover that needs the failed region's control plane may not happen at all.
+    if let Some(risk) = view.runbook.control_plane_risk(step) {
+        lines.push(Line::from(Span::styled(
+            format!("warning: {}", clean(&risk)),
+            theme.alert(),
+        )));
+    }
     // The step's own words (warnings such as "one-way") belong in front of the decision.
     if let Some(text) = &step.instructions {
         let text = text

@@ -626,6 +626,27 @@ fn gate_popup_with_typed_phrase_and_reason() {
 }
 
 #[test]
+fn gate_popup_warns_of_a_cutover_through_the_failed_regions_control_plane() {
+    // pilot-light fails away from us-east-1, where Route 53's control plane lives.
+    let mut d = Drive::new("control-plane", None);
+    d.until_gate_of("shift-dns");
+    let mut app = d.app(ViewMode::Drill);
+    app.on_key(key(KeyCode::Char('g')));
+    let buf = snapshot("gate_control_plane", &app, 120, 36);
+    let (x, y) = find(
+        &buf,
+        "warning: `route53.set-weights` goes through Route 53's control",
+    );
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    // A gate whose change needs no global control plane says nothing of it.
+    let mut other = Drive::new("no-control-plane", None);
+    other.until_gate_of("promote-replica");
+    let mut app = other.app(ViewMode::Drill);
+    app.on_key(key(KeyCode::Char('g')));
+    assert!(!text(&draw(&app, 120, 36, Theme { color: true })).contains("control plane"));
+}
+
+#[test]
 fn gate_popup_of_a_confirm_gate() {
     let d = at_first_gate();
     let mut app = d.app(ViewMode::Drill);
@@ -792,6 +813,7 @@ fn snapshot_files_have_no_strays() {
         "read_only_120x36",
         "read_only_80x24",
         "drill_typed_gate_waiting_120x36",
+        "gate_control_plane_120x36",
         "drill_blocked_120x36",
         "drill_blocked_80x24",
         "drill_finished_120x36",

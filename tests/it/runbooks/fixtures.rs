@@ -71,6 +71,7 @@ fn every_invalid_fixture_fails_with_its_located_message() {
 #[test]
 fn every_valid_fixture_and_shipped_runbook_loads() {
     let mut files = yaml_files(&root().join("tests/fixtures/valid"));
+    files.extend(yaml_files(&root().join("tests/fixtures/warn")));
     files.extend(yaml_files(&root().join("runbooks")));
     for file in &files {
         let bytes = fs::read(file).unwrap();

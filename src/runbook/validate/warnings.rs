@@ -1,0 +1,44 @@
+//! What `validate` warns about: a runbook that loads and runs, but may not do what its author
+//! expects when the primary region is down.
+
+use super::Checker;
+use crate::runbook::diagnostic::Diagnostic;
+use crate::runbook::model::{Runbook, StepBody};
+use crate::runbook::params::ActionParams;
+use crate::runbook::source::Seg;
+
+impl Checker<'_> {
+    pub(super) fn warnings(&self, book: &Runbook) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (i, step) in book.steps.iter().enumerate() {
+            let StepBody::Action { call, .. } = &step.body else {
+                continue;
+            };
+            let at = |key: &'static str| {
+                self.tree
+                    .locate(&[Seg::Key("steps"), Seg::Index(i), Seg::Key(key)])
+            };
+            if let Some(risk) = book.control_plane_risk(step) {
+                out.push(Diagnostic::warning(at("action"), risk).hint(
+                    "prefer a data-plane failover that needs no change during the event (Route 53 \
+                     failover records on health checks, ARC routing controls): see runbooks/README.md",
+                ));
+            }
+            let no_subnet_group = match &call.params {
+                ActionParams::RdsRestoreSnapshot(p) => p.subnet_group.is_none(),
+                ActionParams::RdsRestorePointInTime(p) => p.subnet_group.is_none(),
+                _ => false,
+            };
+            if no_subnet_group {
+                out.push(
+                    Diagnostic::warning(
+                        at("with"),
+                        "without `subnet_group` AWS restores the DB instance into the region's default VPC, where the applications may not reach it",
+                    )
+                    .hint("name the DB subnet group of the recovery VPC: `subnet_group: NAME`"),
+                );
+            }
+        }
+        out
+    }
+}
