@@ -67,6 +67,21 @@ pub struct Progress {
     pub outputs: std::collections::BTreeMap<String, String>,
 }
 
+/// The error codes with which AWS services say "slow down".
+pub const THROTTLING_CODES: [&str; 11] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "EC2ThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
 /// A cloud failure, as step state and journal text rather than a panic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum CloudError {
@@ -89,6 +104,11 @@ impl CloudError {
     pub fn may_have_happened(&self) -> bool {
         self.is_no_answer()
             && !matches!(self, CloudError::Api { code, .. } if code == "Unreachable")
+    }
+
+    /// Whether AWS refused the request for its rate (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, CloudError::Api { code, .. } if THROTTLING_CODES.contains(&code.as_str()))
     }
 
     /// Whether the service never answered (a timeout, no route, a 5xx): another endpoint of the

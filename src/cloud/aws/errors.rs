@@ -120,17 +120,7 @@ pub fn from_code(action: &str, code: &str, message: String) -> CloudError {
             CloudError::NotFound(format!("{message} ({code})"))
         }
         // The SDK's own throttling codes: these were retried with backoff before landing here.
-        "Throttling"
-        | "ThrottlingException"
-        | "ThrottledException"
-        | "RequestThrottled"
-        | "RequestThrottledException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException"
-        | "ProvisionedThroughputExceededException"
-        | "EC2ThrottledException"
-        | "SlowDown"
-        | "PriorRequestNotComplete" => {
+        c if crate::model::THROTTLING_CODES.contains(&c) => {
             CloudError::Api {
                 code: code.to_string(),
                 message: format!("{message}; AWS is throttling {action} even after retries: wait a minute and retry the step"),

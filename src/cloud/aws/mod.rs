@@ -14,6 +14,7 @@ mod observe;
 mod observe_compute;
 mod observe_db;
 mod observe_net;
+mod pace;
 mod resolve;
 mod route53_health;
 
@@ -25,6 +26,7 @@ use futures_util::Stream;
 
 pub use clients::{Access, CallCounts, CallLog, Clients, Endpoints, Timeouts};
 pub use health::HealthReport;
+pub use pace::{PER_SERVICE_REGION, SLOW_EVERY};
 
 use super::{Change, Observation, Observe};
 use crate::engine::Approval;
@@ -39,6 +41,10 @@ pub struct AwsCloud {
     runbook: Arc<Runbook>,
     /// Route 53 health check configurations read so far.
     checks: route53_health::CheckConfigs,
+    /// Requests in flight per (service, region).
+    limits: pace::Limits,
+    /// Recovery point lists and PITR windows, read at most every five minutes.
+    slow: pace::SlowFacts,
 }
 
 impl AwsCloud {
@@ -47,6 +53,8 @@ impl AwsCloud {
             clients,
             runbook,
             checks: route53_health::CheckConfigs::default(),
+            limits: pace::Limits::default(),
+            slow: pace::SlowFacts::default(),
         }
     }
 

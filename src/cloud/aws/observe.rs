@@ -120,7 +120,7 @@ impl AwsCloud {
         let region = first.region.clone().unwrap_or_default();
         let (main, backups) = futures_util::join!(
             self.kind_group(first.kind, &region, &group, now),
-            self.backup_points(&group, memo)
+            self.backup_points(&group, memo, now)
         );
         let mut main = main;
         for (name, result) in &mut main {
@@ -147,14 +147,21 @@ impl AwsCloud {
         group: &[Resource],
         now: DateTime<Utc>,
     ) -> Vec<Observation> {
-        let _ = now;
         match kind {
             ResourceKind::Ec2Instance => self.instances(region, group).await,
-            ResourceKind::EbsVolume => self.volumes(region, group).await,
-            ResourceKind::RdsInstance => self.databases(region, group).await,
-            ResourceKind::DynamodbTable => self.tables(region, group).await,
-            ResourceKind::GlobalAccelerator => self.accelerators(group).await,
-            ResourceKind::Route53Record => self.records(group).await,
+            ResourceKind::EbsVolume => self.volumes(region, group, now).await,
+            ResourceKind::RdsInstance => self.databases(region, group, now).await,
+            ResourceKind::DynamodbTable => self.tables(region, group, now).await,
+            // One group per accelerator or record, each a few calls in turn: the group takes
+            // one of the service's slots.
+            ResourceKind::GlobalAccelerator => {
+                let _slot = self.limits.permit("globalaccelerator", "global").await;
+                self.accelerators(group).await
+            }
+            ResourceKind::Route53Record => {
+                let _slot = self.limits.permit("route53", "global").await;
+                self.records(group).await
+            }
         }
     }
 
@@ -163,11 +170,12 @@ impl AwsCloud {
         &self,
         group: &[Resource],
         memo: &BackupMemo,
+        now: DateTime<Utc>,
     ) -> HashMap<String, Result<Option<RecoveryPoint>, CloudError>> {
         let mut out = HashMap::new();
         for r in group {
             let Some(b) = &r.backup else { continue };
-            let points = memo.get(self, b).await;
+            let points = memo.get(self, b, now).await;
             let newest = points.map(|ps| {
                 ps.iter()
                     .filter(|p| resolve::backup_matches(r, &p.resource_arn))

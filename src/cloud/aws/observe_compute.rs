@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use super::observe::{all_failed, collect, noted, CHUNK};
 use super::resolve;
 use super::AwsCloud;
@@ -101,7 +103,12 @@ impl AwsCloud {
         Ok(found)
     }
 
-    pub(super) async fn volumes(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
+    pub(super) async fn volumes(
+        &self,
+        region: &str,
+        group: &[Resource],
+        now: DateTime<Utc>,
+    ) -> Vec<Observation> {
         let client = self.clients.ec2(region);
         let mut found: HashMap<String, ResourceStatus> = HashMap::new();
         for chunk in group.chunks(CHUNK) {
@@ -117,7 +124,11 @@ impl AwsCloud {
                     .into_paginator()
                     .send()
                     .try_collect(),
-                resolve::snapshots_of(self, region, &ids)
+                self.slow.snapshots.get(
+                    format!("{region}|{}", ids.join(",")),
+                    now,
+                    resolve::snapshots_of(self, region, &ids)
+                )
             );
             let volumes = match volumes {
                 Ok(v) => v,

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use super::observe::{all_failed, db_health, noted, CHUNK};
 use super::resolve;
 use super::AwsCloud;
@@ -11,7 +13,12 @@ use crate::model::{CloudError, RecoveryPoint, RecoveryPointKind, ResourceStatus}
 use crate::runbook::{Health, Resource};
 
 impl AwsCloud {
-    pub(super) async fn databases(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
+    pub(super) async fn databases(
+        &self,
+        region: &str,
+        group: &[Resource],
+        now: DateTime<Utc>,
+    ) -> Vec<Observation> {
         let client = self.clients.rds(region);
         let mut found: HashMap<String, ResourceStatus> = HashMap::new();
         for chunk in group.chunks(CHUNK) {
@@ -27,7 +34,11 @@ impl AwsCloud {
                     .into_paginator()
                     .send()
                     .try_collect(),
-                resolve::db_snapshots_of(self, region, &ids)
+                self.slow.db_snapshots.get(
+                    format!("{region}|{}", ids.join(",")),
+                    now,
+                    resolve::db_snapshots_of(self, region, &ids)
+                )
             );
             let instances = match instances {
                 Ok(v) => v,
@@ -79,25 +90,45 @@ impl AwsCloud {
             .collect()
     }
 
-    pub(super) async fn tables(&self, region: &str, group: &[Resource]) -> Vec<Observation> {
-        // DynamoDB has no batch describe: one DescribeTable and one DescribeContinuousBackups
-        // per table, all at once; on-demand backups come from one ListBackups per region.
+    pub(super) async fn tables(
+        &self,
+        region: &str,
+        group: &[Resource],
+        now: DateTime<Utc>,
+    ) -> Vec<Observation> {
+        // DynamoDB has no batch describe: one DescribeTable per table on every refresh; its
+        // PITR window (DescribeContinuousBackups) and the region's on-demand backups (one
+        // ListBackups) on the slow tier. At most `PER_SERVICE_REGION` of them at once.
         let client = self.clients.dynamodb(region);
-        let backups = resolve::table_backups(self, region, None).await;
+        let backups = self
+            .slow
+            .table_backups
+            .get(
+                region.to_string(),
+                now,
+                resolve::table_backups(self, region, None),
+            )
+            .await;
         let backups = &backups;
         let each = group.iter().map(|r| {
             let client = client.clone();
             async move {
+                let describe = self.limits.read("dynamodb", region, || async {
+                    let call = client.describe_table().table_name(&r.id).send();
+                    call.await
+                        .map_err(|e| self.fail("dynamodb:DescribeTable", e))
+                });
                 let (table, pitr) = futures_util::join!(
-                    client.describe_table().table_name(&r.id).send(),
-                    client
-                        .describe_continuous_backups()
-                        .table_name(&r.id)
-                        .send()
+                    describe,
+                    self.slow.pitr.get(
+                        format!("{region}|{}", r.id),
+                        now,
+                        self.pitr_of(region, &r.id)
+                    )
                 );
                 let table = match table {
                     Ok(t) => t,
-                    Err(e) => return (r.name.clone(), Err(self.fail("dynamodb:DescribeTable", e))),
+                    Err(e) => return (r.name.clone(), Err(e)),
                 };
                 let state = table
                     .table()
@@ -109,19 +140,11 @@ impl AwsCloud {
                     "creating" | "updating" => Health::Impaired,
                     _ => Health::Unavailable,
                 };
-                let pitr = pitr.map_err(|e| self.fail("dynamodb:DescribeContinuousBackups", e));
                 let state = noted(&state, pitr.as_ref().err().or(backups.as_ref().err()));
-                let pitr = pitr.ok().and_then(|p| {
-                    let d = p.continuous_backups_description()?;
-                    let at = d
-                        .point_in_time_recovery_description()?
-                        .latest_restorable_date_time()
-                        .and_then(resolve::time)?;
-                    Some(RecoveryPoint {
-                        id: format!("{} (latest restorable time)", r.id),
-                        at,
-                        kind: RecoveryPointKind::Pitr,
-                    })
+                let pitr = pitr.ok().flatten().map(|at| RecoveryPoint {
+                    id: format!("{} (latest restorable time)", r.id),
+                    at,
+                    kind: RecoveryPointKind::Pitr,
                 });
                 let backup = backups
                     .as_ref()
@@ -144,5 +167,28 @@ impl AwsCloud {
             }
         });
         futures_util::future::join_all(each).await
+    }
+
+    /// A table's latest restorable time, `None` when PITR is off.
+    async fn pitr_of(
+        &self,
+        region: &str,
+        table: &str,
+    ) -> Result<Option<DateTime<Utc>>, CloudError> {
+        let client = self.clients.dynamodb(region);
+        let answer = self
+            .limits
+            .read("dynamodb", region, || async {
+                let call = client.describe_continuous_backups().table_name(table);
+                call.send()
+                    .await
+                    .map_err(|e| self.fail("dynamodb:DescribeContinuousBackups", e))
+            })
+            .await?;
+        Ok(answer
+            .continuous_backups_description()
+            .and_then(|d| d.point_in_time_recovery_description())
+            .and_then(|p| p.latest_restorable_date_time())
+            .and_then(resolve::time))
     }
 }

@@ -155,7 +155,7 @@ pub(super) struct BackupPoint {
 }
 
 /// Recovery points per (vault, region), listed at most once per refresh however many resources
-/// share the vault.
+/// share the vault, and at most once per slow tier across refreshes.
 #[derive(Default)]
 pub(super) struct BackupMemo {
     cells: std::sync::Mutex<HashMap<(String, String), VaultCell>>,
@@ -166,18 +166,26 @@ type VaultCell = std::sync::Arc<OnceCell<VaultPoints>>;
 type VaultPoints = Result<Vec<BackupPoint>, CloudError>;
 
 impl BackupMemo {
-    pub(super) async fn get(&self, aws: &AwsCloud, b: &BackupSource) -> VaultPoints {
+    pub(super) async fn get(
+        &self,
+        aws: &AwsCloud,
+        b: &BackupSource,
+        now: DateTime<Utc>,
+    ) -> VaultPoints {
+        let owner = b.account.clone().unwrap_or_default();
+        let key = (b.vault.clone(), format!("{}/{owner}", b.region));
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
-            let owner = b.account.clone().unwrap_or_default();
-            cells
-                .entry((b.vault.clone(), format!("{}/{owner}", b.region)))
-                .or_default()
-                .clone()
+            cells.entry(key.clone()).or_default().clone()
         };
-        cell.get_or_init(|| vault_points(aws, &b.vault, &b.region, b.account.as_deref()))
-            .await
-            .clone()
+        cell.get_or_init(|| {
+            let fetch = vault_points(aws, &b.vault, &b.region, b.account.as_deref());
+            aws.slow
+                .vaults
+                .get(format!("{}|{}", key.0, key.1), now, fetch)
+        })
+        .await
+        .clone()
     }
 }
 

@@ -45,6 +45,18 @@ fn start() -> Moto {
     }
 }
 
+/// The CPU seconds moto's server process has used so far (user and system, from
+/// `/proc/PID/stat`), to compare a client's wall time with the work of the stand-in it waits on.
+pub fn cpu_seconds() -> Option<f64> {
+    let pid = MOTO.get_or_init(start)._child.id();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// SDK configuration pointing at `endpoint` with moto's dummy credentials.
 pub async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     let creds = aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "tests");

@@ -136,3 +136,76 @@ impl<F: Fn(&Request) -> bool + Send + Sync> Strict for RefuseWhen<F> {
         (r.operation() == self.operation && (self.when)(r)).then(|| self.reply.clone())
     }
 }
+
+/// AWS's request-rate limit on one service: requests beyond `per_second` admitted in the last
+/// second get `ThrottlingException`; it also counts how many of the service's requests were in
+/// flight upstream at once (clones share the counts).
+#[derive(Clone)]
+pub struct Throttle {
+    service: &'static str,
+    per_second: usize,
+    state: std::sync::Arc<Mutex<ThrottleState>>,
+}
+
+#[derive(Default)]
+struct ThrottleState {
+    admitted: std::collections::VecDeque<std::time::Instant>,
+    throttled: usize,
+    in_flight: usize,
+    peak: usize,
+}
+
+impl Throttle {
+    pub fn new(service: &'static str, per_second: usize) -> Throttle {
+        Throttle {
+            service,
+            per_second,
+            state: Default::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ThrottleState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// (requests throttled, most in flight at once).
+    pub fn seen(&self) -> (usize, usize) {
+        let s = self.lock();
+        (s.throttled, s.peak)
+    }
+}
+
+impl Strict for Throttle {
+    fn before(&self, r: &Request) -> Option<Reply> {
+        if r.service() != self.service {
+            return None;
+        }
+        let mut s = self.lock();
+        let now = std::time::Instant::now();
+        while s
+            .admitted
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+        {
+            s.admitted.pop_front();
+        }
+        if s.admitted.len() >= self.per_second {
+            s.throttled += 1;
+            return Some(Reply::json_error(
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            ));
+        }
+        s.admitted.push_back(now);
+        s.in_flight += 1;
+        s.peak = s.peak.max(s.in_flight);
+        None
+    }
+
+    fn after(&self, r: &Request, _reply: &mut Reply) {
+        if r.service() == self.service {
+            let mut s = self.lock();
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+    }
+}

@@ -26,7 +26,9 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use chrono::{DateTime, SubsecRound, Utc};
 use pilotlight::audit::{EventKind, Journal, Mode, Record};
-use pilotlight::cloud::aws::{Access, AwsCloud, CallCounts, Clients, Endpoints, Timeouts};
+use pilotlight::cloud::aws::{
+    Access, AwsCloud, CallCounts, Clients, Endpoints, Timeouts, PER_SERVICE_REGION, SLOW_EVERY,
+};
 use pilotlight::cloud::{observe_all, Change, Gated, Mutate, Observation, Observe};
 use pilotlight::engine::{Effect, Engine, GateDecision, Input, RunStatus};
 use pilotlight::model::{CloudError, RecoveryPointKind, ResourceStatus};
@@ -35,6 +37,7 @@ use pilotlight::runtime::unattended::run_to_end;
 
 mod actions;
 mod once;
+mod pace;
 mod rds_params;
 mod reads;
 mod retries;
