@@ -215,10 +215,13 @@ async fn run(minutes: i64) {
         .unwrap();
     let wall = t.elapsed();
     let moto_cpu = moto::cpu_seconds().zip(cpu).map(|(b, a)| b - a);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     println!(
-        "status of {} resources: exit {:?}, {wall:.2?} wall, moto CPU {} (ratio {})",
+        "status of {} resources: exit {:?} ({}, {} API calls), {wall:.2?} wall, moto CPU {} (ratio {})",
         runbook.resources.len(),
         out.status.code(),
+        report["status"],
+        report["api_calls"],
         moto_cpu.map_or("?".into(), |c| format!("{c:.2} s")),
         moto_cpu.map_or("?".into(), |c| format!("{:.2}", wall.as_secs_f64() / c)),
     );

@@ -240,6 +240,16 @@ impl Clients {
         self.timeouts
     }
 
+    /// Whether requests to `service` go to an endpoint set by hand (`AWS_ENDPOINT_URL`, a
+    /// profile's, or pilotlight's own) rather than AWS's.
+    pub fn endpoint_set(&self, service: &str) -> bool {
+        self.sdk.endpoint_url().is_some()
+            || self
+                .endpoints
+                .keys()
+                .any(|k| k == service || k.starts_with(&format!("{service}@")))
+    }
+
     fn endpoint(&self, service: &str, region: &str) -> Option<String> {
         self.endpoints
             .get(&format!("{service}@{region}"))

@@ -1,7 +1,16 @@
-//! AWS Health: open events for the runbook's regions and services. The API needs a Business
-//! (or higher) support plan; without one the console says so once instead of failing.
+//! AWS Health: open events for the runbook's regions and services, and global ones (Route 53,
+//! Global Accelerator). The API needs a Business (or higher) support plan; without one the
+//! console says so once instead of failing.
+//!
+//! The API is active in one of two regions at a time; `global.health.amazonaws.com` points at
+//! the active one. A region that answers is not necessarily the active one, so the active region
+//! is found by DNS (the global name's addresses are the active endpoint's) and asked first; the
+//! other is asked only when the first does not answer.
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use super::clients::HEALTH_REGIONS;
@@ -78,9 +87,61 @@ enum Unavailable {
     Said(String),
 }
 
+/// The name that points at the active Health endpoint.
+const GLOBAL_HEALTH: &str = "global.health.amazonaws.com";
+
+/// Finds a host's addresses: the system resolver in use, a table in tests (which never look
+/// beyond 127.0.0.1).
+pub trait Lookup: Send + Sync {
+    fn addresses<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Vec<IpAddr>>;
+}
+
+/// The system resolver.
+pub struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn addresses<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Vec<IpAddr>> {
+        Box::pin(async move {
+            tokio::net::lookup_host((host, 443))
+                .await
+                .map(|found| found.map(|a| a.ip()).collect())
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// The Health regions, the active one first: the one whose endpoint shares an address with
+/// the global name. In the usual order when DNS cannot tell (within 2 s).
+pub(super) async fn active_first(lookup: &dyn Lookup) -> [&'static str; 2] {
+    let [first, second] = HEALTH_REGIONS;
+    let find = async {
+        let global = lookup.addresses(GLOBAL_HEALTH).await;
+        if global.is_empty() {
+            return None;
+        }
+        for region in HEALTH_REGIONS {
+            let host = format!("health.{region}.amazonaws.com");
+            if lookup
+                .addresses(&host)
+                .await
+                .iter()
+                .any(|a| global.contains(a))
+            {
+                return Some(region);
+            }
+        }
+        None
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), find).await {
+        Ok(Some(active)) if active == second => [second, first],
+        _ => [first, second],
+    }
+}
+
 impl AwsCloud {
     /// Open events for the runbook's regions and services (one DescribeEvents per page), from
-    /// us-east-1 or, when that does not answer, us-east-2; within the operation timeout in all.
+    /// the active Health region or, when that does not answer, the other; within the operation
+    /// timeout in all.
     pub async fn health_events(&self) -> HealthReport {
         let bound = self.clients.timeouts().operation;
         match tokio::time::timeout(bound, self.ask_health()).await {
@@ -95,14 +156,22 @@ impl AwsCloud {
 
     async fn ask_health(&self) -> HealthReport {
         let filter = self.health_filter();
+        let order = match &self.lookup {
+            Some(lookup) => active_first(lookup.as_ref()).await,
+            None => HEALTH_REGIONS,
+        };
+        // Events of global services say `global`; a regions filter would hide them, so the
+        // regions are kept here rather than in the request.
+        let regions = self.runbook.regions();
+        let ours = |e: &HealthEvent| e.region == "global" || regions.contains(&e.region);
         let mut silent = None;
-        for region in HEALTH_REGIONS {
+        for region in order {
             match self.describe_events(region, filter.clone()).await {
                 Ok(events) => {
                     return HealthReport {
                         available: true,
                         note: None,
-                        events,
+                        events: events.into_iter().filter(ours).collect(),
                     }
                 }
                 Err(Unavailable::Said(note)) => return unavailable(note),
@@ -117,7 +186,6 @@ impl AwsCloud {
     }
 
     fn health_filter(&self) -> aws_sdk_health::types::EventFilter {
-        let regions = self.runbook.regions();
         let mut services: Vec<&str> = self
             .runbook
             .resources
@@ -130,7 +198,6 @@ impl AwsCloud {
         services.sort_unstable();
         services.dedup();
         aws_sdk_health::types::EventFilter::builder()
-            .set_regions(Some(regions))
             .set_services(Some(services.iter().map(|s| s.to_string()).collect()))
             .event_status_codes(aws_sdk_health::types::EventStatusCode::Open)
             .build()

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
 pub use clients::{Access, CallCounts, CallLog, Clients, Endpoints, Timeouts};
-pub use health::HealthReport;
+pub use health::{HealthReport, Lookup};
 pub use pace::{PER_SERVICE_REGION, SLOW_EVERY};
 
 use super::{Change, Observation, Observe};
@@ -45,6 +45,9 @@ pub struct AwsCloud {
     limits: pace::Limits,
     /// Recovery point lists and PITR windows, read at most every five minutes.
     slow: pace::SlowFacts,
+    /// How the active AWS Health region is found (none: in the usual order, as when Health's
+    /// endpoint is set by hand).
+    lookup: Option<Arc<dyn health::Lookup>>,
 }
 
 impl AwsCloud {
@@ -55,7 +58,20 @@ impl AwsCloud {
             checks: route53_health::CheckConfigs::default(),
             limits: pace::Limits::default(),
             slow: pace::SlowFacts::default(),
+            lookup: None,
         }
+        .with_lookup(None)
+    }
+
+    /// Finds the active AWS Health region with `lookup`; `None`: with the system resolver,
+    /// unless Health's endpoint is set by hand (then DNS says nothing about it).
+    pub fn with_lookup(mut self, lookup: Option<Arc<dyn health::Lookup>>) -> AwsCloud {
+        self.lookup = match lookup {
+            Some(l) => Some(l),
+            None if self.clients.endpoint_set("health") => None,
+            None => Some(Arc::new(health::SystemLookup)),
+        };
+        self
     }
 
     /// The backend for `runbook` from the standard AWS configuration chain.

@@ -55,7 +55,8 @@ pub(crate) async fn health_events_are_listed_across_pages() {
     let summary = report.summary().unwrap();
     assert!(summary.contains("2 open event(s)"), "{summary}");
 
-    // The request: RPC v2 CBOR, filtered to the runbook's regions and services, open events.
+    // The request: RPC v2 CBOR, filtered to the runbook's services and open events; not to
+    // regions, which would hide global events (the regions are kept on this side).
     let sent = server.requests_of("DescribeEvents");
     assert_eq!(sent.len(), 2);
     assert_eq!(
@@ -65,14 +66,7 @@ pub(crate) async fn health_events_are_listed_across_pages() {
     assert_eq!(sent[0].header("smithy-protocol"), Some("rpc-v2-cbor"));
     let input = sent[0].cbor();
     let filter = &input["filter"];
-    let mut regions: Vec<&str> = filter["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap())
-        .collect();
-    regions.sort_unstable();
-    assert_eq!(regions, ["us-east-1", "us-west-2"]);
+    assert_eq!(filter.get("regions"), None, "{filter}");
     assert_eq!(
         filter["services"],
         json!(["BACKUP", "EBS", "EC2", "GLOBALACCELERATOR"])
@@ -202,4 +196,89 @@ pub(crate) async fn health_answers_from_us_east_2_when_us_east_1_is_dark() {
         "{note}"
     );
     assert!(note.contains("us-east-1 and us-east-2"), "{note}");
+}
+
+#[tokio::test]
+pub(crate) async fn global_events_are_kept_and_other_regions_left_out() {
+    let server = StandIn::scripted().await;
+    let t = crate::common::t0().timestamp();
+    server.on_health(
+        "DescribeEvents",
+        vec![Reply::cbor(json!({
+            "events": [
+                answers::health_event("GLOBALACCELERATOR", "global", "AWS_GLOBALACCELERATOR_OPERATIONAL_ISSUE", t - 600),
+                answers::health_event("EC2", "eu-west-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 600),
+                answers::health_event("EC2", "us-east-1", "AWS_EC2_OPERATIONAL_ISSUE", t - 300),
+            ]
+        }))],
+    );
+    let rb = runbook(HEALTH_RESOURCES, "");
+    let aws = cloud(&server, &rb).await;
+    let report = aws.health_events().await;
+    let seen: Vec<(&str, &str)> = report
+        .events
+        .iter()
+        .map(|e| (e.service.as_str(), e.region.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("GLOBALACCELERATOR", "global"), ("EC2", "us-east-1")],
+        "{report:?}"
+    );
+}
+
+/// Addresses by host name, as DNS would give them.
+struct Table(Vec<(&'static str, &'static str)>);
+
+impl pilotlight::cloud::aws::Lookup for Table {
+    fn addresses<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Vec<std::net::IpAddr>> {
+        let found = self
+            .0
+            .iter()
+            .filter(|(h, _)| *h == host)
+            .map(|(_, ip)| ip.parse().unwrap())
+            .collect();
+        Box::pin(async move { found })
+    }
+}
+
+#[tokio::test]
+pub(crate) async fn health_asks_the_active_region_first_though_both_answer() {
+    // AWS has made us-east-2 the active Health region; us-east-1 still answers (passive).
+    let server = StandIn::scripted().await;
+    server.on_health("DescribeEvents", vec![Reply::cbor(json!({ "events": [] }))]);
+    let rb = runbook(HEALTH_RESOURCES, "");
+    let dns = Table(vec![
+        ("global.health.amazonaws.com", "192.0.2.20"),
+        ("health.us-east-1.amazonaws.com", "192.0.2.10"),
+        ("health.us-east-2.amazonaws.com", "192.0.2.20"),
+    ]);
+    let aws = cloud(&server, &rb)
+        .await
+        .with_lookup(Some(std::sync::Arc::new(dns)));
+    let report = aws.health_events().await;
+    assert!(report.available, "{report:?}");
+    let sent = server.requests_of("DescribeEvents");
+    assert_eq!(sent.len(), 1);
+    let auth = sent[0].header("authorization").unwrap_or_default();
+    assert!(
+        auth.contains("/us-east-2/health/"),
+        "signed for us-east-2: {auth}"
+    );
+
+    // DNS that says nothing useful: the usual order.
+    let server = StandIn::scripted().await;
+    server.on_health("DescribeEvents", vec![Reply::cbor(json!({ "events": [] }))]);
+    let aws = cloud(&server, &rb)
+        .await
+        .with_lookup(Some(std::sync::Arc::new(Table(Vec::new()))));
+    aws.health_events().await;
+    let auth = server.requests_of("DescribeEvents")[0]
+        .header("authorization")
+        .unwrap_or_default()
+        .to_string();
+    assert!(auth.contains("/us-east-1/health/"), "{auth}");
 }
