@@ -218,10 +218,14 @@ impl Change for AwsCloud {
     }
 
     async fn preview(&self, plan: &ActionPlan) -> Option<String> {
-        if !plan.action.spec().cutover {
+        let change = if plan.action == crate::runbook::ActionKind::BackupStartRestore {
+            self.restore_preview(plan).await
+        } else if plan.action.spec().cutover {
+            self.cutover_preview(plan).await
+        } else {
             return None;
-        }
-        Some(match self.cutover_preview(plan).await {
+        };
+        Some(match change {
             Ok(change) => format!("as AWS stands now: {change}"),
             Err(e) => format!("cannot read the current state: {e}"),
         })

@@ -1,7 +1,13 @@
-//! AWS Backup restore jobs. A repeat of one attempt carries the same IdempotencyToken, so AWS
-//! returns the job it already started. A retry is a new attempt with a new token: before it asks
+//! AWS Backup restore jobs. The request's metadata is the recovery point's own (what AWS says
+//! it needs to restore that point: GetRecoveryPointRestoreMetadata) with the runbook's values
+//! over it, and the gate shows it merged before anything is sent.
+//!
+//! A repeat of one attempt carries the same IdempotencyToken, so AWS returns the job it already
+//! started. A retry is a new attempt with a new token: before it asks
 //! for a job, it looks for one an earlier attempt of the step started (Backup jobs carry no
 //! tags, so by recovery point, IAM role and creation time) and follows that one instead.
+
+use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
 
@@ -39,6 +45,78 @@ impl AwsCloud {
                     resource.backup.as_ref().map_or("?", |b| b.vault.as_str())
                 ))
             })
+    }
+
+    /// The metadata a restore of `point` sends: the recovery point's own, with the runbook's
+    /// values over it, and which keys the runbook set. Only the runbook's when the resource
+    /// names no vault (the point's own cannot be asked for without it).
+    async fn restore_metadata(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+        region: &str,
+        point: &str,
+    ) -> Result<Merged, CloudError> {
+        let ours = &params!(plan, BackupStartRestore).metadata;
+        let mut merged = Merged::default();
+        if let Some(source) = &resource.backup {
+            let out = self
+                .clients
+                .backup(region)
+                .get_recovery_point_restore_metadata()
+                .backup_vault_name(&source.vault)
+                .recovery_point_arn(point)
+                .set_backup_vault_account_id(source.account.clone())
+                .send()
+                .await
+                .map_err(|e| self.fail("backup:GetRecoveryPointRestoreMetadata", e))?;
+            if let Some(theirs) = out.restore_metadata() {
+                merged.values.extend(theirs.clone());
+            }
+        } else {
+            merged.only_ours = true;
+        }
+        for (k, v) in ours {
+            merged.values.insert(k.clone(), v.clone());
+            merged.ours.push(k.clone());
+        }
+        Ok(merged)
+    }
+
+    /// What the gate shows of a restore: the recovery point and the metadata that would be
+    /// sent, the runbook's values marked.
+    pub(crate) async fn restore_preview(&self, plan: &ActionPlan) -> Result<String, CloudError> {
+        let resource = self.resource(&plan.resource)?;
+        let region = region(plan)?;
+        let point = self.restore_point(plan, resource, region).await?;
+        let merged = self
+            .restore_metadata(plan, resource, region, &point)
+            .await?;
+        let shown: Vec<String> = merged
+            .values
+            .iter()
+            .map(|(k, v)| {
+                let mark = if merged.ours.contains(k) {
+                    " (runbook)"
+                } else {
+                    ""
+                };
+                format!("{k}={v}{mark}")
+            })
+            .collect();
+        let whose = if merged.only_ours {
+            "the runbook's metadata only (the resource names no vault to ask for the point's own)"
+        } else {
+            "metadata"
+        };
+        Ok(format!(
+            "restore {point} with {whose}: {}",
+            if shown.is_empty() {
+                "none".to_string()
+            } else {
+                shown.join(", ")
+            }
+        ))
     }
 
     /// The resource's completed recovery points in its vault.
@@ -137,13 +215,11 @@ impl AwsCloud {
         let region = region(plan)?;
         let point = self.restore_point(plan, resource, region).await?;
         let p = params!(plan, BackupStartRestore);
-        let metadata = Some(
-            p.metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
-        .filter(|m: &std::collections::HashMap<String, String>| !m.is_empty());
+        let merged = self
+            .restore_metadata(plan, resource, region, &point)
+            .await?;
+        let metadata = Some(merged.values.into_iter().collect())
+            .filter(|m: &std::collections::HashMap<String, String>| !m.is_empty());
         let out = self
             .clients
             .change()
@@ -218,4 +294,14 @@ impl AwsCloud {
         }
         Ok(p)
     }
+}
+
+/// Restore metadata: the recovery point's own with the runbook's over it.
+#[derive(Debug, Default)]
+struct Merged {
+    values: BTreeMap<String, String>,
+    /// Keys the runbook set.
+    ours: Vec<String>,
+    /// The point's own could not be asked for.
+    only_ours: bool,
 }

@@ -146,6 +146,23 @@ pub(crate) async fn backup_restore_sends_the_token_and_follows_the_job() {
     let volume = "vol-0abc1234def567890";
     let server = StandIn::scripted().await;
     server
+        // What AWS says a restore of the point needs (GetRecoveryPointRestoreMetadata).
+        .on(
+            "GET",
+            "/backup-vaults/billing-dr/recovery-points/",
+            vec![Reply::rest(json!({
+                "BackupVaultArn": "arn:aws:backup:us-west-2:111122223333:backup-vault:billing-dr",
+                "RecoveryPointArn": point_arn(2),
+                "ResourceType": "EBS",
+                "RestoreMetadata": {
+                    "volumeId": volume,
+                    "availabilityZone": "us-east-1a",
+                    "volumeType": "gp2",
+                    "volumeSize": "100",
+                    "encrypted": "true"
+                }
+            }))],
+        )
         .on(
             "GET",
             "/backup-vaults/billing-dr/recovery-points",
@@ -205,6 +222,26 @@ pub(crate) async fn backup_restore_sends_the_token_and_follows_the_job() {
         "the vault's region"
     );
 
+    // The gate shows the request merged: the point's own metadata, the runbook's over it.
+    let preview = aws.preview(&plan).await.unwrap();
+    assert_eq!(
+        preview,
+        format!(
+            "as AWS stands now: restore {} with metadata: availabilityZone=us-west-2a (runbook), encrypted=true, volumeId={volume}, volumeSize=100, volumeType=gp3 (runbook)",
+            point_arn(2)
+        )
+    );
+    let asked = server.requests_of("GET /backup-vaults/billing-dr/recovery-points/");
+    assert!(
+        asked[0].path.ends_with("/restore-metadata"),
+        "{}",
+        asked[0].path
+    );
+    assert!(
+        server.requests_of("PUT /restore-jobs").is_empty(),
+        "a preview sends nothing"
+    );
+
     let started = Gated(&aws)
         .start(&plan, &approval, Utc::now())
         .await
@@ -220,7 +257,13 @@ pub(crate) async fn backup_restore_sends_the_token_and_follows_the_job() {
     assert_eq!(body["IamRoleArn"], ROLE);
     assert_eq!(
         body["Metadata"],
-        json!({ "availabilityZone": "us-west-2a", "volumeType": "gp3" })
+        json!({
+            "availabilityZone": "us-west-2a",
+            "encrypted": "true",
+            "volumeId": volume,
+            "volumeSize": "100",
+            "volumeType": "gp3"
+        })
     );
 
     let plan = plan.with_made(Some(&started.outputs));
