@@ -66,6 +66,46 @@ pub(super) async fn snapshots_of(
     Ok(out)
 }
 
+/// The tag that names the volume a snapshot copied from another region was taken of: AWS gives
+/// a copy an arbitrary volume id (`vol-ffffffff`), so `volume-id` cannot find it.
+pub const SOURCE_VOLUME_TAG: &str = "pilotlight:source-volume";
+
+/// The newest completed snapshot in `region` tagged as a copy of `volume`'s.
+pub(super) async fn copies_of(
+    aws: &AwsCloud,
+    region: &str,
+    volume: &str,
+) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
+    let filters = [
+        aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{SOURCE_VOLUME_TAG}"))
+            .values(volume)
+            .build(),
+        aws_sdk_ec2::types::Filter::builder()
+            .name("status")
+            .values("completed")
+            .build(),
+    ];
+    let pages = aws
+        .clients
+        .ec2(region)
+        .describe_snapshots()
+        .owner_ids("self")
+        .set_filters(Some(filters.to_vec()))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws.fail("ec2:DescribeSnapshots", e))?;
+    let mut out = Newest::new();
+    for s in pages.iter().flat_map(|p| p.snapshots()) {
+        if let (Some(id), Some(at)) = (s.snapshot_id(), s.start_time().and_then(time)) {
+            keep_newest(&mut out, volume.to_string(), id.to_string(), at);
+        }
+    }
+    Ok(out.remove(volume))
+}
+
 /// The newest available DB snapshot of each instance (identifiers in lower case).
 pub(super) async fn db_snapshots_of(
     aws: &AwsCloud,

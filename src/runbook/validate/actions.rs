@@ -217,7 +217,22 @@ impl Checker<'_> {
                 }
             }
         }
+        let elsewhere = params
+            .region()
+            .and_then(Template::as_literal)
+            .filter(|r| Some(r) != res.region.as_ref());
         match params {
+            ActionParams::DynamodbRestoreBackup(_) if elsewhere.is_some() => {
+                problems.push((
+                    at("region"),
+                    format!(
+                        "DynamoDB backups stay in their table's region ({}): RestoreTableFromBackup cannot restore one into {}",
+                        res.region.as_deref().unwrap_or("?"),
+                        elsewhere.unwrap_or_default()
+                    ),
+                    "to survive a region loss, copy backups to the recovery region with AWS Backup, give the table `backup: { vault, region }` and restore with `backup.start-restore`".into(),
+                ));
+            }
             ActionParams::SetTrafficDial(p) if p.dial > 100 => {
                 problems.push((
                     at("dial"),

@@ -11,7 +11,7 @@ impl Checker<'_> {
     pub(super) fn warnings(&self, book: &Runbook) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for (i, step) in book.steps.iter().enumerate() {
-            let StepBody::Action { call, .. } = &step.body else {
+            let StepBody::Action { call, resource, .. } = &step.body else {
                 continue;
             };
             let at = |key: &'static str| {
@@ -23,6 +23,24 @@ impl Checker<'_> {
                     "prefer a data-plane failover that needs no change during the event (Route 53 \
                      failover records on health checks, ARC routing controls): see runbooks/README.md",
                 ));
+            }
+            let source = book
+                .resources
+                .get(resource)
+                .and_then(|r| r.region.as_deref());
+            let into = call.params.region().and_then(|r| r.as_literal());
+            if let (ActionParams::DynamodbRestorePointInTime(_), Some(from), Some(to)) =
+                (&call.params, source, &into)
+            {
+                if from != to {
+                    out.push(
+                        Diagnostic::warning(
+                            at("with"),
+                            format!("a point-in-time restore into {to} reads the table's backups in {from}: it fails while {from} is down"),
+                        )
+                        .hint("for a region loss, keep AWS Backup copies in the recovery region and restore one with `backup.start-restore`"),
+                    );
+                }
             }
             let no_subnet_group = match &call.params {
                 ActionParams::RdsRestoreSnapshot(p) => p.subnet_group.is_none(),

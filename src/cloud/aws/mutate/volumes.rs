@@ -81,7 +81,7 @@ impl AwsCloud {
         let region = region(plan)?;
         let p = params!(plan, RestoreVolume);
         let snapshot = match &p.snapshot {
-            Source::Latest => {
+            Source::Latest if Some(region) == resource.region.as_deref() => {
                 resolve::snapshots_of(self, region, std::slice::from_ref(&resource.id))
                     .await?
                     .remove(&resource.id)
@@ -93,6 +93,19 @@ impl AwsCloud {
                         ))
                     })?
             }
+            // In another region only copies exist, and AWS gives a copy another volume id.
+            Source::Latest => resolve::copies_of(self, region, &resource.id)
+                .await?
+                .map(|(id, _)| id)
+                .ok_or_else(|| {
+                    CloudError::NotFound(format!(
+                        "no completed snapshot in {region} tagged {}={}: copies made across regions carry another volume id; tag each copy (aws ec2 copy-snapshot --tag-specifications 'ResourceType=snapshot,Tags=[{{Key={},Value={}}}]') or name one with `snapshot:`",
+                        resolve::SOURCE_VOLUME_TAG,
+                        resource.id,
+                        resolve::SOURCE_VOLUME_TAG,
+                        resource.id
+                    ))
+                })?,
             Source::Named(id) => id.clone(),
         };
         let out = self

@@ -36,6 +36,7 @@ use pilotlight::runbook::{Health, Runbook};
 use pilotlight::runtime::unattended::run_to_end;
 
 mod actions;
+mod copies;
 mod once;
 mod pace;
 mod rds_params;

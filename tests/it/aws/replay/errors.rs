@@ -197,6 +197,11 @@ pub(crate) async fn not_found_is_not_found() {
     let server = StandIn::scripted().await;
     server
         .on(
+            "GET",
+            "/backup-vaults/",
+            vec![Reply::rest(json!({ "RestoreMetadata": {} }))],
+        )
+        .on(
             "PUT",
             "/restore-jobs",
             vec![Reply::rest(json!({ "RestoreJobId": "restore-gone" }))],
@@ -217,8 +222,12 @@ pub(crate) async fn not_found_is_not_found() {
         .start(&plan, &approval, Utc::now())
         .await
         .unwrap();
-    // A named recovery point is used as is: no vault listing.
-    assert!(server.requests_of("GET /backup-vaults/").is_empty());
+    // A named recovery point is used as is: no vault listing, only its restore metadata.
+    let asked = server.requests_of("GET /backup-vaults/");
+    assert!(
+        asked.iter().all(|r| r.path.ends_with("/restore-metadata")),
+        "{asked:?}"
+    );
     assert_eq!(
         server.requests_of("PUT /restore-jobs")[0].json()["RecoveryPointArn"],
         point_arn(1).as_str()
