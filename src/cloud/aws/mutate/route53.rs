@@ -111,6 +111,52 @@ impl AwsCloud {
         Ok((before, after))
     }
 
+    /// Record sets of another type at the same name with the same set identifiers (an AAAA
+    /// beside the A the runbook shifts): the change leaves them as they are, so traffic that
+    /// resolves through them stays where it was. One page from the name; `None` when there are
+    /// none or they cannot be read (the preview is advice; the change does not depend on it).
+    async fn left_behind(
+        &self,
+        resource: &Resource,
+        after: &[ResourceRecordSet],
+    ) -> Option<String> {
+        let record = resource.record.as_ref()?;
+        let ids: Vec<&str> = after.iter().filter_map(|s| s.set_identifier()).collect();
+        if ids.is_empty() {
+            return None;
+        }
+        let name = crate::cloud::aws::observe_net::normalise(&record.name);
+        let out = self
+            .clients
+            .route53(ROUTE53_REGION)
+            .list_resource_record_sets()
+            .hosted_zone_id(&record.zone)
+            .start_record_name(&name)
+            .max_items(300)
+            .send()
+            .await
+            .ok()?;
+        let mut others: Vec<String> = out
+            .resource_record_sets()
+            .iter()
+            .filter(|s| crate::cloud::aws::observe_net::normalise(s.name()) == name)
+            .filter(|s| s.r#type().as_str() != record.record_type)
+            .filter(|s| s.set_identifier().is_some_and(|id| ids.contains(&id)))
+            .map(|s| s.r#type().as_str().to_string())
+            .collect();
+        others.sort();
+        others.dedup();
+        (!others.is_empty()).then(|| {
+            format!(
+                "WARNING: {} record sets {} of {} are not changed by this step (the resource covers {} only): declare a route53-record resource per type and shift each",
+                others.join("/"),
+                ids.join(", "),
+                record.name,
+                record.record_type
+            )
+        })
+    }
+
     pub(super) async fn find_route53(
         &self,
         plan: &ActionPlan,
@@ -261,7 +307,12 @@ impl AwsCloud {
                         v.iter().map(describe_set).collect::<Vec<_>>().join("; ")
                     }
                 };
-                Ok(format!("{} -> {}", show(&before), show(&after)))
+                let mut change = format!("{} -> {}", show(&before), show(&after));
+                if let Some(note) = self.left_behind(resource, &after).await {
+                    change.push_str("; ");
+                    change.push_str(&note);
+                }
+                Ok(change)
             }
             _ => Err(CloudError::Refused(format!(
                 "{} is not a cutover",

@@ -163,3 +163,66 @@ pub(crate) async fn record_sets_are_paged_and_wildcards_read_as_written() {
         pages[1].path
     );
 }
+
+#[tokio::test]
+pub(crate) async fn a_weight_shift_preview_names_the_sets_of_other_types_it_leaves_behind() {
+    use aws_sdk_route53::types::{
+        Change as R53Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let m = Moto::new(REGION).await;
+    let zone_name = format!("{}.test", unique("dual-stack"));
+    let record = format!("www.{zone_name}");
+    let zone = m.weighted_zone(&zone_name, &record).await;
+    let rb = one_action(
+        &[format!(
+            "  www: {{ kind: route53-record, zone: {zone}, name: {record}, type: A }}"
+        )],
+        "www",
+        "route53.set-weights",
+        "{ weights: { blue: 0, green: 100 } }",
+    );
+    let aws = backend(&rb, Access::ReadWrite).await;
+    let (plan, _) = plan_and_approval(&rb, &unique("run"));
+    let alone = aws.preview(&plan).await.unwrap();
+    assert!(!alone.contains("WARNING"), "{alone}");
+
+    // The same name also has weighted AAAA sets with the same identifiers.
+    let aaaa = |sid: &str, weight: i64, ip: &str| {
+        R53Change::builder()
+            .action(ChangeAction::Create)
+            .resource_record_set(
+                ResourceRecordSet::builder()
+                    .name(&record)
+                    .r#type(RrType::Aaaa)
+                    .set_identifier(sid)
+                    .weight(weight)
+                    .ttl(60)
+                    .resource_records(ResourceRecord::builder().value(ip).build().unwrap())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    m.r53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(aaaa("blue", 100, "2001:db8::1"))
+                .changes(aaaa("green", 0, "2001:db8::2"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let preview = aws.preview(&plan).await.unwrap();
+    println!("{preview}");
+    assert!(
+        preview.contains(&format!(
+            "WARNING: AAAA record sets blue, green of {record} are not changed by this step"
+        )),
+        "{preview}"
+    );
+}
