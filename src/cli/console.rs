@@ -81,7 +81,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         launched,
         world,
         lock,
-        ..
+        expect,
     } = drill;
     let target = format!("simulated world ({})", world.scenario_name());
     let fast = match speed {
@@ -97,6 +97,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         notice: None,
         clock,
         lock,
+        expect,
     };
     attend(attended, operator, runbook_file).await
 }
@@ -112,6 +113,8 @@ pub struct Attended<B> {
     pub notice: Option<String>,
     pub clock: PacedClock,
     pub lock: crate::runtime::lock::RunLock,
+    /// How a drill's scenario expects it to end: its verdict is printed on exit.
+    pub expect: Option<crate::cloud::sim::scenario::Expectation>,
 }
 
 /// Runs the session as a task and the console on this thread, until the run ends or the
@@ -128,6 +131,7 @@ where
         notice,
         clock,
         lock,
+        expect,
     } = run;
     let Launched {
         journal,
@@ -202,11 +206,7 @@ where
                 .max()
                 .unwrap_or(t0);
             super::unattended::print_summary(&engine, &status, t0, end, &journal_path);
-            if let RunStatus::Aborted(why) = status {
-                say!("ABORTED: {why}");
-                return ExitCode::from(1);
-            }
-            ExitCode::SUCCESS
+            super::unattended::verdict(&engine, &status, expect.as_ref())
         }
         _ => {
             say!(

@@ -123,6 +123,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         // Live time is real time.
         clock: PacedClock::new(Utc::now(), Some(1.0)),
         lock,
+        expect: None,
     };
     rt.block_on(attend(attended, &operator, &args.runbook))
 }

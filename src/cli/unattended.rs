@@ -99,19 +99,33 @@ pub async fn run(drill: Drill, speed: Speed) -> ExitCode {
         runner.clock().now(),
         runner.journal().path(),
     );
-    if let Some(expect) = &expect {
-        match check_expectation(engine, &status, expect) {
-            Ok(()) => say!("scenario check: the drill ended as the scenario expects"),
-            Err(why) => say!("scenario check: NOT as the scenario expects: {why}"),
-        }
+    verdict(engine, &status, expect.as_ref())
+}
+
+/// The drill's verdict, printed last, and the exit code it gives: with a scenario, 0 when the run
+/// ended as the scenario expects (an expected abort included) and 1 when it did not; without
+/// one, 0 when the runbook completed and 1 when it stopped.
+pub(super) fn verdict(
+    engine: &Engine,
+    status: &RunStatus,
+    expect: Option<&sim::scenario::Expectation>,
+) -> ExitCode {
+    if let RunStatus::Aborted(why) | RunStatus::Blocked(why) = status {
+        say!("ABORTED: {why}");
     }
-    match status {
-        RunStatus::Finished => ExitCode::SUCCESS,
-        RunStatus::Aborted(why) | RunStatus::Blocked(why) => {
-            say!("ABORTED: {why}");
-            ExitCode::from(1)
-        }
-        RunStatus::NotStarted | RunStatus::Running => ExitCode::from(1),
+    match expect {
+        Some(expect) => match check_expectation(engine, status, expect) {
+            Ok(()) => {
+                say!("scenario check: PASSED: the drill ended as the scenario expects");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                say!("scenario check: FAILED: not as the scenario expects: {why}");
+                ExitCode::from(1)
+            }
+        },
+        None if matches!(status, RunStatus::Finished) => ExitCode::SUCCESS,
+        None => ExitCode::from(1),
     }
 }
 

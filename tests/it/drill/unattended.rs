@@ -105,24 +105,49 @@ fn every_shipped_fault_scenario_ends_as_it_describes() {
             journal.to_str().unwrap(),
         ]);
         let t = text(&out);
-        assert!(
-            t.contains("scenario check: the drill ended as the scenario expects"),
-            "{name}:\n{t}"
-        );
-        let expects_abort = std::fs::read_to_string(&s)
-            .unwrap()
-            .contains("outcome: aborted");
+        // The verdict drives the exit code and comes last: an expected abort passes too.
         assert_eq!(
-            out.status.code(),
-            Some(if expects_abort { 1 } else { 0 }),
+            String::from_utf8_lossy(&out.stdout).lines().last(),
+            Some("scenario check: PASSED: the drill ended as the scenario expects"),
             "{name}:\n{t}"
         );
+        assert_eq!(out.status.code(), Some(0), "{name}:\n{t}");
+        let source = std::fs::read_to_string(&s).unwrap();
+        let expects_abort = source.contains("outcome: aborted");
         if expects_abort {
             assert!(
                 t.contains("ABORTED: unattended drill stopped: step `"),
                 "{name}:\n{t}"
             );
         }
+        // The same scenario expecting the opposite ending fails the drill.
+        let flipped = if expects_abort {
+            source.replace("outcome: aborted", "outcome: finished")
+        } else {
+            source.replace("outcome: finished", "outcome: aborted")
+        };
+        let copy = dir.join(format!("flipped-{name}"));
+        std::fs::write(&copy, flipped).unwrap();
+        let out = pilotlight(&[
+            "drill",
+            rb.to_str().unwrap(),
+            "--unattended",
+            "--speed",
+            "max",
+            "--scenario",
+            copy.to_str().unwrap(),
+            "--journal",
+            dir.join(format!("flipped-{name}.jsonl")).to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "flipped {name}:\n{t}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .last()
+                .is_some_and(|l| l.starts_with("scenario check: FAILED: ")),
+            "flipped {name}:\n{t}"
+        );
         assert_eq!(
             pilotlight(&["audit", "verify", journal.to_str().unwrap()])
                 .status
