@@ -17,6 +17,7 @@ pub use diagnostic::{Diagnostic, LoadError, Pos};
 pub use duration::Duration;
 pub use model::*;
 pub use template::Template;
+pub use validate::is_region;
 
 /// Parses and validates a runbook from its bytes. All problems found are returned together,
 /// in source order.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, Stream};
 
+use super::pace::Look;
 use super::resolve::{self, BackupMemo};
 use super::AwsCloud;
 use crate::cloud::Observation;
@@ -79,7 +80,12 @@ impl AwsCloud {
                         .iter()
                         .map(|r| (r.name.clone(), no_answer(r, bound)))
                         .collect();
-                    match tokio::time::timeout(bound, self.group(group, now, &memo)).await {
+                    match tokio::time::timeout(
+                        bound,
+                        self.group(group, Look { now, fresh: false }, &memo),
+                    )
+                    .await
+                    {
                         // A call's own timeout says which service and region too.
                         Ok(seen) => seen
                             .into_iter()
@@ -105,22 +111,18 @@ impl AwsCloud {
         group: Vec<Resource>,
         now: DateTime<Utc>,
     ) -> Vec<Observation> {
-        self.group(group, now, &BackupMemo::default()).await
+        self.group(group, Look { now, fresh: true }, &BackupMemo::default())
+            .await
     }
 
-    async fn group(
-        &self,
-        group: Vec<Resource>,
-        now: DateTime<Utc>,
-        memo: &BackupMemo,
-    ) -> Vec<Observation> {
+    async fn group(&self, group: Vec<Resource>, look: Look, memo: &BackupMemo) -> Vec<Observation> {
         let Some(first) = group.first() else {
             return Vec::new();
         };
         let region = first.region.clone().unwrap_or_default();
         let (main, backups) = futures_util::join!(
-            self.kind_group(first.kind, &region, &group, now),
-            self.backup_points(&group, memo, now)
+            self.kind_group(first.kind, &region, &group, look),
+            self.backup_points(&group, memo, look)
         );
         let mut main = main;
         for (name, result) in &mut main {
@@ -145,13 +147,13 @@ impl AwsCloud {
         kind: ResourceKind,
         region: &str,
         group: &[Resource],
-        now: DateTime<Utc>,
+        look: Look,
     ) -> Vec<Observation> {
         match kind {
             ResourceKind::Ec2Instance => self.instances(region, group).await,
-            ResourceKind::EbsVolume => self.volumes(region, group, now).await,
-            ResourceKind::RdsInstance => self.databases(region, group, now).await,
-            ResourceKind::DynamodbTable => self.tables(region, group, now).await,
+            ResourceKind::EbsVolume => self.volumes(region, group, look).await,
+            ResourceKind::RdsInstance => self.databases(region, group, look).await,
+            ResourceKind::DynamodbTable => self.tables(region, group, look).await,
             // One group per accelerator or record, each a few calls in turn: the group takes
             // one of the service's slots.
             ResourceKind::GlobalAccelerator => {
@@ -170,12 +172,12 @@ impl AwsCloud {
         &self,
         group: &[Resource],
         memo: &BackupMemo,
-        now: DateTime<Utc>,
+        look: Look,
     ) -> HashMap<String, Result<Option<RecoveryPoint>, CloudError>> {
         let mut out = HashMap::new();
         for r in group {
             let Some(b) = &r.backup else { continue };
-            let points = memo.get(self, b, now).await;
+            let points = memo.get(self, b, look).await;
             let newest = points.map(|ps| {
                 ps.iter()
                     .filter(|p| resolve::backup_matches(r, &p.resource_arn))

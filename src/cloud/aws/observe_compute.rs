@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
 use super::observe::{all_failed, collect, noted, CHUNK};
+use super::pace::Look;
 use super::resolve;
 use super::AwsCloud;
 use crate::cloud::Observation;
@@ -107,7 +106,7 @@ impl AwsCloud {
         &self,
         region: &str,
         group: &[Resource],
-        now: DateTime<Utc>,
+        look: Look,
     ) -> Vec<Observation> {
         let client = self.clients.ec2(region);
         let mut found: HashMap<String, ResourceStatus> = HashMap::new();
@@ -126,7 +125,7 @@ impl AwsCloud {
                     .try_collect(),
                 self.slow.snapshots.get(
                     format!("{region}|{}", ids.join(",")),
-                    now,
+                    look,
                     resolve::snapshots_of(self, region, &ids)
                 )
             );

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::observe::{all_failed, db_health, noted, CHUNK};
+use super::pace::Look;
 use super::resolve;
 use super::AwsCloud;
 use crate::cloud::Observation;
@@ -17,7 +18,7 @@ impl AwsCloud {
         &self,
         region: &str,
         group: &[Resource],
-        now: DateTime<Utc>,
+        look: Look,
     ) -> Vec<Observation> {
         let client = self.clients.rds(region);
         let mut found: HashMap<String, ResourceStatus> = HashMap::new();
@@ -36,7 +37,7 @@ impl AwsCloud {
                     .try_collect(),
                 self.slow.db_snapshots.get(
                     format!("{region}|{}", ids.join(",")),
-                    now,
+                    look,
                     resolve::db_snapshots_of(self, region, &ids)
                 )
             );
@@ -94,7 +95,7 @@ impl AwsCloud {
         &self,
         region: &str,
         group: &[Resource],
-        now: DateTime<Utc>,
+        look: Look,
     ) -> Vec<Observation> {
         // DynamoDB has no batch describe: one DescribeTable per table on every refresh; its
         // PITR window (DescribeContinuousBackups) and the region's on-demand backups (one
@@ -105,7 +106,7 @@ impl AwsCloud {
             .table_backups
             .get(
                 region.to_string(),
-                now,
+                look,
                 resolve::table_backups(self, region, None),
             )
             .await;
@@ -122,7 +123,7 @@ impl AwsCloud {
                     describe,
                     self.slow.pitr.get(
                         format!("{region}|{}", r.id),
-                        now,
+                        look,
                         self.pitr_of(region, &r.id)
                     )
                 );

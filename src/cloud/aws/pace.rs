@@ -57,12 +57,17 @@ impl Limits {
     /// freed when the permit drops.
     pub(super) async fn permit(&self, service: &str, region: &str) -> Option<OwnedSemaphorePermit> {
         let gate = self.gate(service, region);
-        let quiet = *gate.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = quiet {
+        let quiet = || *gate.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = quiet() {
             tokio::time::sleep_until(until).await;
         }
         // The semaphores are never closed, so this is always a permit.
-        gate.slots.clone().acquire_owned().await.ok()
+        let permit = gate.slots.clone().acquire_owned().await.ok();
+        // A pause AWS asked for while this one queued holds it (and its slot) too.
+        if let Some(until) = quiet().filter(|u| *u > tokio::time::Instant::now()) {
+            tokio::time::sleep_until(until).await;
+        }
+        permit
     }
 
     /// Runs `call` in a slot of `service` in `region`.
@@ -114,6 +119,14 @@ fn quiet_for(round: u32) -> std::time::Duration {
     full.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
 }
 
+/// When a look happens, and whether it may use slow facts read earlier: a refresh may; a
+/// step's check (which can gate a restore) reads everything afresh.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Look {
+    pub now: DateTime<Utc>,
+    pub fresh: bool,
+}
+
 /// Slow facts of one type, by key, with when they were read. Only answers are kept: an error is
 /// asked again on the next refresh.
 pub(super) struct Tier<T> {
@@ -129,14 +142,16 @@ impl<T> Default for Tier<T> {
 }
 
 impl<T: Clone> Tier<T> {
-    /// The fact under `key` read less than [`SLOW_EVERY`] before `now`, else `fetch`'s answer.
+    /// The fact under `key` read less than [`SLOW_EVERY`] before the look (unless it must be
+    /// fresh), else `fetch`'s answer.
     pub(super) async fn get(
         &self,
         key: String,
-        now: DateTime<Utc>,
+        look: Look,
         fetch: impl Future<Output = Result<T, CloudError>>,
     ) -> Result<T, CloudError> {
-        if let Some((at, fact)) = self.lock().get(&key) {
+        let now = look.now;
+        if let Some((at, fact)) = self.lock().get(&key).filter(|_| !look.fresh) {
             if now >= *at && now - *at < SLOW_EVERY {
                 return Ok(fact.clone());
             }
@@ -174,7 +189,10 @@ mod tests {
     async fn a_slow_fact_is_read_again_once_it_is_old_and_errors_are_not_kept() {
         let tier: Tier<u32> = Tier::default();
         let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let at = |m: i64| t0 + chrono::Duration::minutes(m);
+        let at = |m: i64| Look {
+            now: t0 + chrono::Duration::minutes(m),
+            fresh: false,
+        };
         assert_eq!(tier.get("k".into(), at(0), async { Ok(1) }).await, Ok(1));
         assert_eq!(tier.get("k".into(), at(4), async { Ok(2) }).await, Ok(1));
         assert_eq!(tier.get("k".into(), at(5), async { Ok(3) }).await, Ok(3));
@@ -186,6 +204,13 @@ mod tests {
         assert_eq!(tier.get("j".into(), at(5), async { Ok(4) }).await, Ok(4));
         // A clock that went back reads again rather than trusting a fact from the future.
         assert_eq!(tier.get("k".into(), at(1), async { Ok(5) }).await, Ok(5));
+        // A fresh look reads again, and what it read serves the next refresh.
+        let fresh = Look {
+            fresh: true,
+            ..at(2)
+        };
+        assert_eq!(tier.get("k".into(), fresh, async { Ok(6) }).await, Ok(6));
+        assert_eq!(tier.get("k".into(), at(3), async { Ok(7) }).await, Ok(6));
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
+use super::pace::Look;
 use super::AwsCloud;
 use crate::model::CloudError;
 use crate::runbook::{BackupSource, Resource, ResourceKind};
@@ -206,12 +207,7 @@ type VaultCell = std::sync::Arc<OnceCell<VaultPoints>>;
 type VaultPoints = Result<Vec<BackupPoint>, CloudError>;
 
 impl BackupMemo {
-    pub(super) async fn get(
-        &self,
-        aws: &AwsCloud,
-        b: &BackupSource,
-        now: DateTime<Utc>,
-    ) -> VaultPoints {
+    pub(super) async fn get(&self, aws: &AwsCloud, b: &BackupSource, look: Look) -> VaultPoints {
         let owner = b.account.clone().unwrap_or_default();
         let key = (b.vault.clone(), format!("{}/{owner}", b.region));
         let cell = {
@@ -222,7 +218,7 @@ impl BackupMemo {
             let fetch = vault_points(aws, &b.vault, &b.region, b.account.as_deref());
             aws.slow
                 .vaults
-                .get(format!("{}|{}", key.0, key.1), now, fetch)
+                .get(format!("{}|{}", key.0, key.1), look, fetch)
         })
         .await
         .clone()

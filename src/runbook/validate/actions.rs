@@ -222,7 +222,9 @@ impl Checker<'_> {
             .and_then(Template::as_literal)
             .filter(|r| Some(r) != res.region.as_ref());
         match params {
-            ActionParams::DynamodbRestoreBackup(_) if elsewhere.is_some() => {
+            ActionParams::DynamodbRestoreBackup(p)
+                if elsewhere.is_some() && matches!(p.backup, Source::Latest) =>
+            {
                 problems.push((
                     at("region"),
                     format!(
@@ -232,6 +234,25 @@ impl Checker<'_> {
                     ),
                     "to survive a region loss, copy backups to the recovery region with AWS Backup, give the table `backup: { vault, region }` and restore with `backup.start-restore`".into(),
                 ));
+            }
+            ActionParams::DynamodbRestoreBackup(p) => {
+                // A named backup restores only in its own region.
+                let into = elsewhere.or_else(|| res.region.clone()).unwrap_or_default();
+                let named = match &p.backup {
+                    Source::Named(arn) => arn.as_literal(),
+                    Source::Latest => None,
+                };
+                let from = named
+                    .as_deref()
+                    .and_then(|a| a.split(':').nth(3))
+                    .map(str::to_string);
+                if let Some(from) = from.filter(|f| !f.is_empty() && *f != into) {
+                    problems.push((
+                        at("backup"),
+                        format!("the backup is in {from}: RestoreTableFromBackup restores it only there, not in {into}"),
+                        format!("restore it with `region: {from}`, or restore an AWS Backup copy in {into} with `backup.start-restore`"),
+                    ));
+                }
             }
             ActionParams::SetTrafficDial(p) if p.dial > 100 => {
                 problems.push((

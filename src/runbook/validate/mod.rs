@@ -229,7 +229,7 @@ pub(super) fn is_name(s: &str) -> bool {
 
 /// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`, `eusc-de-east-1`:
 /// a known geography, known words, and a number.
-pub(super) fn is_region(s: &str) -> bool {
+pub fn is_region(s: &str) -> bool {
     const AREAS: [&str; 11] = [
         "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "eusc",
     ];

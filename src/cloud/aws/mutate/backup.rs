@@ -71,7 +71,15 @@ impl AwsCloud {
                 .await
                 .map_err(|e| self.fail("backup:GetRecoveryPointRestoreMetadata", e))?;
             if let Some(theirs) = out.restore_metadata() {
-                merged.values.extend(theirs.clone());
+                for (k, v) in theirs {
+                    // The source's zone, or a key or ARN of its region, cannot be used in
+                    // another region: left out (the preview says so) unless the runbook sets it.
+                    if let Some(other) = names_other_region(v, region) {
+                        merged.dropped.push(format!("{k}={v} (of {other})"));
+                    } else {
+                        merged.values.insert(k.clone(), v.clone());
+                    }
+                }
             }
         } else {
             merged.only_ours = true;
@@ -79,6 +87,16 @@ impl AwsCloud {
         for (k, v) in ours {
             merged.values.insert(k.clone(), v.clone());
             merged.ours.push(k.clone());
+            merged.dropped.retain(|d| !d.starts_with(&format!("{k}=")));
+        }
+        // RDS refuses a zone for a Multi-AZ instance; AWS's metadata names the source's zone.
+        let multi_az = merged.values.get("MultiAZ").is_some_and(|v| v == "true");
+        if multi_az && !merged.ours.iter().any(|k| k == "AvailabilityZone") {
+            if let Some(v) = merged.values.remove("AvailabilityZone") {
+                merged
+                    .dropped
+                    .push(format!("AvailabilityZone={v} (Multi-AZ)"));
+            }
         }
         Ok(merged)
     }
@@ -109,8 +127,13 @@ impl AwsCloud {
         } else {
             "metadata"
         };
+        let dropped = if merged.dropped.is_empty() {
+            String::new()
+        } else {
+            format!("; left out: {}", merged.dropped.join(", "))
+        };
         Ok(format!(
-            "restore {point} with {whose}: {}",
+            "restore {point} with {whose}: {}{dropped}",
             if shown.is_empty() {
                 "none".to_string()
             } else {
@@ -304,4 +327,59 @@ struct Merged {
     ours: Vec<String>,
     /// The point's own could not be asked for.
     only_ours: bool,
+    /// The point's own values left out, and why.
+    dropped: Vec<String>,
+}
+
+/// The other region a restore-metadata value names, if it names one: a region or zone
+/// (`us-east-1`, `us-east-1a`) or an ARN in a region (`arn:aws:kms:us-east-1:…`).
+fn names_other_region(value: &str, region: &str) -> Option<String> {
+    let named = if value.starts_with("arn:") {
+        value.split(':').nth(3).unwrap_or_default().to_string()
+    } else {
+        // A zone is its region and one letter.
+        let zone_of = value
+            .strip_suffix(|c: char| c.is_ascii_lowercase())
+            .filter(|r| crate::runbook::is_region(r));
+        match zone_of {
+            Some(r) => r.to_string(),
+            None if crate::runbook::is_region(value) => value.to_string(),
+            None => String::new(),
+        }
+    };
+    (!named.is_empty() && named != region).then_some(named)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_other_region;
+
+    #[test]
+    fn values_of_another_region_are_recognised() {
+        let r = "us-west-2";
+        assert_eq!(
+            names_other_region("us-east-1a", r).as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            names_other_region("us-east-1", r).as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            names_other_region("arn:aws:kms:us-east-1:111122223333:key/abc", r).as_deref(),
+            Some("us-east-1")
+        );
+        for same_or_none in [
+            "us-west-2b",
+            "arn:aws:kms:us-west-2:1:key/x",
+            "arn:aws:iam::1:role/x",
+            "gp3",
+            "100",
+            "true",
+            "billing-db-dr",
+            "db-east-1",
+        ] {
+            assert_eq!(names_other_region(same_or_none, r), None, "{same_or_none}");
+        }
+    }
 }

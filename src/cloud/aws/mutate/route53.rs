@@ -111,20 +111,17 @@ impl AwsCloud {
         Ok((before, after))
     }
 
-    /// Record sets of another type at the same name with the same set identifiers (an AAAA
-    /// beside the A the runbook shifts): the change leaves them as they are, so traffic that
-    /// resolves through them stays where it was. One page from the name; `None` when there are
+    /// Address record sets of the other family at the same name (an AAAA beside the A the
+    /// runbook shifts, weighted or not): the change leaves them as they are, so clients that
+    /// resolve through them stay where they were. One page from the name; `None` when there are
     /// none or they cannot be read (the preview is advice; the change does not depend on it).
-    async fn left_behind(
-        &self,
-        resource: &Resource,
-        after: &[ResourceRecordSet],
-    ) -> Option<String> {
+    async fn left_behind(&self, resource: &Resource) -> Option<String> {
         let record = resource.record.as_ref()?;
-        let ids: Vec<&str> = after.iter().filter_map(|s| s.set_identifier()).collect();
-        if ids.is_empty() {
-            return None;
-        }
+        let other = match record.record_type.as_str() {
+            "A" => "AAAA",
+            "AAAA" => "A",
+            _ => return None,
+        };
         let name = crate::cloud::aws::observe_net::normalise(&record.name);
         let out = self
             .clients
@@ -132,29 +129,30 @@ impl AwsCloud {
             .list_resource_record_sets()
             .hosted_zone_id(&record.zone)
             .start_record_name(&name)
+            .start_record_type(RrType::from(other))
             .max_items(300)
             .send()
             .await
             .ok()?;
-        let mut others: Vec<String> = out
+        let mut sets: Vec<String> = out
             .resource_record_sets()
             .iter()
             .filter(|s| crate::cloud::aws::observe_net::normalise(s.name()) == name)
-            .filter(|s| s.r#type().as_str() != record.record_type)
-            .filter(|s| s.set_identifier().is_some_and(|id| ids.contains(&id)))
-            .map(|s| s.r#type().as_str().to_string())
+            .filter(|s| s.r#type().as_str() == other)
+            .map(|s| s.set_identifier().unwrap_or("(simple)").to_string())
             .collect();
-        others.sort();
-        others.dedup();
-        (!others.is_empty()).then(|| {
-            format!(
-                "WARNING: {} record sets {} of {} are not changed by this step (the resource covers {} only): declare a route53-record resource per type and shift each",
-                others.join("/"),
-                ids.join(", "),
-                record.name,
-                record.record_type
-            )
-        })
+        if sets.is_empty() {
+            return None;
+        }
+        if out.is_truncated() {
+            sets.push("and more".into());
+        }
+        Some(format!(
+            "WARNING: {other} record sets {} of {} are not changed by this step (the resource covers {} only): declare a route53-record resource for {other} and shift it too",
+            sets.join(", "),
+            record.name,
+            record.record_type
+        ))
     }
 
     pub(super) async fn find_route53(
@@ -308,7 +306,7 @@ impl AwsCloud {
                     }
                 };
                 let mut change = format!("{} -> {}", show(&before), show(&after));
-                if let Some(note) = self.left_behind(resource, &after).await {
+                if let Some(note) = self.left_behind(resource).await {
                     change.push_str("; ");
                     change.push_str(&note);
                 }

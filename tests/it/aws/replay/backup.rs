@@ -159,7 +159,8 @@ pub(crate) async fn backup_restore_sends_the_token_and_follows_the_job() {
                     "availabilityZone": "us-east-1a",
                     "volumeType": "gp2",
                     "volumeSize": "100",
-                    "encrypted": "true"
+                    "encrypted": "true",
+                    "kmsKeyId": "arn:aws:kms:us-east-1:111122223333:key/source-key"
                 }
             }))],
         )
@@ -227,7 +228,7 @@ pub(crate) async fn backup_restore_sends_the_token_and_follows_the_job() {
     assert_eq!(
         preview,
         format!(
-            "as AWS stands now: restore {} with metadata: availabilityZone=us-west-2a (runbook), encrypted=true, volumeId={volume}, volumeSize=100, volumeType=gp3 (runbook)",
+            "as AWS stands now: restore {} with metadata: availabilityZone=us-west-2a (runbook), encrypted=true, volumeId={volume}, volumeSize=100, volumeType=gp3 (runbook); left out: kmsKeyId=arn:aws:kms:us-east-1:111122223333:key/source-key (of us-east-1)",
             point_arn(2)
         )
     );
