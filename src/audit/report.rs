@@ -9,27 +9,31 @@
 //! JSON shape (`pilotlight audit report JOURNAL --format json`), `?` marks a nullable field:
 //! ```text
 //! { runbook, title?, run_id?, mode: "drill"|"live", simulated_time: bool,
-//!   started_at?, ended_at?, duration_secs?,
+//!   started_at?, ended_at?, duration_seconds?, service_restored_seconds?, service_restored_by?,
+//!   failback_seconds?, failback_target_seconds?,
 //!   outcome: { status: "finished" } | { status: "aborted", reason, step? } | { status: "unfinished" },
-//!   rto: { target_secs?, verdict: "within"|"over"|"not-recovered"|"unknown", margin_secs? },
-//!   expected_total_secs?, steps_without_expectation, gate_wait_secs,
-//!   operators: [name], resumptions: [{ at, operator, at_step?, gap_secs? }],
+//!   rto: { target_seconds?, verdict: "within"|"over"|"not-recovered"|"unknown", margin_seconds? },
+//!   expected_total_seconds?, steps_without_expectation, gate_wait_seconds,
+//!   operators: [name], resumptions: [{ at, operator, at_step?, gap_seconds? }],
 //!   journal: { verified, records, torn_tail?: { line, bytes }, set_aside: [{ at, line?, bytes? }] },
 //!   notes: [text],
 //!   steps: [{ id, title?, kind?,
 //!     status: "done"|"failed"|"skipped"|"aborted"|"in-progress"|"not-started",
-//!     operators: [name], started_at?, ended_at?, start_offset_secs?, duration_secs?,
-//!     expected_secs?, over_expected_secs?, attempts, result?, skip_reason?,
+//!     operators: [name], started_at?, ended_at?, start_offset_seconds?, duration_seconds?,
+//!     expected_seconds?, over_expected_seconds?, attempts, result?, skip_reason?,
 //!     gates: [{ shown_at?, confirm, typed_phrase?, reason_policy?, preview?,
 //!               decision: "approved"|"cancelled"|"open", decided_at?, operator?, typed?,
-//!               reason?, unattended?, waited_secs?, seen? }],
+//!               reason?, unattended?, waited_seconds?, seen? }],
 //!     requests: [{ at, operator, attempt?, action?, target?, region?, token?, command?, resend,
 //!                  answered_at?, ok?, adopted?, exit_code?, error?, outputs }],
-//!     retries: [{ at, attempt?, auto, after?, reason?, backoff_secs?, operator }],
+//!     retries: [{ at, attempt?, auto, after?, reason?, backoff_seconds?, operator }],
 //!     failures: [{ at, attempt?, error, last: bool }],
 //!     errors: [{ at, error, context? }] }] }
 //! ```
-//! `margin_secs` is target minus duration (negative when over), for finished runs only. `over_expected_secs` is set for
+//! `service_restored_seconds` runs from the start to the end of the step marked
+//! `restores_service` (when the runbook marks one and it was done); the RTO verdict and margin are
+//! about it when present, else about the whole run. `margin_seconds` is target minus that
+//! (negative when over), for restored runs only. `over_expected_seconds` is set for
 //! done steps with an expected duration. A retry's `attempt` is the attempt it leads to.
 
 mod build;
@@ -63,11 +67,25 @@ pub struct Report {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(with = "ms::opt")]
     pub ended_at: Option<DateTime<Utc>>,
+    #[serde(rename = "duration_seconds")]
     pub duration_secs: Option<u64>,
+    /// From the start to the end of the step that restores the service, when the runbook marks
+    /// one and it was done: what the RTO verdict is about.
+    #[serde(rename = "service_restored_seconds")]
+    pub service_restored_secs: Option<u64>,
+    /// The step that restores the service.
+    pub service_restored_by: Option<String>,
+    /// From the service restored to the end of the run.
+    #[serde(rename = "failback_seconds")]
+    pub failback_secs: Option<u64>,
+    #[serde(rename = "failback_target_seconds")]
+    pub failback_target_secs: Option<u64>,
     pub outcome: RunOutcome,
     pub rto: Rto,
+    #[serde(rename = "expected_total_seconds")]
     pub expected_total_secs: Option<u64>,
     pub steps_without_expectation: usize,
+    #[serde(rename = "gate_wait_seconds")]
     pub gate_wait_secs: u64,
     pub operators: Vec<String>,
     pub resumptions: Vec<Resumption>,
@@ -100,8 +118,10 @@ pub enum RtoVerdict {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rto {
+    #[serde(rename = "target_seconds")]
     pub target_secs: Option<u64>,
     pub verdict: RtoVerdict,
+    #[serde(rename = "margin_seconds")]
     pub margin_secs: Option<i64>,
 }
 
@@ -112,6 +132,7 @@ pub struct Resumption {
     pub operator: String,
     pub at_step: Option<String>,
     /// Time since the record before it (how long the run stood still).
+    #[serde(rename = "gap_seconds")]
     pub gap_secs: Option<u64>,
 }
 
@@ -163,9 +184,13 @@ pub struct StepReport {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(with = "ms::opt")]
     pub ended_at: Option<DateTime<Utc>>,
+    #[serde(rename = "start_offset_seconds")]
     pub start_offset_secs: Option<u64>,
+    #[serde(rename = "duration_seconds")]
     pub duration_secs: Option<u64>,
+    #[serde(rename = "expected_seconds")]
     pub expected_secs: Option<u64>,
+    #[serde(rename = "over_expected_seconds")]
     pub over_expected_secs: Option<i64>,
     pub attempts: u32,
     /// What the step ended with: the observation, the target state, or a note.
@@ -203,6 +228,7 @@ pub struct GateReport {
     pub typed: Option<String>,
     pub reason: Option<String>,
     pub unattended: Option<bool>,
+    #[serde(rename = "waited_seconds")]
     pub waited_secs: Option<u64>,
     /// What the cloud said the change would do when the decision was made (a cutover's
     /// before -> after).
@@ -241,6 +267,7 @@ pub struct RetryReport {
     pub after: Option<String>,
     /// The operator's reason for a manual retry.
     pub reason: Option<String>,
+    #[serde(rename = "backoff_seconds")]
     pub backoff_secs: Option<u64>,
     pub operator: String,
 }

@@ -170,11 +170,45 @@ pub(super) fn print_summary(
     let total = Duration::from_secs((end - t0).num_seconds().max(0) as u64);
     let target = rb.targets.rto;
     say!();
-    if matches!(status, RunStatus::Finished) {
-        let verdict = if total <= target { "within" } else { "OVER" };
-        say!("recovered in {total} (simulated) against RTO target {target}: {verdict} target");
-    } else {
-        say!("stopped after {total} (simulated); not recovered (RTO target {target})");
+    let verdict = |took: Duration, target: Duration| if took <= target { "within" } else { "OVER" };
+    let restored = engine
+        .service_restored_at()
+        .map(|at| Duration::from_secs((at - t0).num_seconds().max(0) as u64));
+    match (status, rb.has_milestone(), restored) {
+        (RunStatus::Finished, false, _) => say!(
+            "recovered in {total} (simulated) against RTO target {target}: {} target",
+            verdict(total, target)
+        ),
+        (RunStatus::Finished, true, _) => {
+            say!("finished in {total} (simulated), failback included")
+        }
+        (_, false, _) => {
+            say!("stopped after {total} (simulated); not recovered (RTO target {target})")
+        }
+        (_, true, _) => say!("stopped after {total} (simulated)"),
+    }
+    // The RTO clock stops at the step that restores the service; failback is timed apart.
+    if rb.has_milestone() {
+        let step = &rb.steps[rb.restored_by()].id;
+        match restored {
+            Some(at) => {
+                say!(
+                    "service restored at T+{at} (simulated, step `{step}`) against RTO target {target}: {} target",
+                    verdict(at, target)
+                );
+                let failback = Duration::from_secs(total.as_secs().saturating_sub(at.as_secs()));
+                match rb.targets.failback {
+                    Some(ft) => say!(
+                        "failback took {failback} against target {ft}: {} target",
+                        verdict(failback, ft)
+                    ),
+                    None => say!("failback took {failback}"),
+                }
+            }
+            None => {
+                say!("service not restored: step `{step}` was not reached (RTO target {target})")
+            }
+        }
     }
     say!("journal: {}", journal.display());
 }

@@ -32,6 +32,13 @@ impl Engine {
                     .collect();
                 let started = RunStarted {
                     context: self.context.clone(),
+                    failback_target_secs: self.runbook.targets.failback.map(|d| d.as_secs()),
+                    restores_service: self
+                        .runbook
+                        .steps
+                        .iter()
+                        .find(|s| s.restores_service)
+                        .map(|s| s.id.clone()),
                     rto_target_secs: self.runbook.targets.rto.as_secs(),
                     run_id: self.state.run_id.clone(),
                     steps,

@@ -294,6 +294,16 @@ impl Engine {
         self.state.started_at
     }
 
+    /// When the service was back: the step that restores it (else the last step) done or
+    /// skipped. The RTO clock stops here; what follows is failback.
+    pub fn service_restored_at(&self) -> Option<DateTime<Utc>> {
+        let run = self.state.steps.get(self.runbook.restored_by())?;
+        match run.state {
+            StepState::Done | StepState::Skipped => run.finished_at,
+            _ => None,
+        }
+    }
+
     /// The latest observation of a resource.
     pub fn observation(&self, resource: &str) -> Option<&ResourceStatus> {
         self.seen.get(resource)

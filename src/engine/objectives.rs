@@ -126,7 +126,8 @@ pub fn median(values: &[u64]) -> Option<u64> {
 }
 
 /// Estimated RTO: per step the median of past durations when there are any, else the runbook's
-/// `expect_duration`, else the catalogue's default; summed along the runbook.
+/// `expect_duration`, else the catalogue's default; summed along the runbook up to the step
+/// that restores the service.
 pub fn estimate_rto(runbook: &Runbook, history: &BTreeMap<String, Vec<u64>>) -> RtoEstimate {
     let steps: Vec<StepEstimate> = runbook
         .steps
@@ -150,11 +151,14 @@ pub fn estimate_rto(runbook: &Runbook, history: &BTreeMap<String, Vec<u64>>) -> 
             }
         })
         .collect();
+    // Up to the step that restores the service: failback is not recovery.
+    let upto = runbook.restored_by() + 1;
     let estimate_seconds = steps
         .iter()
+        .take(upto)
         .filter_map(|s| s.seconds)
         .fold(0u64, u64::saturating_add);
-    let complete = steps.iter().all(|s| s.seconds.is_some());
+    let complete = steps.iter().take(upto).all(|s| s.seconds.is_some());
     let target_seconds = runbook.targets.rto.as_secs();
     let verdict = match (Verdict::of(estimate_seconds, target_seconds), complete) {
         (Verdict::Ok, false) => Verdict::Unknown,
@@ -179,9 +183,19 @@ pub fn projected_recovery(
     expected_done: Option<DateTime<Utc>>,
 ) -> Option<u64> {
     let started = engine.started_at()?;
+    if let Some(at) = engine.service_restored_at() {
+        return Some((at - started).num_seconds().max(0) as u64);
+    }
     let elapsed = (now - started).num_seconds().max(0) as u64;
     let mut remaining = 0u64;
-    for (i, (run, est)) in engine.steps().iter().zip(&estimate.steps).enumerate() {
+    let upto = engine.runbook().restored_by() + 1;
+    for (i, (run, est)) in engine
+        .steps()
+        .iter()
+        .zip(&estimate.steps)
+        .enumerate()
+        .take(upto)
+    {
         if run.state.is_final() {
             continue;
         }

@@ -139,6 +139,20 @@ impl Runbook {
         self.steps.iter().find(|s| s.id == id)
     }
 
+    /// The index of the step after which the service is back: the one marked
+    /// `restores_service`, else the last step (the whole runbook is the recovery).
+    pub fn restored_by(&self) -> usize {
+        self.steps
+            .iter()
+            .position(|s| s.restores_service)
+            .unwrap_or(self.steps.len().saturating_sub(1))
+    }
+
+    /// Whether the runbook marks a service-restored step (and so has steps after it).
+    pub fn has_milestone(&self) -> bool {
+        self.steps.iter().any(|s| s.restores_service)
+    }
+
     /// Why this step may fail during the event it recovers from: its change goes through the
     /// control plane of a global service in the primary region (Route 53 in us-east-1, Global
     /// Accelerator in us-west-2). Shown by `validate` and at the step's gate.
@@ -185,6 +199,8 @@ impl Runbook {
 pub struct Targets {
     pub rto: Duration,
     pub rpo: Option<Duration>,
+    /// For the steps after the service is restored.
+    pub failback: Option<Duration>,
 }
 
 /// A cloud resource the runbook watches or changes.
@@ -287,6 +303,8 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub retry: Retry,
     pub body: StepBody,
+    /// The service is back once this step is done (`restores_service: true`).
+    pub restores_service: bool,
 }
 
 impl Step {

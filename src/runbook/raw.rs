@@ -76,6 +76,8 @@ pub struct RawRegions {
 pub struct RawTargets {
     pub rto: DurationText,
     pub rpo: Option<DurationText>,
+    /// How long the steps after the one that restores the service (failback) may take.
+    pub failback: Option<DurationText>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -196,6 +198,9 @@ pub struct RawStep {
     pub run: Option<String>,
     /// `command`: the exit code that counts as success (default 0).
     pub expect_exit: Option<i32>,
+    /// The service is back once this step is done: the RTO clock stops here, and the steps
+    /// after it (failback, clean-up) are timed against `targets.failback`. At most one step.
+    pub restores_service: Option<bool>,
 }
 
 /// The keys each step kind accepts besides the common ones.
@@ -219,4 +224,5 @@ pub const COMMON_STEP_KEYS: &[&str] = &[
     "expect_duration",
     "timeout",
     "retry",
+    "restores_service",
 ];

@@ -54,6 +54,9 @@ pub struct RunView {
     pub estimate: RtoEstimate,
     /// Seconds from the start of the run to the projected recovery.
     pub projected: Option<u64>,
+    /// Seconds from the start of the run to the service restored, once it is (the step that
+    /// restores it is done; failback may still be running).
+    pub restored: Option<u64>,
     /// The preview of the change the current step's gate is about.
     pub preview: Option<String>,
     /// The last thing the engine refused, to show the operator.
@@ -93,6 +96,7 @@ impl RunView {
             outputs: Default::default(),
             estimate,
             projected: None,
+            restored: None,
             preview: None,
             notice: None,
             version: 0,

@@ -33,6 +33,7 @@ mod drill {
     mod cli;
     mod fold;
     mod lock;
+    mod milestone;
     mod resume;
     mod status;
     mod unattended;

@@ -23,6 +23,13 @@ pub struct PlannedStep {
 pub struct RunStarted {
     /// Where the run came from (absent when whoever started the engine did not say).
     pub context: Option<RunContext>,
+    /// The runbook's failback target, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failback_target_secs: Option<u64>,
+    /// The step after which the service is back, when the runbook marks one (the RTO clock
+    /// stops there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restores_service: Option<String>,
     pub rto_target_secs: u64,
     pub run_id: String,
     pub steps: Vec<PlannedStep>,

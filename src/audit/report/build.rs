@@ -25,6 +25,10 @@ pub fn build(records: &[Record]) -> Report {
             started_at: None,
             ended_at: None,
             duration_secs: None,
+            service_restored_secs: None,
+            service_restored_by: None,
+            failback_secs: None,
+            failback_target_secs: None,
             outcome: RunOutcome::Unfinished,
             rto: Rto {
                 target_secs: None,
@@ -102,6 +106,8 @@ impl Builder {
                 self.r.title = Some(clean(&d.title));
                 self.r.run_id = Some(clean(&d.run_id));
                 self.r.rto.target_secs = Some(d.rto_target_secs);
+                self.r.service_restored_by = d.restores_service.as_deref().map(clean);
+                self.r.failback_target_secs = d.failback_target_secs;
                 for s in &d.steps {
                     let id = clean(&s.id);
                     let step = self.step(&id, rec.seq, true);
@@ -194,14 +200,36 @@ impl Builder {
             r.gate_wait_secs = r.gate_wait_secs.saturating_add(waited);
         }
         r.expected_total_secs = (r.steps.len() > r.steps_without_expectation).then_some(expected);
-        if let (Some(target), Some(took)) = (r.rto.target_secs, r.duration_secs) {
+        // The service was back when its step was done (or skipped): the RTO verdict is about
+        // that moment, and what came after is failback.
+        let milestone = r
+            .service_restored_by
+            .as_ref()
+            .and_then(|id| r.steps.iter().find(|s| &s.id == id))
+            .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+            .and_then(|s| s.ended_at);
+        if let (Some(at), Some(start)) = (milestone, r.started_at) {
+            let restored = (at - start).num_seconds().max(0) as u64;
+            r.service_restored_secs = Some(restored);
             if r.outcome == RunOutcome::Finished {
+                r.failback_secs = r.duration_secs.map(|d| d.saturating_sub(restored));
+            }
+        }
+        if let (Some(target), Some(took)) = (r.rto.target_secs, r.duration_secs) {
+            let (took, restored) = match r.service_restored_secs {
+                Some(at) => (at, true),
+                None => (
+                    took,
+                    r.outcome == RunOutcome::Finished && r.service_restored_by.is_none(),
+                ),
+            };
+            if restored {
                 r.rto.margin_secs = Some(target as i64 - took as i64);
             }
             r.rto.verdict = match r.outcome {
-                RunOutcome::Finished if took <= target => RtoVerdict::Within,
-                RunOutcome::Finished => RtoVerdict::Over,
-                RunOutcome::Aborted { .. } => RtoVerdict::NotRecovered,
+                _ if restored && took <= target => RtoVerdict::Within,
+                _ if restored => RtoVerdict::Over,
+                RunOutcome::Aborted { .. } | RunOutcome::Finished => RtoVerdict::NotRecovered,
                 RunOutcome::Unfinished => RtoVerdict::Unknown,
             };
         }

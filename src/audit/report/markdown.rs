@@ -84,7 +84,22 @@ impl Md {
             RunOutcome::Unfinished => "**UNFINISHED**: the journal has no end record (the run is still going, or its process died)".into(),
         };
         self.line(format!("- **Outcome:** {outcome}"));
-        self.line(format!("- **Total:** {}", rto_line(r)));
+        if r.service_restored_by.is_some() {
+            self.line(format!(
+                "- **Total:** {}, failback included",
+                r.duration_secs.map_or("-".into(), dur)
+            ));
+            self.line(format!("- **Recovery:** {}", rto_line(r)));
+            if let Some(f) = r.failback_secs {
+                let target = opt(r.failback_target_secs.as_ref(), |t| {
+                    let word = if f <= *t { "within" } else { "**OVER**" };
+                    format!(" against the failback target of {}: {word}", dur(*t))
+                });
+                self.line(format!("- **Failback:** {}{target}", dur(f)));
+            }
+        } else {
+            self.line(format!("- **Total:** {}", rto_line(r)));
+        }
         if let Some(e) = r.expected_total_secs {
             let none = match r.steps_without_expectation {
                 0 => String::new(),
@@ -222,7 +237,16 @@ impl Md {
 }
 
 fn rto_line(r: &Report) -> String {
-    let took = r.duration_secs.map_or("-".into(), dur);
+    // With a service-restored step, the verdict is about that step's end.
+    let took = match (&r.service_restored_by, r.service_restored_secs) {
+        (Some(step), Some(at)) => format!("service restored at T+{} (step `{}`)", dur(at), step),
+        (Some(step), None) => format!(
+            "{}, service not restored (step `{}` not done)",
+            r.duration_secs.map_or("-".into(), dur),
+            step
+        ),
+        (None, _) => r.duration_secs.map_or("-".into(), dur),
+    };
     let Some(target) = r.rto.target_secs.map(dur) else {
         return format!("{took} (the journal names no RTO target)");
     };
@@ -235,6 +259,9 @@ fn rto_line(r: &Report) -> String {
         RtoVerdict::Over => format!(
             "{took} against the RTO target of {target}: **OVER the target by {}**",
             dur(margin.unsigned_abs())
+        ),
+        RtoVerdict::NotRecovered if r.service_restored_by.is_some() => format!(
+            "{took}, against the RTO target of {target}: **not recovered** by this run"
         ),
         RtoVerdict::NotRecovered => format!(
             "{took} until the run was aborted, against the RTO target of {target}: **not recovered** by this run"

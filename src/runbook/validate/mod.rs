@@ -97,6 +97,18 @@ impl Checker<'_> {
             .rpo
             .as_deref()
             .and_then(|t| self.duration(t, &[Seg::Key("targets"), Seg::Key("rpo")]));
+        let failback = raw
+            .targets
+            .failback
+            .as_deref()
+            .and_then(|t| self.duration(t, &[Seg::Key("targets"), Seg::Key("failback")]));
+        if failback.is_some() && !raw.steps.iter().any(|s| s.restores_service == Some(true)) {
+            self.error_at(
+                &[Seg::Key("targets"), Seg::Key("failback")],
+                "a failback target, but no step restores the service",
+                "mark the step after which users are served again with `restores_service: true`",
+            );
+        }
         if rto == Some(Duration::from_secs(0)) {
             self.error_at(
                 &[Seg::Key("targets"), Seg::Key("rto")],
@@ -120,6 +132,7 @@ impl Checker<'_> {
             targets: Targets {
                 rto: rto.unwrap_or_default(),
                 rpo,
+                failback,
             },
             failover: self.failover.clone(),
             warnings: Vec::new(),

@@ -36,6 +36,23 @@ impl Checker<'_> {
             return Vec::new();
         }
         let index = self.index_steps(raw);
+        let marked: Vec<usize> = (0..raw.len())
+            .filter(|i| raw[*i].restores_service == Some(true))
+            .collect();
+        if let [first, again, ..] = marked.as_slice() {
+            self.error_at(
+                &[
+                    Seg::Key("steps"),
+                    Seg::Index(*again),
+                    Seg::Key("restores_service"),
+                ],
+                format!(
+                    "step `{}` already restores the service; only one step can",
+                    raw[*first].id
+                ),
+                "mark only the step after which users are served again",
+            );
+        }
         raw.iter()
             .enumerate()
             .filter_map(|(i, s)| self.step(i, s, vars, resources, &index))
@@ -213,6 +230,7 @@ impl Checker<'_> {
             timeout,
             retry,
             body: body?,
+            restores_service: s.restores_service == Some(true),
         })
     }
 

@@ -31,6 +31,18 @@ fn fit(s: &str, n: usize) -> String {
 fn rto(v: &RunView, elapsed: Option<i64>) -> ([String; 3], Verdict) {
     let target = v.runbook.targets.rto.as_secs();
     match (v.projected, elapsed, &v.status) {
+        // The service is back (failback may go on): the RTO clock stopped there.
+        _ if v.runbook.has_milestone() && v.restored.is_some() => {
+            let at = v.restored.unwrap_or_default();
+            let verdict = if Verdict::of(at, target) == Verdict::Breach {
+                Verdict::Breach
+            } else {
+                Verdict::Ok
+            };
+            let long = format!("RESTORED at T+{} / RTO {}", dur(at), dur(target));
+            let short = format!("RESTORED T+{}", dur(at));
+            ([long.clone(), long, short], verdict)
+        }
         (_, Some(e), RunStatus::Finished) => {
             let took = e.max(0) as u64;
             let verdict = if Verdict::of(took, target) == Verdict::Breach {

@@ -166,9 +166,9 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(keys(&r), "duration_secs ended_at expected_total_secs gate_wait_secs journal mode notes operators outcome resumptions rto run_id runbook simulated_time started_at steps steps_without_expectation title");
-    assert_eq!(keys(&r["steps"][6]), "attempts duration_secs ended_at errors expected_secs failures gates id kind operators over_expected_secs requests result retries skip_reason start_offset_secs started_at status title");
-    assert_eq!(keys(&r["steps"][6]["gates"][0]), "confirm decided_at decision operator preview reason reason_policy seen shown_at typed typed_phrase unattended waited_secs");
+    assert_eq!(keys(&r), "duration_seconds ended_at expected_total_seconds failback_seconds failback_target_seconds gate_wait_seconds journal mode notes operators outcome resumptions rto run_id runbook service_restored_by service_restored_seconds simulated_time started_at steps steps_without_expectation title");
+    assert_eq!(keys(&r["steps"][6]), "attempts duration_seconds ended_at errors expected_seconds failures gates id kind operators over_expected_seconds requests result retries skip_reason start_offset_seconds started_at status title");
+    assert_eq!(keys(&r["steps"][6]["gates"][0]), "confirm decided_at decision operator preview reason reason_policy seen shown_at typed typed_phrase unattended waited_seconds");
     assert_eq!(keys(&r["steps"][6]["requests"][0]), "action adopted answered_at at attempt command error exit_code ok operator outputs region resend target token");
     // A cutover's gate records what the (simulated) cloud said it would change.
     assert_eq!(r["steps"][12]["id"], "shift-dns");
@@ -196,18 +196,18 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
     assert_eq!(r["journal"]["torn_tail"], Value::Null);
     assert_eq!(r["operators"], serde_json::json!(["ana"]));
     let (took, target) = (
-        r["duration_secs"].as_i64().unwrap(),
-        r["rto"]["target_secs"].as_i64().unwrap(),
+        r["duration_seconds"].as_i64().unwrap(),
+        r["rto"]["target_seconds"].as_i64().unwrap(),
     );
     assert_eq!(target, 3600);
     assert_eq!(r["rto"]["verdict"], "over");
-    assert_eq!(r["rto"]["margin_secs"].as_i64(), Some(target - took));
+    assert_eq!(r["rto"]["margin_seconds"].as_i64(), Some(target - took));
     assert!(r["started_at"].as_str().unwrap().ends_with('Z'));
     let steps = r["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 15);
     let sum: i64 = steps
         .iter()
-        .map(|s| s["duration_secs"].as_i64().unwrap())
+        .map(|s| s["duration_seconds"].as_i64().unwrap())
         .sum();
     assert_eq!(
         sum, took,
@@ -222,10 +222,10 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
         assert_eq!(s["operators"], serde_json::json!(["ana"]));
     }
     let promote = step(&r, "promote-replica");
-    assert_eq!(promote["expected_secs"], 600);
+    assert_eq!(promote["expected_seconds"], 600);
     assert_eq!(
-        promote["over_expected_secs"].as_i64(),
-        Some(promote["duration_secs"].as_i64().unwrap() - 600)
+        promote["over_expected_seconds"].as_i64(),
+        Some(promote["duration_seconds"].as_i64().unwrap() - 600)
     );
     let gate = &promote["gates"][0];
     assert_eq!(gate["decision"], "approved");
@@ -278,7 +278,7 @@ faults:
     assert_eq!(r["outcome"]["step"], "start-app-1");
     assert!(r["outcome"]["reason"].as_str().unwrap().ends_with(error));
     assert_eq!(r["rto"]["verdict"], "not-recovered");
-    assert_eq!(r["rto"]["margin_secs"], Value::Null);
+    assert_eq!(r["rto"]["margin_seconds"], Value::Null);
     let failed = step(&r, "start-app-1");
     assert_eq!(
         (failed["status"].as_str(), failed["attempts"].as_u64()),
@@ -294,7 +294,7 @@ faults:
         (retries[0]["auto"].as_bool(), retries[0]["attempt"].as_u64()),
         (Some(true), Some(2))
     );
-    assert_eq!(retries[0]["backoff_secs"], 60);
+    assert_eq!(retries[0]["backoff_seconds"], 60);
     assert_eq!(failed["requests"].as_array().unwrap().len(), 3);
     assert_eq!(step(&r, "start-app-2")["status"], "not-started");
     assert_eq!(step(&r, "decide")["status"], "done");

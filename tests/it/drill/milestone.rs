@@ -1,0 +1,130 @@
+//! The service-restored milestone: the RTO clock, verdict and estimate stop at the step marked
+//! `restores_service`; the failback after it is timed apart.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::{root, temp_dir};
+
+const ANALYTICS: &str = "runbooks/analytics-global-accelerator-failover.yaml";
+
+fn pilotlight(args: &[&str], data: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(args)
+        .current_dir(root())
+        .env("PILOTLIGHT_OPERATOR", "milestone-test")
+        .env("XDG_DATA_HOME", data)
+        .env("XDG_STATE_HOME", data)
+        .output()
+        .unwrap()
+}
+
+/// `1h8m` -> seconds.
+fn seconds(text: &str) -> u64 {
+    let mut total = 0;
+    let mut n = 0;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + u64::from(c as u8 - b'0'),
+            'd' => (total, n) = (total + n * 86_400, 0),
+            'h' => (total, n) = (total + n * 3600, 0),
+            'm' => (total, n) = (total + n * 60, 0),
+            's' => (total, n) = (total + n, 0),
+            _ => break,
+        }
+    }
+    total
+}
+
+#[test]
+fn a_drill_with_failback_is_judged_at_the_service_restored_step() {
+    let dir = temp_dir("milestone");
+    let journal = dir.join("analytics.jsonl");
+    let out = pilotlight(
+        &[
+            "drill",
+            ANALYTICS,
+            "--unattended",
+            "--speed",
+            "max",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let total = lines
+        .iter()
+        .position(|l| l.starts_with("finished in "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let restored = lines
+        .iter()
+        .position(|l| l.starts_with("service restored at T+"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(restored > total, "below the total:\n{stdout}");
+    assert!(
+        lines[restored].contains("step `verify-failover`"),
+        "{stdout}"
+    );
+    assert!(
+        lines[restored + 1].starts_with("failback took "),
+        "{stdout}"
+    );
+    let at = seconds(&lines[restored]["service restored at T+".len()..]);
+
+    let report = pilotlight(
+        &[
+            "audit",
+            "report",
+            journal.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &dir,
+    );
+    let r: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let restored_s = r["service_restored_seconds"].as_u64().unwrap();
+    let total_s = r["duration_seconds"].as_u64().unwrap();
+    assert_eq!(restored_s, at);
+    assert!(restored_s <= total_s, "{r}");
+    assert_eq!(r["failback_seconds"].as_u64(), Some(total_s - restored_s));
+    assert_eq!(r["service_restored_by"], "verify-failover");
+    // The verdict is about the service restored, not the failback after it.
+    let target = r["rto"]["target_seconds"].as_i64().unwrap();
+    assert_eq!(
+        r["rto"]["margin_seconds"].as_i64(),
+        Some(target - restored_s as i64)
+    );
+    let md = pilotlight(&["audit", "report", journal.to_str().unwrap()], &dir);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("- **Recovery:** service restored at T+"),
+        "{md}"
+    );
+    assert!(md.contains("- **Failback:** "), "{md}");
+}
+
+#[test]
+fn the_rto_estimate_stops_at_the_service_restored_step() {
+    let dir = temp_dir("milestone-status");
+    let out = pilotlight(&["status", ANALYTICS, "--sim", "--format", "json"], &dir);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = r["rto_sources"].as_array().unwrap();
+    let upto = steps
+        .iter()
+        .position(|s| s["step"] == "verify-failover")
+        .unwrap();
+    let sum = |it: &[Value]| -> u64 { it.iter().filter_map(|s| s["seconds"].as_u64()).sum() };
+    assert_eq!(
+        r["rto_estimate_seconds"].as_u64(),
+        Some(sum(&steps[..=upto])),
+        "{r}"
+    );
+    assert!(
+        sum(&steps[upto + 1..]) > 0,
+        "failback steps exist and are left out"
+    );
+}
