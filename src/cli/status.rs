@@ -235,6 +235,7 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
         "rto_status": rto.verdict.name(),
         "rto_sources": rto.steps,
         "history_runs": past.runs,
+        "history_samples": { "live": past.live_samples, "timed": past.timed_samples },
     });
     match args.format {
         StatusFormat::Json => say!(
@@ -310,13 +311,15 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
         .unwrap_or_default();
     let count = |src: &str| sources.iter().filter(|x| x["source"] == src).count();
     say!(
-        "RTO estimate {}{} against target {}: {} (per step: {} from {} past runs, {} from the runbook, {} from the catalogue, {} unknown)",
+        "RTO estimate {}{} against target {}: {} (per step: {} from {} past runs ({} live and {} timed samples), {} from the runbook, {} from the catalogue, {} unknown)",
         d(&r["rto_estimate_seconds"]),
         if r["rto_estimate_complete"] == true { "" } else { " or more" },
         d(&r["rto_target_seconds"]),
         s(&r["rto_status"]).to_uppercase(),
         count("history"),
         r["history_runs"],
+        r["history_samples"]["live"],
+        r["history_samples"]["timed"],
         count("runbook"),
         count("catalogue"),
         count("none"),

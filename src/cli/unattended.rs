@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::drill::Drill;
-use crate::audit::event::Intent;
+use crate::audit::event::{DurationSource, Intent};
 use crate::audit::{Event, Record};
 use crate::cloud::sim;
 use crate::cloud::Gated;
@@ -155,8 +155,10 @@ pub(super) fn print_summary(
         let expected = step
             .expected_duration()
             .map_or("-".into(), |d| d.to_string());
+        let assumed = run.duration_source == Some(DurationSource::Assumed);
         let outcome = match run.state {
             StepState::Done if run.attempt > 1 => format!("done ({} tries)", run.attempt),
+            StepState::Done if assumed => "done*".to_string(),
             s => s.name().to_string(),
         };
         say!(
@@ -165,6 +167,19 @@ pub(super) fn print_summary(
             outcome,
             took,
             expected
+        );
+    }
+    let untimed: Vec<&str> = rb
+        .steps
+        .iter()
+        .zip(engine.steps())
+        .filter(|(_, r)| r.duration_source == Some(DurationSource::Assumed))
+        .map(|(s, _)| s.id.as_str())
+        .collect();
+    if !untimed.is_empty() {
+        say!(
+            "* not timed ({}): marked done in under a quarter of the expected time, or done by the unattended drill; the expected time stands in and the RTO estimate does not learn from it",
+            untimed.join(", ")
         );
     }
     let total = Duration::from_secs((end - t0).num_seconds().max(0) as u64);

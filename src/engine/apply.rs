@@ -145,6 +145,7 @@ impl State {
                 run.attempt = d.attempt;
                 run.state = StepState::Done;
                 run.finished_at = Some(at);
+                run.duration_source = d.duration_source;
                 run.wait = None;
                 run.error = None;
                 self.current = i + 1;
@@ -187,9 +188,10 @@ impl State {
     /// Events of the run as a whole.
     fn apply_to_run(&mut self, at: DateTime<Utc>, event: &Event) {
         match event {
-            Event::RunStarted(_) => {
+            Event::RunStarted(d) => {
                 self.status = RunStatus::Running;
                 self.started_at = Some(at);
+                self.drill = d.context.as_ref().is_some_and(|c| c.drill.is_some());
             }
             Event::RunFinished(_) => self.status = RunStatus::Finished,
             Event::RunAborted(d) => self.status = RunStatus::Aborted(d.reason.clone()),

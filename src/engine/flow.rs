@@ -63,9 +63,14 @@ impl Engine {
                 fx.push(Effect::Finished(status));
             }
             Input::Gate(decision) => self.gate_decision(decision, now, fx),
-            Input::ManualDone => match self.current_step() {
+            Input::ManualDone | Input::ManualAssumed => match self.current_step() {
                 Some((step, StepState::Running)) if matches!(step.body, StepBody::Manual) => {
-                    self.succeed(now, Done::Note("marked done".into()), fx)
+                    let done = if input == Input::ManualAssumed {
+                        Done::Assumed
+                    } else {
+                        Done::Note("marked done".into())
+                    };
+                    self.succeed(now, done, fx)
                 }
                 _ => fx.push(Effect::Refused("no manual step is in progress".into())),
             },
@@ -370,6 +375,8 @@ impl Engine {
 pub(super) enum Done {
     Plain,
     Note(String),
+    /// A manual step whose expected duration stands in for its time.
+    Assumed,
     Observed(String),
     State(String),
     Resumed,

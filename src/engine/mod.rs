@@ -58,6 +58,9 @@ pub enum Input {
     },
     /// The operator marks the current manual step done.
     ManualDone,
+    /// The current manual step is done, but its time is no measurement (a drill's operator
+    /// marked it done at once, or an unattended drill did it): its expected duration stands in.
+    ManualAssumed,
     Skip {
         reason: String,
     },
@@ -292,6 +295,11 @@ impl Engine {
 
     pub fn started_at(&self) -> Option<DateTime<Utc>> {
         self.state.started_at
+    }
+
+    /// Whether the run is a drill (its run-started record says so).
+    pub fn is_drill(&self) -> bool {
+        self.state.drill
     }
 
     /// When the service was back: the step that restores it (else the last step) done or

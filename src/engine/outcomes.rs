@@ -7,8 +7,8 @@ use super::condition::evaluate;
 use super::flow::Done;
 use super::{AfterAck, Effect, Engine, RunStatus, StepState, WaitFor, POLL_EVERY};
 use crate::audit::event::{
-    ErrorNote, Outcome, RunAborted, StatusSnapshot, StepFailed, StepRetried, StepSkipped,
-    StepSucceeded,
+    DurationSource, ErrorNote, Outcome, RunAborted, StatusSnapshot, StepFailed, StepRetried,
+    StepSkipped, StepSucceeded,
 };
 use crate::audit::Event;
 use crate::model::{CloudError, Progress, ResourceStatus};
@@ -300,14 +300,26 @@ impl Engine {
         if !extra.is_empty() {
             outputs.get_or_insert_with(Default::default).extend(extra);
         }
+        // Only real time teaches the RTO estimate: a drill's is people's (timed), assumed, or
+        // the simulated world's.
+        let source = match (&done, self.state.drill, &step.body) {
+            (_, false, _) => DurationSource::Live,
+            (Done::Assumed, true, _) => DurationSource::Assumed,
+            (Done::Note(_), true, StepBody::Manual) => DurationSource::Timed,
+            _ => DurationSource::Simulated,
+        };
         let mut succeeded = StepSucceeded {
             attempt: run.attempt,
             duration_secs: took,
+            duration_source: Some(source),
             outputs,
             ..StepSucceeded::default()
         };
         match done {
             Done::Plain => {}
+            Done::Assumed => {
+                succeeded.note = Some("not timed: its expected duration stands in".into())
+            }
             Done::Note(note) => succeeded.note = Some(note),
             Done::Observed(held) => succeeded.observed = Some(held),
             Done::State(state) => succeeded.state = Some(state),

@@ -80,6 +80,8 @@ pub struct StepRun {
     pub wait: Option<WaitFor>,
     /// When the step first asked for its change (its first intent).
     pub first_request_at: Option<DateTime<Utc>>,
+    /// Where its duration came from, once it succeeded.
+    pub duration_source: Option<crate::audit::event::DurationSource>,
 }
 
 impl StepRun {
@@ -140,4 +142,7 @@ pub struct State {
     pub after_outcome: Option<AfterOutcome>,
     /// Records applied so far (the next record's sequence number).
     pub records: u64,
+    /// Whether the run is a drill (from its run-started record): its durations are timed,
+    /// assumed or simulated, never live.
+    pub drill: bool,
 }

@@ -13,6 +13,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// What a run reads the time from.
 pub trait Clock {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Moves simulated time on by `by` at once (a drill's step whose expected time stands in
+    /// for the time it took). Real time cannot be moved: the wall clock ignores it.
+    fn skip(&mut self, by: TimeDelta) {
+        let _ = by;
+    }
 }
 
 /// How fast simulated time runs against real time.
@@ -72,6 +78,10 @@ impl VirtualClock {
 impl Clock for VirtualClock {
     fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    fn skip(&mut self, by: TimeDelta) {
+        self.now += by.max(TimeDelta::zero());
     }
 }
 
@@ -145,5 +155,9 @@ impl Clock for PacedClock {
     fn now(&self) -> DateTime<Utc> {
         let real = self.started.elapsed().as_secs_f64() * self.speed;
         self.base + self.jumped + TimeDelta::milliseconds((real * 1000.0) as i64)
+    }
+
+    fn skip(&mut self, by: TimeDelta) {
+        self.jumped += by.max(TimeDelta::zero());
     }
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::audit::{verify, Event};
-use crate::runbook::StepKind;
+use crate::audit::event::DurationSource;
+use crate::audit::{verify, Event, Mode};
 
 /// Step durations (seconds) observed in past journals of one runbook.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,6 +14,9 @@ pub struct History {
     pub runs: usize,
     /// Journals that could not be used, with why (unreadable, not intact).
     pub skipped: Vec<(PathBuf, String)>,
+    /// Durations used, by where they came from: live runs, and people's work timed in drills.
+    pub live_samples: usize,
+    pub timed_samples: usize,
 }
 
 /// Reads every `*.jsonl` journal in `dir` that belongs to `runbook` (a missing folder is an empty
@@ -47,22 +50,11 @@ pub fn read(dir: &Path, runbook: &str) -> History {
             continue;
         }
         h.runs += 1;
-        // An unattended drill invents the time people take (manual steps, commands); only what
-        // the (simulated) cloud took is a measurement.
-        let unattended = records
-            .iter()
-            .any(|r| matches!(&r.event, Event::GateApproved(g) if g.unattended));
-        let mut kinds: BTreeMap<&str, StepKind> = BTreeMap::new();
-        for r in &records {
-            let kind = match &r.event {
-                Event::StepStarted(s) => s.kind,
-                Event::AttemptBegun(s) => s.kind,
-                _ => None,
-            };
-            if let (Some(step), Some(kind)) = (&r.step, kind) {
-                kinds.insert(step, kind);
-            }
-        }
+        // Only real time teaches the estimate: live runs, and people's work a drill timed.
+        // Simulated times would feed the estimate its own numbers, and assumed ones its
+        // expectations. A journal from before durations said where they came from counts only
+        // when it is a live run's.
+        let live_journal = records.first().is_some_and(|r| r.mode == Mode::Live);
         for r in &records {
             let (Some(step), Event::StepSucceeded(done)) = (&r.step, &r.event) else {
                 continue;
@@ -71,12 +63,15 @@ pub fn read(dir: &Path, runbook: &str) -> History {
             let Ok(secs) = u64::try_from(done.duration_secs) else {
                 continue;
             };
-            let by_people = matches!(
-                kinds.get(step.as_str()),
-                Some(StepKind::Manual | StepKind::Command)
-            );
-            if unattended && by_people {
-                continue;
+            let source = match done.duration_source {
+                Some(s) => s,
+                None if live_journal => DurationSource::Live,
+                None => continue,
+            };
+            match source {
+                DurationSource::Live => h.live_samples += 1,
+                DurationSource::Timed => h.timed_samples += 1,
+                DurationSource::Assumed | DurationSource::Simulated => continue,
             }
             h.durations.entry(step.clone()).or_default().push(secs);
         }

@@ -116,7 +116,10 @@ impl<B: Observe + Mutate + Send + Sync + 'static> Interactive<B> {
                 command = commands.recv() => match command {
                     Some(c) => {
                         runner.observer_mut().notice = None;
-                        runner.push(c.into());
+                        match c {
+                            Command::ManualDone => runner.manual_done(),
+                            c => runner.push(c.into()),
+                        }
                     }
                     None => {
                         // The console went away: what a change request already sent answers

@@ -36,6 +36,7 @@ mod drill {
     mod milestone;
     mod resume;
     mod status;
+    mod timing;
     mod unattended;
 }
 

@@ -8,6 +8,37 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ActionPlan, Identity, ResourceStatus};
 use crate::runbook::{ReasonPolicy, StepKind};
 
+/// Where a journaled duration comes from, so that only real ones teach the RTO estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DurationSource {
+    /// A live run: the real time it took.
+    Live,
+    /// People's work in a drill, timed by the wall clock until they marked it done.
+    Timed,
+    /// People's work in a drill that was not timed (marked done at once, or done by an
+    /// unattended drill): its expected duration stands in.
+    Assumed,
+    /// The simulated world's own time for an action, check, wait or command.
+    Simulated,
+}
+
+impl DurationSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            DurationSource::Live => "live",
+            DurationSource::Timed => "timed",
+            DurationSource::Assumed => "assumed",
+            DurationSource::Simulated => "simulated",
+        }
+    }
+
+    /// Whether a duration from here may teach the RTO estimate.
+    pub fn is_real(self) -> bool {
+        matches!(self, DurationSource::Live | DurationSource::Timed)
+    }
+}
+
 /// The step plan a run began with, as the run-started record lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -184,6 +215,9 @@ pub struct Outcome {
 pub struct StepSucceeded {
     pub attempt: u32,
     pub duration_secs: i64,
+    /// Where the duration comes from (absent in journals written before it was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_source: Option<DurationSource>,
     /// A manual step's note.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

@@ -165,6 +165,38 @@ where
         self.inputs.push_back(input);
     }
 
+    /// The operator marks the current manual step done. In a drill, one done in under a quarter
+    /// of its expected time was not really timed: simulated time moves on by the rest of its
+    /// expected time, and the step says its duration is assumed.
+    pub fn manual_done(&mut self) {
+        let e = &self.engine;
+        let i = e.current();
+        let untimed = match (e.runbook().steps.get(i), e.steps().get(i)) {
+            (Some(step), Some(run))
+                if e.is_drill() && step.kind() == crate::runbook::StepKind::Manual =>
+            {
+                // A step without an expectation is judged by the default a drill gives it.
+                let expected = step.expected_duration().or(Some(MANUAL_STEP_DEFAULT));
+                match (run.started_at, expected) {
+                    (Some(started), Some(expected)) => {
+                        let took = self.clock.now() - started;
+                        let expected = TimeDelta::seconds(expected.as_secs() as i64);
+                        (took * 4 < expected).then(|| expected - took)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match untimed {
+            Some(rest) => {
+                self.clock.skip(rest);
+                self.push(Input::ManualAssumed);
+            }
+            None => self.push(Input::ManualDone),
+        }
+    }
+
     pub fn status(&self) -> &RunStatus {
         self.engine.status()
     }

@@ -99,7 +99,10 @@ where
                         .and_then(|s| s.expect_duration)
                         .unwrap_or(MANUAL_STEP_DEFAULT);
                     let at = now + TimeDelta::seconds(takes.as_secs() as i64);
-                    self.timers.entry(at).or_default().push(Input::ManualDone);
+                    self.timers
+                        .entry(at)
+                        .or_default()
+                        .push(Input::ManualAssumed);
                 }
             }
             Effect::Observe { resource } => {
