@@ -29,6 +29,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "KIND",
             "REGION",
             "HEALTH",
+            "STATE",
             "RECOVERY POINT",
             "RPO / TARGET",
         ])
@@ -67,20 +68,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 rpo_text
             };
+            // What the provider says beside the health: a stopped standby is healthy, and
+            // stopped. The state's first words only (notes follow a `;`).
+            let state = obs
+                .map(|o| {
+                    o.state
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let health_text = match (error.is_some(), wide, state.as_str()) {
+                (true, _, _) => "no answer".to_string(),
+                // Too narrow for a state column: a stopped instance says so here.
+                (false, false, "stopped") => "stopped".to_string(),
+                _ => format!("{health:?}").to_lowercase(),
+            };
             let mut cells = vec![
                 Cell::from(clean(&res.name)),
                 Cell::from(res.kind.name()),
                 Cell::from(res.region.clone().unwrap_or_else(|| "global".into())),
-                Cell::from(Span::styled(
-                    if error.is_some() {
-                        "no answer".to_string()
-                    } else {
-                        format!("{health:?}").to_lowercase()
-                    },
-                    theme.health(health),
-                )),
+                Cell::from(Span::styled(health_text, theme.health(health))),
             ];
             if wide {
+                cells.push(Cell::from(clean(&state)));
                 cells.push(Cell::from(rp));
             }
             cells.push(Cell::from(Span::styled(rpo_text, theme.verdict(r.verdict))));
@@ -92,6 +105,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Constraint::Length(18),
             Constraint::Length(14),
             Constraint::Length(11),
+            Constraint::Length(13),
             Constraint::Length(14),
             Constraint::Fill(2),
         ]

@@ -465,6 +465,9 @@ fn main_screen_in_a_drill_at_every_size() {
         assert!(screen.contains("RTO "), "{screen}");
         assert!(screen.contains("replica-lag"), "{screen}");
         assert!(screen.contains("g gate"), "{screen}");
+        // The standbys the runbook starts are healthy and stopped: the state shows it.
+        let app1 = screen.lines().find(|l| l.contains("app-1 ")).unwrap();
+        assert!(app1.contains("stopped"), "{screen}");
     }
 }
 
