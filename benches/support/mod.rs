@@ -40,8 +40,8 @@ pub fn runbook_yaml(resources: usize, steps: usize) -> String {
         let kind = KINDS[i % KINDS.len()];
         let region = REGIONS[i % REGIONS.len()];
         let id = match kind {
-            "ec2-instance" => format!("i-0abc{i:012x}"),
-            "ebs-volume" => format!("vol-0abc{i:012x}"),
+            "ec2-instance" => format!("i-0abc{i:013x}"),
+            "ebs-volume" => format!("vol-0abc{i:013x}"),
             "rds-instance" => format!("orders-db-{i}"),
             _ => format!("orders-table-{i}"),
         };
@@ -163,7 +163,7 @@ pub fn busy_view(runbook: Arc<Runbook>, mode: ViewMode) -> RunView {
     v.steps[current].started_at = Some(now - TimeDelta::seconds(42));
     v.projected = Some(3 * 3600 + 120);
     v.preview = Some(
-        "ec2:StartInstances in us-east-1 on i-0abc000000000008 (ec2.start-instances) with {}"
+        "ec2:StartInstances in us-east-1 on i-0abc0000000000008 (ec2.start-instances) with {}"
             .into(),
     );
     v.journal = Some("/home/alice/.local/share/pilotlight/journals/bench-drill.jsonl".into());
