@@ -23,6 +23,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     // Narrow terminals drop the recovery point's age (the RPO column says it too) so that the
     // RPO against its target, and a breach, stay readable.
     let wide = area.width >= 110;
+    // Very narrow ones drop kind and region too, so the name stays.
+    let tiny = area.width < 72;
     let header = if wide {
         Row::new([
             "NAME",
@@ -33,6 +35,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "RECOVERY POINT",
             "RPO / TARGET",
         ])
+    } else if tiny {
+        Row::new(["NAME", "HEALTH", "RPO / TARGET"])
     } else {
         Row::new(["NAME", "KIND", "REGION", "HEALTH", "RPO / TARGET"])
     }
@@ -86,12 +90,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 (false, false, "stopped") => "stopped".to_string(),
                 _ => format!("{health:?}").to_lowercase(),
             };
-            let mut cells = vec![
-                Cell::from(clean(&res.name)),
-                Cell::from(res.kind.name()),
-                Cell::from(res.region.clone().unwrap_or_else(|| "global".into())),
-                Cell::from(Span::styled(health_text, theme.health(health))),
-            ];
+            let mut cells = vec![Cell::from(clean(&res.name))];
+            if !tiny {
+                cells.push(Cell::from(res.kind.name()));
+                cells.push(Cell::from(
+                    res.region.clone().unwrap_or_else(|| "global".into()),
+                ));
+            }
+            cells.push(Cell::from(Span::styled(health_text, theme.health(health))));
             if wide {
                 cells.push(Cell::from(clean(&state)));
                 cells.push(Cell::from(rp));
@@ -108,6 +114,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Constraint::Length(13),
             Constraint::Length(14),
             Constraint::Fill(2),
+        ]
+    } else if tiny {
+        &[
+            Constraint::Fill(1),
+            Constraint::Length(11),
+            Constraint::Length(19),
         ]
     } else {
         &[

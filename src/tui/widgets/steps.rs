@@ -49,7 +49,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .skip(first)
         .take(height.max(1))
         .map(|(i, (step, run))| {
+            // `*`: not timed, its expected time stands in (a drill's step marked done at once).
+            let assumed = run.duration_source == Some(crate::audit::event::DurationSource::Assumed);
             let took = match (run.started_at, run.finished_at) {
+                (Some(s), Some(f)) if assumed => {
+                    format!("{}*", dur((f - s).num_seconds().max(0) as u64))
+                }
                 (Some(s), Some(f)) => dur((f - s).num_seconds().max(0) as u64),
                 (Some(s), None) if i == v.current => dur((v.now - s).num_seconds().max(0) as u64),
                 _ => String::new(),

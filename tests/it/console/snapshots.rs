@@ -456,7 +456,7 @@ fn at_first_gate() -> Drive {
 fn main_screen_in_a_drill_at_every_size() {
     let d = at_first_gate();
     let app = d.app(ViewMode::Drill);
-    for (w, h) in [(80, 24), (120, 36), (200, 50)] {
+    for (w, h) in [(60, 16), (80, 24), (120, 36), (200, 50)] {
         let buf = snapshot("drill_gate_waiting", &app, w, h);
         let screen = text(&buf);
         // What must be readable at every size: the mode, the clock, the RTO, the gate.
@@ -468,6 +468,8 @@ fn main_screen_in_a_drill_at_every_size() {
         // The standbys the runbook starts are healthy and stopped: the state shows it.
         let app1 = screen.lines().find(|l| l.contains("app-1 ")).unwrap();
         assert!(app1.contains("stopped"), "{screen}");
+        // Every resource row keeps its name, however narrow.
+        assert!(screen.contains("│shop-db "), "{screen}");
     }
 }
 
@@ -650,6 +652,25 @@ fn gate_popup_warns_of_a_cutover_through_the_failed_regions_control_plane() {
 }
 
 #[test]
+fn once_the_service_is_restored_the_header_says_so_and_stops_the_rto_clock() {
+    let rb = load_runbook("runbooks/analytics-global-accelerator-failover.yaml");
+    let estimate = estimate_rto(&rb, &BTreeMap::new());
+    let mut v = RunView::new(rb, ViewMode::Drill, "ana", "sim", estimate, t0());
+    v.status = RunStatus::Running; // failback still going
+    v.now = t0() + TimeDelta::hours(3);
+    v.restored = Some(43 * 60 + 52);
+    v.projected = Some(43 * 60 + 52);
+    let app = App::new(Arc::new(v));
+    for (w, h) in [(80, 24), (200, 50)] {
+        let screen = text(&draw(&app, w, h, Theme { color: true }));
+        let header = screen.lines().next().unwrap();
+        assert!(header.contains("RESTORED"), "{header}");
+        assert!(header.contains("43m52s"), "{header}");
+        assert!(!header.contains("left"), "the RTO clock stopped: {header}");
+    }
+}
+
+#[test]
 fn gate_popup_of_a_confirm_gate() {
     let d = at_first_gate();
     let mut app = d.app(ViewMode::Drill);
@@ -809,6 +830,7 @@ fn snapshot_files_have_no_strays() {
     // Every file under tests/snapshots/ is written by a test here (renamed tests leave none).
     let dir = root().join("tests/snapshots");
     let known = [
+        "drill_gate_waiting_60x16",
         "drill_gate_waiting_80x24",
         "drill_gate_waiting_120x36",
         "drill_gate_waiting_200x50",
