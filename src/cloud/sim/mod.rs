@@ -61,8 +61,10 @@ impl SimWorld {
                 _ => None,
             })
             .collect();
+        let mut world = World::new(scenario, t0, standby);
+        world.traffic = outputs::before_states(&runbook);
         SimWorld {
-            world: Arc::new(Mutex::new(World::new(scenario, t0, standby))),
+            world: Arc::new(Mutex::new(world)),
             runbook,
         }
     }

@@ -188,6 +188,38 @@ pub(super) fn apply_traffic(world: &mut World, plan: &ActionPlan) -> String {
         .unwrap_or(default)
 }
 
+/// The traffic settings the world starts with, derived from the runbook: a cutover that
+/// declares its `inverse` says how things were before it (the inverse puts them back), when the
+/// inverse is fixed before the run (not made of step outputs). The first such change of a
+/// setting wins: it is the one the drill meets first.
+pub(super) fn before_states(
+    runbook: &crate::runbook::Runbook,
+) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for step in &runbook.steps {
+        let crate::runbook::StepBody::Action {
+            resource,
+            inverse: Some(inverse),
+            ..
+        } = &step.body
+        else {
+            continue;
+        };
+        let Some(res) = runbook.resources.get(resource) else {
+            continue;
+        };
+        let no_outputs = crate::model::Outputs::default();
+        let Ok(undo) = crate::engine::render(inverse, res, &step.id, 1, "before", &no_outputs)
+        else {
+            continue;
+        };
+        if let Some((key, value, _)) = traffic_setting(&undo) {
+            out.entry((undo.target.clone(), key)).or_insert(value);
+        }
+    }
+    out
+}
+
 /// A cutover's before -> after as the world stands, in the words of the AWS backend's preview.
 pub(super) fn traffic_preview(world: &World, plan: &ActionPlan) -> Option<String> {
     let (key, after, default) = traffic_setting(plan)?;
@@ -199,8 +231,8 @@ pub(super) fn traffic_preview(world: &World, plan: &ActionPlan) -> Option<String
             known.unwrap_or(default)
         ));
     }
-    // The simulated world knows weights and values only once the drill has set them.
-    let before = known.unwrap_or_else(|| "(as the drill began)".to_string());
+    // Weights and values the runbook does not say (no fixed inverse) and the drill has not set.
+    let before = known.unwrap_or_else(|| "(not known to the drill)".to_string());
     Some(match plan.action {
         ActionKind::Route53UpsertRecord => format!("values: {before} -> {after}"),
         _ => format!("weights: {before} -> {after}"),

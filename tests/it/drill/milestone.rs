@@ -128,3 +128,41 @@ fn the_rto_estimate_stops_at_the_service_restored_step() {
         "failback steps exist and are left out"
     );
 }
+
+#[test]
+fn a_drills_cutover_gates_preview_the_real_before_state() {
+    // Each dial's `inverse` says where it stood before: the drill starts there.
+    let dir = temp_dir("before-states");
+    let journal = dir.join("analytics.jsonl");
+    let out = pilotlight(
+        &[
+            "drill",
+            ANALYTICS,
+            "--unattended",
+            "--speed",
+            "max",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let seen: Vec<String> = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+        .unwrap()
+        .records
+        .iter()
+        .filter_map(|r| match &r.event {
+            pilotlight::audit::Event::GateApproved(g) => g.seen.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "traffic dial of us-west-2: 0% -> 100%",
+            "traffic dial of us-east-1: 100% -> 0%",
+            "traffic dial of us-east-1: 0% -> 100%",
+            "traffic dial of us-west-2: 100% -> 0%",
+        ]
+    );
+}

@@ -301,7 +301,7 @@ pub(crate) fn a_drill_run_to_the_end_by_a_person_finishes_and_verifies() {
     let shift = of(&records, EventKind::GateApproved, "shift-dns");
     assert_eq!(
         shift[0].event.detail().unwrap()["seen"],
-        r#"weights: (as the drill began) -> {"pilot-light-usw2":100,"primary-use1":0}"#
+        r#"weights: {"pilot-light-usw2":0,"primary-use1":100} -> {"pilot-light-usw2":100,"primary-use1":0}"#
     );
     let promote = of(&records, EventKind::GateApproved, "promote-replica");
     assert!(
