@@ -183,7 +183,7 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
         r#"weights: {"pilot-light-usw2":0,"primary-use1":100} -> {"pilot-light-usw2":100,"primary-use1":0}"#
     );
     assert!(
-        md.contains("typed `shop.example.com`, reason: “unattended drill”, waited 0s; it would change `weights: (as the drill began) -> {"),
+        md.contains("typed `shop.example.com`, reason: “unattended drill”, waited 0s; it would change `weights: {"),
         "{md}"
     );
     assert_eq!(r["runbook"], "pilot-light-failover");
