@@ -164,8 +164,8 @@ impl Change for SimWorld {
         outputs::traffic_preview(&self.lock(), plan)
     }
 
-    /// A drill never runs a command (it could reach real systems): it succeeds after the step's
-    /// expected time, in simulated time.
+    /// A drill never runs a command (it could reach real systems): it answers what the scenario
+    /// says (`commands:`), else succeeds, after the step's expected time in simulated time.
     async fn run_command(
         &self,
         run: &CommandRun,
@@ -173,8 +173,16 @@ impl Change for SimWorld {
         now: DateTime<Utc>,
     ) -> CommandAnswer {
         let takes = chrono::TimeDelta::seconds(run.expected.as_secs() as i64);
+        // What the scenario says the command answers, else a plain "not run".
+        let answer = self
+            .lock()
+            .scenario
+            .commands
+            .get(&run.step)
+            .map(|c| (c.exit_code, c.stdout.clone()))
+            .unwrap_or_else(|| (0, "(drill: the command was not run)".to_string()));
         CommandAnswer {
-            result: Ok((0, format!("drill-{}", run.step))),
+            result: Ok(answer),
             at: Some(now + takes),
         }
     }

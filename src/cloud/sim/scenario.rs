@@ -25,8 +25,21 @@ pub struct Scenario {
     pub resources: IndexMap<String, ResourceSetup>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// What command steps answer in the drill (which runs no command), by step id.
+    #[serde(default)]
+    pub commands: IndexMap<String, CommandSetup>,
     /// What the drill should end with, so a rehearsal can check its own result.
     pub expect: Option<Expectation>,
+}
+
+/// A command step's answer in a drill.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSetup {
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub exit_code: i32,
 }
 
 /// The result a scenario is written to produce.
@@ -96,6 +109,7 @@ pub struct Prepared {
     pub timeline: Vec<(Duration, String, Health)>,
     pub resources: IndexMap<String, PreparedSetup>,
     pub faults: Vec<Fault>,
+    pub commands: IndexMap<String, CommandSetup>,
     pub expect: Option<Expectation>,
 }
 
@@ -202,6 +216,17 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
             )));
         }
     }
+    for step in s.commands.keys() {
+        if !runbook
+            .step(step)
+            .is_some_and(|st| matches!(st.body, StepBody::Command { .. }))
+        {
+            return Err(ScenarioError::Invalid(format!(
+                "commands: `{step}` is not a command step of runbook `{}`",
+                runbook.id
+            )));
+        }
+    }
     if let Some(e) = &s.expect {
         for step in e.failed_step.iter().chain(&e.retried_step) {
             if runbook.step(step).is_none() {
@@ -228,6 +253,7 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
         timeline,
         resources,
         faults: s.faults,
+        commands: s.commands,
         expect: s.expect,
     })
 }
@@ -262,8 +288,10 @@ pub fn default_for(runbook: &Runbook) -> Prepared {
             .iter()
             .find_map(|name| runbook.resources.get(*name).and_then(|r| r.region.clone()));
         let primary = runbook
-            .vars
-            .get("primary")
+            .failover
+            .as_ref()
+            .map(|f| &f.primary)
+            .or_else(|| runbook.vars.get("primary"))
             .filter(|r| regions.contains(r))
             .cloned()
             .or(broken_region)
@@ -299,6 +327,7 @@ pub fn default_for(runbook: &Runbook) -> Prepared {
         timeline,
         resources,
         faults: Vec::new(),
+        commands: IndexMap::new(),
         expect: Some(Expectation {
             outcome: ExpectedOutcome::Finished,
             failed_step: None,

@@ -87,6 +87,20 @@ fn random_scenario(runbook: &Runbook, rng: &mut Rng, seed: u64) -> Scenario {
             });
         }
     }
+    // Some command steps answer a failing exit code, as a scenario may make them.
+    let commands = runbook
+        .steps
+        .iter()
+        .filter(|s| matches!(s.body, StepBody::Command { .. }))
+        .filter(|_| rng.below(25) == 0)
+        .map(|s| {
+            let answer = scenario::CommandSetup {
+                stdout: format!("random answer of {}", s.id),
+                exit_code: 1,
+            };
+            (s.id.clone(), answer)
+        })
+        .collect();
     Scenario {
         scenario: format!("random-{seed}"),
         description: None,
@@ -95,6 +109,7 @@ fn random_scenario(runbook: &Runbook, rng: &mut Rng, seed: u64) -> Scenario {
         timeline,
         resources,
         faults,
+        commands,
         expect: None,
     }
 }

@@ -166,3 +166,66 @@ fn a_drills_cutover_gates_preview_the_real_before_state() {
         ]
     );
 }
+
+#[test]
+fn a_drills_command_steps_answer_what_the_scenario_says() {
+    let dir = temp_dir("command-answers");
+    let scenario = dir.join("lagging.scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "scenario: lagging\nregions: { us-east-1: unavailable }\ncommands:\n  replica-lag: { stdout: \"latest ReplicaLag: 912.0 s\", exit_code: 1 }\nexpect: { outcome: aborted, failed_step: replica-lag }\n",
+    )
+    .unwrap();
+    let journal = dir.join("lagging.jsonl");
+    let out = pilotlight(
+        &[
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--unattended",
+            "--speed",
+            "max",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+        .unwrap()
+        .records;
+    let answered = records.iter().find_map(|r| match &r.event {
+        pilotlight::audit::Event::Outcome(o) if r.step.as_deref() == Some("replica-lag") => {
+            o.stdout.clone()
+        }
+        _ => None,
+    });
+    assert_eq!(answered.as_deref(), Some("latest ReplicaLag: 912.0 s"));
+
+    // A step the runbook does not have, or that runs no command, is refused up front.
+    std::fs::write(
+        &scenario,
+        "scenario: typo\ncommands:\n  replica-lagg: { exit_code: 1 }\n",
+    )
+    .unwrap();
+    let out = pilotlight(
+        &[
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--unattended",
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains(
+            "commands: `replica-lagg` is not a command step of runbook `pilot-light-failover`"
+        ),
+        "{stderr}"
+    );
+}
