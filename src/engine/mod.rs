@@ -16,6 +16,7 @@ mod condition;
 mod flow;
 mod gate;
 pub mod objectives;
+mod operator;
 mod outcomes;
 mod plan;
 mod resume;

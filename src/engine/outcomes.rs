@@ -7,8 +7,7 @@ use super::condition::evaluate;
 use super::flow::Done;
 use super::{AfterAck, Effect, Engine, RunStatus, StepState, WaitFor, POLL_EVERY};
 use crate::audit::event::{
-    DurationSource, ErrorNote, Outcome, RunAborted, StatusSnapshot, StepFailed, StepRetried,
-    StepSkipped, StepSucceeded,
+    DurationSource, ErrorNote, Outcome, StatusSnapshot, StepFailed, StepRetried, StepSucceeded,
 };
 use crate::audit::Event;
 use crate::model::{CloudError, Progress, ResourceStatus};
@@ -336,73 +335,7 @@ impl Engine {
         self.enter_step(now, fx);
     }
 
-    fn next_poll_off(&mut self, i: usize) {
+    pub(super) fn next_poll_off(&mut self, i: usize) {
         self.live[i].next_poll = None;
-    }
-
-    pub(super) fn operator_skip(
-        &mut self,
-        reason: String,
-        now: DateTime<Utc>,
-        fx: &mut Vec<Effect>,
-    ) {
-        if reason.trim().is_empty() {
-            return fx.push(Effect::Refused("say why you skip this step".into()));
-        }
-        let Some((step, state)) = self.current_step() else {
-            return fx.push(Effect::Refused("no step to skip".into()));
-        };
-        if state == StepState::Running
-            && matches!(
-                step.body,
-                StepBody::Action { .. } | StepBody::Command { .. }
-            )
-        {
-            return fx.push(Effect::Refused(
-                "a change is in flight; wait for its answer first".into(),
-            ));
-        }
-        let i = self.state.current;
-        self.next_poll_off(i);
-        let skipped = Event::StepSkipped(StepSkipped { reason });
-        self.emit(fx, now, Some(i), skipped, AfterAck::Nothing);
-        self.enter_step(now, fx);
-    }
-
-    pub(super) fn operator_retry(
-        &mut self,
-        reason: String,
-        now: DateTime<Utc>,
-        fx: &mut Vec<Effect>,
-    ) {
-        if reason.trim().is_empty() {
-            return fx.push(Effect::Refused("say why you retry this step".into()));
-        }
-        let Some((_, StepState::Failed)) = self.current_step() else {
-            return fx.push(Effect::Refused("only a failed step can be retried".into()));
-        };
-        let i = self.state.current;
-        let retried = StepRetried {
-            attempt: self.state.steps[i].attempt + 1,
-            auto: false,
-            reason: Some(reason),
-            ..StepRetried::default()
-        };
-        self.emit(
-            fx,
-            now,
-            Some(i),
-            Event::StepRetried(retried),
-            AfterAck::Nothing,
-        );
-        self.begin_attempt(now, fx);
-    }
-
-    pub(super) fn abort(&mut self, reason: String, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
-        let i = self.state.current;
-        let step = (i < self.runbook.steps.len()).then_some(i);
-        let aborted = Event::RunAborted(RunAborted { reason });
-        self.emit(fx, now, step, aborted, AfterAck::Nothing);
-        fx.push(Effect::Finished(self.state.status.clone()));
     }
 }
