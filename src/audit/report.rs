@@ -21,6 +21,7 @@
 //!     status: "done"|"failed"|"skipped"|"aborted"|"in-progress"|"not-started",
 //!     operators: [name], started_at?, ended_at?, start_offset_seconds?, duration_seconds?,
 //!     expected_seconds?, over_expected_seconds?, attempts, result?, skip_reason?,
+//!     data_lost?: { resource, recovery_point_at, lost_at, window_seconds },
 //!     gates: [{ shown_at?, confirm, typed_phrase?, reason_policy?, preview?,
 //!               decision: "approved"|"cancelled"|"open", decided_at?, operator?, typed?,
 //!               reason?, unattended?, waited_seconds?, seen? }],
@@ -161,6 +162,16 @@ pub struct SetAside {
     pub bytes: Option<u64>,
 }
 
+/// The window of data a restore lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataLostReport {
+    pub resource: String,
+    pub recovery_point_at: DateTime<Utc>,
+    pub lost_at: DateTime<Utc>,
+    #[serde(rename = "window_seconds")]
+    pub seconds: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepStatus {
@@ -196,6 +207,8 @@ pub struct StepReport {
     /// What the step ended with: the observation, the target state, or a note.
     pub result: Option<String>,
     pub skip_reason: Option<String>,
+    /// What a restore lost: from the recovery point it restored to the loss of the primary.
+    pub data_lost: Option<DataLostReport>,
     pub gates: Vec<GateReport>,
     pub requests: Vec<RequestReport>,
     pub retries: Vec<RetryReport>,

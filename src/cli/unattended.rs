@@ -182,6 +182,18 @@ pub(super) fn print_summary(
             untimed.join(", ")
         );
     }
+    for (step, run) in rb.steps.iter().zip(engine.steps()) {
+        if let Some(lost) = &run.data_lost {
+            say!(
+                "data lost with {} (step `{}`): {} (restored to {}; primary lost {})",
+                lost.resource,
+                step.id,
+                Duration::from_secs(lost.seconds),
+                lost.recovery_point_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                lost.lost_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            );
+        }
+    }
     let total = Duration::from_secs((end - t0).num_seconds().max(0) as u64);
     let target = rb.targets.rto;
     say!();

@@ -146,6 +146,7 @@ impl State {
                 run.state = StepState::Done;
                 run.finished_at = Some(at);
                 run.duration_source = d.duration_source;
+                run.data_lost = d.data_lost.clone();
                 run.wait = None;
                 run.error = None;
                 self.current = i + 1;
@@ -196,6 +197,9 @@ impl State {
             Event::RunFinished(_) => self.status = RunStatus::Finished,
             Event::RunAborted(d) => self.status = RunStatus::Aborted(d.reason.clone()),
             Event::StatusSnapshot(d) => {
+                if d.status.health == crate::runbook::Health::Unavailable {
+                    self.lost_at.entry(d.resource.clone()).or_insert(at);
+                }
                 self.snapshots.insert(d.resource.clone(), d.status.clone());
                 self.snapshot_at.insert(d.resource.clone(), at);
             }

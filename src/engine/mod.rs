@@ -13,6 +13,7 @@ mod acks;
 mod apply;
 mod approval;
 mod condition;
+mod data_lost;
 mod flow;
 mod gate;
 pub mod objectives;

@@ -307,8 +307,10 @@ impl Engine {
             (Done::Note(_), true, StepBody::Manual) => DurationSource::Timed,
             _ => DurationSource::Simulated,
         };
+        let data_lost = self.data_lost(i, outputs.as_ref());
         let mut succeeded = StepSucceeded {
             attempt: run.attempt,
+            data_lost,
             duration_secs: took,
             duration_source: Some(source),
             outputs,

@@ -82,6 +82,8 @@ pub struct StepRun {
     pub first_request_at: Option<DateTime<Utc>>,
     /// Where its duration came from, once it succeeded.
     pub duration_source: Option<crate::audit::event::DurationSource>,
+    /// What a restore lost, once it succeeded.
+    pub data_lost: Option<crate::audit::event::DataLost>,
 }
 
 impl StepRun {
@@ -145,4 +147,6 @@ pub struct State {
     /// Whether the run is a drill (from its run-started record): its durations are timed,
     /// assumed or simulated, never live.
     pub drill: bool,
+    /// When each resource was first seen unavailable in this run (the primary lost).
+    pub lost_at: BTreeMap<String, DateTime<Utc>>,
 }

@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ActionPlan, Identity, ResourceStatus};
 use crate::runbook::{ReasonPolicy, StepKind};
 
+/// The window of data a restore lost, for the resource it restored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataLost {
+    /// When the primary was lost: the first look that found the resource unavailable in this
+    /// run, else the run's start.
+    pub lost_at: chrono::DateTime<chrono::Utc>,
+    /// The time the restore brought the data back to.
+    pub recovery_point_at: chrono::DateTime<chrono::Utc>,
+    pub resource: String,
+    pub seconds: u64,
+}
+
 /// Where a journaled duration comes from, so that only real ones teach the RTO estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -214,6 +226,9 @@ pub struct Outcome {
 #[serde(default)]
 pub struct StepSucceeded {
     pub attempt: u32,
+    /// What a restore lost: from the recovery point it restored to the loss of the primary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_lost: Option<DataLost>,
     pub duration_secs: i64,
     /// Where the duration comes from (absent in journals written before it was recorded).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -203,6 +203,15 @@ impl Md {
             if let Some(result) = &s.result {
                 self.line(format!("- result: {}", code(result)));
             }
+            if let Some(l) = &s.data_lost {
+                self.line(format!(
+                    "- **data lost** with {}: {} (restored to {}; primary lost {})",
+                    code(&l.resource),
+                    dur(l.seconds),
+                    l.recovery_point_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    l.lost_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ));
+            }
         }
         if !unreached.is_empty() {
             self.line(format!("\nNot reached: {}.", unreached.join(", ")));

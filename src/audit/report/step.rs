@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    clean, ErrorNote, FailureReport, GateDecision, GateReport, RequestReport, RetryReport,
-    StepReport, StepStatus,
+    clean, DataLostReport, ErrorNote, FailureReport, GateDecision, GateReport, RequestReport,
+    RetryReport, StepReport, StepStatus,
 };
 use crate::audit::Event;
 use crate::runbook::{ReasonPolicy, StepKind};
@@ -139,6 +139,12 @@ impl StepReport {
                 self.status = StepStatus::Done;
                 self.ended_at = Some(at);
                 self.result = [&d.observed, &d.state, &d.note].into_iter().find_map(text);
+                self.data_lost = d.data_lost.as_ref().map(|l| DataLostReport {
+                    resource: clean(&l.resource),
+                    recovery_point_at: l.recovery_point_at,
+                    lost_at: l.lost_at,
+                    seconds: l.seconds,
+                });
             }
             Event::StepFailed(d) => {
                 self.saw_attempt(attempt);

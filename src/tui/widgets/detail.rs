@@ -110,6 +110,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if let Some(Some(p)) = v.progress.get(i) {
         lines.push(Line::from(format!("progress: {}", clean(p))));
     }
+    if let Some(l) = &run.data_lost {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "data lost with {}: {} (restored to {}; primary lost {})",
+                clean(&l.resource),
+                super::dur(l.seconds),
+                l.recovery_point_at.format("%H:%M:%S"),
+                l.lost_at.format("%H:%M:%S")
+            ),
+            theme.alert(),
+        )));
+    }
     if let Some(e) = &run.error {
         lines.push(Line::from(Span::styled(
             format!("error: {}", clean(e)),

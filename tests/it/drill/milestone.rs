@@ -229,3 +229,74 @@ fn a_drills_command_steps_answer_what_the_scenario_says() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_restore_records_the_window_of_data_it_lost() {
+    let dir = temp_dir("data-lost");
+    let journal = dir.join("backup.jsonl");
+    let out = pilotlight(
+        &[
+            "drill",
+            "runbooks/aws-backup-cross-region-restore.yaml",
+            "--unattended",
+            "--speed",
+            "max",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+        .unwrap()
+        .records;
+    // The primary region is down from T+0; the newest copy the run saw is older than that.
+    let first_unavailable = records.iter().find_map(|r| match &r.event {
+        pilotlight::audit::Event::StatusSnapshot(s)
+            if s.resource == "billing-data"
+                && s.status.health == pilotlight::runbook::Health::Unavailable =>
+        {
+            Some(r.at)
+        }
+        _ => None,
+    });
+    let lost = records
+        .iter()
+        .find_map(|r| match &r.event {
+            pilotlight::audit::Event::StepSucceeded(d)
+                if r.step.as_deref() == Some("restore-volume") =>
+            {
+                d.data_lost.clone()
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("restore-volume recorded no data lost:\n{stdout}"));
+    assert_eq!(lost.resource, "billing-data");
+    assert_eq!(Some(lost.lost_at), first_unavailable);
+    assert!(lost.recovery_point_at < lost.lost_at, "{lost:?}");
+    assert_eq!(
+        lost.seconds as i64,
+        (lost.lost_at - lost.recovery_point_at).num_seconds()
+    );
+    assert!(
+        stdout.contains("data lost with billing-data (step `restore-volume`): "),
+        "{stdout}"
+    );
+    let report = pilotlight(
+        &[
+            "audit",
+            "report",
+            journal.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &dir,
+    );
+    let r: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let steps = r["steps"].as_array().unwrap();
+    let restore = steps.iter().find(|s| s["id"] == "restore-volume").unwrap();
+    assert_eq!(restore["data_lost"]["window_seconds"], lost.seconds);
+    let launch = steps.iter().find(|s| s["id"] == "launch-app").unwrap();
+    assert_eq!(launch["data_lost"], Value::Null, "not a restore");
+}
