@@ -21,7 +21,7 @@
 //!     status: "done"|"failed"|"skipped"|"aborted"|"in-progress"|"not-started",
 //!     operators: [name], started_at?, ended_at?, start_offset_seconds?, duration_seconds?,
 //!     expected_seconds?, over_expected_seconds?, attempts, result?, skip_reason?,
-//!     data_lost?: { resource, recovery_point_at, lost_at, window_seconds },
+//!     data_lost?: { resource, recovery_point_at, lost_at, window_seconds }, duration_source?,
 //!     gates: [{ shown_at?, confirm, typed_phrase?, reason_policy?, preview?,
 //!               decision: "approved"|"cancelled"|"open", decided_at?, operator?, typed?,
 //!               reason?, unattended?, waited_seconds?, seen? }],
@@ -209,6 +209,9 @@ pub struct StepReport {
     pub skip_reason: Option<String>,
     /// What a restore lost: from the recovery point it restored to the loss of the primary.
     pub data_lost: Option<DataLostReport>,
+    /// Where its duration came from: `live`, `timed` (people's time in a drill), `assumed`
+    /// (not timed: its expected time stands in) or `simulated`; null in older journals.
+    pub duration_source: Option<String>,
     pub gates: Vec<GateReport>,
     pub requests: Vec<RequestReport>,
     pub retries: Vec<RetryReport>,

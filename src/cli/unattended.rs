@@ -224,16 +224,17 @@ pub(super) fn print_summary(
                     verdict(at, target)
                 );
                 let failback = Duration::from_secs(total.as_secs().saturating_sub(at.as_secs()));
-                match rb.targets.failback {
-                    Some(ft) => say!(
+                match (status, rb.targets.failback) {
+                    (RunStatus::Finished, Some(ft)) => say!(
                         "failback took {failback} against target {ft}: {} target",
                         verdict(failback, ft)
                     ),
-                    None => say!("failback took {failback}"),
+                    (RunStatus::Finished, None) => say!("failback took {failback}"),
+                    _ => say!("failback stopped after {failback}, not finished"),
                 }
             }
             None => {
-                say!("service not restored: step `{step}` was not reached (RTO target {target})")
+                say!("service not restored: step `{step}` was not done (RTO target {target})")
             }
         }
     }

@@ -64,6 +64,8 @@ pub fn read(dir: &Path, runbook: &str) -> History {
                 continue;
             };
             let source = match done.duration_source {
+                // A drill's journal never holds live time, whatever a record says.
+                Some(DurationSource::Live) if !live_journal => continue,
                 Some(s) => s,
                 None if live_journal => DurationSource::Live,
                 None => continue,

@@ -85,8 +85,13 @@ impl Md {
         };
         self.line(format!("- **Outcome:** {outcome}"));
         if r.service_restored_by.is_some() {
+            let what = if r.failback_secs.is_some() {
+                "failback included"
+            } else {
+                "failback not finished"
+            };
             self.line(format!(
-                "- **Total:** {}, failback included",
+                "- **Total:** {}, {what}",
                 r.duration_secs.map_or("-".into(), dur)
             ));
             self.line(format!("- **Recovery:** {}", rto_line(r)));
@@ -232,6 +237,9 @@ impl Md {
         };
         let took = s.duration_secs.map_or("-".into(), dur);
         let expected = match (s.expected_secs, s.over_expected_secs) {
+            _ if s.duration_source.as_deref() == Some("assumed") => {
+                "**not timed**: its expected time stands in".into()
+            }
             (Some(e), Some(o)) => format!("expected {}, {}", dur(e), signed(o)),
             (Some(e), None) => format!("expected {}", dur(e)),
             (None, _) => "no expected duration".into(),

@@ -139,6 +139,7 @@ impl StepReport {
                 self.status = StepStatus::Done;
                 self.ended_at = Some(at);
                 self.result = [&d.observed, &d.state, &d.note].into_iter().find_map(text);
+                self.duration_source = d.duration_source.map(|s| s.name().to_string());
                 self.data_lost = d.data_lost.as_ref().map(|l| DataLostReport {
                     resource: clean(&l.resource),
                     recovery_point_at: l.recovery_point_at,

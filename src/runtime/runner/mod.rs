@@ -172,8 +172,13 @@ where
         let e = &self.engine;
         let i = e.current();
         let untimed = match (e.runbook().steps.get(i), e.steps().get(i)) {
+            // Only a manual step being done now: a press that arrives once the run has moved on
+            // (a double press, a screen that has not caught up) must not move the clock.
             (Some(step), Some(run))
-                if e.is_drill() && step.kind() == crate::runbook::StepKind::Manual =>
+                if e.is_drill()
+                    && step.kind() == crate::runbook::StepKind::Manual
+                    && run.state == crate::engine::StepState::Running
+                    && *e.status() == crate::engine::RunStatus::Running =>
             {
                 // A step without an expectation is judged by the default a drill gives it.
                 let expected = step.expected_duration().or(Some(MANUAL_STEP_DEFAULT));

@@ -74,6 +74,7 @@ fn marking_every_manual_step_done_at_once_teaches_the_estimate_nothing() {
     let (tx, rx) = mpsc::channel(16);
     let (views_tx, mut views) = watch::channel(Arc::new(view));
     let script = async move {
+        let mut pressed_early = false;
         loop {
             until(&mut views, "a gate, a manual step or the end", |v| {
                 v.status != RunStatus::Running
@@ -87,6 +88,23 @@ fn marking_every_manual_step_done_at_once_teaches_the_estimate_nothing() {
             let v = views.borrow_and_update().clone();
             if v.status != RunStatus::Running {
                 return;
+            }
+            let manual = v.runbook.steps[v.current].kind() == StepKind::Manual;
+            if v.steps[v.current].state == StepState::AwaitingGate && manual && !pressed_early {
+                // A stray `d` before the manual step has begun is refused, and moves no clock.
+                pressed_early = true;
+                tx.send(Command::ManualDone).await.unwrap();
+                until(&mut views, "the stray press refused", |n| {
+                    n.notice.is_some()
+                })
+                .await;
+                let after = views.borrow_and_update().clone();
+                assert!(
+                    after.now - v.now < chrono::TimeDelta::seconds(60),
+                    "the clock jumped from {} to {}",
+                    v.now,
+                    after.now
+                );
             }
             let command = if v.steps[v.current].state == StepState::AwaitingGate {
                 let gate = v.runbook.steps[v.current].gate.clone().unwrap();
@@ -141,6 +159,9 @@ fn marking_every_manual_step_done_at_once_teaches_the_estimate_nothing() {
         }
     }
     assert!(manual >= 2, "{manual}");
+    // The stray press did not count as a step's time either.
+    assert!(records.iter().all(|r| !matches!(&r.event,
+        Event::StepSucceeded(d) if d.duration_source == Some(DurationSource::Timed))));
 
     // status reads the drill but learns nothing from it: same estimate, same exit code.
     let (code_after, after) = status(&dir);
