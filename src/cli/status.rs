@@ -139,6 +139,27 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
             .unwrap_or_else(|| Err(CloudError::NotFound(res.name.clone())));
         let status = observed.as_ref().ok();
         let error = observed.as_ref().err().map(|e| e.to_string());
+        // A restore's target that does not exist before its step runs is as expected.
+        let not_yet = match observed.as_ref() {
+            Err(CloudError::NotFound(_)) => runbook.made_by(&res.name),
+            _ => None,
+        };
+        if let Some(step) = not_yet {
+            resources.push(json!({
+                "name": res.name,
+                "kind": res.kind.name(),
+                "region": res.region,
+                "health": "absent",
+                "state": format!("not created yet: step `{step}` creates it"),
+                "latest_recovery_point": null,
+                "recovery_point_id": null,
+                "rpo_seconds": null,
+                "rpo_target_seconds": null,
+                "rpo_status": Verdict::NotApplicable.name(),
+                "error": null,
+            }));
+            continue;
+        }
         if let Some(e) = &error {
             let e = match observed.as_ref() {
                 Err(CloudError::Api { code, .. }) if code == "NoCredentials" => {

@@ -153,6 +153,21 @@ impl Runbook {
         self.steps.iter().any(|s| s.restores_service)
     }
 
+    /// The step that creates resource `name` (a restore's fixed target): until that step has
+    /// run, the resource not existing is expected, not a fault.
+    pub fn made_by(&self, name: &str) -> Option<&str> {
+        let res = self.resources.get(name)?;
+        self.steps.iter().find_map(|s| match &s.body {
+            StepBody::Action { call, .. } => call
+                .params
+                .target_name()
+                .and_then(|t| t.as_literal())
+                .filter(|t| t.eq_ignore_ascii_case(&res.id))
+                .map(|_| s.id.as_str()),
+            _ => None,
+        })
+    }
+
     /// Why this step may fail during the event it recovers from: its change goes through the
     /// control plane of a global service in the primary region (Route 53 in us-east-1, Global
     /// Accelerator in us-west-2). Shown by `validate` and at the step's gate.

@@ -133,7 +133,22 @@ impl Observe for SimWorld {
         resource: &crate::runbook::Resource,
         now: DateTime<Utc>,
     ) -> Result<ResourceStatus, CloudError> {
-        Ok(self.lock().observe(resource, now))
+        let world = self.lock();
+        // A restore's target exists once the restore has made it.
+        if let Some(step) = self.runbook.made_by(&resource.name) {
+            let made = world.made.iter().any(|m| {
+                m.target_name
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(&resource.id))
+            });
+            if !made {
+                return Err(CloudError::NotFound(format!(
+                    "{} does not exist yet: step `{step}` creates it",
+                    resource.id
+                )));
+            }
+        }
+        Ok(world.observe(resource, now))
     }
 }
 

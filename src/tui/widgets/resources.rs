@@ -55,8 +55,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             let health = obs.map_or(Health::Unknown, |o| o.health);
             // As of the observation when it is older than now (a followed journal).
             let at = v.observed_at.get(*name).copied().unwrap_or(v.now);
-            let r = rpo(&v.runbook, res, obs, at);
+            // A restore's target before its step has made it: absent, as expected.
+            let not_yet = error.is_some_and(|e| e.starts_with("not found"))
+                && v.runbook.made_by(name).is_some();
+            let mut r = rpo(&v.runbook, res, obs, at);
+            if not_yet {
+                r.verdict = Verdict::NotApplicable;
+            }
             let rp = match (error, obs.and_then(|o| o.latest_recovery_point.as_ref())) {
+                (Some(_), _) if not_yet => "-".to_string(),
                 (Some(e), _) => format!("error: {}", clean(e)),
                 (None, Some(p)) => format!("{} ago", dur((at - p.at).num_seconds().max(0) as u64)),
                 (None, None) => "-".to_string(),
@@ -85,6 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 })
                 .unwrap_or_default();
             let health_text = match (error.is_some(), wide, state.as_str()) {
+                (true, _, _) if not_yet => "absent".to_string(),
                 (true, _, _) => "no answer".to_string(),
                 // Too narrow for a state column: a stopped instance says so here.
                 (false, false, "stopped") => "stopped".to_string(),

@@ -274,3 +274,32 @@ fn a_tampered_past_journal_is_not_trusted() {
     assert_eq!(json(&out)["history_runs"], 0);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not used"));
 }
+
+#[test]
+fn a_restore_target_not_made_yet_is_absent_not_unknown() {
+    let dir = temp_dir("absent");
+    let rb = "runbooks/dynamodb-pitr-recovery-region.yaml";
+    let doc = json(&pilotlight(
+        &["status", rb, "--sim", "--format", "json"],
+        &dir,
+    ));
+    schema_check(&doc);
+    let restored = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "orders-table-restored")
+        .unwrap();
+    assert_eq!(restored["health"], "absent", "{restored}");
+    assert_eq!(restored["rpo_status"], "not-applicable", "{restored}");
+    assert_eq!(restored["error"], serde_json::Value::Null, "{restored}");
+    assert!(
+        restored["state"]
+            .as_str()
+            .unwrap()
+            .contains("step `restore-table` creates it"),
+        "{restored}"
+    );
+    let findings = doc["findings"].to_string();
+    assert!(!findings.contains("orders-table-restored"), "{findings}");
+}
