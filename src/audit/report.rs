@@ -14,8 +14,8 @@
 //!   outcome: { status: "finished" } | { status: "aborted", reason, step? } | { status: "unfinished" },
 //!   rto: { target_seconds?, verdict: "within"|"over"|"not-recovered"|"unknown", margin_seconds? },
 //!   expected_total_seconds?, steps_without_expectation, gate_wait_seconds,
-//!   operators: [name], resumptions: [{ at, operator, at_step?, gap_seconds? }],
-//!   journal: { verified, records, torn_tail?: { line, bytes }, set_aside: [{ at, line?, bytes? }] },
+//!   operators: [name], resumptions: [{ resumed_at, operator, at_step?, gap_seconds? }],
+//!   journal: { verified, records, torn_tail?: { line, bytes }, set_aside: [{ set_aside_at, line?, bytes? }] },
 //!   notes: [text],
 //!   steps: [{ id, title?, kind?,
 //!     status: "done"|"failed"|"skipped"|"aborted"|"in-progress"|"not-started",
@@ -25,11 +25,11 @@
 //!     gates: [{ shown_at?, confirm, typed_phrase?, reason_policy?, preview?,
 //!               decision: "approved"|"cancelled"|"open", decided_at?, operator?, typed?,
 //!               reason?, unattended?, waited_seconds?, seen? }],
-//!     requests: [{ at, operator, attempt?, action?, target?, region?, token?, command?, resend,
+//!     requests: [{ requested_at, operator, attempt?, action?, target?, region?, token?, command?, resend,
 //!                  answered_at?, ok?, adopted?, exit_code?, error?, outputs }],
-//!     retries: [{ at, attempt?, auto, after?, reason?, backoff_seconds?, operator }],
-//!     failures: [{ at, attempt?, error, last: bool }],
-//!     errors: [{ at, error, context? }] }] }
+//!     retries: [{ retried_at, attempt?, auto, after?, reason?, backoff_seconds?, operator }],
+//!     failures: [{ failed_at, attempt?, error, last: bool }],
+//!     errors: [{ noted_at, error, context? }] }] }
 //! ```
 //! `service_restored_seconds` runs from the start to the end of the step marked
 //! `restores_service` (when the runbook marks one and it was done); the RTO verdict and margin are
@@ -129,6 +129,7 @@ pub struct Rto {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resumption {
     #[serde(with = "ms::one")]
+    #[serde(rename = "resumed_at")]
     pub at: DateTime<Utc>,
     pub operator: String,
     pub at_step: Option<String>,
@@ -157,6 +158,7 @@ pub struct TornLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SetAside {
     #[serde(with = "ms::one")]
+    #[serde(rename = "set_aside_at")]
     pub at: DateTime<Utc>,
     pub line: Option<u64>,
     pub bytes: Option<u64>,
@@ -254,6 +256,7 @@ pub struct GateReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct RequestReport {
     #[serde(with = "ms::one")]
+    #[serde(rename = "requested_at")]
     pub at: DateTime<Utc>,
     /// Who was running the console when the request was sent.
     pub operator: String,
@@ -276,6 +279,7 @@ pub struct RequestReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RetryReport {
     #[serde(with = "ms::one")]
+    #[serde(rename = "retried_at")]
     pub at: DateTime<Utc>,
     pub attempt: Option<u64>,
     pub auto: bool,
@@ -291,6 +295,7 @@ pub struct RetryReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureReport {
     #[serde(with = "ms::one")]
+    #[serde(rename = "failed_at")]
     pub at: DateTime<Utc>,
     pub attempt: Option<u64>,
     pub error: String,
@@ -301,6 +306,7 @@ pub struct FailureReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorNote {
     #[serde(with = "ms::one")]
+    #[serde(rename = "noted_at")]
     pub at: DateTime<Utc>,
     pub error: String,
     pub context: Option<String>,

@@ -169,7 +169,7 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
     assert_eq!(keys(&r), "duration_seconds ended_at expected_total_seconds failback_seconds failback_target_seconds gate_wait_seconds journal mode notes operators outcome resumptions rto run_id runbook service_restored_by service_restored_seconds simulated_time started_at steps steps_without_expectation title");
     assert_eq!(keys(&r["steps"][6]), "attempts data_lost duration_seconds duration_source ended_at errors expected_seconds failures gates id kind operators over_expected_seconds requests result retries skip_reason start_offset_seconds started_at status title");
     assert_eq!(keys(&r["steps"][6]["gates"][0]), "confirm decided_at decision operator preview reason reason_policy seen shown_at typed typed_phrase unattended waited_seconds");
-    assert_eq!(keys(&r["steps"][6]["requests"][0]), "action adopted answered_at at attempt command error exit_code ok operator outputs region resend target token");
+    assert_eq!(keys(&r["steps"][6]["requests"][0]), "action adopted answered_at attempt command error exit_code ok operator outputs region requested_at resend target token");
     // A cutover's gate records what the (simulated) cloud said it would change.
     assert_eq!(r["steps"][12]["id"], "shift-dns");
     assert_eq!(
