@@ -70,20 +70,21 @@ impl App {
     /// The resources the filter lets through, in runbook order.
     pub fn visible_resources(&self) -> Vec<&str> {
         let f = self.filter.to_lowercase();
+        // Runs on every frame over every resource: compared in place, nothing allocated.
         self.view
             .runbook
             .resources
             .values()
             .filter(|r| {
                 f.is_empty()
-                    || r.name.to_lowercase().contains(&f)
+                    || contains_ci(&r.name, &f)
                     || r.kind.name().contains(&f)
                     || r.region.as_deref().unwrap_or("").contains(&f)
                     || self
                         .view
                         .observations
                         .get(&r.name)
-                        .is_some_and(|o| format!("{:?}", o.health).to_lowercase().contains(&f))
+                        .is_some_and(|o| o.health.name().contains(&f))
             })
             .map(|r| r.name.as_str())
             .collect()
@@ -305,5 +306,24 @@ impl App {
             Pane::Detail => self.detail_scroll = u16::try_from(next).unwrap_or(u16::MAX),
             Pane::Audit => self.audit_scroll = next,
         }
+    }
+}
+
+/// Whether `hay` contains `needle` (already lower case), ignoring ASCII case.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || (h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::contains_ci;
+
+    #[test]
+    fn the_filter_ignores_case_and_matches_anywhere() {
+        assert!(contains_ci("Orders-DB-Replica", "db-rep"));
+        assert!(contains_ci("app-1", ""));
+        assert!(!contains_ci("app-1", "app-12"));
+        assert!(!contains_ci("", "a"));
     }
 }
