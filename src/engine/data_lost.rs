@@ -1,6 +1,7 @@
 //! The data a restore loses: from the recovery point it restored to the moment the primary was
 //! lost (the first look that found the source unavailable in this run, else the run's start).
 
+use crate::runbook::catalogue::RESTORED_TO;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -32,7 +33,7 @@ impl Engine {
             _ => return None,
         };
         let restored_to = outputs
-            .and_then(|o| o.get("restored_to"))
+            .and_then(|o| o.get(RESTORED_TO))
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc));
         let newest_seen = self

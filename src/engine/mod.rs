@@ -299,6 +299,12 @@ impl Engine {
         self.state.started_at
     }
 
+    /// Seconds from the run's start to the service restored, once it is.
+    pub fn service_restored_secs(&self) -> Option<u64> {
+        let at = self.service_restored_at()?;
+        Some((at - self.started_at()?).num_seconds().max(0) as u64)
+    }
+
     /// Whether the run is a drill (its run-started record says so).
     pub fn is_drill(&self) -> bool {
         self.state.drill

@@ -183,8 +183,8 @@ pub fn projected_recovery(
     expected_done: Option<DateTime<Utc>>,
 ) -> Option<u64> {
     let started = engine.started_at()?;
-    if let Some(at) = engine.service_restored_at() {
-        return Some((at - started).num_seconds().max(0) as u64);
+    if let Some(restored) = engine.service_restored_secs() {
+        return Some(restored);
     }
     let elapsed = (now - started).num_seconds().max(0) as u64;
     let mut remaining = 0u64;

@@ -69,6 +69,10 @@ const DATA: &[ResourceKind] = &[
     R::DynamodbTable,
 ];
 
+/// The output of a point-in-time restore that says the time it brought the data back to
+/// (RFC 3339). Backends set it; the engine reads it for the window of data lost.
+pub const RESTORED_TO: &str = "restored_to";
+
 impl ActionKind {
     /// The region whose control plane this action's API is served from, for a global service
     /// (Route 53 changes go through us-east-1, Global Accelerator's through us-west-2): a
@@ -173,7 +177,7 @@ impl ActionKind {
                 "rds.restore-point-in-time",
                 &[R::RdsInstance],
                 "rds:RestoreDBInstanceToPointInTime",
-                &["db_instance_id", "endpoint", "restored_to"],
+                &["db_instance_id", "endpoint", RESTORED_TO],
                 &["available"],
                 25,
                 false,
@@ -193,7 +197,7 @@ impl ActionKind {
                 "dynamodb.restore-point-in-time",
                 &[R::DynamodbTable],
                 "dynamodb:RestoreTableToPointInTime",
-                &["table_name", "table_arn", "restored_to"],
+                &["table_name", "table_arn", RESTORED_TO],
                 &["active"],
                 30,
                 false,

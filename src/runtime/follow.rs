@@ -61,10 +61,7 @@ pub async fn follow(
                             .map(|(k, at)| (k.clone(), *at))
                             .collect();
                         view.projected = projected_recovery(&engine, &estimate, last, None);
-                        view.restored = engine
-                            .service_restored_at()
-                            .zip(engine.started_at())
-                            .map(|(r, s)| (r - s).num_seconds().max(0) as u64);
+                        view.restored = engine.service_restored_secs();
                         view.tail = v.records.iter().rev().take(TAIL).rev().cloned().collect();
                         view.notice = v
                             .torn_tail

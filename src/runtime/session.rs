@@ -173,10 +173,7 @@ fn publish<B>(
         .collect();
     v.errors = runner.errors().clone();
     v.projected = projected_recovery(e, estimate, now, None);
-    v.restored = e
-        .service_restored_at()
-        .zip(e.started_at())
-        .map(|(r, s)| (r - s).num_seconds().max(0) as u64);
+    v.restored = e.service_restored_secs();
     v.preview = runner.gate_preview().or_else(|| {
         e.runbook()
             .steps

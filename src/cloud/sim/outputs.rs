@@ -1,6 +1,7 @@
 //! What each simulated change gives back: ids shaped like AWS's, derived from the request's
 //! token so a resumed drill reproduces them.
 
+use crate::runbook::catalogue::RESTORED_TO;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -53,7 +54,7 @@ pub(super) fn outputs_for(
         P::RdsRestorePointInTime(p) => {
             put("endpoint", db_endpoint(&target, &id, &region));
             put("db_instance_id", target.clone());
-            put("restored_to", restored_to(p.restore_time, now));
+            put(RESTORED_TO, restored_to(p.restore_time, now));
         }
         P::RdsPromoteReplica(p) => {
             put("endpoint", db_endpoint(&p.replica_id, &id, &region));
@@ -67,7 +68,7 @@ pub(super) fn outputs_for(
             put("table_name", target.clone());
             match &plan.params {
                 P::DynamodbRestorePointInTime(p) => {
-                    put("restored_to", restored_to(p.restore_time, now))
+                    put(RESTORED_TO, restored_to(p.restore_time, now))
                 }
                 P::DynamodbRestoreBackup(p) => put(
                     "backup_arn",

@@ -2,6 +2,7 @@
 //! the runbook's fixed name and is tagged with the run that made it: a repeat adopts it, a
 //! later run refuses it.
 
+use crate::runbook::catalogue::RESTORED_TO;
 use chrono::{DateTime, Utc};
 
 use super::rds_backups::pick_backup;
@@ -73,7 +74,7 @@ impl AwsCloud {
                     .to_string(),
             ),
             ("snapshot_id", tag("pilotlight:source")),
-            ("restored_to", tag("pilotlight:source")),
+            (RESTORED_TO, tag("pilotlight:source")),
         ]
     }
 
@@ -258,7 +259,7 @@ impl AwsCloud {
             .map(|d| AwsCloud::db_outputs_of(plan, d))
             .unwrap_or_default();
         set(&mut outs, "db_instance_id", target);
-        set(&mut outs, "restored_to", when);
+        set(&mut outs, RESTORED_TO, when);
         Ok(started(&outs, false))
     }
 
@@ -317,7 +318,7 @@ impl AwsCloud {
         p.failed = db_terminal(state).map(str::to_string);
         p.outputs = AwsCloud::db_outputs_of(plan, &db)
             .into_iter()
-            .filter(|(k, v)| *k != "restored_to" && !v.is_empty())
+            .filter(|(k, v)| *k != RESTORED_TO && !v.is_empty())
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         Ok(p)

@@ -4,6 +4,7 @@
 //! tags) it is known by its provenance: a table whose restore summary points at this step's
 //! source and that was created after the step first asked for it.
 
+use crate::runbook::catalogue::RESTORED_TO;
 use chrono::{DateTime, Utc};
 
 use super::rds::{sdk_time, target_of};
@@ -164,7 +165,7 @@ impl AwsCloud {
             &[
                 ("table_name", target),
                 ("table_arn", arn),
-                ("restored_to", when.to_string()),
+                (RESTORED_TO, when.to_string()),
             ],
             false,
         ))
