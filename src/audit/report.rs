@@ -29,7 +29,10 @@
 //!                  answered_at?, ok?, adopted?, exit_code?, error?, outputs }],
 //!     retries: [{ retried_at, attempt?, auto, after?, reason?, backoff_seconds?, operator }],
 //!     failures: [{ failed_at, attempt?, error, last: bool }],
-//!     errors: [{ noted_at, error, context? }] }] }
+//!     errors: [{ noted_at, error, context? }] }],
+//!   rollback (only when one began): { started_at, ended_at?, duration_seconds?, reason?,
+//!     outcome: "finished"|"stopped"|"unfinished", stop_reason?,
+//!     steps: [ same shape as steps, newest first; status "done" means rolled back ] } }
 //! ```
 //! `service_restored_seconds` runs from the start to the end of the step marked
 //! `restores_service` (when the runbook marks one and it was done); the RTO verdict and margin are
@@ -40,6 +43,7 @@
 mod build;
 mod events;
 mod markdown;
+mod rollback;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -51,6 +55,7 @@ use serde_json::Value;
 
 pub use build::build;
 pub use markdown::markdown;
+pub use rollback::{RollbackOutcome, RollbackReport};
 pub use text::clean;
 
 use super::record::Mode;
@@ -93,6 +98,10 @@ pub struct Report {
     pub journal: JournalCheck,
     pub notes: Vec<String>,
     pub steps: Vec<StepReport>,
+    /// The rollback of the run, when one began (left out otherwise, so reports of runs without
+    /// one keep their shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

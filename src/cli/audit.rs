@@ -44,7 +44,9 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
                 _ => return ExitCode::from(1),
             };
             let end = match last.event {
-                Event::RunFinished(_) | Event::RunAborted(_) => "the run ended",
+                Event::RollbackFinished(_) => "the run ended and was rolled back",
+                Event::RollbackStopped(_) => "the run ended; its rollback was stopped",
+                _ if last.event.ends_run() => "the run ended",
                 _ => "the run has no end record (still running, crashed, or cut short after its last record)",
             };
             say!(

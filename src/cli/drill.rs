@@ -26,6 +26,9 @@ pub struct DrillArgs {
     pub journal: Option<PathBuf>,
     pub resume: Option<PathBuf>,
     pub unattended: bool,
+    /// Roll back the completed steps with an `inverse` (after the runbook when unattended; a
+    /// drill that has ended with `resume`).
+    pub rollback: bool,
 }
 
 /// A drill ready to run: its journal and engine, the world they act on, and its lock.
@@ -55,6 +58,10 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if args.rollback && !args.unattended && args.resume.is_none() {
+        eprintln!("error: at the drill console, roll back with R once the run is over; --rollback is for --unattended, or with --resume JOURNAL for a drill that has ended");
+        return ExitCode::from(2);
+    }
     if !args.unattended && args.resume.is_none() && args.journal.is_none() {
         match super::console::offer_resume(&runbook) {
             Ok(choice) => args.resume = choice,
@@ -70,7 +77,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         }
     };
     if args.unattended {
-        rt.block_on(super::unattended::run(drill, args.speed))
+        rt.block_on(super::unattended::run(drill, args.speed, args.rollback))
     } else {
         rt.block_on(super::console::drill(
             drill,
@@ -108,7 +115,11 @@ fn prepare(
     let (mut launched, lock) = match &args.resume {
         Some(path) => {
             let lock = launch::lock(path, operator)?;
-            let launched = launch::resume(runbook, Mode::Drill, operator, path, &digest)?;
+            let launched =
+                launch::resume(runbook, Mode::Drill, operator, path, &digest, args.rollback)?;
+            if !args.unattended {
+                launch::rollback_needs_an_end(&launched, path, args.rollback)?;
+            }
             (launched, lock)
         }
         None => {

@@ -26,6 +26,8 @@ pub struct RunArgs {
     pub runbook: PathBuf,
     pub journal: Option<PathBuf>,
     pub resume: Option<PathBuf>,
+    /// Roll back the finished run in `resume`.
+    pub rollback: bool,
 }
 
 pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
@@ -137,7 +139,12 @@ fn start_or_resume(
 ) -> Result<Launched, LaunchError> {
     let digest = launch::runbook_digest(&args.runbook)?;
     let mut launched = match &args.resume {
-        Some(path) => launch::resume(runbook, Mode::Live, operator, path, &digest)?,
+        Some(path) => {
+            let launched =
+                launch::resume(runbook, Mode::Live, operator, path, &digest, args.rollback)?;
+            launch::rollback_needs_an_end(&launched, path, args.rollback)?;
+            launched
+        }
         None => {
             let context = RunContext {
                 pilotlight: env!("CARGO_PKG_VERSION").to_string(),

@@ -60,6 +60,11 @@ pub enum Command {
         /// (without it, the drill runs at the full-screen console).
         #[arg(long)]
         unattended: bool,
+        /// Then undo every completed step that declares an `inverse`, newest first, each
+        /// through its gate (with --unattended: after the runbook; with --resume: a drill that
+        /// has ended).
+        #[arg(long)]
+        rollback: bool,
     },
     /// Run a runbook against live AWS (the standard credential chain, AWS_PROFILE, SSO,
     /// AWS_ENDPOINT_URL). Every change is previewed and waits at its gate.
@@ -72,6 +77,10 @@ pub enum Command {
         /// Continue the live run recorded in this journal.
         #[arg(long, value_name = "JOURNAL")]
         resume: Option<std::path::PathBuf>,
+        /// Undo the finished run in --resume JOURNAL: every completed step that declares an
+        /// `inverse`, newest first, each through its gate.
+        #[arg(long, requires = "resume")]
+        rollback: bool,
     },
     /// Health, RPO and the RTO estimate of a runbook's resources, once, for people or monitors.
     /// Exit 0 OK, 1 WARNING (a figure within 80-100 % of its target), 2 CRITICAL (a target
@@ -162,6 +171,7 @@ pub fn main() -> ExitCode {
             journal,
             resume,
             unattended,
+            rollback,
         } => drill::run(
             rt,
             drill::DrillArgs {
@@ -171,18 +181,21 @@ pub fn main() -> ExitCode {
                 journal,
                 resume,
                 unattended,
+                rollback,
             },
         ),
         Command::Run {
             runbook,
             journal,
             resume,
+            rollback,
         } => live::run(
             rt,
             live::RunArgs {
                 runbook,
                 journal,
                 resume,
+                rollback,
             },
         ),
         Command::Status {

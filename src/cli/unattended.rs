@@ -13,7 +13,7 @@ use crate::audit::event::{DurationSource, Intent};
 use crate::audit::{Event, Record};
 use crate::cloud::sim;
 use crate::cloud::Gated;
-use crate::engine::{Engine, RunStatus, StepState};
+use crate::engine::{Engine, Input, RollbackEnd, RunStatus, StepState};
 use crate::runbook::Duration;
 use crate::runtime::clock::{Clock, Speed, VirtualClock};
 use crate::runtime::runner::{Observer, Operator, Runner};
@@ -56,7 +56,7 @@ impl Observer for Progress {
     }
 }
 
-pub async fn run(drill: Drill, speed: Speed) -> ExitCode {
+pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
     let Drill {
         launched,
         world,
@@ -90,15 +90,20 @@ pub async fn run(drill: Drill, speed: Speed) -> ExitCode {
         launched.first,
     )
     .observe_every(chrono::TimeDelta::minutes(1));
-    let status = run_to_end(&mut runner).await;
+    let mut status = run_to_end(&mut runner).await;
+    // Then undo what the run changed, newest first (unless a resumed journal already began).
+    if rollback && runner.engine().state().rollback.is_none() {
+        runner.push(Input::Rollback {
+            reason: Some("drill --unattended --rollback".into()),
+        });
+        status = run_to_end(&mut runner).await;
+    }
     let engine = runner.engine();
-    print_summary(
-        engine,
-        &status,
-        t0,
-        runner.clock().now(),
-        runner.journal().path(),
-    );
+    let end = engine
+        .state()
+        .ended_at
+        .unwrap_or_else(|| runner.clock().now());
+    print_summary(engine, &status, t0, end, runner.journal().path());
     verdict(engine, &status, expect.as_ref())
 }
 
@@ -112,6 +117,19 @@ pub(super) fn verdict(
 ) -> ExitCode {
     if let RunStatus::Aborted(why) | RunStatus::Blocked(why) = status {
         say!("ABORTED: {why}");
+    }
+    // A rollback that was stopped left things half undone: that is no pass, whatever else.
+    if let Some(RollbackEnd::Stopped { reason, .. }) = engine
+        .state()
+        .rollback
+        .as_ref()
+        .and_then(|r| r.ended.as_ref())
+    {
+        say!("ROLLBACK STOPPED: {reason}");
+        if expect.is_some() {
+            say!("scenario check: FAILED: the rollback did not finish");
+        }
+        return ExitCode::from(1);
     }
     match expect {
         Some(expect) => match check_expectation(engine, status, expect) {
@@ -238,7 +256,50 @@ pub(super) fn print_summary(
             }
         }
     }
+    print_rollback(engine, t0);
     say!("journal: {}", journal.display());
+}
+
+/// The rollback, when there was one: each step undone (newest first), and how it ended.
+fn print_rollback(engine: &Engine, t0: DateTime<Utc>) {
+    let Some(r) = &engine.state().rollback else {
+        return;
+    };
+    let since = |at: DateTime<Utc>| Duration::from_secs((at - t0).num_seconds().max(0) as u64);
+    say!();
+    say!(
+        "rollback (newest first), began at T+{}:",
+        since(r.started_at)
+    );
+    for &i in &r.order {
+        let (step, rb) = (&engine.runbook().steps[i], &engine.steps()[i].rollback);
+        let what = match rb {
+            Some(rb) => match (rb.state, rb.started_at, rb.finished_at) {
+                (StepState::Done, Some(s), Some(f)) => format!(
+                    "rolled back at T+{} (took {})",
+                    since(f),
+                    Duration::from_secs((f - s).num_seconds().max(0) as u64)
+                ),
+                (StepState::Failed, ..) => {
+                    format!("failed: {}", rb.error.as_deref().unwrap_or("?"))
+                }
+                (s, ..) => s.name().to_string(),
+            },
+            None => "not reached".to_string(),
+        };
+        say!("  {:<28} {what}", step.id);
+    }
+    match &r.ended {
+        Some(RollbackEnd::Finished(at)) => say!(
+            "rollback finished at T+{}, in {}",
+            since(*at),
+            Duration::from_secs((*at - r.started_at).num_seconds().max(0) as u64)
+        ),
+        Some(RollbackEnd::Stopped { at, reason }) => {
+            say!("rollback stopped at T+{}: {reason}", since(*at))
+        }
+        None => say!("rollback not finished"),
+    }
 }
 
 /// Whether the run ended as the scenario says it should.

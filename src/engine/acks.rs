@@ -55,6 +55,9 @@ impl Engine {
         self.acked += 1;
         match after {
             AfterAck::Nothing => {}
+            AfterAck::BeginRollback { .. } | AfterAck::SendRollback { .. } => {
+                self.rollback_acknowledged(after, now, fx)
+            }
             AfterAck::BeginAttempt { step } => {
                 if step == self.state.current {
                     self.begin_attempt(now, fx);

@@ -89,6 +89,10 @@ impl State {
     ) {
         let seq = self.records;
         self.records += 1;
+        // A rollback has its own records, and its own state beside each step's.
+        if event.is_rollback() {
+            return self.apply_rollback(runbook, at, index, event, seq);
+        }
         let Some(i) = index.filter(|i| *i < self.steps.len()) else {
             return self.apply_to_run(at, event);
         };
@@ -176,6 +180,7 @@ impl State {
                 run.state = StepState::Aborted;
                 run.finished_at = Some(at);
                 self.status = RunStatus::Aborted(d.reason.clone());
+                self.ended_at = Some(at);
             }
             _ => self.apply_to_run(at, event),
         }
@@ -194,8 +199,14 @@ impl State {
                 self.started_at = Some(at);
                 self.drill = d.context.as_ref().is_some_and(|c| c.drill.is_some());
             }
-            Event::RunFinished(_) => self.status = RunStatus::Finished,
-            Event::RunAborted(d) => self.status = RunStatus::Aborted(d.reason.clone()),
+            Event::RunFinished(_) => {
+                self.status = RunStatus::Finished;
+                self.ended_at = Some(at);
+            }
+            Event::RunAborted(d) => {
+                self.status = RunStatus::Aborted(d.reason.clone());
+                self.ended_at = Some(at);
+            }
             Event::StatusSnapshot(d) => {
                 if d.status.health == crate::runbook::Health::Unavailable {
                     self.lost_at.entry(d.resource.clone()).or_insert(at);

@@ -50,7 +50,10 @@ impl Engine {
             Input::Resume => self.resume_effects(now, fx),
             Input::Pause => {
                 if matches!(self.status(), RunStatus::Running | RunStatus::Blocked(_)) {
-                    let at_step = self.current_id();
+                    let at_step = match self.rollback_in_hand() {
+                        Some(i) => Some(super::rollback_key(&self.runbook.steps[i].id)),
+                        None => self.current_id(),
+                    };
                     let paused = Event::RunPaused(RunPaused { at_step });
                     self.emit(fx, now, None, paused, AfterAck::Nothing);
                 }
@@ -159,6 +162,8 @@ impl Engine {
             | Input::CommandDone { .. }
             | Input::Progress { .. } => {}
             Input::Tick => self.tick(now, fx),
+            // Handled before: a rollback begins whatever the run's state.
+            Input::Rollback { .. } => {}
         }
     }
 

@@ -16,11 +16,13 @@ mod condition;
 mod data_lost;
 mod flow;
 mod gate;
+mod io;
 pub mod objectives;
 mod operator;
 mod outcomes;
 mod plan;
 mod resume;
+mod rollback;
 mod state;
 
 use std::collections::{HashMap, VecDeque};
@@ -30,143 +32,18 @@ use chrono::{DateTime, Utc};
 
 pub use apply::ReplayError;
 pub use approval::Approval;
+pub use io::{Effect, GateDecision, Input};
 pub use plan::render;
-pub use state::{AfterOutcome, Approved, RunStatus, State, StepRun, StepState, WaitFor};
+pub use rollback::{rollback_gate, rollback_key, OpenGate};
+pub use state::{
+    AfterOutcome, Approved, Rollback, RollbackEnd, RunStatus, State, StepRollback, StepRun,
+    StepState, WaitFor,
+};
 
 use crate::audit::event::RunContext;
 use crate::audit::{Entry, Event, Record};
-use crate::model::{ActionPlan, CloudError, Outputs, Progress, ResourceStatus, Started};
+use crate::model::{Outputs, ResourceStatus};
 use crate::runbook::Runbook;
-
-/// Something that happened: an operator decision, a journal acknowledgement, a cloud answer, time.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    Start,
-    /// Continue a run rebuilt from its journal.
-    Resume,
-    /// The oldest record not yet acknowledged is durable.
-    Recorded,
-    /// The operator leaves the console; the run stays resumable.
-    Pause,
-    /// A journal write failed: nothing may change any more.
-    JournalFailed(String),
-    Gate(GateDecision),
-    /// What the cloud says the change behind an open gate would do now (a cutover's before ->
-    /// after), as the operator sees it; journaled with the gate's decision.
-    LivePreview {
-        step: String,
-        attempt: u32,
-        preview: String,
-    },
-    /// The operator marks the current manual step done.
-    ManualDone,
-    /// The current manual step is done, but its time is no measurement (a drill's operator
-    /// marked it done at once, or an unattended drill did it): its expected duration stands in.
-    ManualAssumed,
-    Skip {
-        reason: String,
-    },
-    Retry {
-        reason: String,
-    },
-    Abort {
-        reason: String,
-    },
-    Observed {
-        resource: String,
-        status: Result<ResourceStatus, CloudError>,
-    },
-    Started {
-        step: String,
-        attempt: u32,
-        result: Result<Started, CloudError>,
-    },
-    Progress {
-        step: String,
-        attempt: u32,
-        result: Result<Progress, CloudError>,
-    },
-    Reconciled {
-        step: String,
-        attempt: u32,
-        result: Result<Option<Started>, CloudError>,
-    },
-    CommandDone {
-        step: String,
-        attempt: u32,
-        result: Result<(i32, String), String>,
-    },
-    Tick,
-}
-
-/// The operator's answer to a gate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateDecision {
-    pub approve: bool,
-    pub typed: Option<String>,
-    pub reason: Option<String>,
-    /// Confirmed by `drill --unattended`, not a person.
-    pub unattended: bool,
-}
-
-/// Work for the runtime.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Append this record to the journal, then send [`Input::Recorded`].
-    Record(Entry),
-    /// Show the current step's gate.
-    ShowGate {
-        step: String,
-    },
-    /// The operator does the current manual step and sends [`Input::ManualDone`].
-    AwaitOperator {
-        step: String,
-    },
-    Observe {
-        resource: String,
-    },
-    Mutate {
-        plan: ActionPlan,
-        approval: Approval,
-    },
-    Poll {
-        plan: ActionPlan,
-    },
-    Reconcile {
-        plan: ActionPlan,
-    },
-    RunCommand {
-        step: String,
-        attempt: u32,
-        command: String,
-        approval: Approval,
-    },
-    /// Input was refused (wrong typed phrase, missing reason, nothing to retry): tell the operator.
-    Refused(String),
-    /// The run is over.
-    Finished(RunStatus),
-}
-
-impl std::fmt::Display for Effect {
-    /// A compact, exact description: `record intent restore`, `mutate restore#2`, ...
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Effect::Record(entry) => match &entry.step {
-                Some(step) => write!(f, "record {} {step}", entry.kind().name()),
-                None => write!(f, "record {}", entry.kind().name()),
-            },
-            Effect::ShowGate { step } => write!(f, "show-gate {step}"),
-            Effect::AwaitOperator { step } => write!(f, "await-operator {step}"),
-            Effect::Observe { resource } => write!(f, "observe {resource}"),
-            Effect::Mutate { plan, .. } => write!(f, "mutate {}#{}", plan.step, plan.attempt),
-            Effect::Poll { plan } => write!(f, "poll {}#{}", plan.step, plan.attempt),
-            Effect::Reconcile { plan } => write!(f, "reconcile {}#{}", plan.step, plan.attempt),
-            Effect::RunCommand { step, attempt, .. } => write!(f, "run-command {step}#{attempt}"),
-            Effect::Refused(why) => write!(f, "refused: {why}"),
-            Effect::Finished(status) => write!(f, "finished {status:?}"),
-        }
-    }
-}
 
 /// What to do when a record is acknowledged.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +61,15 @@ enum AfterAck {
         step: usize,
         attempt: u32,
         command: String,
+    },
+    /// A rollback's gate approval is durable: its inverse may be requested.
+    BeginRollback {
+        step: usize,
+    },
+    /// A rollback's intent is durable: its request may go.
+    SendRollback {
+        step: usize,
+        attempt: u32,
     },
 }
 
@@ -207,6 +93,8 @@ pub struct Engine {
     runbook: Arc<Runbook>,
     state: State,
     live: Vec<StepLive>,
+    /// The same, for the step a rollback has in hand.
+    rollback_live: StepLive,
     acks: VecDeque<AfterAck>,
     acked: u64,
     /// The latest observation of each resource (the journal keeps only changes).
@@ -229,6 +117,7 @@ impl Engine {
     fn with_state(runbook: Arc<Runbook>, state: State) -> Engine {
         Engine {
             live: vec![StepLive::default(); state.steps.len()],
+            rollback_live: StepLive::default(),
             acked: state.records,
             seen: state
                 .snapshots
@@ -335,6 +224,10 @@ impl Engine {
         if !matches!(self.status(), RunStatus::Running) {
             return None;
         }
+        if self.rolling_back() {
+            let poll = self.rollback_live.next_poll;
+            return [poll, self.rollback_deadline()].into_iter().flatten().min();
+        }
         let i = self.state.current;
         let step = self.runbook.steps.get(i)?;
         let run = self.state.steps.get(i)?;
@@ -363,6 +256,19 @@ impl Engine {
     /// Handles one input at time `now` and returns the effects to perform, in order.
     pub fn handle(&mut self, input: Input, now: DateTime<Utc>) -> Vec<Effect> {
         let mut fx = Vec::new();
+        match input {
+            Input::Rollback { reason } => {
+                self.start_rollback(reason, now, &mut fx);
+                return fx;
+            }
+            // What a rollback's records release, and what concerns the run whatever it does.
+            Input::Recorded | Input::JournalFailed(_) | Input::Pause => {}
+            input if self.rolling_back() && self.journal_failure.is_none() => {
+                self.rollback_dispatch(input, now, &mut fx);
+                return fx;
+            }
+            _ => {}
+        }
         if matches!(self.status(), RunStatus::Finished | RunStatus::Aborted(_)) {
             if input == Input::Recorded && self.acks.pop_front().is_some() {
                 self.acked += 1;

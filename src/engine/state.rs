@@ -84,6 +84,65 @@ pub struct StepRun {
     pub duration_source: Option<crate::audit::event::DurationSource>,
     /// What a restore lost, once it succeeded.
     pub data_lost: Option<crate::audit::event::DataLost>,
+    /// Its rollback, once one reached it.
+    pub rollback: Option<StepRollback>,
+}
+
+/// A step's rollback (its `inverse`), as the journal records it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StepRollback {
+    /// `AwaitingGate`, `Running` (the inverse requested), `Waiting` (for its target state),
+    /// `Done` (rolled back), `Failed`, `Skipped`; `Pending` between a retry and its attempt.
+    pub state: StepState,
+    pub attempt: u32,
+    /// When its gate was first shown.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the current attempt's request went out (the step's timeout counts from here).
+    pub body_started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub approved: Option<Approved>,
+    /// The inverse requested by the current attempt.
+    pub plan: Option<ActionPlan>,
+    /// What the inverse reported when it was requested.
+    pub made: BTreeMap<String, String>,
+    pub error: Option<String>,
+    /// The target state it waits for after its outcome.
+    pub waiting_for: Option<String>,
+    /// Its intent has no outcome yet.
+    pub in_flight: bool,
+    /// Its outcome was journaled and nothing after it (a crash in between).
+    pub after_outcome: Option<AfterOutcome>,
+}
+
+/// How a rollback ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackEnd {
+    Finished(DateTime<Utc>),
+    Stopped { at: DateTime<Utc>, reason: String },
+}
+
+/// A rollback of a run that ended: its completed steps with an `inverse`, undone newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollback {
+    /// The steps to roll back, newest first (by index).
+    pub order: Vec<usize>,
+    /// The position in `order` of the step in hand (its length once every step is through).
+    pub pos: usize,
+    pub started_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    /// How the run stood before the rollback began: it stands so again once the rollback ends.
+    pub before: RunStatus,
+    pub ended: Option<RollbackEnd>,
+}
+
+impl Rollback {
+    /// The step in hand, while the rollback goes on.
+    pub fn in_hand(&self) -> Option<usize> {
+        match self.ended {
+            None => self.order.get(self.pos).copied(),
+            Some(_) => None,
+        }
+    }
 }
 
 impl StepRun {
@@ -149,4 +208,8 @@ pub struct State {
     pub drill: bool,
     /// When each resource was first seen unavailable in this run (the primary lost).
     pub lost_at: BTreeMap<String, DateTime<Utc>>,
+    /// The rollback of the run, once one began.
+    pub rollback: Option<Rollback>,
+    /// When the run finished or was aborted (a rollback after it is timed apart).
+    pub ended_at: Option<DateTime<Utc>>,
 }

@@ -285,6 +285,14 @@ pub struct ActionCall {
     pub params: ActionParams,
 }
 
+/// How to undo an action (its rollback), and the gate that rollback passes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inverse {
+    pub call: ActionCall,
+    /// `inverse.gate`; absent, the step's own gate applies.
+    pub gate: Option<Gate>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepBody {
     Check {
@@ -295,7 +303,7 @@ pub enum StepBody {
         resource: String,
         call: Box<ActionCall>,
         wait_until: Option<String>,
-        inverse: Option<Box<ActionCall>>,
+        inverse: Option<Box<Inverse>>,
     },
     Wait {
         until: Option<Condition>,

@@ -158,6 +158,9 @@ pub struct RawInverse {
     #[serde(default)]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub with: serde_yaml::Mapping,
+    /// The gate the rollback passes; by default the step's own (a confirmation when it has
+    /// none).
+    pub gate: Option<RawGate>,
 }
 
 /// One step. Which keys apply depends on `kind`.

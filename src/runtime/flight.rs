@@ -36,8 +36,7 @@ pub(super) struct InFlight {
 
 /// The engine's current step attempt.
 fn current(engine: &Engine) -> Attempt {
-    let step = engine.current();
-    (step, engine.steps().get(step).map_or(0, |r| r.attempt))
+    engine.current_attempt()
 }
 
 impl InFlight {

@@ -43,12 +43,7 @@ pub async fn follow(
                     Ok(engine) => {
                         let last = v.records.last().map_or_else(Utc::now, |r| r.at);
                         view.now = last;
-                        view.started_at = engine.started_at();
-                        view.status = engine.status().clone();
-                        view.current = engine.current();
-                        view.steps = engine.steps().to_vec();
-                        view.progress = progress_of(&engine);
-                        view.outputs = engine.outputs().clone();
+                        view.set_run(&engine);
                         view.observations = runbook
                             .resources
                             .keys()
@@ -61,7 +56,6 @@ pub async fn follow(
                             .map(|(k, at)| (k.clone(), *at))
                             .collect();
                         view.projected = projected_recovery(&engine, &estimate, last, None);
-                        view.restored = engine.service_restored_secs();
                         view.tail = v.records.iter().rev().take(TAIL).rev().cloned().collect();
                         view.notice = v
                             .torn_tail
@@ -91,15 +85,6 @@ pub async fn follow(
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
     }
-}
-
-/// Each step's last progress note, for the view.
-pub(super) fn progress_of(engine: &Engine) -> Vec<Option<String>> {
-    engine
-        .live()
-        .iter()
-        .map(|l| l.last_progress.clone())
-        .collect()
 }
 
 /// Publishes the health of every resource in a world, looked at every `every`, through a

@@ -49,12 +49,16 @@ pub enum LaunchError {
     },
     #[error("{}: {source}", path.display())]
     Replay { path: PathBuf, source: ReplayError },
-    #[error("the run in {} has already ended ({how}); start a new {word} instead", path.display())]
+    #[error("the run in {} has already ended ({how}); start a new {word} instead, or undo its changes with `--resume {} --rollback`", path.display(), path.display())]
     Ended {
         path: PathBuf,
         how: String,
         word: &'static str,
     },
+    #[error("the run in {} has been rolled back already; nothing is undone twice", path.display())]
+    RolledBack { path: PathBuf },
+    #[error("the run in {} has not ended, so it cannot be rolled back yet: resume it without --rollback, then finish it or abort it (A) and press R to roll back", path.display())]
+    NotEnded { path: PathBuf },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
@@ -132,13 +136,15 @@ pub fn start(
 
 /// Continues the run of `mode` recorded in `path`: checks it read-only first (a refused resume
 /// leaves the journal untouched), then reopens it, sets a torn last line aside (and records
-/// that), and rebuilds the engine from every record.
+/// that), and rebuilds the engine from every record. With `rollback`, a run that has ended is
+/// reopened to roll it back (its first input begins the rollback).
 pub fn resume(
     runbook: &Arc<Runbook>,
     mode: Mode,
     operator: &str,
     path: &Path,
     digest: &str,
+    rollback: bool,
 ) -> Result<Launched, LaunchError> {
     let word = word_of(mode);
     let bytes = std::fs::read(path).map_err(|source| LaunchError::Read {
@@ -189,7 +195,16 @@ pub fn resume(
         })
     };
     let preview = replay(&verified.records)?;
-    if let RunStatus::Finished | RunStatus::Aborted(_) = preview.status() {
+    let ended = matches!(
+        preview.status(),
+        RunStatus::Finished | RunStatus::Aborted(_)
+    );
+    if ended && preview.state().rollback.is_some() {
+        return Err(LaunchError::RolledBack {
+            path: path.to_path_buf(),
+        });
+    }
+    if ended && !rollback {
         let how = match preview.status() {
             RunStatus::Aborted(why) => format!("aborted: {why}"),
             _ => "finished".to_string(),
@@ -223,10 +238,30 @@ pub fn resume(
         engine,
         t0,
         resume_at: last,
-        first: Input::Resume,
+        first: if ended {
+            Input::Rollback { reason: None }
+        } else {
+            Input::Resume
+        },
         records,
         torn_set_aside,
     })
+}
+
+/// At the console, `--rollback` undoes a run that has ended (or picks up its rollback); a run
+/// still going on is resumed without it.
+pub fn rollback_needs_an_end(
+    launched: &Launched,
+    path: &Path,
+    rollback: bool,
+) -> Result<(), LaunchError> {
+    let ongoing = launched.first == Input::Resume && !launched.engine.rolling_back();
+    if rollback && ongoing {
+        return Err(LaunchError::NotEnded {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// The runbook digest a run began with, as its first record says.

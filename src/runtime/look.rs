@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use crate::cloud::Mutate;
-use crate::engine::{Engine, Input, StepState};
+use crate::engine::{Engine, Input};
 
 /// (step, attempt) of the gated change, and what the cloud says it would do.
 pub(super) type Answer = ((String, u32), Option<String>);
@@ -31,11 +31,7 @@ pub(super) struct LiveLook {
 impl LiveLook {
     /// The open gate's (step, attempt), when a gate is open on a change.
     fn open_gate(engine: &Engine) -> Option<(String, u32)> {
-        let at_gate = engine
-            .steps()
-            .get(engine.current())
-            .is_some_and(|r| r.state == StepState::AwaitingGate);
-        let plan = engine.next_plan().filter(|_| at_gate)?;
+        let plan = engine.gate_plan()?;
         Some((plan.step, plan.attempt))
     }
 
@@ -60,7 +56,7 @@ impl LiveLook {
         if self.seen.as_ref().is_some_and(|(k, _)| *k == key) {
             return None;
         }
-        let plan = engine.next_plan()?;
+        let plan = engine.gate_plan()?;
         self.asked = Some(key.clone());
         let mut look: Looking = Box::pin(async move { (key, backend.preview(&plan).await) });
         Some(match (&mut look).now_or_never() {
@@ -92,8 +88,7 @@ impl LiveLook {
         if Self::open_gate(engine).as_ref() != Some(&(step.clone(), *attempt)) {
             return None;
         }
-        let current = engine.runbook().steps.get(engine.current())?;
-        Some(match engine.preview(current) {
+        Some(match engine.gate_preview() {
             Some(base) => format!("{base}\n{now_says}"),
             None => now_says.clone(),
         })

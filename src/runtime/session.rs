@@ -24,6 +24,8 @@ pub enum Command {
     Skip(String),
     Retry(String),
     Abort(String),
+    /// Roll back the run's completed changes (once it is over), with why.
+    Rollback(String),
 }
 
 impl From<Command> for Input {
@@ -34,6 +36,9 @@ impl From<Command> for Input {
             Command::Skip(reason) => Input::Skip { reason },
             Command::Retry(reason) => Input::Retry { reason },
             Command::Abort(reason) => Input::Abort { reason },
+            Command::Rollback(reason) => Input::Rollback {
+                reason: Some(reason),
+            },
         }
     }
 }
@@ -80,8 +85,20 @@ impl<B: Observe + Mutate + Send + Sync + 'static> Interactive<B> {
             runner.fire_timers();
             let changed = runner.pump();
             publish(runner, &mut self.view, &self.estimate, &views, changed);
+            // A run that is over stays on screen until the operator leaves: it can still be
+            // rolled back from here. Nothing moves meanwhile, so only a command wakes it.
             if runner.ended() {
-                return (runner.status().clone(), self.runner.into_engine());
+                match commands.recv().await {
+                    Some(c) => {
+                        runner.observer_mut().notice = None;
+                        runner.push(c.into());
+                        continue;
+                    }
+                    None => {
+                        runner.close().await;
+                        return (runner.status().clone(), self.runner.into_engine());
+                    }
+                }
             }
             // Simulated time never jumps past an answer the run waits for, and what the engine
             // would do at its next wake (a timeout, a poll) waits for that answer too.
@@ -159,12 +176,7 @@ fn publish<B>(
     }
     let e = runner.engine();
     v.now = now;
-    v.started_at = e.started_at();
-    v.status = e.status().clone();
-    v.current = e.current();
-    v.steps = e.steps().to_vec();
-    v.progress = super::follow::progress_of(e);
-    v.outputs = e.outputs().clone();
+    v.set_run(e);
     v.observations = e
         .runbook()
         .resources
@@ -173,13 +185,15 @@ fn publish<B>(
         .collect();
     v.errors = runner.errors().clone();
     v.projected = projected_recovery(e, estimate, now, None);
-    v.restored = e.service_restored_secs();
-    v.preview = runner.gate_preview().or_else(|| {
-        e.runbook()
-            .steps
-            .get(e.current())
-            .and_then(|s| e.preview(s))
-    });
+    v.preview = runner
+        .gate_preview()
+        .or_else(|| e.gate_preview())
+        .or_else(|| {
+            e.runbook()
+                .steps
+                .get(e.current())
+                .and_then(|s| e.preview(s))
+        });
     let log = runner.observer();
     v.tail = log.tail.clone();
     v.notice = log.notice.clone();

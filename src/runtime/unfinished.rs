@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{first_line_claims, verify, Event, Mode, Tamper};
+use crate::audit::{first_line_claims, verify, Mode, Tamper};
 use crate::runtime::lock::{self, Holder};
 
 /// A run that can be resumed.
@@ -84,7 +84,7 @@ pub fn scan(dir: &Path, runbook_id: &str, mode: Mode) -> Scan {
         if first.runbook != runbook_id || first.mode != mode {
             continue;
         }
-        if matches!(last.event, Event::RunFinished(_) | Event::RunAborted(_)) {
+        if last.event.ends_run() {
             continue;
         }
         let locked_by = lock::inspect(&path).live_holder();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::Record;
 use crate::engine::objectives::RtoEstimate;
-use crate::engine::{RunStatus, StepRun};
+use crate::engine::{Engine, OpenGate, Rollback, RunStatus, StepRun};
 use crate::model::ResourceStatus;
 use crate::runbook::Runbook;
 
@@ -61,6 +61,14 @@ pub struct RunView {
     pub preview: Option<String>,
     /// The last thing the engine refused, to show the operator.
     pub notice: Option<String>,
+    /// The gate waiting for the operator: a step's, or a step's rollback.
+    pub open_gate: Option<OpenGate>,
+    /// The rollback, once one began.
+    pub rollback: Option<Rollback>,
+    /// How many steps a rollback would undo now (the run is over, none began yet).
+    pub rollback_ready: usize,
+    /// The rollback in hand's last progress note.
+    pub rollback_progress: Option<String>,
     /// Bumped on every change, so the UI redraws only when something changed.
     pub version: u64,
 }
@@ -99,7 +107,37 @@ impl RunView {
             restored: None,
             preview: None,
             notice: None,
+            open_gate: None,
+            rollback: None,
+            rollback_ready: 0,
+            rollback_progress: None,
             version: 0,
         }
+    }
+
+    /// Takes what the journal of a run determines, and what its engine keeps besides, from
+    /// the engine (a live session's, or one rebuilt from a followed journal).
+    pub fn set_run(&mut self, e: &Engine) {
+        self.started_at = e.started_at();
+        self.status = e.status().clone();
+        self.current = e.current();
+        self.steps = e.steps().to_vec();
+        self.progress = e.live().iter().map(|l| l.last_progress.clone()).collect();
+        self.outputs = e.outputs().clone();
+        self.restored = e.service_restored_secs();
+        self.open_gate = e.open_gate();
+        self.rollback = e.state().rollback.clone();
+        let over = matches!(e.status(), RunStatus::Finished | RunStatus::Aborted(_));
+        self.rollback_ready = if over && self.rollback.is_none() {
+            e.rollback_candidates().len()
+        } else {
+            0
+        };
+        self.rollback_progress = e.rollback_live().last_progress.clone();
+    }
+
+    /// The step a rollback has in hand, while it goes on.
+    pub fn rollback_in_hand(&self) -> Option<usize> {
+        self.rollback.as_ref()?.in_hand()
     }
 }

@@ -98,19 +98,20 @@ impl App {
         } else {
             None
         };
+        // A rollback under way is followed as the run was.
+        let following = self.view.rollback_in_hand().unwrap_or(self.view.current);
         picked
-            .unwrap_or(self.view.current)
+            .unwrap_or(following)
             .min(self.view.steps.len().saturating_sub(1))
     }
 
     /// A new view from the session. A gate popup closes if its step moved on.
     pub fn set_view(&mut self, view: Arc<RunView>) {
         if let Some(Popup::Gate(g)) = &self.popup {
-            let still_open = view.current == g.step
-                && view
-                    .steps
-                    .get(g.step)
-                    .is_some_and(|s| s.state == StepState::AwaitingGate);
+            let still_open = view
+                .open_gate
+                .as_ref()
+                .is_some_and(|o| o.step == g.step && o.rollback == g.rollback);
             if !still_open {
                 self.popup = None;
             }
@@ -118,7 +119,9 @@ impl App {
         if let Some(n) = &view.notice {
             self.message = Some(n.clone());
         }
-        if view.current != self.view.current {
+        let moved_on = view.current != self.view.current
+            || view.rollback_in_hand() != self.view.rollback_in_hand();
+        if moved_on {
             // The run moved on: follow it, and start the new step's detail at its top.
             self.step_row = None;
             self.detail_scroll = 0;
@@ -149,10 +152,10 @@ impl App {
             Some(Popup::Gate(g)) => {
                 let phrase = self
                     .view
-                    .runbook
-                    .steps
-                    .get(g.step)
-                    .and_then(|s| s.gate.clone());
+                    .open_gate
+                    .as_ref()
+                    .filter(|o| o.step == g.step && o.rollback == g.rollback)
+                    .map(|o| o.gate.clone());
                 return match g.on_key(key, phrase.as_ref()) {
                     super::popups::gate::Outcome::Open => None,
                     // Closing a gate without passing it is a decision too: it goes to the journal.
@@ -188,7 +191,8 @@ impl App {
                         Some(match kind {
                             ReasonKind::Skip => Command::Skip(reason),
                             ReasonKind::Retry => Command::Retry(reason),
-                            ReasonKind::Abort => Command::Abort(reason),
+                            ReasonKind::Abort | ReasonKind::StopRollback => Command::Abort(reason),
+                            ReasonKind::Rollback => Command::Rollback(reason),
                         })
                     }
                 };
@@ -251,11 +255,11 @@ impl App {
                 self.filter_editing = true;
                 self.focus = Pane::Resources;
             }
-            Action::OpenGate => match (current, state) {
-                (Some(step), Some(StepState::AwaitingGate)) if step.gate.is_some() => {
-                    self.popup = Some(Popup::Gate(GateState::new(v.current)));
+            Action::OpenGate => match &v.open_gate {
+                Some(open) => {
+                    self.popup = Some(Popup::Gate(GateState::new(open.step, open.rollback)));
                 }
-                _ => self.message = Some("no gate is waiting for you".into()),
+                None => self.message = Some("no gate is waiting for you".into()),
             },
             Action::ManualDone => match (current, state) {
                 (Some(step), Some(StepState::Running)) if matches!(step.body, StepBody::Manual) => {
@@ -271,13 +275,23 @@ impl App {
                 }
             },
             Action::Skip => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Skip))),
-            Action::Retry => match state {
-                Some(StepState::Failed) => {
+            Action::Retry => match (state, v.rollback_in_hand()) {
+                (_, Some(i)) if rollback_state(v, i) == Some(StepState::Failed) => {
+                    self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Retry)))
+                }
+                (Some(StepState::Failed), None) => {
                     self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Retry)))
                 }
                 _ => self.message = Some("only a failed step can be retried".into()),
             },
+            Action::Abort if v.rollback_in_hand().is_some() => {
+                self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::StopRollback)))
+            }
             Action::Abort => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Abort))),
+            Action::Rollback => match rollback_refusal(v) {
+                Some(why) => self.message = Some(why.into()),
+                None => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Rollback))),
+            },
         }
         None
     }
@@ -313,6 +327,26 @@ impl App {
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     n.is_empty() || (h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
+}
+
+/// The state of step `i`'s rollback, once it has one.
+fn rollback_state(v: &RunView, i: usize) -> Option<StepState> {
+    v.steps.get(i)?.rollback.as_ref().map(|r| r.state)
+}
+
+/// Why `R` cannot roll the run back now, if it cannot (the engine checks again).
+fn rollback_refusal(v: &RunView) -> Option<&'static str> {
+    use crate::engine::RunStatus;
+    if let Some(r) = &v.rollback {
+        return Some(match r.ended {
+            None => "a rollback is already under way",
+            Some(_) => "this run has been rolled back already; nothing is undone twice",
+        });
+    }
+    if !matches!(v.status, RunStatus::Finished | RunStatus::Aborted(_)) {
+        return Some("roll back once the run is over: let it finish, or abort it (A) first");
+    }
+    (v.rollback_ready == 0).then_some("no completed step declares an inverse: nothing to roll back")
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub enum Action {
     Skip,
     Retry,
     Abort,
+    Rollback,
 }
 
 pub struct Binding {
@@ -92,6 +93,14 @@ pub const BINDINGS: &[Binding] = &[
         "abort the run (asks why)",
         true,
         true,
+    ),
+    b(
+        KeyCode::Char('R'),
+        Action::Rollback,
+        "rollback",
+        "roll back the ended run: each inverse, newest first (asks why)",
+        true,
+        false,
     ),
     b(
         KeyCode::Tab,
@@ -200,7 +209,7 @@ mod tests {
         use Action::*;
         for a in [
             Quit, Help, NextPane, PrevPane, Up, Down, Top, Bottom, Filter, OpenGate, ManualDone,
-            Skip, Retry, Abort,
+            Skip, Retry, Abort, Rollback,
         ] {
             let b = BINDINGS.iter().find(|b| b.action == a);
             assert!(
@@ -215,7 +224,7 @@ mod tests {
         for b in bindings(ViewMode::ReadOnly) {
             assert!(!b.changes_run, "{:?}", b.action);
         }
-        for c in ['g', 'd', 'r', 's', 'A'] {
+        for c in ['g', 'd', 'r', 's', 'A', 'R'] {
             let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
             assert_eq!(lookup(ViewMode::ReadOnly, &key), None, "{c}");
             assert!(lookup(ViewMode::Drill, &key).is_some(), "{c}");

@@ -52,12 +52,19 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) {
         Some(Popup::Help) => popups::help::render(frame, app.mode(), theme),
         Some(Popup::Gate(g)) => popups::gate::render(frame, g, &app.view, theme),
         Some(Popup::Reason(r)) => {
-            let step = app
-                .view
+            // During a rollback, skip and retry are about the step it has in hand.
+            let v = &app.view;
+            let in_hand = v.rollback_in_hand();
+            let id = v
                 .runbook
                 .steps
-                .get(app.view.current)
+                .get(in_hand.unwrap_or(v.current))
                 .map_or("-", |s| s.id.as_str());
+            let step = match in_hand {
+                Some(_) => format!("the rollback of {id}"),
+                None => format!("step {id}"),
+            };
+            let step = step.as_str();
             popups::reason::render(frame, r, step, theme)
         }
         None => {}

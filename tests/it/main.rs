@@ -35,6 +35,7 @@ mod drill {
     mod lock;
     mod milestone;
     mod resume;
+    mod rollback;
     mod status;
     mod timing;
     mod unattended;

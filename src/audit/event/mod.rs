@@ -8,10 +8,12 @@
 //! unreadable, which `audit verify` reports at its line.
 
 mod detail;
+mod rollback;
 
 use serde::{Deserialize, Serialize};
 
 pub use detail::*;
+pub use rollback::*;
 
 /// The name of an event, as the journal's `event` field holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,6 +40,20 @@ pub enum EventKind {
     StatusSnapshot,
     TornTailSetAside,
     Error,
+    /// A rollback of the run's completed changes began (newest first).
+    RollbackStarted,
+    RollbackGateShown,
+    RollbackApproved,
+    RollbackCancelled,
+    /// Written and fsynced before an inverse is requested.
+    RollbackIntent,
+    RollbackOutcome,
+    StepRolledBack,
+    RollbackFailed,
+    RollbackRetried,
+    RollbackSkipped,
+    RollbackFinished,
+    RollbackStopped,
 }
 
 impl EventKind {
@@ -62,6 +78,18 @@ impl EventKind {
             EventKind::StatusSnapshot => "status-snapshot",
             EventKind::TornTailSetAside => "torn-tail-set-aside",
             EventKind::Error => "error",
+            EventKind::RollbackStarted => "rollback-started",
+            EventKind::RollbackGateShown => "rollback-gate-shown",
+            EventKind::RollbackApproved => "rollback-approved",
+            EventKind::RollbackCancelled => "rollback-cancelled",
+            EventKind::RollbackIntent => "rollback-intent",
+            EventKind::RollbackOutcome => "rollback-outcome",
+            EventKind::StepRolledBack => "step-rolled-back",
+            EventKind::RollbackFailed => "rollback-failed",
+            EventKind::RollbackRetried => "rollback-retried",
+            EventKind::RollbackSkipped => "rollback-skipped",
+            EventKind::RollbackFinished => "rollback-finished",
+            EventKind::RollbackStopped => "rollback-stopped",
         }
     }
 }
@@ -91,6 +119,18 @@ pub enum Event {
     StatusSnapshot(StatusSnapshot),
     TornTailSetAside(TornTailSetAside),
     Error(ErrorNote),
+    RollbackStarted(RollbackStarted),
+    RollbackGateShown(GateShown),
+    RollbackApproved(GateApproved),
+    RollbackCancelled(GateCancelled),
+    RollbackIntent(Intent),
+    RollbackOutcome(Outcome),
+    StepRolledBack(RolledBack),
+    RollbackFailed(StepFailed),
+    RollbackRetried(StepRetried),
+    RollbackSkipped(StepSkipped),
+    RollbackFinished(RollbackFinished),
+    RollbackStopped(RunAborted),
 }
 
 impl Event {
@@ -114,6 +154,18 @@ impl Event {
             Event::StatusSnapshot(_) => EventKind::StatusSnapshot,
             Event::TornTailSetAside(_) => EventKind::TornTailSetAside,
             Event::Error(_) => EventKind::Error,
+            Event::RollbackStarted(_) => EventKind::RollbackStarted,
+            Event::RollbackGateShown(_) => EventKind::RollbackGateShown,
+            Event::RollbackApproved(_) => EventKind::RollbackApproved,
+            Event::RollbackCancelled(_) => EventKind::RollbackCancelled,
+            Event::RollbackIntent(_) => EventKind::RollbackIntent,
+            Event::RollbackOutcome(_) => EventKind::RollbackOutcome,
+            Event::StepRolledBack(_) => EventKind::StepRolledBack,
+            Event::RollbackFailed(_) => EventKind::RollbackFailed,
+            Event::RollbackRetried(_) => EventKind::RollbackRetried,
+            Event::RollbackSkipped(_) => EventKind::RollbackSkipped,
+            Event::RollbackFinished(_) => EventKind::RollbackFinished,
+            Event::RollbackStopped(_) => EventKind::RollbackStopped,
         }
     }
 
@@ -140,6 +192,18 @@ impl Event {
             Event::StatusSnapshot(d) => v(d),
             Event::TornTailSetAside(d) => v(d),
             Event::Error(d) => v(d),
+            Event::RollbackStarted(d) => v(d),
+            Event::RollbackGateShown(d) => v(d),
+            Event::RollbackApproved(d) => v(d),
+            Event::RollbackCancelled(d) => v(d),
+            Event::RollbackIntent(d) => v(d),
+            Event::RollbackOutcome(d) => v(d),
+            Event::StepRolledBack(d) => v(d),
+            Event::RollbackFailed(d) => v(d),
+            Event::RollbackRetried(d) => v(d),
+            Event::RollbackSkipped(d) => v(d),
+            Event::RollbackFinished(d) => v(d),
+            Event::RollbackStopped(d) => v(d),
         }
     }
 
@@ -176,7 +240,49 @@ impl Event {
             EventKind::StatusSnapshot => Event::StatusSnapshot(f(detail)?),
             EventKind::TornTailSetAside => Event::TornTailSetAside(f(detail)?),
             EventKind::Error => Event::Error(f(detail)?),
+            EventKind::RollbackStarted => Event::RollbackStarted(f(detail)?),
+            EventKind::RollbackGateShown => Event::RollbackGateShown(f(detail)?),
+            EventKind::RollbackApproved => Event::RollbackApproved(f(detail)?),
+            EventKind::RollbackCancelled => Event::RollbackCancelled(f(detail)?),
+            EventKind::RollbackIntent => Event::RollbackIntent(f(detail)?),
+            EventKind::RollbackOutcome => Event::RollbackOutcome(f(detail)?),
+            EventKind::StepRolledBack => Event::StepRolledBack(f(detail)?),
+            EventKind::RollbackFailed => Event::RollbackFailed(f(detail)?),
+            EventKind::RollbackRetried => Event::RollbackRetried(f(detail)?),
+            EventKind::RollbackSkipped => Event::RollbackSkipped(f(detail)?),
+            EventKind::RollbackFinished => Event::RollbackFinished(f(detail)?),
+            EventKind::RollbackStopped => Event::RollbackStopped(f(detail)?),
         })
+    }
+
+    /// Whether the event ends a run: it finished or was aborted, or its rollback ended.
+    pub fn ends_run(&self) -> bool {
+        matches!(
+            self,
+            Event::RunFinished(_)
+                | Event::RunAborted(_)
+                | Event::RollbackFinished(_)
+                | Event::RollbackStopped(_)
+        )
+    }
+
+    /// Whether the event is one of a rollback's.
+    pub fn is_rollback(&self) -> bool {
+        matches!(
+            self,
+            Event::RollbackStarted(_)
+                | Event::RollbackGateShown(_)
+                | Event::RollbackApproved(_)
+                | Event::RollbackCancelled(_)
+                | Event::RollbackIntent(_)
+                | Event::RollbackOutcome(_)
+                | Event::StepRolledBack(_)
+                | Event::RollbackFailed(_)
+                | Event::RollbackRetried(_)
+                | Event::RollbackSkipped(_)
+                | Event::RollbackFinished(_)
+                | Event::RollbackStopped(_)
+        )
     }
 
     /// The attempt the event names, where it names one.
@@ -188,6 +294,11 @@ impl Event {
             Event::StepSucceeded(d) => Some(d.attempt),
             Event::StepFailed(d) => Some(d.attempt),
             Event::StepRetried(d) => Some(d.attempt),
+            Event::RollbackIntent(d) => Some(d.attempt),
+            Event::RollbackOutcome(d) => Some(d.attempt),
+            Event::StepRolledBack(d) => Some(d.attempt),
+            Event::RollbackFailed(d) => Some(d.attempt),
+            Event::RollbackRetried(d) => Some(d.attempt),
             _ => None,
         }
     }
@@ -257,6 +368,19 @@ mod tests {
                 EventKind::RunStarted,
                 r#"{"context":{"aws":{"account":"1","arn":"a","user_id":"u"},"pilotlight":"0.1.0","regions":["us-east-1"],"runbook_file":"r.yaml","runbook_sha256":"ab"},"rto_target_secs":60,"run_id":"r","steps":[],"title":"t"}"#,
             ),
+            (
+                EventKind::RollbackStarted,
+                r#"{"reason":"failback","steps":["b","a"]}"#,
+            ),
+            (
+                EventKind::StepRolledBack,
+                r#"{"attempt":1,"duration_secs":60,"outputs":null,"state":"insync"}"#,
+            ),
+            (
+                EventKind::RollbackFinished,
+                r#"{"duration_secs":120,"rolled_back":["b"],"skipped":["a"]}"#,
+            ),
+            (EventKind::RollbackStopped, r#"{"reason":"not now"}"#),
         ];
         for (kind, text) in lines {
             let detail: serde_json::Value = serde_json::from_str(text).unwrap();

@@ -48,6 +48,7 @@ pub fn build(records: &[Record]) -> Report {
             },
             notes: Vec::new(),
             steps: Vec::new(),
+            rollback: None,
         },
         index: HashMap::new(),
         prev_at: None,
@@ -100,6 +101,13 @@ impl Builder {
             self.r.operators.push(operator.clone());
         }
         let at = rec.at;
+        if rec.event.is_rollback() {
+            let rollback = self.r.rollback.get_or_insert_with(Default::default);
+            let step = rec.step.as_deref();
+            rollback.apply(&rec.event, step, at, &operator, &self.r.steps);
+            self.prev_at = Some(at);
+            return;
+        }
         match (&rec.event, &rec.step) {
             (Event::RunStarted(d), _) => {
                 self.r.started_at.get_or_insert(at);
@@ -172,6 +180,9 @@ impl Builder {
 
     fn finish(mut self, last_at: Option<DateTime<Utc>>) -> Report {
         let r = &mut self.r;
+        if let Some(rollback) = &mut r.rollback {
+            rollback.finish();
+        }
         let t0 = r.started_at;
         if let (Some(t0), Some(end)) = (t0, r.ended_at.or(last_at)) {
             r.duration_secs = Some(secs_between(t0, end));

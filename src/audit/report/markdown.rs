@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::events;
 use super::text::{code, dur, esc, opt, signed};
-use super::{Report, RtoVerdict, RunOutcome, StepReport, StepStatus};
+use super::{Report, RollbackOutcome, RtoVerdict, RunOutcome, StepReport, StepStatus};
 
 /// Renders the report as Markdown (readable as plain text in a terminal too).
 pub fn markdown(r: &Report) -> String {
@@ -17,6 +17,7 @@ pub fn markdown(r: &Report) -> String {
     md.header(r);
     md.table(r);
     md.details(r);
+    md.rollback(r);
     if !r.notes.is_empty() {
         md.line("\n## Notes\n");
         for n in &r.notes {
@@ -220,6 +221,46 @@ impl Md {
         }
         if !unreached.is_empty() {
             self.line(format!("\nNot reached: {}.", unreached.join(", ")));
+        }
+    }
+
+    /// The rollback, when there was one: how it ended, then each step undone, newest first.
+    fn rollback(&mut self, r: &Report) {
+        let Some(rb) = &r.rollback else {
+            return;
+        };
+        self.line("\n## Rollback\n");
+        let began = rb.started_at.map_or("-".into(), |t| self.when(t));
+        let why = opt(rb.reason.as_ref(), |w| format!(": {}", esc(w)));
+        self.line(format!("- **Began:** {began}{why}"));
+        let outcome = match rb.outcome {
+            RollbackOutcome::Finished => {
+                format!("finished in {}", rb.duration_secs.map_or("-".into(), dur))
+            }
+            RollbackOutcome::Stopped => format!(
+                "**STOPPED**: {}",
+                esc(rb.stop_reason.as_deref().unwrap_or("-"))
+            ),
+            RollbackOutcome::Unfinished => "**UNFINISHED**: no end record".into(),
+        };
+        self.line(format!("- **Outcome:** {outcome}"));
+        for s in &rb.steps {
+            let title = opt(s.title.as_ref(), |t| format!(": {}", esc(t)));
+            self.line(format!("\n### Rollback of {}{title}\n", code(&s.id)));
+            let span = match (s.started_at, s.ended_at) {
+                (Some(a), Some(b)) => format!("{} → {}", self.when(a), self.when(b)),
+                (Some(a), None) => format!("from {}", self.when(a)),
+                _ => "-".into(),
+            };
+            let state = match s.status {
+                StepStatus::Done => "rolled back",
+                other => status(other),
+            };
+            let took = s.duration_secs.map_or("-".into(), dur);
+            self.line(format!("{state} · {span} · took {took}\n"));
+            for (at, line) in events::of_step(r, s) {
+                self.line(format!("- {}: {line}", self.when(at)));
+            }
         }
     }
 

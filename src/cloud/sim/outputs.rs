@@ -210,7 +210,8 @@ pub(super) fn before_states(
             continue;
         };
         let no_outputs = crate::model::Outputs::default();
-        let Ok(undo) = crate::engine::render(inverse, res, &step.id, 1, "before", &no_outputs)
+        let Ok(undo) =
+            crate::engine::render(&inverse.call, res, &step.id, 1, "before", &no_outputs)
         else {
             continue;
         };

@@ -7,7 +7,7 @@ use super::templates::{segs, Scope};
 use super::{is_region, serde_errors, Checker};
 use crate::runbook::catalogue::ActionKind;
 use crate::runbook::diagnostic::{did_you_mean, one_of, Diagnostic};
-use crate::runbook::model::{ActionCall, Resource, StepBody};
+use crate::runbook::model::{ActionCall, Inverse, Resource, StepBody};
 use crate::runbook::params::{ActionParams, Source};
 use crate::runbook::raw::RawStep;
 use crate::runbook::source::Seg;
@@ -88,7 +88,19 @@ impl Checker<'_> {
                 };
                 let mut inv_path = step_path.clone();
                 inv_path.push("inverse".to_string());
-                Some(Box::new(self.action_call(
+                let gate = match &inv.gate {
+                    Some(g) => {
+                        let gpath = [
+                            Seg::Key("steps"),
+                            Seg::Index(i),
+                            Seg::Key("inverse"),
+                            Seg::Key("gate"),
+                        ];
+                        Some(self.gate(g, &gpath, vars, &inverse_scope)?)
+                    }
+                    None => None,
+                };
+                let call = self.action_call(
                     inv.action,
                     Some(&inv.with),
                     &inv_path,
@@ -96,7 +108,8 @@ impl Checker<'_> {
                     res,
                     vars,
                     &inverse_scope,
-                )?))
+                )?;
+                Some(Box::new(Inverse { call, gate }))
             }
         };
         Some(StepBody::Action {

@@ -219,6 +219,7 @@ where
         let e = &self.engine;
         match e.status() {
             RunStatus::Blocked(_) => true,
+            RunStatus::Running if e.open_gate().is_some() => true,
             RunStatus::Running => match (
                 e.runbook().steps.get(e.current()),
                 e.steps().get(e.current()),

@@ -28,15 +28,13 @@ where
         if self.looking.is_some() {
             return;
         }
-        let Some(step) = self.auto_gate.take() else {
+        if self.auto_gate.take().is_none() {
+            return;
+        }
+        let Some(open) = self.engine.open_gate() else {
             return;
         };
-        let typed = self
-            .engine
-            .runbook()
-            .step(&step)
-            .and_then(|s| s.gate.as_ref())
-            .and_then(|g| g.typed.clone());
+        let typed = open.gate.typed;
         self.inputs.push_back(Input::Gate(GateDecision {
             approve: true,
             typed,

@@ -25,6 +25,8 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateState {
     pub step: usize,
+    /// The gate of the step's rollback, not of the step.
+    pub rollback: bool,
     pub typed: String,
     pub reason: String,
     pub focus: Option<Field>,
@@ -57,9 +59,10 @@ fn fields(gate: Option<&Gate>) -> Vec<Field> {
 }
 
 impl GateState {
-    pub fn new(step: usize) -> GateState {
+    pub fn new(step: usize, rollback: bool) -> GateState {
         GateState {
             step,
+            rollback,
             typed: String::new(),
             reason: String::new(),
             focus: None,
@@ -145,16 +148,22 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
     let Some(step) = view.runbook.steps.get(state.step) else {
         return;
     };
-    let gate = step.gate.as_ref();
+    let open = view
+        .open_gate
+        .as_ref()
+        .filter(|g| g.step == state.step && g.rollback == state.rollback);
+    let gate = open.map(|g| &g.gate).or(step.gate.as_ref());
     let area = centered(frame.area(), 90, 24);
     frame.render_widget(Clear, area);
+    let heading = if state.rollback {
+        format!(" ROLLBACK GATE: {} ", clean(&step.id))
+    } else {
+        format!(" GATE: {} ", clean(&step.id))
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.alert())
-        .title(Span::styled(
-            format!(" GATE: {} ", clean(&step.id)),
-            theme.alert(),
-        ));
+        .title(Span::styled(heading, theme.alert()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [what, inputs, buttons, error] = Layout::vertical([
@@ -164,8 +173,13 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         Constraint::Length(1),
     ])
     .areas(inner);
+    let title = if state.rollback {
+        format!("undo: {}", clean(&step.title))
+    } else {
+        clean(&step.title)
+    };
     let mut lines = vec![Line::from(Span::styled(
-        clean(&step.title),
+        title,
         theme
             .selected()
             .remove_modifier(Modifier::REVERSED)
@@ -199,7 +213,7 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         )));
     }
     // The step's own words (warnings such as "one-way") belong in front of the decision.
-    if let Some(text) = &step.instructions {
+    if let (Some(text), false) = (&step.instructions, state.rollback) {
         let text = text
             .render(&view.outputs)
             .unwrap_or_else(|_| text.to_string());

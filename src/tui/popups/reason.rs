@@ -1,4 +1,4 @@
-//! Skip, retry and abort ask why; the answer goes to the journal.
+//! Skip, retry, abort and rollback ask why; the answer goes to the journal.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::text::Line;
@@ -14,6 +14,10 @@ pub enum ReasonKind {
     Skip,
     Retry,
     Abort,
+    /// Roll back the run's completed changes.
+    Rollback,
+    /// Stop a rollback under way.
+    StopRollback,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,13 +59,18 @@ impl ReasonState {
     }
 }
 
+/// `step` names what skip and retry are about (`step ID`, or `the rollback of ID`).
 pub fn render(frame: &mut Frame, state: &ReasonState, step: &str, theme: Theme) {
     let area = centered(frame.area(), 70, 7);
     frame.render_widget(Clear, area);
     let title = match state.kind {
-        ReasonKind::Skip => format!(" Skip step {} ", clean(step)),
-        ReasonKind::Retry => format!(" Retry step {} ", clean(step)),
+        ReasonKind::Skip => format!(" Skip {} ", clean(step)),
+        ReasonKind::Retry => format!(" Retry {} ", clean(step)),
         ReasonKind::Abort => " Abort the run ".to_string(),
+        ReasonKind::Rollback => {
+            " Roll back the run: each step newest first, at its own gate ".to_string()
+        }
+        ReasonKind::StopRollback => " Stop the rollback ".to_string(),
     };
     let lines = vec![
         Line::from("Why? (goes to the audit journal)"),

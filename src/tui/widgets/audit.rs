@@ -15,7 +15,7 @@ use crate::tui::theme::Theme;
 fn summary(r: &Record) -> String {
     let event = r.kind().name();
     let extra = match &r.event {
-        Event::GateShown(g) => {
+        Event::GateShown(g) | Event::RollbackGateShown(g) => {
             // What the gate asks for (its `reason` field is the policy, not a reason given).
             let mut asks = Vec::new();
             match &g.typed {
@@ -43,8 +43,15 @@ fn summary(r: &Record) -> String {
 /// The error, reason, command or action a record names, the first of them it has.
 fn said(event: &Event) -> Option<&str> {
     match event {
-        Event::Outcome(o) => o.error.as_deref(),
-        Event::StepFailed(f) => Some(&f.error),
+        Event::Outcome(o) | Event::RollbackOutcome(o) => o.error.as_deref(),
+        Event::StepFailed(f) | Event::RollbackFailed(f) => Some(&f.error),
+        Event::RollbackStopped(a) => Some(&a.reason),
+        Event::RollbackSkipped(s) => Some(&s.reason),
+        Event::RollbackStarted(r) => r.reason.as_deref(),
+        Event::RollbackApproved(g) => g.reason.as_deref(),
+        Event::RollbackCancelled(g) => g.reason.as_deref(),
+        Event::RollbackRetried(x) => x.reason.as_deref(),
+        Event::RollbackIntent(i) => i.plan.as_ref().map(|p| p.action.name()),
         Event::Error(e) => Some(&e.error),
         Event::RunAborted(a) => Some(&a.reason),
         Event::StepSkipped(s) => Some(&s.reason),

@@ -29,7 +29,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             run.attempt.max(1)
         )),
     ])];
-    let is_current = i == v.current;
+    // While a rollback goes on, what the run waits for is about the step it has in hand.
+    let is_current = i == v.current && v.rollback_in_hand().is_none();
+    lines.extend(super::undo::detail(v, i, theme));
     // What the run waits for comes first, so it is never scrolled out of a small pane.
     if is_current {
         if let RunStatus::Blocked(why) = &v.status {

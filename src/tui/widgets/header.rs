@@ -30,6 +30,10 @@ fn fit(s: &str, n: usize) -> String {
 /// The RTO figure in three lengths (long, medium, short) and its verdict.
 fn rto(v: &RunView, elapsed: Option<i64>) -> ([String; 3], Verdict) {
     let target = v.runbook.targets.rto.as_secs();
+    // A rollback says how far it has come, instead of a recovery that is over.
+    if let Some(undo) = super::undo::header(v) {
+        return undo;
+    }
     match (v.projected, elapsed, &v.status) {
         // The service is back (failback may go on): the RTO clock stopped there.
         _ if v.runbook.has_milestone() && v.restored.is_some() => {

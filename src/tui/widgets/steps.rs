@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState};
 use ratatui::Frame;
 
-use super::{dur, pane};
+use super::{dur, pane, undo};
 use crate::audit::report::clean;
 use crate::engine::StepState;
 use crate::tui::app::{App, Pane};
@@ -63,20 +63,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 .expected_duration()
                 .map(|d| format!("/{d}"))
                 .unwrap_or_default();
-            let cursor = if i == v.current { "▶" } else { " " };
+            let cursor = if i == v.rollback_in_hand().unwrap_or(v.current) {
+                "▶"
+            } else {
+                " "
+            };
+            // A step a rollback reached shows how its undo stands.
+            let (glyph, word, state) = match &run.rollback {
+                Some(rb) => (undo::mark(rb), undo::word(rb), rb.state),
+                None => (mark(run.state), run.state.name(), run.state),
+            };
             ListItem::new(Line::from(vec![
-                Span::raw(format!("{cursor}{} ", mark(run.state))),
-                Span::styled(
-                    format!("{:<id_width$}", clean(&step.id)),
-                    theme.step(run.state),
-                ),
+                Span::raw(format!("{cursor}{glyph} ")),
+                Span::styled(format!("{:<id_width$}", clean(&step.id)), theme.step(state)),
                 Span::styled(
                     if show_state {
-                        format!(" {:<13}", run.state.name())
+                        format!(" {word:<13}")
                     } else {
                         String::new()
                     },
-                    theme.step(run.state),
+                    theme.step(state),
                 ),
                 Span::raw(format!(" {took}{expected}")),
             ]))

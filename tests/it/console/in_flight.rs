@@ -134,7 +134,12 @@ fn a_gate_whose_live_preview_never_answers_can_still_be_decided() {
         }
         cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
         // Keep the console open until the run ends.
-        while views_rx.changed().await.is_ok() {}
+        while !matches!(
+            views_rx.borrow_and_update().status,
+            RunStatus::Finished | RunStatus::Aborted(_)
+        ) {
+            views_rx.changed().await.unwrap();
+        }
         drop(cmd_tx);
     };
     // Paused time: a simulated day without the run ending fails at once, without waiting.
@@ -195,7 +200,12 @@ fn skipping_a_gate_while_its_look_is_out_still_looks_at_the_next_gate() {
             views_rx.changed().await.unwrap();
         }
         cmd_tx.send(Command::Gate(confirmed())).await.unwrap();
-        while views_rx.changed().await.is_ok() {}
+        while !matches!(
+            views_rx.borrow_and_update().status,
+            RunStatus::Finished | RunStatus::Aborted(_)
+        ) {
+            views_rx.changed().await.unwrap();
+        }
         drop(cmd_tx);
     };
     let (status, ()) = drive(

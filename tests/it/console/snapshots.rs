@@ -196,6 +196,8 @@ impl Drive {
         let i = self.engine.current();
         match self.engine.status() {
             RunStatus::Blocked(_) => true,
+            RunStatus::Running if self.engine.open_gate().is_some() => true,
+            RunStatus::Running if self.engine.rolling_back() => false,
             RunStatus::Running => {
                 let step = &self.engine.runbook().steps[i];
                 let run = &self.engine.steps()[i];
@@ -269,10 +271,7 @@ impl Drive {
 
     /// Passes the current gate the way a person does (typed phrase, a reason).
     fn approve(&mut self) {
-        let gate = self.engine.runbook().steps[self.engine.current()]
-            .gate
-            .clone()
-            .unwrap();
+        let gate = self.engine.open_gate().unwrap().gate;
         self.send(Command::Gate(GateDecision {
             approve: true,
             typed: gate.typed,
@@ -313,10 +312,7 @@ impl Drive {
             self.estimate.clone(),
             self.now,
         );
-        v.started_at = e.started_at();
-        v.status = e.status().clone();
-        v.current = e.current();
-        v.steps = e.steps().to_vec();
+        v.set_run(e);
         v.observations = e
             .runbook()
             .resources
@@ -324,11 +320,12 @@ impl Drive {
             .filter_map(|k| e.observation(k).map(|o| (k.clone(), o.clone())))
             .collect();
         v.projected = projected_recovery(e, &self.estimate, self.now, None);
-        v.preview = e
-            .runbook()
-            .steps
-            .get(e.current())
-            .and_then(|s| e.preview(s));
+        v.preview = e.gate_preview().or_else(|| {
+            e.runbook()
+                .steps
+                .get(e.current())
+                .and_then(|s| e.preview(s))
+        });
         v.journal = Some(PathBuf::from(JOURNAL_SHOWN));
         v.tail = self.tail.clone();
         v.notice = self.notice.clone();
@@ -549,6 +546,55 @@ fn a_finished_drill_shows_the_recovery_time_against_the_rto() {
     assert_eq!(d.engine.status(), &RunStatus::Finished);
     let buf = snapshot("drill_finished", &d.app(ViewMode::Drill), 120, 36);
     assert!(text(&buf).contains("RECOVERED in "), "{}", text(&buf));
+}
+
+#[test]
+fn a_finished_drill_rolls_back_from_the_console_at_the_inverses_gate() {
+    let mut d = Drive::new("rollback", None);
+    for _ in 0..100 {
+        match (d.engine.status(), d.state()) {
+            (RunStatus::Finished, _) => break,
+            (RunStatus::Running, StepState::AwaitingGate) => d.approve(),
+            (RunStatus::Running, StepState::Running) => d.send(Command::ManualDone),
+            (status, state) => panic!("{status:?} {state:?}"),
+        }
+    }
+    // R asks why, then the rollback opens the inverse's gate.
+    let mut app = d.app(ViewMode::Drill);
+    assert_eq!(app.on_key(key(KeyCode::Char('R'))), None);
+    assert!(matches!(app.popup, Some(Popup::Reason(_))));
+    type_text(&mut app, "failback rehearsal");
+    let cmd = app.on_key(key(KeyCode::Enter));
+    assert_eq!(cmd, Some(Command::Rollback("failback rehearsal".into())));
+    d.send(cmd.unwrap());
+    let mut app = d.app(ViewMode::Drill);
+    let buf = snapshot("rollback_gate_waiting", &app, 80, 24);
+    assert!(text(&buf).contains("ROLLING BACK 0/1"), "{}", text(&buf));
+    assert_eq!(app.on_key(key(KeyCode::Char('g'))), None);
+    let buf = snapshot("rollback_gate_popup", &app, 120, 36);
+    assert!(
+        text(&buf).contains("ROLLBACK GATE: shift-dns"),
+        "{}",
+        text(&buf)
+    );
+    // The inverse's gate is the step's: the record name, and a reason.
+    type_text(&mut app, "shop.example.com");
+    app.on_key(key(KeyCode::Tab));
+    type_text(&mut app, "back to the primary");
+    app.on_key(key(KeyCode::Tab));
+    let cmd = app.on_key(key(KeyCode::Enter)).expect("approved");
+    d.send(cmd);
+    let app = d.app(ViewMode::Drill);
+    let buf = snapshot("rollback_done", &app, 60, 16);
+    assert!(text(&buf).contains("ROLLED BACK 1/1"), "{}", text(&buf));
+    // Nothing is undone twice.
+    let mut app = d.app(ViewMode::Drill);
+    app.on_key(key(KeyCode::Char('R')));
+    assert!(app.popup.is_none());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("this run has been rolled back already; nothing is undone twice")
+    );
 }
 
 #[test]
@@ -858,6 +904,9 @@ fn snapshot_files_have_no_strays() {
         "filter_typing_120x36",
         "too_small_59x15",
         "too_small_20x4",
+        "rollback_gate_waiting_80x24",
+        "rollback_gate_popup_120x36",
+        "rollback_done_60x16",
     ];
     if !Path::new(&dir).exists() {
         return;

@@ -129,7 +129,7 @@ fn run(
 ) -> RunStatus {
     let prepared = scenario::prepare(scenario.clone(), runbook).unwrap();
     let launched = if resume {
-        launch::resume(runbook, Mode::Drill, "fold-test", journal, digest).unwrap()
+        launch::resume(runbook, Mode::Drill, "fold-test", journal, digest, false).unwrap()
     } else {
         let context = RunContext {
             pilotlight: "test".into(),

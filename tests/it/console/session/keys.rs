@@ -1,4 +1,5 @@
 use super::*;
+use pilotlight::engine::OpenGate;
 
 // ---------------------------------------------------------------------------------------------
 // Keys to commands.
@@ -23,6 +24,16 @@ pub(crate) fn view_at(mode: ViewMode, id: &str, st: StepState) -> Arc<RunView> {
         s.state = StepState::Done;
     }
     v.steps[v.current].state = st;
+    // What the engine would say is open: this step's gate, while it waits at it.
+    v.open_gate = runbook.steps[v.current]
+        .gate
+        .clone()
+        .filter(|_| st == StepState::AwaitingGate)
+        .map(|gate| OpenGate {
+            step: v.current,
+            rollback: false,
+            gate,
+        });
     Arc::new(v)
 }
 

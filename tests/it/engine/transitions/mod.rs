@@ -20,6 +20,7 @@ use serde_json::json;
 
 mod failures;
 mod happy_path;
+mod rollback;
 mod steps;
 
 const RUN_ID: &str = "run-1";
