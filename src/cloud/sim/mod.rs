@@ -2,6 +2,7 @@
 //! Resources have health and recovery points that follow a scenario; changes take realistic,
 //! seeded time; everything is deterministic for a given scenario, clock and seed.
 
+mod before;
 mod outputs;
 pub mod scenario;
 mod world;
@@ -49,20 +50,10 @@ impl SimWorld {
             let setup = scenario.resources.entry(res.name.clone()).or_default();
             setup.recovery_point_age.get_or_insert(fresh);
         }
-        let standby = runbook
-            .steps
-            .iter()
-            .filter_map(|s| match &s.body {
-                crate::runbook::StepBody::Action { call, resource, .. }
-                    if call.action == crate::runbook::ActionKind::Ec2StartInstances =>
-                {
-                    runbook.resources.get(resource).map(|r| r.id.clone())
-                }
-                _ => None,
-            })
-            .collect();
+        let standby = before::stopped(&runbook, &scenario);
+        let traffic = before::traffic(&runbook, &scenario);
         let mut world = World::new(scenario, t0, standby);
-        world.traffic = outputs::before_states(&runbook);
+        world.traffic = traffic;
         SimWorld {
             world: Arc::new(Mutex::new(world)),
             runbook,

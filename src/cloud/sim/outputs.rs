@@ -158,7 +158,7 @@ fn json(value: &impl serde::Serialize) -> String {
 }
 
 /// What a cutover sets: the world's traffic key, the new value and the value before any change.
-fn traffic_setting(plan: &ActionPlan) -> Option<(String, String, String)> {
+pub(super) fn traffic_setting(plan: &ActionPlan) -> Option<(String, String, String)> {
     Some(match &plan.params {
         ActionParams::SetTrafficDial(p) => (
             format!("dial/{}", p.endpoint_group_region),
@@ -187,39 +187,6 @@ pub(super) fn apply_traffic(world: &mut World, plan: &ActionPlan) -> String {
         .traffic
         .insert((plan.target.clone(), key), value)
         .unwrap_or(default)
-}
-
-/// The traffic settings the world starts with, derived from the runbook: a cutover that
-/// declares its `inverse` says how things were before it (the inverse puts them back), when the
-/// inverse is fixed before the run (not made of step outputs). The first such change of a
-/// setting wins: it is the one the drill meets first.
-pub(super) fn before_states(
-    runbook: &crate::runbook::Runbook,
-) -> BTreeMap<(String, String), String> {
-    let mut out = BTreeMap::new();
-    for step in &runbook.steps {
-        let crate::runbook::StepBody::Action {
-            resource,
-            inverse: Some(inverse),
-            ..
-        } = &step.body
-        else {
-            continue;
-        };
-        let Some(res) = runbook.resources.get(resource) else {
-            continue;
-        };
-        let no_outputs = crate::model::Outputs::default();
-        let Ok(undo) =
-            crate::engine::render(&inverse.call, res, &step.id, 1, "before", &no_outputs)
-        else {
-            continue;
-        };
-        if let Some((key, value, _)) = traffic_setting(&undo) {
-            out.entry((undo.target.clone(), key)).or_insert(value);
-        }
-    }
-    out
 }
 
 /// A cutover's before -> after as the world stands, in the words of the AWS backend's preview.

@@ -84,6 +84,20 @@ pub struct ResourceSetup {
     pub no_recovery_point: bool,
     /// Health alternates between ok and impaired this often.
     pub flap_every: Option<String>,
+    /// An EC2 instance's state at T+0: `stopped` (a standby that a step starts) or `running`.
+    pub state: Option<InstanceState>,
+    /// A Global Accelerator's traffic dials at T+0, by endpoint group region (0-100).
+    pub dials: Option<IndexMap<String, u8>>,
+    /// A Route 53 record's weights at T+0, by set identifier (0-255).
+    pub weights: Option<IndexMap<String, u8>>,
+}
+
+/// An instance's state as a scenario sets it.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceState {
+    Stopped,
+    Running,
 }
 
 /// Something that goes wrong with actions, matched by step id and/or action.
@@ -119,6 +133,9 @@ pub struct PreparedSetup {
     pub recovery_point_age: Option<Duration>,
     pub no_recovery_point: bool,
     pub flap_every: Option<Duration>,
+    pub state: Option<InstanceState>,
+    pub dials: Option<IndexMap<String, u8>>,
+    pub weights: Option<IndexMap<String, u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +198,9 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
             Some(t) => Some(duration(t, &format!("resources.{name}.flap_every"))?),
             None => None,
         };
+        if let Some(res) = runbook.resources.get(&name) {
+            super::before::check(&name, &setup, res)?;
+        }
         resources.insert(
             name,
             PreparedSetup {
@@ -188,6 +208,9 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
                 recovery_point_age: age,
                 no_recovery_point: setup.no_recovery_point,
                 flap_every: flap.filter(|d| d.as_secs() > 0),
+                state: setup.state,
+                dials: setup.dials,
+                weights: setup.weights,
             },
         );
     }

@@ -40,7 +40,8 @@ pub struct World {
     pub traffic: BTreeMap<(String, String), String>,
     /// Every change request that reached the world, as (token, created something new).
     pub requests: Vec<(String, bool)>,
-    /// Instances the runbook starts: stopped standbys until then.
+    /// Instances stopped at T+0 (standbys a step starts, or as the scenario says), until a
+    /// step starts them.
     pub standby: Vec<String>,
 }
 
@@ -170,7 +171,7 @@ impl World {
         Some(RecoveryPoint { id, at, kind })
     }
 
-    /// A pilot-light standby (an instance some step starts) stays stopped until it is started.
+    /// An instance stopped at T+0 stays stopped until a step starts it.
     fn is_stopped_standby(&self, instance: &str, now: DateTime<Utc>) -> bool {
         self.standby.iter().any(|s| s == instance)
             && !self.made.iter().any(|m| {

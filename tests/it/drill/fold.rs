@@ -72,6 +72,7 @@ fn random_scenario(runbook: &Runbook, rng: &mut Rng, seed: u64) -> Scenario {
             recovery_point_age: (rng.below(3) == 0).then(|| format!("{}m", 1 + rng.below(120))),
             no_recovery_point: rng.below(15) == 0,
             flap_every: (rng.below(12) == 0).then(|| format!("{}m", 1 + rng.below(10))),
+            ..ResourceSetup::default()
         };
         resources.insert(name.clone(), setup);
     }
