@@ -150,7 +150,22 @@ impl Engine {
                 step,
                 attempt,
                 result,
-            } if self.take_awaited(&step, attempt) => self.command_done(result, now, fx),
+            } if self.take_awaited(&step, attempt) => {
+                self.command_done(result, Done::Plain, now, fx)
+            }
+            Input::CommandMarkedDone {
+                step,
+                attempt,
+                result,
+                assumed,
+            } if self.take_awaited(&step, attempt) => {
+                let done = if assumed {
+                    Done::Assumed
+                } else {
+                    Done::Note("marked done".into())
+                };
+                self.command_done(result, done, now, fx)
+            }
             Input::Progress {
                 step,
                 attempt,
@@ -160,6 +175,7 @@ impl Engine {
             Input::Started { .. }
             | Input::Reconciled { .. }
             | Input::CommandDone { .. }
+            | Input::CommandMarkedDone { .. }
             | Input::Progress { .. } => {}
             Input::Tick => self.tick(now, fx),
             // Handled before: a rollback begins whatever the run's state.

@@ -68,6 +68,15 @@ pub enum Input {
         attempt: u32,
         result: Result<(i32, String), String>,
     },
+    /// A drill's command step is done: drills run no command, so it is people's work, timed
+    /// until the operator marked it done, or `assumed` (its expected time stands in: marked done
+    /// at once, or done by an unattended drill). `result` is what the scenario says it answers.
+    CommandMarkedDone {
+        step: String,
+        attempt: u32,
+        result: Result<(i32, String), String>,
+        assumed: bool,
+    },
     Tick,
 }
 

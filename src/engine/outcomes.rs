@@ -127,6 +127,7 @@ impl Engine {
     pub(super) fn command_done(
         &mut self,
         result: Result<(i32, String), String>,
+        done: Done,
         now: DateTime<Utc>,
         fx: &mut Vec<Effect>,
     ) {
@@ -147,7 +148,7 @@ impl Engine {
                 };
                 self.emit(fx, now, Some(i), Event::Outcome(outcome), AfterAck::Nothing);
                 if code == expect_exit {
-                    self.succeed(now, Done::Plain, fx);
+                    self.succeed(now, done, fx);
                 } else {
                     let why = format!("exited with {code}, expected {expect_exit}");
                     self.attempt_failed(why, now, fx);
@@ -304,7 +305,9 @@ impl Engine {
         let source = match (&done, self.state.drill, &step.body) {
             (_, false, _) => DurationSource::Live,
             (Done::Assumed, true, _) => DurationSource::Assumed,
-            (Done::Note(_), true, StepBody::Manual) => DurationSource::Timed,
+            (Done::Note(_), true, StepBody::Manual | StepBody::Command { .. }) => {
+                DurationSource::Timed
+            }
             _ => DurationSource::Simulated,
         };
         let data_lost = self.data_lost(i, outputs.as_ref());

@@ -265,6 +265,13 @@ impl App {
                 (Some(step), Some(StepState::Running)) if matches!(step.body, StepBody::Manual) => {
                     return Some(Command::ManualDone);
                 }
+                // A drill runs no command: the operator does (or rehearses) it, then says so.
+                (Some(step), Some(StepState::Running))
+                    if v.mode == ViewMode::Drill
+                        && matches!(step.body, StepBody::Command { .. }) =>
+                {
+                    return Some(Command::ManualDone);
+                }
                 (Some(step), Some(StepState::AwaitingGate))
                     if matches!(step.body, StepBody::Manual) =>
                 {

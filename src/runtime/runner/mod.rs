@@ -73,7 +73,12 @@ pub struct Runner<B, C, O> {
     errors: HashMap<String, String>,
     /// The console went away: no new work goes out, what is already sent is answered.
     closing: bool,
+    /// A drill's command step at the console: what the scenario says it answers, held until
+    /// the operator marks it done (step, attempt, answer).
+    held_command: Option<HeldCommand>,
 }
+
+type HeldCommand = (String, u32, Result<(i32, String), String>);
 
 impl<B, C, O> Runner<B, C, O>
 where
@@ -110,6 +115,7 @@ where
             next_status: None,
             errors: HashMap::new(),
             closing: false,
+            held_command: None,
         }
     }
 
@@ -171,35 +177,61 @@ where
     pub fn manual_done(&mut self) {
         let e = &self.engine;
         let i = e.current();
+        let command = e
+            .runbook()
+            .steps
+            .get(i)
+            .is_some_and(|s| s.kind() == crate::runbook::StepKind::Command);
         let untimed = match (e.runbook().steps.get(i), e.steps().get(i)) {
-            // Only a manual step being done now: a press that arrives once the run has moved on
-            // (a double press, a screen that has not caught up) must not move the clock.
+            // Only a people's step being done now: a press that arrives once the run has moved
+            // on (a double press, a screen that has not caught up) must not move the clock.
             (Some(step), Some(run))
                 if e.is_drill()
-                    && step.kind() == crate::runbook::StepKind::Manual
+                    && (step.kind() == crate::runbook::StepKind::Manual
+                        || (command && self.held_command.is_some()))
                     && run.state == crate::engine::StepState::Running
                     && *e.status() == crate::engine::RunStatus::Running =>
             {
-                // A step without an expectation is judged by the default a drill gives it.
-                let expected = step.expected_duration().or(Some(MANUAL_STEP_DEFAULT));
-                match (run.started_at, expected) {
-                    (Some(started), Some(expected)) => {
-                        let took = self.clock.now() - started;
-                        let expected = TimeDelta::seconds(expected.as_secs() as i64);
-                        (took * 4 < expected).then(|| expected - took)
-                    }
-                    _ => None,
-                }
+                // Judged against its expectation, or the default a drill gives people's work
+                // without one. What stands in for an untimed step is its expectation: that
+                // default for a manual step, nothing for a command without one (as unattended).
+                let judged = step.expected_duration().unwrap_or(MANUAL_STEP_DEFAULT);
+                let stands_in = match command {
+                    true => step.expected_duration().unwrap_or_default(),
+                    false => judged,
+                };
+                let secs = |d: Duration| TimeDelta::seconds(d.as_secs() as i64);
+                run.started_at.and_then(|started| {
+                    let took = self.clock.now() - started;
+                    (took * 4 < secs(judged))
+                        .then(|| (secs(stands_in) - took).max(TimeDelta::zero()))
+                })
             }
             _ => None,
         };
-        match untimed {
-            Some(rest) => {
-                self.clock.skip(rest);
-                self.push(Input::ManualAssumed);
-            }
-            None => self.push(Input::ManualDone),
+        if let Some(rest) = untimed {
+            self.clock.skip(rest);
         }
+        match (command, self.held_command.take()) {
+            (true, Some((step, attempt, result))) => self.push(Input::CommandMarkedDone {
+                step,
+                attempt,
+                result,
+                assumed: untimed.is_some(),
+            }),
+            (_, held) => {
+                self.held_command = held;
+                match untimed {
+                    Some(_) => self.push(Input::ManualAssumed),
+                    None => self.push(Input::ManualDone),
+                }
+            }
+        }
+    }
+
+    /// Whether a drill's command step waits for the operator to mark it done.
+    pub fn command_held(&self) -> bool {
+        self.held_command.is_some()
     }
 
     pub fn status(&self) -> &RunStatus {
@@ -219,7 +251,7 @@ where
         let e = &self.engine;
         match e.status() {
             RunStatus::Blocked(_) => true,
-            RunStatus::Running if e.open_gate().is_some() => true,
+            RunStatus::Running if e.open_gate().is_some() || self.held_command.is_some() => true,
             RunStatus::Running => match (
                 e.runbook().steps.get(e.current()),
                 e.steps().get(e.current()),
@@ -318,6 +350,22 @@ where
         // A look on its way for a gate no longer open means nothing now.
         if self.look.moved_on(&self.engine) {
             self.looking = None;
+        }
+        // A held command answer for an attempt that no longer stands (skipped, aborted) is
+        // dropped: it must not keep the clock paced or answer a later step.
+        if let Some((step, attempt, _)) = &self.held_command {
+            let e = &self.engine;
+            let stands = e
+                .runbook()
+                .steps
+                .get(e.current())
+                .is_some_and(|s| s.id == *step)
+                && e.steps()
+                    .get(e.current())
+                    .is_some_and(|r| r.attempt == *attempt && r.state == StepState::Running);
+            if !stands {
+                self.held_command = None;
+            }
         }
         handled
     }

@@ -156,6 +156,24 @@ where
                 match (&mut answer).now_or_never() {
                     // An answer for a later time (a drill's command takes its expected time)
                     // waits for that time.
+                    // A drill runs no command: its step is people's work. Unattended, it takes
+                    // its expected time (assumed); at the console it waits for the operator to
+                    // mark it done, and the scenario's answer is held until then.
+                    Some(a) if self.engine.is_drill() => match self.operator {
+                        Operator::Unattended => {
+                            let at = a.at.unwrap_or(now);
+                            self.timers
+                                .entry(at)
+                                .or_default()
+                                .push(Input::CommandMarkedDone {
+                                    step,
+                                    attempt,
+                                    result: a.result,
+                                    assumed: true,
+                                });
+                        }
+                        Operator::Person => self.held_command = Some((step, attempt, a.result)),
+                    },
                     Some(a) => {
                         let input = Input::CommandDone {
                             step,

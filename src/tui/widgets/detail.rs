@@ -81,6 +81,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else {
             ""
         };
+        // What the drill waits for comes before the command's (often long) text.
+        if is_current && run.state == StepState::Running && v.mode == ViewMode::Drill {
+            lines.push(Line::from(Span::styled(
+                "drills run no command: do it (or talk it through), then press d",
+                theme.alert(),
+            )));
+        }
         lines.push(Line::from(format!(
             "command{note}: {}",
             clean(&cmd.to_string())

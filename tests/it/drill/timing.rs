@@ -81,7 +81,10 @@ fn marking_every_manual_step_done_at_once_teaches_the_estimate_nothing() {
                     || v.steps.get(v.current).is_some_and(|s| {
                         s.state == StepState::AwaitingGate
                             || (s.state == StepState::Running
-                                && v.runbook.steps[v.current].kind() == StepKind::Manual)
+                                && matches!(
+                                    v.runbook.steps[v.current].kind(),
+                                    StepKind::Manual | StepKind::Command
+                                ))
                     })
             })
             .await;
@@ -150,6 +153,9 @@ fn marking_every_manual_step_done_at_once_teaches_the_estimate_nothing() {
             // Its expectation, or the five minutes a drill gives a step without one.
             let expected = step.expected_duration().map_or(300, |d| d.as_secs() as i64);
             assert_eq!(done.duration_secs, expected, "{id}");
+        } else if step.kind() == StepKind::Command {
+            // Drills run no command: people's work, marked done at once, so not timed.
+            assert_eq!(done.duration_source, Some(DurationSource::Assumed), "{id}");
         } else {
             assert_eq!(
                 done.duration_source,
