@@ -11,4 +11,5 @@ pub mod engine;
 pub mod model;
 pub mod runbook;
 pub mod runtime;
+pub mod safe;
 pub mod tui;

@@ -107,13 +107,14 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
+        // The journal itself, never what a link planted at its name points to.
         let mut file = OpenOptions::new()
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(write_err)?;
         if let Some(torn) = &verified.torn_tail {
-            let aside = path.with_extension(format!("torn-{}", torn.line));
-            fs::write(&aside, &torn.bytes).map_err(write_err)?;
+            set_aside(path, torn.line, &torn.bytes).map_err(write_err)?;
             file.set_len(torn.offset as u64).map_err(write_err)?;
         }
         if verified.needs_newline {
@@ -184,4 +185,33 @@ impl Journal {
     pub fn mode(&self) -> Mode {
         self.mode
     }
+}
+
+/// Keeps a torn last line in a new file beside the journal, `JOURNAL.torn-LINE` (or `.torn-LINE.N`
+/// when that name is taken): created new, owner-only like the journal, never through a link.
+fn set_aside(journal: &Path, line: usize, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    for n in 1..100 {
+        let aside = match n {
+            1 => journal.with_extension(format!("torn-{line}")),
+            n => journal.with_extension(format!("torn-{line}.{n}")),
+        };
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&aside);
+        match created {
+            Ok(mut f) => {
+                f.write_all(bytes)?;
+                f.sync_all()?;
+                return Ok(aside);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(
+        "every name for the torn line's copy is taken; move the old .torn files away",
+    ))
 }

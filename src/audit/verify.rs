@@ -20,6 +20,8 @@ pub enum Tamper {
     BrokenChain { line: usize },
     #[error("line {line}: the record is sealed as written, but this pilotlight cannot read it ({why}); if a newer pilotlight wrote it, use that one")]
     Unreadable { line: usize, why: String },
+    #[error("line {line}: an unfinished last line that is not the start of the record pilotlight would write next (a crash leaves only that): it was added or edited after the fact")]
+    ForgedTail { line: usize },
     #[error("the journal is empty (the run never recorded its start, e.g. a crash at once); start a new run")]
     Empty,
 }
@@ -31,6 +33,7 @@ impl Tamper {
             | Tamper::Edited { line }
             | Tamper::OutOfSequence { line, .. }
             | Tamper::BrokenChain { line }
+            | Tamper::ForgedTail { line }
             | Tamper::Unreadable { line, .. } => Some(*line),
             Tamper::Empty => None,
         }
@@ -53,6 +56,43 @@ pub struct Verified {
     pub torn_tail: Option<TornTail>,
     /// Whether the last intact record lacks its newline (append must add one first).
     pub needs_newline: bool,
+}
+
+/// Whether an unfinished last line is what a crash in the middle of writing record `seq` leaves:
+/// a strict prefix of that record as pilotlight writes it (its fields in their order, naming the
+/// record before it), possibly cut inside a character. Anything else was added by hand.
+fn is_torn_write(raw: &[u8], seq: u64, prev: &str) -> bool {
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t,
+        // Cut in the middle of a character: what comes before it must be text.
+        Err(e) if e.error_len().is_none() => match std::str::from_utf8(&raw[..e.valid_up_to()]) {
+            Ok(t) => t,
+            Err(_) => return false,
+        },
+        Err(_) => return false,
+    };
+    let start = format!("{{\"seq\":{seq},\"at\":\"");
+    if text.len() <= start.len() {
+        return start.starts_with(text);
+    }
+    if !text.starts_with(&start) {
+        return false;
+    }
+    // Once the record names the one before it, that must be the one before it; then come the
+    // hash's hex digits, and nothing after the closing quote.
+    let Some(i) = text.rfind(",\"prev\":\"") else {
+        return true;
+    };
+    let after = &text[i + ",\"prev\":\"".len()..];
+    let chained = format!("{prev}\",\"hash\":\"");
+    if after.len() <= chained.len() {
+        return chained.starts_with(after);
+    }
+    let Some(hash) = after.strip_prefix(&chained) else {
+        return false;
+    };
+    let digits = hash.strip_suffix('"').unwrap_or(hash);
+    digits.len() <= 64 && digits.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Verifies a whole journal.
@@ -90,14 +130,19 @@ pub fn verify(bytes: &[u8]) -> Result<Verified, Tamper> {
                 records.push(rec);
                 needs_newline = !terminated;
             }
+            // A whole record that does not verify was edited, newline or not.
+            Err(LineProblem::HashMismatch) => return Err(Tamper::Edited { line: line_no }),
             Err(_) if !terminated => {
+                let prev = records.last().map_or(GENESIS, |r| r.hash.as_str());
+                if !is_torn_write(raw, records.len() as u64, prev) {
+                    return Err(Tamper::ForgedTail { line: line_no });
+                }
                 torn_tail = Some(TornTail {
                     line: line_no,
                     offset,
                     bytes: raw.to_vec(),
                 });
             }
-            Err(LineProblem::HashMismatch) => return Err(Tamper::Edited { line: line_no }),
             Err(LineProblem::Malformed(why)) => {
                 return Err(Tamper::Malformed { line: line_no, why })
             }
@@ -115,4 +160,78 @@ pub fn verify(bytes: &[u8]) -> Result<Verified, Tamper> {
         torn_tail,
         needs_newline,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::event::{Event, RunAborted};
+    use crate::audit::record::{seal, Entry, Mode};
+    use chrono::{TimeZone, Utc};
+
+    fn line(seq: u64, prev: &str, reason: &str) -> (String, Record) {
+        let entry = Entry {
+            at: Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap(),
+            step: None,
+            event: Event::RunAborted(RunAborted {
+                reason: reason.into(),
+            }),
+        };
+        seal(seq, "zoë", "rb", Mode::Drill, &entry, prev).unwrap()
+    }
+
+    /// Two records, and the third as pilotlight would write it.
+    fn journal() -> (String, String) {
+        let (a, ra) = line(0, GENESIS, "first");
+        let (b, rb) = line(1, &ra.hash, "second — ünïcode");
+        let (c, _) = line(2, &rb.hash, "third — ünïcode");
+        (format!("{a}{b}"), c)
+    }
+
+    #[test]
+    fn every_strict_prefix_of_the_next_record_is_a_torn_write() {
+        let (intact, next) = journal();
+        let next = next.trim_end_matches('\n').as_bytes();
+        for cut in 1..next.len() {
+            let mut bytes = intact.as_bytes().to_vec();
+            bytes.extend_from_slice(&next[..cut]);
+            let v = verify(&bytes).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(v.records.len(), 2, "cut at {cut}");
+            assert!(v.torn_tail.is_some(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn an_edited_last_record_without_its_newline_is_tampering() {
+        let (intact, _) = journal();
+        let edited = intact.replace("second", "secund");
+        let bytes = edited.trim_end_matches('\n');
+        assert_eq!(verify(bytes.as_bytes()), Err(Tamper::Edited { line: 2 }));
+    }
+
+    #[test]
+    fn anything_else_left_unfinished_is_tampering() {
+        let (intact, next) = journal();
+        let forged = [
+            "garbage".to_string(),
+            // The start of a record, but not the next one.
+            "{\"seq\":7,\"at\":\"2026".to_string(),
+            // The next record, chained to another.
+            next.replace(
+                &next[next.find("\"prev\":\"").unwrap() + 8..][..8],
+                "00000000",
+            )[..next.len() - 20]
+                .to_string(),
+            // The next record with bytes after its hash.
+            format!("{}x", next.trim_end_matches("}\n")),
+        ];
+        for tail in forged {
+            let bytes = format!("{intact}{tail}");
+            assert_eq!(
+                verify(bytes.as_bytes()),
+                Err(Tamper::ForgedTail { line: 3 }),
+                "{tail}"
+            );
+        }
+    }
 }

@@ -12,7 +12,7 @@ pub fn verify_cmd(path: &Path) -> ExitCode {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{shown}: error: cannot read the journal: {e}");
+            tell!("{shown}: error: cannot read the journal: {e}");
             return ExitCode::from(1);
         }
     };
@@ -78,24 +78,24 @@ pub fn report_cmd(path: &Path, format: ReportFormat) -> ExitCode {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{shown}: error: cannot read the journal: {e}");
+            tell!("{shown}: error: cannot read the journal: {e}");
             return ExitCode::from(1);
         }
     };
     let verified = match verify(&bytes) {
         Ok(v) => v,
         Err(unreadable @ Tamper::Unreadable { .. }) => {
-            eprintln!("{shown}: CANNOT READ: {unreadable}");
+            tell!("{shown}: CANNOT READ: {unreadable}");
             return ExitCode::from(1);
         }
         Err(tamper) => {
-            eprintln!("{shown}: NOT INTACT: {tamper}");
-            eprintln!("  no report from a journal that was changed after it was written; keep the file as evidence and run `pilotlight audit verify {shown}`");
+            tell!("{shown}: NOT INTACT: {tamper}");
+            tell!("  no report from a journal that was changed after it was written; keep the file as evidence and run `pilotlight audit verify {shown}`");
             return ExitCode::from(1);
         }
     };
     if let Some(torn) = &verified.torn_tail {
-        eprintln!(
+        tell!(
             "{shown}: note: line {} is torn ({} bytes, a crash during a write); the report covers the {} intact records before it",
             torn.line,
             torn.bytes.len(),
@@ -106,22 +106,21 @@ pub fn report_cmd(path: &Path, format: ReportFormat) -> ExitCode {
     let text = match format {
         ReportFormat::Markdown => crate::audit::report::markdown(&report),
         ReportFormat::Json => match serde_json::to_string_pretty(&report) {
-            Ok(mut j) => {
-                j.push('\n');
-                j
-            }
+            Ok(j) => crate::safe::json(&j) + "\n",
             Err(e) => {
-                eprintln!("{shown}: error: cannot write the report as JSON: {e}");
+                tell!("{shown}: error: cannot write the report as JSON: {e}");
                 return ExitCode::from(1);
             }
         },
     };
+    // Cleaned as it was built; shown, not obeyed, whatever slipped through.
+    let text = crate::safe::terminal(&text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: cannot print the report: {e}");
+            tell!("error: cannot print the report: {e}");
             ExitCode::from(1)
         }
     }

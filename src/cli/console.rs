@@ -36,7 +36,7 @@ pub fn offer_resume(runbook: &Runbook) -> Result<Option<PathBuf>, ExitCode> {
         return Ok(None);
     };
     if !std::io::stdin().is_terminal() {
-        eprintln!("note: an unfinished drill exists ({}); starting a new one (use --resume to continue it)", latest.path.display());
+        tell!("note: an unfinished drill exists ({}); starting a new one (use --resume to continue it)", latest.path.display());
         return Ok(None);
     }
     say!("An unfinished drill of `{}` exists:", runbook.id);
@@ -185,7 +185,7 @@ where
         "drill"
     };
     let Ok((status, engine)) = session.await else {
-        eprintln!(
+        tell!(
             "error: the {word}'s session stopped unexpectedly; resume it with `pilotlight {word} {} --resume {}`",
             runbook_file.display(),
             journal_path.display()
@@ -194,7 +194,7 @@ where
     };
     drop(lock);
     if let Err(e) = ui {
-        eprintln!("error: {e}");
+        tell!("error: {e}");
         return ExitCode::from(1);
     }
     match status {
@@ -288,7 +288,7 @@ pub fn watch(rt: &Runtime, args: WatchArgs) -> ExitCode {
     match ui {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             ExitCode::from(1)
         }
     }

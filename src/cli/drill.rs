@@ -48,18 +48,18 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     let scenario = match sim::load_scenario(args.scenario.as_deref(), &runbook) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{}: error: {}", e.path, e.why);
+            tell!("{}: error: {}", e.path, e.why);
             return ExitCode::from(1);
         }
     };
     if !args.unattended && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        eprintln!(
+        tell!(
             "error: the drill console needs a terminal; in scripts and CI use `drill --unattended`"
         );
         return ExitCode::from(2);
     }
     if args.rollback && !args.unattended && args.resume.is_none() {
-        eprintln!("error: at the drill console, roll back with R once the run is over; --rollback is for --unattended, or with --resume JOURNAL for a drill that has ended");
+        tell!("error: at the drill console, roll back with R once the run is over; --rollback is for --unattended, or with --resume JOURNAL for a drill that has ended");
         return ExitCode::from(2);
     }
     if !args.unattended && args.resume.is_none() && args.journal.is_none() {
@@ -72,7 +72,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     let drill = match prepare(&args, &runbook, scenario, &operator) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             return ExitCode::from(1);
         }
     };
@@ -114,7 +114,8 @@ fn prepare(
     };
     let (mut launched, lock) = match &args.resume {
         Some(path) => {
-            let lock = launch::lock(path, operator)?;
+            // Locked by the file's one real path: an alias would be a second lock.
+            let lock = launch::lock(&launch::journal_itself(path)?, operator)?;
             let launched =
                 launch::resume(runbook, Mode::Drill, operator, path, &digest, args.rollback)?;
             if !args.unattended {
@@ -137,9 +138,7 @@ fn prepare(
         }
     };
     if launched.torn_set_aside {
-        eprintln!(
-            "note: the journal's last line was torn by a crash; it was set aside and recorded"
-        );
+        tell!("note: the journal's last line was torn by a crash; it was set aside and recorded");
     }
     // Drills never run commands, so one a crash interrupted can simply "run" again.
     launched.engine.rerun_interrupted_commands(true);

@@ -2,6 +2,7 @@
 //! its gate. Who pilotlight acts as (STS) is on screen and in the journal; one operator per
 //! runbook and account at a time.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -36,7 +37,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
     };
     let runbook = Arc::new(runbook);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        eprintln!(
+        tell!(
             "error: `pilotlight run` needs a terminal: every change waits for a person at its gate"
         );
         return ExitCode::from(2);
@@ -55,8 +56,8 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
     let identity = match identity {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("error: cannot tell which AWS account this would change ({e})");
-            eprintln!("  set AWS_PROFILE (or run `aws sso login`), check `aws sts get-caller-identity`, then try again");
+            tell!("error: cannot tell which AWS account this would change ({e})");
+            tell!("  set AWS_PROFILE (or run `aws sso login`), check `aws sts get-caller-identity`, then try again");
             return ExitCode::from(2);
         }
     };
@@ -69,7 +70,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
             None => {}
             Some(Some(began)) if began == identity.account => {}
             Some(Some(began)) => {
-                eprintln!(
+                tell!(
                     "error: {} began in AWS account {began}, but these credentials are for account {}; switch AWS_PROFILE to that account and resume again",
                     path.display(),
                     identity.account
@@ -78,7 +79,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
             }
             // Fail closed: a check that cannot be made is not a check that passed.
             Some(None) => {
-                eprintln!(
+                tell!(
                     "error: cannot tell which AWS account {} began in (its run-started record has no readable account); check the path, then `pilotlight verify {}`",
                     path.display(),
                     path.display()
@@ -93,26 +94,33 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         .join("locks")
         .join(format!("{}@{}.run", runbook.id, identity.account));
     if let Some(dir) = lock_key.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir);
+        if let Err(e) = launch::private(dir) {
+            tell!("error: {e}");
+            return ExitCode::from(2);
+        }
     }
     let lock = match launch::lock(&lock_key, &operator) {
         Ok(l) => l,
         Err(LaunchError::Lock(LockError::Held { holder, .. })) => {
-            eprintln!(
+            tell!(
                 "error: {} is already being run in account {} by {} on {} (pid {}) since {}; only one operator at a time",
                 runbook.id, identity.account, holder.operator, holder.host, holder.pid, holder.since
             );
             return ExitCode::from(2);
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             return ExitCode::from(2);
         }
     };
     let launched = match start_or_resume(&args, &runbook, &operator, &identity) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             return ExitCode::from(1);
         }
     };
@@ -168,9 +176,7 @@ fn start_or_resume(
         }
     };
     if launched.torn_set_aside {
-        eprintln!(
-            "note: the journal's last line was torn by a crash; it was set aside and recorded"
-        );
+        tell!("note: the journal's last line was torn by a crash; it was set aside and recorded");
     }
     // A live command a crash interrupted may have done its work: the operator decides.
     launched.engine.rerun_interrupted_commands(false);

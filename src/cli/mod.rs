@@ -4,10 +4,29 @@
 
 /// Prints a line to stdout, ignoring a closed pipe or terminal (`drill ... | head`, a dropped
 /// SSH session): losing a progress line must never crash a run.
+/// A line for people on stdout: what untrusted text holds is shown, never obeyed.
 macro_rules! say {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let line = crate::safe::terminal(&format!($($arg)*));
+        let _ = writeln!(std::io::stdout(), "{line}");
+    }};
+}
+
+/// The same, on stderr (errors, notes, refusals).
+macro_rules! tell {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let line = crate::safe::terminal(&format!($($arg)*));
+        let _ = writeln!(std::io::stderr(), "{line}");
     }};
 }
 
@@ -151,7 +170,7 @@ pub fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            tell!("error: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
@@ -239,7 +258,7 @@ pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Run
     let bytes = match validate::read_limited(path) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{shown}: error: cannot read the runbook: {e}");
+            tell!("{shown}: error: cannot read the runbook: {e}");
             return None;
         }
     };
@@ -247,9 +266,9 @@ pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Run
         Ok(rb) => Some(rb),
         Err(err) => {
             for d in err.diagnostics() {
-                eprintln!("{}", d.render(&shown));
+                tell!("{}", d.render(&shown));
             }
-            eprintln!("{shown}: the runbook has problems; fix them (`pilotlight validate {shown}`) and try again");
+            tell!("{shown}: the runbook has problems; fix them (`pilotlight validate {shown}`) and try again");
             None
         }
     }
@@ -260,7 +279,7 @@ pub(crate) fn aws_timeouts() -> Option<crate::cloud::aws::Timeouts> {
     match crate::cloud::aws::Timeouts::from_env() {
         Ok(t) => Some(t),
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             None
         }
     }

@@ -95,7 +95,7 @@ fn look_at_sim(
     let scenario = match sim::load_scenario(args.scenario.as_deref(), &runbook) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("UNKNOWN: {e}");
+            tell!("UNKNOWN: {e}");
             return Err(ExitCode::from(UNKNOWN));
         }
     };
@@ -122,6 +122,7 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
 
     let mut resources = Vec::new();
     let mut worst = rto.verdict;
+    let mut unknown = rto.verdict == Verdict::Unknown;
     let mut findings: Vec<String> = Vec::new();
     // Missing credentials are said once, with how to get them, not once per resource.
     let no_credentials = looked.observations.values().find_map(|o| match o {
@@ -170,9 +171,11 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
             findings.push(format!("{} cannot be observed: {e}", res.name));
             // What cannot be seen is never OK.
             worst = worst.max(Verdict::Unknown);
+            unknown = true;
         }
         let r = rpo(runbook, res, status, now);
         worst = worst.max(r.verdict);
+        unknown |= r.verdict == Verdict::Unknown;
         let health = status.map_or("unknown".to_string(), |s| {
             format!("{:?}", s.health).to_lowercase()
         });
@@ -232,6 +235,11 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
             Duration::from_secs(rto.target_seconds)
         ));
     }
+    // What could not be told is never outranked by a warning: any unknown, and no breach, is
+    // UNKNOWN (a monitor must not read "warning" when it could see nothing).
+    if unknown && worst != Verdict::Breach {
+        worst = Verdict::Unknown;
+    }
     let (code, word) = match worst {
         Verdict::Breach => (2, "CRITICAL"),
         Verdict::Warning => (1, "WARNING"),
@@ -261,12 +269,12 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
     match args.format {
         StatusFormat::Json => say!(
             "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
+            crate::safe::json(&serde_json::to_string_pretty(&report).unwrap_or_default())
         ),
         StatusFormat::Table => print_table(&report, word, &findings),
     }
     for (path, why) in &past.skipped {
-        eprintln!("note: past journal {} not used: {why}", path.display());
+        tell!("note: past journal {} not used: {why}", path.display());
     }
     ExitCode::from(code)
 }

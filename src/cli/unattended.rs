@@ -42,7 +42,8 @@ impl Observer for Progress {
             _ => name.to_string(),
         };
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{:<11} {step:<28} {what}", format!("T+{t}"));
+        let line = format!("{:<11} {step:<28} {what}", format!("T+{t}"));
+        let _ = writeln!(out, "{}", crate::safe::terminal(&line));
         let _ = out.flush();
         self.written += 1;
         // Fault injection for crash tests: die like SIGKILL right after this record is durable.
@@ -52,7 +53,7 @@ impl Observer for Progress {
     }
 
     fn refused(&mut self, message: &str) {
-        eprintln!("refused: {message}");
+        tell!("refused: {message}");
     }
 }
 

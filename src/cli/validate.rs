@@ -15,7 +15,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
     let mut failed = 0usize;
     for p in paths {
         if let Err(message) = collect(p, true, &mut files) {
-            eprintln!("{}: error: {message}", p.display());
+            tell!("{}: error: {message}", p.display());
             failed += 1;
         }
     }
@@ -23,7 +23,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         let shown = file.display().to_string();
         match read_limited(file) {
             Err(e) => {
-                eprintln!("{shown}:1:1: error: cannot read the file: {e}");
+                tell!("{shown}:1:1: error: cannot read the file: {e}");
                 failed += 1;
             }
             Ok(bytes) => match runbook::parse(&bytes) {
@@ -43,7 +43,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         }
     }
     let valid = files.len().saturating_sub(failed);
-    eprintln!(
+    tell!(
         "checked {} runbook(s): {valid} valid, {failed} with problems",
         files.len()
     );
@@ -51,7 +51,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         if files.is_empty() && failed == 0 {
-            eprintln!("no runbooks found: give .yaml files or folders that contain them");
+            tell!("no runbooks found: give .yaml files or folders that contain them");
         }
         ExitCode::from(1)
     }

@@ -55,6 +55,12 @@ pub enum LaunchError {
         how: String,
         word: &'static str,
     },
+    #[error("{} is a symbolic link: resume the journal itself, by its own path ({})", path.display(), target.display())]
+    Symlinked { path: PathBuf, target: PathBuf },
+    #[error("{} has {links} names (hard links): a run must have one journal file under one name; resume a copy made with `cp`, or remove the other names", path.display())]
+    HardLinked { path: PathBuf, links: u64 },
+    #[error("will not keep journals or locks here: {0}")]
+    UnsafeFolder(String),
     #[error("the run in {} has been rolled back already; nothing is undone twice", path.display())]
     RolledBack { path: PathBuf },
     #[error("the run in {} has not ended, so it cannot be rolled back yet: resume it without --rollback, then finish it or abort it (A) and press R to roll back", path.display())]
@@ -118,7 +124,10 @@ pub fn start(
 ) -> Result<Launched, LaunchError> {
     let journal = match journal {
         Some(path) => Journal::create(path, operator, &runbook.id, mode)?,
-        None => create_default(&runbook.id, operator, now, mode)?,
+        None => {
+            private(&paths::data_dir().join("journals"))?;
+            create_default(&runbook.id, operator, now, mode)?
+        }
     };
     let run_id = format!("{}-{}", runbook.id, now.format("%Y%m%dT%H%M%S%.3fZ"));
     let mut engine = Engine::new(runbook.clone(), &run_id);
@@ -147,6 +156,16 @@ pub fn resume(
     rollback: bool,
 ) -> Result<Launched, LaunchError> {
     let word = word_of(mode);
+    // Refused when reached through a link or another name (it is still opened by the path
+    // given, shown as given, never following a link at its own name).
+    let real = journal_itself(path)?;
+    // A journal in pilotlight's own folder is only as safe as that folder.
+    let journals = std::fs::canonicalize(paths::data_dir().join("journals")).ok();
+    if let (Some(dir), Some(journals)) = (real.parent(), journals) {
+        if dir == journals {
+            private(dir)?;
+        }
+    }
     let bytes = std::fs::read(path).map_err(|source| LaunchError::Read {
         path: path.to_path_buf(),
         source,
@@ -246,6 +265,40 @@ pub fn resume(
         records,
         torn_set_aside,
     })
+}
+
+/// The journal a resume may continue, by the one path that names it: not a symbolic link (two
+/// paths to one file would take two locks and fork the journal), not hard-linked, its folders
+/// resolved. The lock is taken on the path this returns.
+pub fn journal_itself(path: &Path) -> Result<PathBuf, LaunchError> {
+    use std::os::unix::fs::MetadataExt;
+    let read = |source| LaunchError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(read)?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).unwrap_or_default();
+        return Err(LaunchError::Symlinked {
+            path: path.to_path_buf(),
+            target,
+        });
+    }
+    if meta.nlink() > 1 {
+        return Err(LaunchError::HardLinked {
+            path: path.to_path_buf(),
+            links: meta.nlink(),
+        });
+    }
+    std::fs::canonicalize(path).map_err(read)
+}
+
+/// Refuses a journals or locks folder that others can write or that is not the operator's.
+pub fn private(dir: &Path) -> Result<(), LaunchError> {
+    match paths::unsafe_folder(dir) {
+        Some(why) => Err(LaunchError::UnsafeFolder(why)),
+        None => Ok(()),
+    }
 }
 
 /// At the console, `--rollback` undoes a run that has ended (or picks up its rollback); a run

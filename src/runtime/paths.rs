@@ -1,6 +1,6 @@
 //! Where journals and logs live by default (XDG base directories).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
@@ -47,4 +47,32 @@ fn login_of_uid() -> Option<String> {
         let name = f.next()?;
         (f.nth(1)? == uid).then(|| name.to_string())
     })
+}
+
+/// Why pilotlight will not keep journals or locks in `dir`, if it will not: someone else could
+/// swap a journal, plant a link or take a lock there. Only the folder itself is judged (its
+/// parents are the system's business); a folder that does not exist yet is made owner-only.
+pub fn unsafe_folder(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(dir).ok()?;
+    let shown = dir.display();
+    if meta.file_type().is_symlink() {
+        return Some(format!(
+            "{shown} is a symbolic link; make it a real folder you own (mkdir -m 700 {shown})"
+        ));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Some(format!(
+            "{shown} belongs to user id {}, not to you ({me}); move it away and let pilotlight make its own",
+            meta.uid()
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Some(format!(
+            "{shown} can be written by others (mode {mode:o}); make it yours alone: chmod 700 {shown}"
+        ));
+    }
+    None
 }

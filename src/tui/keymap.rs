@@ -66,7 +66,7 @@ pub const BINDINGS: &[Binding] = &[
         KeyCode::Char('d'),
         Action::ManualDone,
         "done",
-        "mark the current manual step done (in a drill, a command step too)",
+        "mark the current manual (or drill command) step done",
         true,
         true,
     ),

@@ -15,6 +15,7 @@ mod engine {
 
 /// The audit journal: tamper evidence, the report, journals written by earlier versions.
 mod journal {
+    mod files;
     mod old;
     mod report;
     mod tamper;
@@ -23,6 +24,7 @@ mod journal {
 /// Runbooks: the fixtures of every validation rule, the JSON Schema, the source tree's layers.
 mod runbooks {
     mod fixtures;
+    mod hostile;
     mod layering;
     mod schema;
 }

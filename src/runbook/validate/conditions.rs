@@ -31,6 +31,9 @@ impl Checker<'_> {
                     );
                     return None;
                 }
+                if !self.shown_as_written(&phrase, &typed_path, false) {
+                    return None;
+                }
                 if phrase.contains("{{") {
                     self.error_at(
                         &typed_path,

@@ -91,6 +91,7 @@ impl Checker<'_> {
                 "say what this runbook recovers, e.g. `Fail orders over to us-west-2`",
             );
         }
+        self.shown_as_written(&raw.title, &[Seg::Key("title")], false);
         let rto = self.duration(&raw.targets.rto, &[Seg::Key("targets"), Seg::Key("rto")]);
         let rpo = raw
             .targets
@@ -189,6 +190,32 @@ impl Checker<'_> {
             }
         }
         raw.clone()
+    }
+
+    /// Refuses text holding characters that act on a terminal or reorder what is shown
+    /// (controls, bidi overrides): what an operator reads or types must be what is there. Line
+    /// breaks and tabs pass where the text is prose (`multiline`).
+    pub(super) fn shown_as_written(
+        &mut self,
+        text: &str,
+        path: &[Seg<'_>],
+        multiline: bool,
+    ) -> bool {
+        let bad = text
+            .chars()
+            .find(|&c| crate::safe::is_hidden(c) && !(multiline && (c == '\n' || c == '\t')));
+        let Some(c) = bad else {
+            return true;
+        };
+        self.error_at(
+            path,
+            format!(
+                "holds the invisible character U+{:04X}, which a terminal would act on or reorder",
+                c as u32
+            ),
+            "write it out in plain text; what an operator reads or types must be what is there",
+        );
+        false
     }
 
     pub(super) fn error_at(

@@ -121,6 +121,12 @@ impl Checker<'_> {
                 "say in a few words what this step achieves, or leave `title` out",
             );
         }
+        if let Some(t) = &s.title {
+            self.shown_as_written(t, &at("title"), false);
+        }
+        if let Some(t) = &s.instructions {
+            self.shown_as_written(t, &at("instructions"), true);
+        }
         let instructions = s
             .instructions
             .as_deref()

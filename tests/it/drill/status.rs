@@ -303,3 +303,34 @@ fn a_restore_target_not_made_yet_is_absent_not_unknown() {
     let findings = doc["findings"].to_string();
     assert!(!findings.contains("orders-table-restored"), "{findings}");
 }
+
+/// A monitor must not read "warning" when it could see nothing: every resource unobservable and
+/// an RTO estimate within 80-100 % of its target is UNKNOWN (3), not WARNING (1).
+#[test]
+fn nothing_seen_and_an_rto_warning_is_unknown() {
+    let dir = crate::common::temp_dir("status-unknown");
+    let runbook = dir.join("rb.yaml");
+    std::fs::write(
+        &runbook,
+        "runbook: status-nine\ntitle: Status nine\ntargets: { rto: 10m, rpo: 1h }\n\
+         resources:\n  db: { kind: rds-instance, region: us-east-1, id: orders-prod }\n\
+         steps:\n  - { id: decide, kind: manual, expect_duration: 9m }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["status", runbook.to_str().unwrap(), "--format", "json"])
+        .env("XDG_DATA_HOME", &dir)
+        .env("XDG_STATE_HOME", &dir)
+        // Nothing listens on the discard port: every read fails at once.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["rto_status"], "warning", "{status}");
+    assert_eq!(out.status.code(), Some(3), "{status}");
+    assert_eq!(status["status"], "unknown", "{status}");
+}
