@@ -13,10 +13,13 @@ const SCENARIO_SUFFIXES: [&str; 2] = [".scenario.yaml", ".scenario.yml"];
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     let mut files = Vec::new();
     let mut failed = 0usize;
+    let mut unreadable = 0usize;
     for p in paths {
-        if let Err(message) = collect(p, true, &mut files) {
-            tell!("{}: error: {message}", p.display());
-            failed += 1;
+        let mut problems = Vec::new();
+        collect(p, true, &mut files, &mut problems);
+        for (path, message) in problems {
+            tell!("{}: error: {message}", path.display());
+            unreadable += 1;
         }
     }
     for file in &files {
@@ -43,14 +46,18 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         }
     }
     let valid = files.len().saturating_sub(failed);
+    let cannot = match unreadable {
+        0 => String::new(),
+        n => format!("; {n} path(s) could not be read"),
+    };
     tell!(
-        "checked {} runbook(s): {valid} valid, {failed} with problems",
+        "checked {} runbook(s): {valid} valid, {failed} with problems{cannot}",
         files.len()
     );
-    if failed == 0 && !files.is_empty() {
+    if failed == 0 && unreadable == 0 && !files.is_empty() {
         ExitCode::SUCCESS
     } else {
-        if files.is_empty() && failed == 0 {
+        if files.is_empty() && failed == 0 && unreadable == 0 {
             tell!("no runbooks found: give .yaml files or folders that contain them");
         }
         ExitCode::from(1)
@@ -66,29 +73,52 @@ pub(crate) fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Adds `path` (a file) or the runbooks below it (a folder), sorted for stable output.
-fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+/// Adds `path` (a file) or the runbooks below it (a folder), sorted for stable output. What
+/// cannot be read is noted by its own name (a broken link in a folder is that entry's problem,
+/// not the folder's), and the rest is still collected.
+fn collect(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<PathBuf>,
+    problems: &mut Vec<(PathBuf, String)>,
+) {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            if explicit || is_runbook_name(path) {
+                let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+                let why = if link {
+                    format!("cannot read: {e} (a symbolic link to nothing)")
+                } else {
+                    format!("cannot read: {e}")
+                };
+                problems.push((path.to_path_buf(), why));
+            }
+            return;
+        }
+    };
     if meta.is_file() {
         if explicit || is_runbook_name(path) {
             out.push(path.to_path_buf());
         }
-        return Ok(());
+        return;
     }
-    let mut entries: Vec<PathBuf> = fs::read_dir(path)
-        .map_err(|e| format!("cannot list the folder: {e}"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut entries: Vec<PathBuf> = match fs::read_dir(path) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            problems.push((path.to_path_buf(), format!("cannot list the folder: {e}")));
+            return;
+        }
+    };
     entries.sort();
     for entry in entries {
         let is_hidden = entry
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !is_hidden {
-            collect(&entry, false, out)?;
+            collect(&entry, false, out, problems);
         }
     }
-    Ok(())
 }
 
 fn is_runbook_name(path: &Path) -> bool {

@@ -3,13 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::plan::render;
 use super::{AfterAck, Effect, Engine, Input, RunStatus, StepState};
 use crate::audit::event::{
-    AttemptBegun, Intent, Outcome, PlannedStep, RunFinished, RunPaused, RunStarted, StepStarted,
+    AttemptBegun, Outcome, PlannedStep, RunFinished, RunPaused, RunStarted, StepStarted,
 };
 use crate::audit::Event;
-use crate::model::{ActionPlan, Started};
+use crate::model::Started;
 use crate::runbook::{Step, StepBody};
 
 impl Engine {
@@ -282,83 +281,6 @@ impl Engine {
                 resource: c.resource.clone(),
             }),
             _ => {}
-        }
-    }
-
-    /// Writes the intent of `attempt` of the current command step; the command runs after its
-    /// acknowledgement.
-    pub(super) fn command_intent(
-        &mut self,
-        now: DateTime<Utc>,
-        fx: &mut Vec<Effect>,
-        attempt: u32,
-        resend: bool,
-    ) {
-        let i = self.state.current;
-        let step = self.runbook.steps[i].clone();
-        let StepBody::Command { run: command, .. } = &step.body else {
-            return;
-        };
-        match command.render(&self.state.outputs) {
-            Ok(command) => {
-                let intent = Intent {
-                    attempt,
-                    command: Some(command.clone()),
-                    plan: None,
-                    resend,
-                };
-                let after = AfterAck::RunCommand {
-                    step: i,
-                    attempt,
-                    command,
-                };
-                self.emit(fx, now, Some(i), Event::Intent(intent), after);
-            }
-            Err(r) => {
-                let why = format!("`{{{{{r}}}}}` is not known");
-                self.attempt_failed_at(attempt, why, now, fx)
-            }
-        }
-    }
-
-    /// Writes the intent of `attempt` of the current action step; the request follows its
-    /// acknowledgement.
-    pub(super) fn request_change(
-        &mut self,
-        now: DateTime<Utc>,
-        fx: &mut Vec<Effect>,
-        attempt: u32,
-        resend: bool,
-    ) {
-        let i = self.state.current;
-        let step = self.runbook.steps[i].clone();
-        let StepBody::Action { call, resource, .. } = &step.body else {
-            return;
-        };
-        let Some(res) = self.runbook.resources.get(resource) else {
-            return;
-        };
-        let run_id = &self.state.run_id;
-        match render(call, res, &step.id, attempt, run_id, &self.state.outputs) {
-            Ok(plan) => {
-                let since = self.state.steps[i].first_request_at.unwrap_or(now);
-                let plan = ActionPlan {
-                    since: Some(since),
-                    ..plan
-                };
-                let intent = Intent {
-                    attempt,
-                    command: None,
-                    plan: Some(plan),
-                    resend,
-                };
-                let after = AfterAck::SendMutate { step: i, attempt };
-                self.emit(fx, now, Some(i), Event::Intent(intent), after);
-            }
-            Err(e) => {
-                let why = format!("cannot prepare the request: {e}");
-                self.attempt_failed_at(attempt, why, now, fx)
-            }
         }
     }
 

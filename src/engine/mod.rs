@@ -21,6 +21,7 @@ pub mod objectives;
 mod operator;
 mod outcomes;
 mod plan;
+mod request;
 mod resume;
 mod rollback;
 mod state;

@@ -137,8 +137,15 @@ pub fn check_bytes(bytes: &[u8]) -> Result<&str, Diagnostic> {
         )
         .hint("split the runbook into smaller runbooks, one per recovery scenario"));
     }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(Diagnostic::new(Pos::START, "the file is UTF-16 text")
+            .hint("save the runbook as UTF-8 text"));
+    }
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Ok(text) => {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            unprintable(text).map_or(Ok(text), Err)
+        }
         Err(e) => {
             let good = &bytes[..e.valid_up_to()];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
@@ -151,6 +158,31 @@ pub fn check_bytes(bytes: &[u8]) -> Result<&str, Diagnostic> {
             .hint("save the runbook as UTF-8 text"))
         }
     }
+}
+
+/// The first character YAML does not allow in a document (C0 controls other than tab and line
+/// breaks, DEL, C1 controls other than NEL), where it is.
+fn unprintable(text: &str) -> Option<Diagnostic> {
+    let (at, c) = text.char_indices().find(|(_, c)| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
+            || (('\u{80}'..='\u{9f}').contains(c) && *c != '\u{85}')
+    })?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    Some(
+        Diagnostic::new(
+            Pos::new(line, col),
+            format!(
+                "control character U+{:04X} is not allowed in a runbook",
+                c as u32
+            ),
+        )
+        .hint("remove it; to mean it in a value, write an escape in double quotes, e.g. \"\\x01\""),
+    )
 }
 
 /// yaml-rust2 markers: lines count from 1, columns from 0.

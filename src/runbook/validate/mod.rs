@@ -2,11 +2,15 @@
 
 mod actions;
 mod conditions;
+mod names;
 mod resources;
 mod serde_errors;
 mod steps;
 mod templates;
 mod warnings;
+
+pub use names::is_region;
+use names::{is_name, is_slug, KNOWN_REGIONS};
 
 use indexmap::IndexMap;
 
@@ -36,7 +40,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
         Ok(raw) => raw,
         Err(err) => {
             diags.push(serde_errors::diagnose(&err, &tree, &[]));
-            return Err(sorted(diags));
+            // An unknown key stops serde, but not the reading: without it, the rest is checked
+            // too, so one pass reports every independent problem.
+            match without_unknown_keys(text, err, &tree, &mut diags) {
+                Some(raw) => raw,
+                None => return Err(sorted(diags)),
+            }
         }
     };
     Checker {
@@ -47,6 +56,31 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
         regions_broken: false,
     }
     .check(raw)
+}
+
+/// The runbook read again with each unknown key left out (each reported as it is met), as long
+/// as unknown keys are all that stops it; `None` once something else does.
+fn without_unknown_keys(
+    text: &str,
+    first: serde_path_to_error::Error<serde_yaml::Error>,
+    tree: &Node,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<RawRunbook> {
+    let mut value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let mut err = first;
+    for _ in 0..64 {
+        if !serde_errors::drop_unknown_key(&mut value, &err) {
+            return None;
+        }
+        match serde_path_to_error::deserialize::<_, RawRunbook>(value.clone()) {
+            Ok(raw) => return Some(raw),
+            Err(next) => {
+                diags.push(serde_errors::diagnose_value(&next, tree));
+                err = next;
+            }
+        }
+    }
+    None
 }
 
 fn empty() -> LoadError {
@@ -60,6 +94,25 @@ fn empty() -> LoadError {
 fn sorted(mut diags: Vec<Diagnostic>) -> LoadError {
     diags.sort_by_key(|d| d.pos);
     diags.dedup();
+    // A key met twice (unknown to the format, and not taken by the step's kind) is said once:
+    // as a typo when it is one ("did you mean"), else in the words about the step's kind.
+    let unknown = |d: &Diagnostic| d.message.starts_with("unknown key `");
+    let typo = |d: &Diagnostic| {
+        unknown(d)
+            && d.hint
+                .as_deref()
+                .is_some_and(|h| h.starts_with("did you mean"))
+    };
+    let said_better = |d: &Diagnostic, all: &[Diagnostic]| {
+        all.iter().any(|o| {
+            o.pos == d.pos
+                && unknown(o) != unknown(d)
+                && if unknown(d) { !typo(d) } else { typo(o) }
+        })
+    };
+    let keep: Vec<bool> = diags.iter().map(|d| !said_better(d, &diags)).collect();
+    let mut keep = keep.into_iter();
+    diags.retain(|_| keep.next().unwrap_or(true));
     LoadError(diags)
 }
 
@@ -246,90 +299,6 @@ impl Checker<'_> {
                 self.error_at(path, message, DURATION_HINT);
                 None
             }
-        }
-    }
-}
-
-/// Runbook and step ids: lowercase letters, digits and hyphens, starting with a letter or digit.
-pub(super) fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-}
-
-/// Names of vars, resources and outputs: letters, digits, `-` and `_`.
-pub(super) fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`, `eusc-de-east-1`:
-/// a known geography, known words, and a number.
-pub fn is_region(s: &str) -> bool {
-    const AREAS: [&str; 11] = [
-        "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "eusc",
-    ];
-    const WORDS: [&str; 15] = [
-        "east",
-        "west",
-        "north",
-        "south",
-        "central",
-        "northeast",
-        "southeast",
-        "northwest",
-        "southwest",
-        "gov",
-        "iso",
-        "isob",
-        "isoe",
-        "isof",
-        "de",
-    ];
-    let parts: Vec<&str> = s.split('-').collect();
-    let Some((number, rest)) = parts.split_last() else {
-        return false;
-    };
-    let Some((area, words)) = rest.split_first() else {
-        return false;
-    };
-    AREAS.contains(area)
-        && (1..=3).contains(&words.len())
-        && words.iter().all(|w| WORDS.contains(w))
-        && (1..=2).contains(&number.len())
-        && number.bytes().all(|b| b.is_ascii_digit())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn knows_region_names() {
-        for r in [
-            "us-east-1",
-            "eu-central-2",
-            "us-gov-west-1",
-            "ap-southeast-4",
-        ] {
-            assert!(is_region(r), "{r}");
-        }
-        for r in [
-            "us-east",
-            "useast1",
-            "US-EAST-1",
-            "us--1",
-            "eu-central-x",
-            "xx-east-1",
-            "us-moon-1",
-            "us-east-1\u{7}",
-            "us-east-123",
-        ] {
-            assert!(!is_region(r), "{r}");
         }
     }
 }

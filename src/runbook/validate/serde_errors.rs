@@ -66,6 +66,58 @@ pub(super) fn diagnose(
     Diagnostic::new(pos, message).hint(hint)
 }
 
+/// The same for an error met reading the document as a YAML value (no serde_yaml location).
+pub(super) fn diagnose_value(
+    err: &serde_path_to_error::Error<serde_yaml::Error>,
+    tree: &Node,
+) -> Diagnostic {
+    diagnose(err, tree, &[])
+}
+
+/// Removes the unknown key `err` names from `doc`; whether it was one to remove.
+pub(super) fn drop_unknown_key(
+    doc: &mut serde_yaml::Value,
+    err: &serde_path_to_error::Error<serde_yaml::Error>,
+) -> bool {
+    let text = err.inner().to_string();
+    // A step of a kind there is not: read on as a bare manual step under its id (its own keys
+    // mean nothing without a kind), so the steps after it are still checked.
+    if quoted_after(&text, "unknown variant `").is_some() {
+        return bare_step(doc, err);
+    }
+    let Some((name, _)) = quoted_after(&text, "unknown field `") else {
+        return false;
+    };
+    let mut at = doc;
+    let mut segs: Vec<&Segment> = err.path().iter().collect();
+    // The path may end at the offending key itself.
+    if matches!(segs.last(), Some(Segment::Map { key }) if key == name) {
+        segs.pop();
+    }
+    for seg in segs {
+        at = match (seg, at) {
+            (Segment::Seq { index }, serde_yaml::Value::Sequence(items)) => {
+                match items.get_mut(*index) {
+                    Some(item) => item,
+                    None => return false,
+                }
+            }
+            (Segment::Map { key }, serde_yaml::Value::Mapping(map)) => {
+                match map.get_mut(key.as_str()) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+            (Segment::Enum { .. } | Segment::Unknown, v) => v,
+            _ => return false,
+        };
+    }
+    match at {
+        serde_yaml::Value::Mapping(map) => map.remove(name).is_some(),
+        _ => false,
+    }
+}
+
 /// For "unknown field `x`, expected one of `a`, `b`": returns `x` and [`a`, `b`].
 fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<(&'a str, Vec<&'a str>)> {
     let start = text.find(marker)? + marker.len();
@@ -116,6 +168,34 @@ fn type_hint(message: &str) -> String {
         Some((_, expected)) => format!("write {expected} here"),
         None => "check this value against the runbook format in runbooks/README.md".into(),
     }
+}
+
+/// Replaces `steps[i]`, whose `kind` is unknown, with `{ id, kind: manual }`.
+fn bare_step(
+    doc: &mut serde_yaml::Value,
+    err: &serde_path_to_error::Error<serde_yaml::Error>,
+) -> bool {
+    let segs: Vec<&Segment> = err.path().iter().collect();
+    let index = match segs.as_slice() {
+        [Segment::Map { key: steps }, Segment::Seq { index }, Segment::Map { key: kind }, ..]
+            if steps == "steps" && kind == "kind" =>
+        {
+            *index
+        }
+        _ => return false,
+    };
+    let Some(serde_yaml::Value::Sequence(steps)) = doc.get_mut("steps") else {
+        return false;
+    };
+    let Some(step) = steps.get_mut(index) else {
+        return false;
+    };
+    let id = step.get("id").cloned().unwrap_or(serde_yaml::Value::Null);
+    let mut bare = serde_yaml::Mapping::new();
+    bare.insert("id".into(), id);
+    bare.insert("kind".into(), "manual".into());
+    *step = serde_yaml::Value::Mapping(bare);
+    true
 }
 
 #[cfg(test)]

@@ -10,6 +10,32 @@ use crate::runbook::source::Seg;
 impl Checker<'_> {
     pub(super) fn warnings(&self, book: &Runbook) -> Vec<Diagnostic> {
         let mut out = Vec::new();
+        // Well-shaped regions no partition is known to have: a typo, or a region newer than
+        // this pilotlight (new ones appear), so a warning, not an error.
+        let mut regions: Vec<(Vec<Seg<'_>>, &str)> = Vec::new();
+        if let Some(f) = &book.failover {
+            regions.push((vec![Seg::Key("regions"), Seg::Key("primary")], &f.primary));
+            regions.push((vec![Seg::Key("regions"), Seg::Key("recovery")], &f.recovery));
+        }
+        for (name, res) in &book.resources {
+            if let Some(r) = &res.region {
+                regions.push((
+                    vec![Seg::Key("resources"), Seg::Key(name), Seg::Key("region")],
+                    r,
+                ));
+            }
+        }
+        for (path, region) in regions {
+            if !super::KNOWN_REGIONS.contains(&region) {
+                out.push(
+                    Diagnostic::warning(
+                        self.tree.locate(&path),
+                        format!("`{region}` is not a region this pilotlight knows of"),
+                    )
+                    .hint("check the name (`aws ec2 describe-regions`); a region newer than this pilotlight is fine"),
+                );
+            }
+        }
         for (i, step) in book.steps.iter().enumerate() {
             let StepBody::Action { call, resource, .. } = &step.body else {
                 continue;

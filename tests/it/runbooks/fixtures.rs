@@ -151,3 +151,57 @@ fn reports_several_problems_at_once_in_source_order() {
     let positions: Vec<String> = err.0.iter().map(|d| d.pos.to_string()).collect();
     assert_eq!(positions, vec!["3:17", "6:11"], "{:?}", err.0);
 }
+
+#[test]
+fn reports_every_independent_problem_in_one_pass() {
+    // An unknown key and a step of an unknown kind stop serde; the rest is still read.
+    let text = "runbook: X Y\ntitle: \"\"\ntargets: { rto: 1x }\nbogus: 1\nsteps:\n  - { id: \"A B\", kind: manual }\n  - { id: c, kind: nonsense }\n  - { id: d, kind: manual, expect_duraton: 5m }\n";
+    let err = runbook::parse(text.as_bytes()).unwrap_err();
+    let got: Vec<String> = err.0.iter().map(|d| d.render("F")).collect();
+    let positions: Vec<String> = err.0.iter().map(|d| d.pos.to_string()).collect();
+    assert_eq!(
+        positions,
+        ["1:10", "2:8", "3:17", "4:1", "6:11", "7:20", "8:28"],
+        "{got:#?}"
+    );
+    assert!(
+        got[6].contains("did you mean `expect_duration`"),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn utf16_and_unknown_regions_are_named_for_what_they_are() {
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain("runbook: x\n".encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    let err = runbook::parse(&utf16).unwrap_err();
+    assert!(err.0[0].message.contains("UTF-16"), "{:?}", err.0);
+    let text = "runbook: x\ntitle: t\ntargets: { rto: 1h }\nresources:\n  db: { kind: rds-instance, region: us-east-99, id: orders }\nsteps:\n  - { id: a, kind: manual }\n";
+    let book = runbook::parse(text.as_bytes()).expect("a well-shaped region loads");
+    let w: Vec<String> = book.warnings.iter().map(|d| d.render("F")).collect();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(w[0].starts_with("F:5:37: warning: `us-east-99`"), "{w:#?}");
+}
+
+#[test]
+fn a_broken_link_in_a_folder_is_that_entrys_problem_not_the_folders() {
+    let dir = crate::common::temp_dir("dangling");
+    std::os::unix::fs::symlink(dir.join("nowhere.yaml"), dir.join("broken.yaml")).unwrap();
+    fs::copy(
+        root().join("runbooks/pilot-light-failover.yaml"),
+        dir.join("good.yaml"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["validate", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("broken.yaml: error: cannot read"), "{err}");
+    assert!(err.contains("a symbolic link to nothing"), "{err}");
+    // The rest of the folder is still checked.
+    assert!(err.contains("checked 1 runbook(s): 1 valid"), "{err}");
+}
