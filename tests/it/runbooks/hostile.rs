@@ -137,6 +137,33 @@ fn hostile_text_is_shown_never_obeyed_in_every_output() {
         let out = run(&args, &dir);
         assert_clean(&args.join(" "), &out);
     }
+    // A lock held by an operator with a hostile name: the refusal names them, shown as written.
+    let holder = pilotlight::runtime::lock::Holder::current(format!("eve{HOSTILE}"));
+    std::fs::write(
+        dir.join("j.jsonl.lock"),
+        serde_json::to_vec(&holder).unwrap(),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "drill",
+            &name,
+            "--unattended",
+            "--speed",
+            "max",
+            "--resume",
+            "j.jsonl",
+        ],
+        &dir,
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("eve\\x1b"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_clean("the lock refusal", &out);
+    std::fs::remove_file(dir.join("j.jsonl.lock")).unwrap();
     // The JSON still says exactly what was there.
     let out = run(&["audit", "report", "j.jsonl", "--format", "json"], &dir);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
