@@ -79,11 +79,8 @@ fn rto(v: &RunView, elapsed: Option<i64>) -> ([String; 3], Verdict) {
                         dur(target)
                     ),
                     format!("RTO {remaining} · proj {}{over}", dur(p)),
-                    if over.is_empty() {
-                        format!("RTO {remaining}")
-                    } else {
-                        format!("RTO {remaining} · proj{over}")
-                    },
+                    // Even narrow, the projection stays: it is what the room steers by.
+                    format!("RTO {remaining} · proj {}{over}", dur(p)),
                 ],
                 verdict,
             )

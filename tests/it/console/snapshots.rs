@@ -467,6 +467,13 @@ fn main_screen_in_a_drill_at_every_size() {
         assert!(app1.contains("stopped"), "{screen}");
         // Every resource row keeps its name, however narrow.
         assert!(screen.contains("│shop-db "), "{screen}");
+        assert!(screen.contains("│NAME "), "{screen}");
+        // The projection the room steers by stays in the header, however narrow.
+        let header = screen.lines().next().unwrap();
+        assert!(
+            header.contains("1h5m45s") && header.contains("OVER"),
+            "{w}x{h}: {header}"
+        );
     }
 }
 
