@@ -40,10 +40,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 "BLOCKED: r retry · s skip · A abort (each asks why)".to_string()
             };
+            // What failed first, then what to do: both above the fold, without a key.
+            let error = run
+                .error
+                .as_deref()
+                .map_or_else(|| clean(why), |e| format!("error: {}", clean(e)));
+            lines.push(Line::from(Span::styled(error, theme.alert())));
             lines.push(Line::from(Span::styled(what, theme.alert())));
-            if run.error.is_none() {
-                lines.push(Line::from(Span::styled(clean(why), theme.alert())));
-            }
         }
     }
     if is_current && run.state == StepState::AwaitingGate && v.mode != ViewMode::ReadOnly {
@@ -131,7 +134,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.alert(),
         )));
     }
-    if let Some(e) = &run.error {
+    let blocked_here = is_current && matches!(v.status, RunStatus::Blocked(_));
+    if let (Some(e), false) = (&run.error, blocked_here) {
         lines.push(Line::from(Span::styled(
             format!("error: {}", clean(e)),
             theme.alert(),
