@@ -138,6 +138,7 @@ where
         engine,
         t0,
         first,
+        records,
         ..
     } = launched;
     let runbook = Arc::new(engine.runbook().clone());
@@ -155,9 +156,11 @@ where
     view.notice = notice.clone();
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    // A resumed run's audit pane goes on from its journal, not from an empty page.
+    let skip = records.len().saturating_sub(crate::runtime::view::TAIL);
     let log = ConsoleLog {
         notice,
-        ..ConsoleLog::default()
+        tail: records.into_iter().skip(skip).collect(),
     };
     let runner = Runner::new(
         engine,

@@ -35,7 +35,9 @@ pub struct App {
     pub resource_row: usize,
     /// The step shown in detail; follows the current step until the operator moves.
     pub step_row: Option<usize>,
-    pub audit_scroll: usize,
+    /// The newest audit record shown while the operator has scrolled back (the pane is paused);
+    /// `None` while it follows the journal.
+    pub audit_at: Option<usize>,
     /// Lines scrolled down in the step detail pane.
     pub detail_scroll: u16,
     pub filter: String,
@@ -53,7 +55,7 @@ impl App {
             focus: Pane::Steps,
             resource_row: 0,
             step_row: None,
-            audit_scroll: 0,
+            audit_at: None,
             detail_scroll: 0,
             filter: String::new(),
             filter_editing: false,
@@ -309,7 +311,10 @@ impl App {
             Pane::Steps => (self.view.steps.len(), self.shown_step()),
             // Scrolls past the end stop at an empty pane; Home brings the top back.
             Pane::Detail => (200, usize::from(self.detail_scroll)),
-            Pane::Audit => (self.view.tail.len(), self.audit_scroll),
+            Pane::Audit => {
+                let len = self.view.tail.len();
+                (len, self.audit_at.unwrap_or(len.saturating_sub(1)))
+            }
         };
         let last = len.saturating_sub(1);
         let next = match action {
@@ -325,7 +330,11 @@ impl App {
                 self.detail_scroll = 0;
             }
             Pane::Detail => self.detail_scroll = u16::try_from(next).unwrap_or(u16::MAX),
-            Pane::Audit => self.audit_scroll = next,
+            // Down to the newest, or End, follows the journal again; anything else pauses it.
+            Pane::Audit => {
+                let newest = next >= last && action != Action::Up && action != Action::Top;
+                self.audit_at = (!newest).then_some(next);
+            }
         }
     }
 }

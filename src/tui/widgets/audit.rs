@@ -69,11 +69,11 @@ fn said(event: &Event) -> Option<&str> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let v = &app.view;
     let height = area.height.saturating_sub(2) as usize;
-    // Follow the newest record unless the operator scrolled back.
-    let end = if app.focus == Pane::Audit {
-        (app.audit_scroll + 1).min(v.tail.len())
-    } else {
-        v.tail.len()
+    // Follow the newest record unless the operator scrolled back; a page is always full (Home
+    // shows the first page, not one line).
+    let end = match app.audit_at {
+        Some(at) => (at + 1).max(height).min(v.tail.len()),
+        None => v.tail.len(),
     };
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = v
@@ -86,6 +86,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let title = match &v.journal {
         Some(p) => format!("Audit journal {}", clean(&p.display().to_string())),
         None => "Audit journal".to_string(),
+    };
+    // Scrolled back, the pane does not follow: say so, and how to follow again.
+    let title = match app.audit_at {
+        Some(_) => format!("PAUSED (End follows) · {title}"),
+        None => title,
     };
     frame.render_widget(
         Paragraph::new(lines).block(pane(&title, app.focus == Pane::Audit, theme)),

@@ -924,3 +924,37 @@ fn snapshot_files_have_no_strays() {
         assert!(known.contains(&stem), "stray snapshot {name}");
     }
 }
+
+#[test]
+fn a_scrolled_audit_pane_says_it_is_paused_and_end_follows_again() {
+    let d = at_first_gate();
+    let mut app = d.app(ViewMode::Drill);
+    // Steps -> Detail -> Audit.
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    let newest = format!("#{:<4}", d.tail.back().unwrap().seq);
+    let screen = text(&draw(&app, 120, 36, Theme { color: false }));
+    assert!(!screen.contains("PAUSED"), "{screen}");
+    assert!(screen.contains(&newest), "{screen}");
+    app.on_key(key(KeyCode::Char('k')));
+    let screen = text(&draw(&app, 120, 36, Theme { color: false }));
+    assert!(screen.contains("PAUSED (End follows)"), "{screen}");
+    // Home shows the first page, full, from the run's first record.
+    app.on_key(key(KeyCode::Home));
+    let screen = text(&draw(&app, 120, 36, Theme { color: false }));
+    let audit: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Audit journal"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .collect();
+    assert!(audit[0].contains("#0 "), "{screen}");
+    assert!(
+        audit.iter().all(|l| l.contains('#')),
+        "a full page: {screen}"
+    );
+    app.on_key(key(KeyCode::End));
+    let screen = text(&draw(&app, 120, 36, Theme { color: false }));
+    assert!(!screen.contains("PAUSED"), "{screen}");
+    assert!(screen.contains(&newest), "{screen}");
+}
