@@ -67,6 +67,11 @@ impl InFlight {
         !self.changes.is_empty() || self.out.contains_key(&current(engine))
     }
 
+    /// Whether a change request's answer is on its way.
+    pub(super) fn change_out(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.others.is_empty()
     }

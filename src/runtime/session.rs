@@ -184,6 +184,7 @@ fn publish<B>(
         .filter_map(|k| e.observation(k).map(|o| (k.clone(), o.clone())))
         .collect();
     v.errors = runner.errors().clone();
+    v.change_out = runner.change_out();
     v.projected = projected_recovery(e, estimate, now, None);
     v.preview = runner
         .gate_preview()

@@ -69,6 +69,8 @@ pub struct RunView {
     pub rollback_ready: usize,
     /// The rollback in hand's last progress note.
     pub rollback_progress: Option<String>,
+    /// The step whose change request is out and has not answered (quitting waits for it).
+    pub change_out: Option<String>,
     /// Bumped on every change, so the UI redraws only when something changed.
     pub version: u64,
 }
@@ -111,6 +113,7 @@ impl RunView {
             rollback: None,
             rollback_ready: 0,
             rollback_progress: None,
+            change_out: None,
             version: 0,
         }
     }

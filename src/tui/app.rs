@@ -25,6 +25,8 @@ pub enum Pane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
+    /// `q` with a change request out: leave anyway?
+    ConfirmQuit,
     Gate(GateState),
     Reason(ReasonState),
 }
@@ -142,6 +144,13 @@ impl App {
         }
         // Popups are modal: they take every key.
         match &mut self.popup {
+            Some(Popup::ConfirmQuit) => {
+                self.popup = None;
+                if key.code == KeyCode::Char('y') {
+                    self.quit = true;
+                }
+                return None;
+            }
             Some(Popup::Help) => {
                 if matches!(
                     key.code,
@@ -240,6 +249,8 @@ impl App {
         let current = v.runbook.steps.get(v.current);
         let state = v.steps.get(v.current).map(|s| s.state);
         match action {
+            // Leaving with a change request out waits for its answer: ask first.
+            Action::Quit if v.change_out.is_some() => self.popup = Some(Popup::ConfirmQuit),
             Action::Quit => self.quit = true,
             Action::Help => self.popup = Some(Popup::Help),
             Action::NextPane | Action::PrevPane => {

@@ -211,6 +211,16 @@ where
         self.in_flight.waited_for(&self.engine)
     }
 
+    /// The step whose change request is out and has not answered, if one is.
+    pub fn change_out(&self) -> Option<String> {
+        if !self.in_flight.change_out() {
+            return None;
+        }
+        let e = &self.engine;
+        let i = e.rollback_in_hand().unwrap_or(e.current());
+        e.runbook().steps.get(i).map(|s| s.id.clone())
+    }
+
     /// Whether anything is on its way: an answer, the gate's look, a status round.
     pub fn expecting(&self) -> bool {
         !self.in_flight.is_empty() || self.looking.is_some() || self.round.is_some()

@@ -2,6 +2,7 @@
 
 pub mod gate;
 pub mod help;
+pub mod quit;
 pub mod reason;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};

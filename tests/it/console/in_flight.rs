@@ -261,6 +261,21 @@ fn closing_the_console_with_a_change_in_flight_journals_its_answer_first() {
         }
         let notice = views_rx.borrow().notice.clone().unwrap();
         assert!(notice.contains("in flight"), "{notice}");
+        // `q` asks first, saying what happens to the request; only `y` leaves.
+        let v = views_rx.borrow().clone();
+        assert_eq!(v.change_out.as_deref(), Some("dial"));
+        let mut app = pilotlight::tui::app::App::new(v);
+        let q = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('q'));
+        let y = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('y'));
+        let n = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('n'));
+        app.on_key(q);
+        assert_eq!(app.popup, Some(pilotlight::tui::app::Popup::ConfirmQuit));
+        assert!(!app.quit);
+        app.on_key(n);
+        assert!(app.popup.is_none() && !app.quit);
+        app.on_key(q);
+        app.on_key(y);
+        assert!(app.quit);
         // ... and the operator closes the console; the answer comes after that.
         drop(cmd_tx);
         // Paused time moves on only once every task is idle: the session has gone as far as
