@@ -27,6 +27,8 @@ pub enum Popup {
     Help,
     /// `q` with a change request out: leave anyway?
     ConfirmQuit,
+    /// `Enter` on a resource: everything known of it.
+    Resource(String),
     Gate(GateState),
     Reason(ReasonState),
 }
@@ -144,6 +146,12 @@ impl App {
         }
         // Popups are modal: they take every key.
         match &mut self.popup {
+            Some(Popup::Resource(_)) => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    self.popup = None;
+                }
+                return None;
+            }
             Some(Popup::ConfirmQuit) => {
                 self.popup = None;
                 if key.code == KeyCode::Char('y') {
@@ -264,6 +272,23 @@ impl App {
                 self.focus = order[n % order.len()];
             }
             Action::Up | Action::Down | Action::Top | Action::Bottom => self.move_selection(action),
+            Action::Open => match self.focus {
+                Pane::Resources => {
+                    let name = self
+                        .visible_resources()
+                        .get(self.resource_row)
+                        .map(|n| n.to_string());
+                    match name {
+                        Some(name) => self.popup = Some(Popup::Resource(name)),
+                        None => {
+                            self.message = Some("no resource here: clear the filter (Esc)".into())
+                        }
+                    }
+                }
+                // A step opens in the detail pane, scrollable.
+                Pane::Steps => self.focus = Pane::Detail,
+                _ => {}
+            },
             Action::Filter => {
                 self.filter_editing = true;
                 self.focus = Pane::Resources;

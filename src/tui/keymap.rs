@@ -21,6 +21,7 @@ pub enum Action {
     Retry,
     Abort,
     Rollback,
+    Open,
 }
 
 pub struct Binding {
@@ -119,6 +120,14 @@ pub const BINDINGS: &[Binding] = &[
         false,
     ),
     b(
+        KeyCode::Enter,
+        Action::Open,
+        "open",
+        "open the focused resource (AWS id, recovery point) or step",
+        false,
+        false,
+    ),
+    b(
         KeyCode::Char('/'),
         Action::Filter,
         "filter",
@@ -209,7 +218,7 @@ mod tests {
         use Action::*;
         for a in [
             Quit, Help, NextPane, PrevPane, Up, Down, Top, Bottom, Filter, OpenGate, ManualDone,
-            Skip, Retry, Abort, Rollback,
+            Skip, Retry, Abort, Rollback, Open,
         ] {
             let b = BINDINGS.iter().find(|b| b.action == a);
             assert!(

@@ -51,6 +51,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) {
     match &app.popup {
         Some(Popup::Help) => popups::help::render(frame, app.mode(), theme),
         Some(Popup::ConfirmQuit) => popups::quit::render(frame, &app.view, theme),
+        Some(Popup::Resource(name)) => popups::resource::render(frame, name, &app.view, theme),
         Some(Popup::Gate(g)) => popups::gate::render(frame, g, &app.view, theme),
         Some(Popup::Reason(r)) => {
             // During a rollback, skip and retry are about the step it has in hand.

@@ -4,6 +4,7 @@ pub mod gate;
 pub mod help;
 pub mod quit;
 pub mod reason;
+pub mod resource;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 

@@ -914,6 +914,8 @@ fn snapshot_files_have_no_strays() {
         "rollback_gate_waiting_80x24",
         "rollback_gate_popup_120x36",
         "rollback_done_60x16",
+        "resource_detail_80x24",
+        "resource_detail_200x50",
     ];
     if !Path::new(&dir).exists() {
         return;
@@ -957,4 +959,22 @@ fn a_scrolled_audit_pane_says_it_is_paused_and_end_follows_again() {
     let screen = text(&draw(&app, 120, 36, Theme { color: false }));
     assert!(!screen.contains("PAUSED"), "{screen}");
     assert!(screen.contains(&newest), "{screen}");
+}
+
+#[test]
+fn enter_on_a_resource_shows_its_aws_id_and_what_is_known_of_it() {
+    let d = at_first_gate();
+    let mut app = d.app(ViewMode::Drill);
+    app.on_key(key(KeyCode::BackTab));
+    app.on_key(key(KeyCode::Char('j')));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+    let id = &d.engine.runbook().resources["shop-db-replica"].id;
+    for (w, h) in [(80, 24), (200, 50)] {
+        let screen = text(&snapshot("resource_detail", &app, w, h));
+        assert!(screen.contains("Resource shop-db-replica"), "{screen}");
+        assert!(screen.contains(&format!("AWS id          {id}")), "{screen}");
+        assert!(screen.contains("recovery point"), "{screen}");
+    }
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.popup.is_none());
 }
