@@ -6,11 +6,40 @@
 /// Whether `c` would act on a terminal or reorder text instead of being shown: C0 controls,
 /// DEL, C1 controls, and the bidirectional formatting characters.
 pub fn is_hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
+    c.is_control() || is_invisible(c)
+}
+
+/// Characters that take no room or change how text is laid out, so what is shown is not what is
+/// there: bidi controls, zero-width and joiner characters, line and paragraph separators, soft
+/// hyphens, the byte-order mark, fillers, tags, interlinear annotations, noncharacters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e0fff}'
+    ) || (c as u32 & 0xfffe) == 0xfffe
+        || ('\u{fdd0}'..='\u{fdef}').contains(&c)
+}
+
+/// One line for a terminal, from text that must not break it: like [`terminal`], and line
+/// breaks and tabs written out too (`\n`), so no value can start a line of its own.
+pub fn one_line(s: &str) -> String {
+    terminal(s).replace('\n', "\\n").replace('\t', "\\t")
 }
 
 /// Text for a terminal: every hidden character written out as what it is (`\x1b`, `\u{202e}`),
@@ -62,6 +91,12 @@ mod tests {
         assert_eq!(terminal("x\u{9b}2Jy\u{202e}z"), "x\\x9b2Jy\\u{202e}z");
         assert_eq!(terminal("line\nnext\tcol"), "line\nnext\tcol");
         assert_eq!(terminal("bell\u{7}\u{7f}"), "bell\\x07\\x7f");
+        assert_eq!(
+            terminal("a\u{200b}b\u{2028}c\u{feff}"),
+            "a\\u{200b}b\\u{2028}c\\u{feff}"
+        );
+        assert_eq!(one_line("a\nb\tc"), "a\\nb\\tc");
+        assert!(!is_hidden('é') && !is_hidden('中') && !is_hidden(' '));
     }
 
     #[test]

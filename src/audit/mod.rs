@@ -6,6 +6,7 @@ pub mod event;
 mod journal;
 mod record;
 pub mod report;
+mod torn;
 mod verify;
 
 pub use event::{Event, EventKind};

@@ -58,43 +58,6 @@ pub struct Verified {
     pub needs_newline: bool,
 }
 
-/// Whether an unfinished last line is what a crash in the middle of writing record `seq` leaves:
-/// a strict prefix of that record as pilotlight writes it (its fields in their order, naming the
-/// record before it), possibly cut inside a character. Anything else was added by hand.
-fn is_torn_write(raw: &[u8], seq: u64, prev: &str) -> bool {
-    let text = match std::str::from_utf8(raw) {
-        Ok(t) => t,
-        // Cut in the middle of a character: what comes before it must be text.
-        Err(e) if e.error_len().is_none() => match std::str::from_utf8(&raw[..e.valid_up_to()]) {
-            Ok(t) => t,
-            Err(_) => return false,
-        },
-        Err(_) => return false,
-    };
-    let start = format!("{{\"seq\":{seq},\"at\":\"");
-    if text.len() <= start.len() {
-        return start.starts_with(text);
-    }
-    if !text.starts_with(&start) {
-        return false;
-    }
-    // Once the record names the one before it, that must be the one before it; then come the
-    // hash's hex digits, and nothing after the closing quote.
-    let Some(i) = text.rfind(",\"prev\":\"") else {
-        return true;
-    };
-    let after = &text[i + ",\"prev\":\"".len()..];
-    let chained = format!("{prev}\",\"hash\":\"");
-    if after.len() <= chained.len() {
-        return chained.starts_with(after);
-    }
-    let Some(hash) = after.strip_prefix(&chained) else {
-        return false;
-    };
-    let digits = hash.strip_suffix('"').unwrap_or(hash);
-    digits.len() <= 64 && digits.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 /// Verifies a whole journal.
 pub fn verify(bytes: &[u8]) -> Result<Verified, Tamper> {
     let mut records: Vec<Record> = Vec::new();
@@ -133,8 +96,13 @@ pub fn verify(bytes: &[u8]) -> Result<Verified, Tamper> {
             // A whole record that does not verify was edited, newline or not.
             Err(LineProblem::HashMismatch) => return Err(Tamper::Edited { line: line_no }),
             Err(_) if !terminated => {
-                let prev = records.last().map_or(GENESIS, |r| r.hash.as_str());
-                if !is_torn_write(raw, records.len() as u64, prev) {
+                let next = super::torn::Next {
+                    seq: records.len() as u64,
+                    prev_hash: records.last().map_or(GENESIS, |r| r.hash.as_str()),
+                    last: records.last(),
+                    first: records.first(),
+                };
+                if !super::torn::is_torn_write(raw, &next) {
                     return Err(Tamper::ForgedTail { line: line_no });
                 }
                 torn_tail = Some(TornTail {
@@ -224,6 +192,15 @@ mod tests {
                 .to_string(),
             // The next record with bytes after its hash.
             format!("{}x", next.trim_end_matches("}\n")),
+            // The start of the next record, then garbage.
+            "{\"seq\":2,\"at\":\"2026-11-21T03:00:\"}}}]]] GARBAGE".to_string(),
+            // The next record's start, of another runbook, mode, event or an earlier time.
+            next.replace("\"runbook\":\"rb\"", "\"runbook\":\"other\"")[..120].to_string(),
+            next.replace("\"mode\":\"drill\"", "\"mode\":\"live\"")[..120].to_string(),
+            next.replace("run-aborted", "i-was-edited")[..120].to_string(),
+            next.replace("2026-11-21", "1999-11-21")[..60].to_string(),
+            // Control bytes serde never writes raw.
+            "{\"seq\":2,\"at\":\"2026\u{1b}[6n\u{0}".to_string(),
         ];
         for tail in forged {
             let bytes = format!("{intact}{tail}");

@@ -48,7 +48,8 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     let scenario = match sim::load_scenario(args.scenario.as_deref(), &runbook) {
         Ok(s) => s,
         Err(e) => {
-            tell!("{}: error: {}", e.path, e.why);
+            let line = crate::safe::one_line;
+            tell!("{}: error: {}", line(&e.path), line(&e.why));
             return ExitCode::from(1);
         }
     };

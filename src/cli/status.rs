@@ -281,7 +281,8 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
 
 /// Runs one look to its end (AWS calls carry their own timeouts).
 fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
-    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    // Every value is one line: an AWS answer or a scenario cannot break the table.
+    let s = |v: &serde_json::Value| crate::safe::one_line(v.as_str().unwrap_or("-"));
     let d = |v: &serde_json::Value| {
         v.as_u64()
             .map_or("-".to_string(), |x| Duration::from_secs(x).to_string())
@@ -298,7 +299,7 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
         s(&r["generated_at"])
     );
     if let Some(note) = r["aws_health"]["note"].as_str() {
-        say!("{note}");
+        say!("{}", crate::safe::one_line(note));
     }
     for e in r["aws_health"]["events"].as_array().into_iter().flatten() {
         say!(
@@ -357,6 +358,6 @@ fn print_table(r: &serde_json::Value, word: &str, findings: &[String]) {
     if findings.is_empty() {
         say!("{word}: every objective is within its target");
     } else {
-        say!("{word}: {}", findings.join("; "));
+        say!("{word}: {}", crate::safe::one_line(&findings.join("; ")));
     }
 }

@@ -43,7 +43,7 @@ impl Observer for Progress {
         };
         let mut out = std::io::stdout().lock();
         let line = format!("{:<11} {step:<28} {what}", format!("T+{t}"));
-        let _ = writeln!(out, "{}", crate::safe::terminal(&line));
+        let _ = writeln!(out, "{}", crate::safe::one_line(&line));
         let _ = out.flush();
         self.written += 1;
         // Fault injection for crash tests: die like SIGKILL right after this record is durable.

@@ -73,10 +73,17 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let mut out = format!("{file}:{}: {word}: {}", self.pos, self.message);
+        // Each part is one line, whatever the runbook put in it: no value can forge a line.
+        let line = crate::safe::one_line;
+        let mut out = format!(
+            "{}:{}: {word}: {}",
+            line(file),
+            self.pos,
+            line(&self.message)
+        );
         if let Some(hint) = &self.hint {
             out.push_str("\n  hint: ");
-            out.push_str(hint);
+            out.push_str(&line(hint));
         }
         out
     }

@@ -137,9 +137,18 @@ pub fn check_bytes(bytes: &[u8]) -> Result<&str, Diagnostic> {
         )
         .hint("split the runbook into smaller runbooks, one per recovery scenario"));
     }
-    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return Err(Diagnostic::new(Pos::START, "the file is UTF-16 text")
-            .hint("save the runbook as UTF-8 text"));
+    let wide = if bytes.starts_with(&[0xff, 0xfe, 0, 0]) || bytes.starts_with(&[0, 0, 0xfe, 0xff]) {
+        Some("UTF-32")
+    } else if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        Some("UTF-16")
+    } else {
+        None
+    };
+    if let Some(encoding) = wide {
+        return Err(
+            Diagnostic::new(Pos::START, format!("the file is {encoding} text"))
+                .hint("save the runbook as UTF-8 text"),
+        );
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => {
@@ -163,9 +172,14 @@ pub fn check_bytes(bytes: &[u8]) -> Result<&str, Diagnostic> {
 /// The first character YAML does not allow in a document (C0 controls other than tab and line
 /// breaks, DEL, C1 controls other than NEL), where it is.
 fn unprintable(text: &str) -> Option<Diagnostic> {
-    let (at, c) = text.char_indices().find(|(_, c)| {
+    // Line breaks other than LF and CR LF (a lone CR, NEL, the Unicode separators) would move
+    // every later line number, and a byte-order mark inside the text is no mark.
+    let bytes = text.as_bytes();
+    let (at, c) = text.char_indices().find(|&(i, c)| {
         matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
-            || (('\u{80}'..='\u{9f}').contains(c) && *c != '\u{85}')
+            || ('\u{80}'..='\u{9f}').contains(&c)
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+            || (c == '\r' && bytes.get(i + 1) != Some(&b'\n'))
     })?;
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;

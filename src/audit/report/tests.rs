@@ -132,14 +132,18 @@ fn a_live_incident_with_a_cancel_a_crash_a_resume_and_an_operator_retry() {
     assert_eq!(r.steps_without_expectation, 1);
 
     let restore = &r.steps[0];
-    assert_eq!(restore.title.as_deref(), Some("Restore the DB"));
+    // What the journal holds is shown, never obeyed and never hidden.
+    assert_eq!(restore.title.as_deref(), Some("Restore \\x1b[31mthe DB"));
     assert_eq!(restore.operators, ["ana", "bob"]);
     assert_eq!(restore.over_expected_secs, Some(300));
     assert_eq!(restore.gates.len(), 2);
     assert_eq!(restore.gates[0].decision, GateDecision::Cancelled);
     assert_eq!(restore.gates[1].decision, GateDecision::Approved);
     assert_eq!(restore.gates[1].typed_phrase.as_deref(), Some("orders-dr"));
-    assert_eq!(restore.gates[1].reason.as_deref(), Some("IC said go"));
+    assert_eq!(
+        restore.gates[1].reason.as_deref(),
+        Some("IC said go\\x9b2J")
+    );
     assert_eq!(
         restore.gates[1].waited_secs,
         Some(60),
@@ -159,7 +163,10 @@ fn a_live_incident_with_a_cancel_a_crash_a_resume_and_an_operator_retry() {
     assert!(!check.retries[0].auto);
     let notify = &r.steps[2];
     assert_eq!(notify.status, StepStatus::Skipped);
-    assert_eq!(notify.skip_reason.as_deref(), Some("support already knows"));
+    assert_eq!(
+        notify.skip_reason.as_deref(),
+        Some("support\\x1b]0;pwned\\x07 already knows")
+    );
 
     let md = markdown(&r);
     assert!(!md.chars().any(|c| c.is_control() && c != '\n'), "{md}");
@@ -168,11 +175,11 @@ fn a_live_incident_with_a_cancel_a_crash_a_resume_and_an_operator_retry() {
         "**within the target**, 16m40s to spare",
         "- **Resumed:** 2026-11-22 00:05:00 (T+15m) by `bob` at step `restore-db`, after standing still for 13m29s",
         "gate cancelled by `ana`, reason: “wait for IC”",
-        "gate approved by `ana`, typed `orders-dr`, reason: “IC said go”, waited 1m",
+        "gate approved by `ana`, typed `orders-dr`, reason: “IC said go\\\\x9b2J”, waited 1m",
         "→ adopted the change already made before a restart",
         "error while polling progress: `throttled`",
         "retried by `bob` (attempt 2), reason: “saw it recover”",
-        "**skipped**, reason: “support already knows”",
+        "**skipped**, reason: “support\\\\x1b\\]0;pwned\\\\x07 already knows”",
         "(the sum of the runbook's expected durations; 1 of 3 steps has none)",
         "requested `rds.restore-snapshot` on `orders-dr` in `us-west-2`, token `pl-1` (attempt 1) by `ana` → adopted",
         "**step failed** on attempt 1, no automatic retry left: `orders-dr is impaired`",

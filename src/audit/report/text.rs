@@ -6,58 +6,21 @@ use crate::runbook::Duration;
 /// Outputs and previews longer than this are cut in Markdown (the JSON form has them whole).
 const SHOWN_CHARS: usize = 240;
 
-/// Untrusted text made safe for a terminal: ESC sequences (CSI, OSC and two-character ones),
-/// other C0 and C1 controls and bidi overrides removed; line breaks and tabs become spaces.
+/// Untrusted text made safe for a terminal and a table cell, showing what was there: line breaks
+/// and tabs become spaces, every other control, bidi or invisible character is written out
+/// (`\x1b`, `\u{202e}`), so no name can pass for another and nothing acts on the terminal.
 pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        // ESC-introduced sequences, and their one-character C1 forms.
-        let sequence = match c {
-            '\u{1b}' => match chars.next() {
-                Some('[') => Some(true),
-                Some(']' | 'P' | '_' | '^' | 'X') => Some(false),
-                _ => None, // a two-character sequence, both gone
-            },
-            '\u{9b}' => Some(true),
-            '\u{9d}' | '\u{90}' | '\u{9f}' | '\u{9e}' | '\u{98}' => Some(false),
-            '\n' | '\r' | '\t' => {
-                out.push(' ');
-                continue;
+    let spaced: String = s
+        .chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
             }
-            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' => None,
-            '\u{2066}'..='\u{2069}' => None,
-            c if c.is_control() => None,
-            c => {
-                out.push(c);
-                continue;
-            }
-        };
-        match sequence {
-            // CSI: parameters and intermediates, then one final byte in @..~.
-            Some(true) => {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            // OSC, DCS, APC, PM, SOS: a string up to BEL or ST (ESC \ or its C1 form).
-            Some(false) => {
-                while let Some(c) = chars.next() {
-                    if c == '\u{7}' || c == '\u{9c}' {
-                        break;
-                    }
-                    if c == '\u{1b}' && chars.peek() == Some(&'\\') {
-                        chars.next();
-                        break;
-                    }
-                }
-            }
-            None => {}
-        }
-    }
-    out
+        })
+        .collect();
+    crate::safe::terminal(&spaced)
 }
 
 /// `f(v)`, or nothing when there is no `v`.
@@ -128,15 +91,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clean_removes_escape_sequences_controls_and_bidi_overrides() {
-        assert_eq!(clean("a\u{1b}[31mred\u{1b}[0m b"), "ared b");
+    fn clean_shows_escape_sequences_controls_and_bidi_overrides_as_written() {
         assert_eq!(
-            clean("x\u{1b}]0;title\u{7}y\u{1b}]8;;http://e\u{1b}\\z"),
-            "xyz"
+            clean("a\u{1b}[31mred\u{1b}[0m b"),
+            "a\\x1b[31mred\\x1b[0m b"
         );
-        assert_eq!(clean("c1\u{9b}31m \u{85}next\u{9d}8;;x\u{9c}!"), "c1 next!");
-        assert_eq!(clean("line\nbreak\r\ttab\u{0}\u{7f}"), "line break  tab");
-        assert_eq!(clean("evil\u{202e}txt.exe\u{2066}"), "eviltxt.exe");
+        assert_eq!(clean("c1\u{9b}31m \u{85}next"), "c1\\x9b31m \\x85next");
+        assert_eq!(
+            clean("line\nbreak\r\ttab\u{0}\u{7f}"),
+            "line break  tab\\x00\\x7f"
+        );
+        // One operator cannot pass for another: the override shows.
+        assert_eq!(clean("al\u{202e}ice"), "al\\u{202e}ice");
         assert_eq!(clean("plain – “text” ✓"), "plain – “text” ✓");
     }
 
@@ -145,7 +111,7 @@ mod tests {
         assert_eq!(esc("[x](http://e) <b>|"), "\\[x\\](http://e) \\<b\\>\\|");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x`"), "`` `x` ``");
-        assert_eq!(code("\u{1b}[2Jok "), "`ok`");
+        assert_eq!(code("\u{1b}[2Jok "), "`\\x1b[2Jok`");
         assert_eq!(quote(Some("  ")), "none given");
         assert_eq!(signed(-60), "-1m");
         assert_eq!(signed(75), "+1m15s");

@@ -148,7 +148,7 @@ pub enum ScenarioError {
 
 /// A scenario file that could not be read or does not fit its runbook.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {why}")]
+#[error("{}: {}", crate::safe::one_line(path), crate::safe::one_line(why))]
 pub struct LoadError {
     pub path: String,
     pub why: String,
@@ -213,6 +213,25 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
                 weights: setup.weights,
             },
         );
+    }
+    // A region the runbook does not use is a typo: ignored, it would leave the world healthy
+    // and the drill rehearsing something else than the scenario says.
+    let used = runbook.regions();
+    let named = s.regions.keys().map(|r| (format!("regions.{r}"), r)).chain(
+        s.timeline
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("timeline[{i}].region"), &c.region)),
+    );
+    for (at, region) in named {
+        if !used.contains(region) {
+            return Err(ScenarioError::Invalid(format!(
+                "{at}: `{}` is not a region of runbook `{}` (it uses {})",
+                crate::safe::one_line(region),
+                runbook.id,
+                used.join(", ")
+            )));
+        }
     }
     for (i, f) in s.faults.iter().enumerate() {
         if f.step.is_none() && f.action.is_none() {

@@ -39,7 +39,13 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
     let raw: RawRunbook = match serde_path_to_error::deserialize(de) {
         Ok(raw) => raw,
         Err(err) => {
-            diags.push(serde_errors::diagnose(&err, &tree, &[]));
+            let d = serde_errors::diagnose(&err, &tree, &[]);
+            // serde meets a duplicate key too, without knowing where: said once, at its place.
+            let said = d.message.starts_with("duplicate field")
+                && diags.iter().any(|o| o.message.starts_with("duplicate key"));
+            if !said {
+                diags.push(d);
+            }
             // An unknown key stops serde, but not the reading: without it, the rest is checked
             // too, so one pass reports every independent problem.
             match without_unknown_keys(text, err, &tree, &mut diags) {
@@ -130,7 +136,8 @@ pub(super) struct Checker<'t> {
 
 impl Checker<'_> {
     fn check(mut self, raw: RawRunbook) -> Result<Runbook, LoadError> {
-        if !is_slug(&raw.runbook) {
+        let id_is_text = self.written_as_text(&[Seg::Key("runbook")]);
+        if id_is_text && !is_slug(&raw.runbook) {
             self.error_at(
                 &[Seg::Key("runbook")],
                 format!("`{}` is not a valid runbook id", raw.runbook),
@@ -243,6 +250,38 @@ impl Checker<'_> {
             }
         }
         raw.clone()
+    }
+
+    /// Refuses an id YAML reads as something else than text (`null`, `~`, `42`, `true`) that
+    /// serde would quietly turn into the text "null" or "42".
+    pub(super) fn written_as_text(&mut self, path: &[Seg<'_>]) -> bool {
+        let Some(source::Node::Scalar { value, style, .. }) = self.tree.get(path) else {
+            return true;
+        };
+        let plain = *style == yaml_rust2::scanner::TScalarStyle::Plain;
+        let other = matches!(
+            value.as_str(),
+            "null"
+                | "Null"
+                | "NULL"
+                | "~"
+                | ""
+                | "true"
+                | "True"
+                | "TRUE"
+                | "false"
+                | "False"
+                | "FALSE"
+        ) || value.parse::<f64>().is_ok();
+        if plain && other {
+            self.error_at(
+                path,
+                format!("`{value}` is not text here: YAML reads it as a null, a number or a boolean"),
+                "write an id: lowercase letters, digits and hyphens (quote it if it must look like a number)",
+            );
+            return false;
+        }
+        true
     }
 
     /// Refuses text holding characters that act on a terminal or reorder what is shown

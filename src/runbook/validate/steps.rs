@@ -64,6 +64,9 @@ impl Checker<'_> {
         let mut first_at: HashMap<&str, Pos> = HashMap::new();
         for (i, s) in raw.iter().enumerate() {
             let path = [Seg::Key("steps"), Seg::Index(i), Seg::Key("id")];
+            if !self.written_as_text(&path) {
+                continue;
+            }
             if !is_slug(&s.id) {
                 self.error_at(
                     &path,
@@ -246,6 +249,13 @@ impl Checker<'_> {
         else {
             return;
         };
+        // A step of an unknown kind was read on as a bare step: its keys were never its kind's.
+        let written = entries.iter().find(|e| e.key == "kind").map(|e| &e.value);
+        if let Some(Node::Scalar { value, .. }) = written {
+            if value != kind.name() {
+                return;
+            }
+        }
         let allowed = step_keys(kind);
         let misplaced: Vec<(String, Pos)> = entries
             .iter()

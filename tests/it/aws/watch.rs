@@ -349,7 +349,8 @@ steps:
     // Every key that changes a run in another mode, Enter, and typing (a gate's phrase and a
     // reason, as if a gate were open). Each group ends with a key that says it is read-only
     // here, so that when the message shows, every key before it has been handled.
-    let dr = format!("{}-dr\r", s.db);
+    // (Enter opens what is focused, which is no change: a read-only key ends the group.)
+    let dr = format!("{}-dr\rg", s.db);
     let groups: Vec<&[u8]> = vec![
         b"g",
         b"d",

@@ -972,7 +972,10 @@ fn enter_on_a_resource_shows_its_aws_id_and_what_is_known_of_it() {
     for (w, h) in [(80, 24), (200, 50)] {
         let screen = text(&snapshot("resource_detail", &app, w, h));
         assert!(screen.contains("Resource shop-db-replica"), "{screen}");
-        assert!(screen.contains(&format!("AWS id          {id}")), "{screen}");
+        assert!(
+            screen.contains(&format!("AWS id          {id}")),
+            "{screen}"
+        );
         assert!(screen.contains("recovery point"), "{screen}");
     }
     app.on_key(key(KeyCode::Esc));

@@ -255,14 +255,15 @@ faults:
 "#;
     let (journal, _) = drill(&dir, Some(scenario), 1);
     let md = markdown_of(&dir, &journal);
-    let error = "InsufficientInstanceCapacity: no capacity in us-west-2a";
+    // Shown as written, never obeyed: the escape and the C1 control appear as text.
+    let error = "InsufficientInstanceCapacity: no capacity\\x1b[31m in us-west-2a\\x9b2J";
     for want in [
-        "- **Outcome:** **ABORTED** at step `start-app-1`: unattended drill stopped: step `start-app-1` failed: InsufficientInstanceCapacity: no capacity in us-west-2a\n",
+        "- **Outcome:** **ABORTED** at step `start-app-1`: unattended drill stopped: step `start-app-1` failed: InsufficientInstanceCapacity: no capacity\\\\x1b\\[31m in us-west-2a\\\\x9b2J\n",
         "until the run was aborted, against the RTO target of 1h: **not recovered** by this run",
         "| 5 | `start-app-1` | **FAILED** | ana | ",
         "| 6 | `start-app-2` | not reached |  | - | - | 3m | - | 0 |",
         "action · **FAILED** after 3 attempts · ",
-        "(attempt 1) → **failed**: `InsufficientInstanceCapacity: no capacity in us-west-2a`",
+        "(attempt 1) → **failed**: `InsufficientInstanceCapacity: no capacity\\x1b[31m in us-west-2a\\x9b2J`",
         "automatic retry after 1m (attempt 2)",
         "automatic retry after 1m (attempt 3)",
         "**step failed** on attempt 3, no automatic retry left",

@@ -205,3 +205,27 @@ fn a_broken_link_in_a_folder_is_that_entrys_problem_not_the_folders() {
     // The rest of the folder is still checked.
     assert!(err.contains("checked 1 runbook(s): 1 valid"), "{err}");
 }
+
+#[test]
+fn no_value_can_forge_a_line_of_validate_output() {
+    let dir = crate::common::temp_dir("forge");
+    let file = dir.join("forge.yaml");
+    fs::write(
+        &file,
+        "runbook: fixture\ntitle: Fixture\ntargets: { rto: 1h }\nresources:\n  db: { kind: rds-instance, region: \"us-east-1\\nother.yaml:1:1: error: forged\\n  hint: \\u2028x\\ufeffy\", id: orders-prod }\nsteps:\n  - { id: a, kind: manual }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["validate", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 2, "one problem, one hint: {said}");
+    assert!(
+        lines[0].contains("forge.yaml:5:") && lines[0].contains("\\nother.yaml"),
+        "{said}"
+    );
+    assert!(lines[0].contains("\\u{2028}x\\u{feff}y"), "{said}");
+    assert!(lines[1].starts_with("  hint: "), "{said}");
+}
