@@ -2,6 +2,7 @@
 
 mod actions;
 mod conditions;
+mod hidden;
 mod names;
 mod resources;
 mod serde_errors;
@@ -109,7 +110,12 @@ fn sorted(mut diags: Vec<Diagnostic>) -> LoadError {
                 .as_deref()
                 .is_some_and(|h| h.starts_with("did you mean"))
     };
+    // An invisible character in a value that is wrong anyway is said by the value's own error.
+    let hidden = |d: &Diagnostic| d.message.starts_with("holds the invisible character");
     let said_better = |d: &Diagnostic, all: &[Diagnostic]| {
+        if hidden(d) && all.iter().any(|o| o.pos == d.pos && !hidden(o)) {
+            return true;
+        }
         all.iter().any(|o| {
             o.pos == d.pos
                 && unknown(o) != unknown(d)
@@ -136,6 +142,7 @@ pub(super) struct Checker<'t> {
 
 impl Checker<'_> {
     fn check(mut self, raw: RawRunbook) -> Result<Runbook, LoadError> {
+        self.no_hidden_characters();
         let id_is_text = self.written_as_text(&[Seg::Key("runbook")]);
         if id_is_text && !is_slug(&raw.runbook) {
             self.error_at(
@@ -299,14 +306,8 @@ impl Checker<'_> {
         let Some(c) = bad else {
             return true;
         };
-        self.error_at(
-            path,
-            format!(
-                "holds the invisible character U+{:04X}, which a terminal would act on or reorder",
-                c as u32
-            ),
-            "write it out in plain text; what an operator reads or types must be what is there",
-        );
+        let pos = self.tree.locate(path);
+        self.diags.push(hidden::hidden_at(pos, c));
         false
     }
 
