@@ -47,6 +47,16 @@ fn rto(v: &RunView, elapsed: Option<i64>) -> ([String; 3], Verdict) {
             let short = format!("RESTORED T+{}", dur(at));
             ([long.clone(), long, short], verdict)
         }
+        // Stopped by the operator (or a step that failed for good): not recovered, said so.
+        (_, Some(e), RunStatus::Aborted(_)) => {
+            let long = format!(
+                "ABORTED at T+{}: not recovered / RTO {}",
+                dur(e.max(0) as u64),
+                dur(target)
+            );
+            let short = format!("ABORTED at T+{}", dur(e.max(0) as u64));
+            ([long.clone(), long, short], Verdict::Breach)
+        }
         (_, Some(e), RunStatus::Finished) => {
             let took = e.max(0) as u64;
             let verdict = if Verdict::of(took, target) == Verdict::Breach {

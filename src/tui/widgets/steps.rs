@@ -7,6 +7,7 @@ use ratatui::Frame;
 
 use super::{dur, pane, undo};
 use crate::audit::report::clean;
+use crate::engine::objectives::Verdict;
 use crate::engine::StepState;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -84,7 +85,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     },
                     theme.step(state),
                 ),
-                Span::raw(format!(" {took}{expected}")),
+                // Past its expectation, a step's time says so in the warning colour.
+                {
+                    let late = match (run.started_at, step.expected_duration()) {
+                        (Some(s), Some(e)) => {
+                            let end = run.finished_at.unwrap_or(v.now);
+                            (end - s).num_seconds() > e.as_secs() as i64
+                        }
+                        _ => false,
+                    };
+                    let text = format!(" {took}{expected}");
+                    if late && !took.is_empty() {
+                        Span::styled(text, theme.verdict(Verdict::Warning))
+                    } else {
+                        Span::raw(text)
+                    }
+                },
             ]))
         })
         .collect();

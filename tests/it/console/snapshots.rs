@@ -981,3 +981,40 @@ fn enter_on_a_resource_shows_its_aws_id_and_what_is_known_of_it() {
     app.on_key(key(KeyCode::Esc));
     assert!(app.popup.is_none());
 }
+
+#[test]
+fn a_late_step_is_yellow_and_an_aborted_run_says_so_in_the_header() {
+    let mut d = at_first_gate();
+    let mut v = d.view(ViewMode::Drill);
+    // start-app-1 (expected 3m) running for 10 minutes: late.
+    let i = v
+        .runbook
+        .steps
+        .iter()
+        .position(|s| s.id == "start-app-1")
+        .unwrap();
+    v.steps[i].started_at = Some(v.now - TimeDelta::minutes(10));
+    v.steps[i].state = StepState::Running;
+    v.current = i;
+    let app = App::new(Arc::new(v));
+    let buf = draw(&app, 120, 36, Theme { color: true });
+    let (x, y) = find(&buf, "10m/3m");
+    assert_eq!(buf[(x, y)].fg, Color::Yellow, "{}", text(&buf));
+    let (x, y) = find(&buf, "/10m");
+    assert_ne!(
+        buf[(x, y)].fg,
+        Color::Yellow,
+        "a step not begun is not late"
+    );
+    // Aborted: the header says it, not a countdown.
+    d.send(Command::Abort("tabletop over".into()));
+    let screen = text(&draw(
+        &d.app(ViewMode::Drill),
+        120,
+        36,
+        Theme { color: false },
+    ));
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains("ABORTED at T+"), "{header}");
+    assert!(!header.contains("left"), "{header}");
+}
