@@ -42,6 +42,7 @@
 
 mod build;
 mod events;
+mod html;
 mod markdown;
 mod rollback;
 mod step;
@@ -54,6 +55,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use build::build;
+pub use html::html;
 pub use markdown::markdown;
 pub use rollback::{RollbackOutcome, RollbackReport};
 pub use text::clean;

@@ -67,6 +67,8 @@ pub enum ReportFormat {
     Markdown,
     /// The report as one JSON document (shape: `pilotlight::audit::report`).
     Json,
+    /// One self-contained HTML page with an SVG timeline, for the post-incident review.
+    Html,
 }
 
 /// `pilotlight audit report JOURNAL`: the post-incident timeline of an intact journal.
@@ -105,6 +107,7 @@ pub fn report_cmd(path: &Path, format: ReportFormat) -> ExitCode {
     let report = crate::audit::report::from_verified(&verified);
     let text = match format {
         ReportFormat::Markdown => crate::audit::report::markdown(&report),
+        ReportFormat::Html => crate::audit::report::html(&report),
         ReportFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(j) => crate::safe::json(&j) + "\n",
             Err(e) => {

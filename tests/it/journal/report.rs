@@ -449,3 +449,78 @@ fn an_unknown_format_is_refused() {
         text(&out.stderr)
     );
 }
+
+/// Checks that `html` is well formed: every element opened is closed, in order (void elements
+/// self-closed); returns the elements seen, in order.
+fn elements(html: &str) -> Vec<String> {
+    let mut open: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    let body = html.trim_start_matches("<!DOCTYPE html>");
+    let mut rest = body;
+    while let Some(i) = rest.find('<') {
+        let close = rest[i..].find('>').expect("an unclosed tag") + i;
+        let tag = &rest[i + 1..close];
+        rest = &rest[close + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name),
+                "</{name}> closes nothing open"
+            );
+            continue;
+        }
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        seen.push(name.clone());
+        if !tag.ends_with('/') {
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "left open: {open:?}");
+    seen
+}
+
+#[test]
+fn the_html_report_is_one_self_contained_page_with_an_svg_timeline_of_every_step() {
+    let dir = temp_dir("html");
+    let scenario = "scenario: hostile\nregions: { us-east-1: unavailable }\nfaults:\n  - { step: start-app-1, fail_times: 1, error: \"InsufficientInstanceCapacity: <script>alert(1)</script> & 'x'\" }\n";
+    let (journal, _) = drill(&dir, Some(scenario), 0);
+    let out = report(&dir, &journal, Some("html"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = text(&out.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    let seen = elements(&html);
+    for forbidden in ["script", "link", "img", "iframe", "object"] {
+        assert!(
+            !seen.iter().any(|e| e == forbidden),
+            "<{forbidden}> in\n{html}"
+        );
+    }
+    // No network: nothing is loaded from anywhere (URLs in the runbook's text stay text).
+    for fetch in ["src=", "href=", "url(", "@import"] {
+        assert!(!html.contains(fetch), "{fetch} in\n{html}");
+    }
+    assert_eq!(
+        html.matches("=\"http").count(),
+        1,
+        "only the SVG namespace: {html}"
+    );
+    // Every journal string escaped: the fault's markup is text.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;x&#39;"),
+        "{html}"
+    );
+    // The timeline names every step of the runbook.
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    let r = json_of(&dir, &journal);
+    for s in r["steps"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        assert!(
+            svg.contains(&format!(">{id}</text>")),
+            "{id} not in the timeline"
+        );
+    }
+    assert!(svg.contains("RTO target 1h"), "{svg}");
+}
