@@ -17,7 +17,6 @@ use crate::runbook::Runbook;
 use crate::runtime::clock::Speed;
 use crate::runtime::launch::{self, Launched};
 use crate::runtime::lock::RunLock;
-use crate::runtime::paths;
 
 pub struct DrillArgs {
     pub runbook: PathBuf,
@@ -29,6 +28,8 @@ pub struct DrillArgs {
     /// Roll back the completed steps with an `inverse` (after the runbook when unattended; a
     /// drill that has ended with `resume`).
     pub rollback: bool,
+    /// `--operator`, else the environment's.
+    pub operator: Option<String>,
 }
 
 /// A drill ready to run: its journal and engine, the world they act on, and its lock.
@@ -69,7 +70,10 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
             Err(code) => return code,
         }
     }
-    let operator = paths::operator();
+    let operator = match super::operator_name(args.operator.as_deref()) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let drill = match prepare(&args, &runbook, scenario, &operator) {
         Ok(d) => d,
         Err(e) => {

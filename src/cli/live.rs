@@ -29,6 +29,8 @@ pub struct RunArgs {
     pub resume: Option<PathBuf>,
     /// Roll back the finished run in `resume`.
     pub rollback: bool,
+    /// `--operator`, else the environment's.
+    pub operator: Option<String>,
 }
 
 pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
@@ -88,7 +90,10 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
             }
         }
     }
-    let operator = paths::operator();
+    let operator = match super::operator_name(args.operator.as_deref()) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     // One operator per runbook and account, whichever journal they write.
     let lock_key = paths::data_dir()
         .join("locks")

@@ -32,6 +32,17 @@ macro_rules! tell {
 
 mod audit;
 mod console;
+
+/// Who is at the keyboard: `--operator`, else `$PILOTLIGHT_OPERATOR`, else the login name. A
+/// name the journal could not show as written is refused.
+fn operator_name(given: Option<&str>) -> Result<String, std::process::ExitCode> {
+    let name = given.map_or_else(crate::runtime::paths::operator, |n| n.trim().to_string());
+    if name.is_empty() || name.chars().any(crate::safe::is_hidden) || name.chars().count() > 64 {
+        tell!("error: the operator name `{name}` cannot go in the journal: use 1-64 visible characters (--operator NAME or PILOTLIGHT_OPERATOR)");
+        return Err(std::process::ExitCode::from(2));
+    }
+    Ok(name)
+}
 mod drill;
 mod live;
 mod status;
@@ -84,6 +95,10 @@ pub enum Command {
         /// has ended).
         #[arg(long)]
         rollback: bool,
+        /// Who is at the keyboard, for the journal (default: $PILOTLIGHT_OPERATOR, else the
+        /// login name).
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
     },
     /// Run a runbook against live AWS (the standard credential chain, AWS_PROFILE, SSO,
     /// AWS_ENDPOINT_URL). Every change is previewed and waits at its gate.
@@ -100,6 +115,10 @@ pub enum Command {
         /// `inverse`, newest first, each through its gate.
         #[arg(long, requires = "resume")]
         rollback: bool,
+        /// Who is at the keyboard, for the journal, next to the AWS principal the changes are
+        /// made as (default: $PILOTLIGHT_OPERATOR, else the login name).
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
     },
     /// Health, RPO and the RTO estimate of a runbook's resources, once, for people or monitors.
     /// Exit 0 OK, 1 WARNING (a figure within 80-100 % of its target), 2 CRITICAL (a target
@@ -191,6 +210,7 @@ pub fn main() -> ExitCode {
             resume,
             unattended,
             rollback,
+            operator,
         } => drill::run(
             rt,
             drill::DrillArgs {
@@ -201,6 +221,7 @@ pub fn main() -> ExitCode {
                 resume,
                 unattended,
                 rollback,
+                operator,
             },
         ),
         Command::Run {
@@ -208,6 +229,7 @@ pub fn main() -> ExitCode {
             journal,
             resume,
             rollback,
+            operator,
         } => live::run(
             rt,
             live::RunArgs {
@@ -215,6 +237,7 @@ pub fn main() -> ExitCode {
                 journal,
                 resume,
                 rollback,
+                operator,
             },
         ),
         Command::Status {

@@ -179,6 +179,8 @@ fn unprintable(text: &str) -> Option<Diagnostic> {
         matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
             || ('\u{80}'..='\u{9f}').contains(&c)
             || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+            // Raw bidi and invisible characters, comments included: located exactly.
+            || crate::safe::is_invisible(c)
             || (c == '\r' && bytes.get(i + 1) != Some(&b'\n'))
     })?;
     let before = &text[..at];
@@ -191,7 +193,7 @@ fn unprintable(text: &str) -> Option<Diagnostic> {
         Diagnostic::new(
             Pos::new(line, col),
             format!(
-                "control character U+{:04X} is not allowed in a runbook",
+                "the character U+{:04X} is not allowed in a runbook: a control, an odd line break or an invisible character",
                 c as u32
             ),
         )

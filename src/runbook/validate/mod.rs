@@ -118,6 +118,8 @@ fn sorted(mut diags: Vec<Diagnostic>) -> LoadError {
         }
         all.iter().any(|o| {
             o.pos == d.pos
+                && !hidden(o)
+                && !hidden(d)
                 && unknown(o) != unknown(d)
                 && if unknown(d) { !typo(d) } else { typo(o) }
         })

@@ -188,3 +188,39 @@ fn schema_prints_the_asset() {
     .unwrap();
     assert_eq!(stdout(&out), asset);
 }
+
+#[test]
+fn operator_names_who_is_at_the_keyboard_in_every_record() {
+    let dir = crate::common::temp_dir("operator");
+    let journal = dir.join("j.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args([
+            "drill",
+            "runbooks/multi-site-dns-shift.yaml",
+            "--unattended",
+            "--speed",
+            "max",
+            "--operator",
+            "Ana Lima",
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .current_dir(crate::common::root())
+        .env("PILOTLIGHT_OPERATOR", "someone-else")
+        .env("XDG_DATA_HOME", &dir)
+        .env("XDG_STATE_HOME", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| l.contains("\"operator\":\"Ana Lima\"")),
+        "{text}"
+    );
+}

@@ -439,7 +439,7 @@ fn an_unknown_format_is_refused() {
     let out = pilotlight(
         &dir,
         "ana",
-        &["audit", "report", "x.jsonl", "--format", "html"],
+        &["audit", "report", "x.jsonl", "--format", "pdf"],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));

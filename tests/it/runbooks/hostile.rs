@@ -41,10 +41,14 @@ fn assert_clean(what: &str, out: &Output) {
 }
 
 fn run(args: &[&str], dir: &Path) -> Output {
+    run_as("mallory", args, dir)
+}
+
+fn run_as(operator: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pilotlight"))
         .args(args)
         .current_dir(dir)
-        .env("PILOTLIGHT_OPERATOR", format!("mallory{HOSTILE}"))
+        .env("PILOTLIGHT_OPERATOR", operator)
         .env("XDG_DATA_HOME", dir.join("data"))
         .env("XDG_STATE_HOME", dir.join("data"))
         .output()
@@ -164,6 +168,24 @@ fn hostile_text_is_shown_never_obeyed_in_every_output() {
     );
     assert_clean("the lock refusal", &out);
     std::fs::remove_file(dir.join("j.jsonl.lock")).unwrap();
+    // An operator name the journal could not show as written is refused, shown as written.
+    let out = run_as(
+        &format!("mallory{HOSTILE}"),
+        &[
+            "drill",
+            &name,
+            "--unattended",
+            "--speed",
+            "max",
+            "--journal",
+            "k.jsonl",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean("a hostile operator name", &out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mallory\\x1b[6n"));
+    assert!(!dir.join("k.jsonl").exists());
     // The JSON still says exactly what was there.
     let out = run(&["audit", "report", "j.jsonl", "--format", "json"], &dir);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
