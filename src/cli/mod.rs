@@ -72,6 +72,7 @@ pub enum Command {
     },
     /// Rehearse a runbook against the simulated world (no AWS account needed).
     Drill {
+        /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
         /// Scenario file: initial state and faults (default: the primary region is down).
@@ -103,6 +104,7 @@ pub enum Command {
     /// Run a runbook against live AWS (the standard credential chain, AWS_PROFILE, SSO,
     /// AWS_ENDPOINT_URL). Every change is previewed and waits at its gate.
     Run {
+        /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
         /// Where to write the audit journal (default: under $XDG_DATA_HOME/pilotlight/journals).
@@ -124,6 +126,7 @@ pub enum Command {
     /// Exit 0 OK, 1 WARNING (a figure within 80-100 % of its target), 2 CRITICAL (a target
     /// breached), 3 UNKNOWN (could not tell).
     Status {
+        /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
         /// Look at the simulated world (the default scenario) instead of live AWS (read-only).
@@ -141,6 +144,7 @@ pub enum Command {
     /// A read-only console: follow another operator's run from its journal, or look at the
     /// simulated world. No key changes anything.
     Watch {
+        /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
         /// The journal of the run to follow (it is re-read as it grows).
@@ -163,12 +167,14 @@ pub enum Command {
 pub enum AuditCommand {
     /// Exit 0 if the journal is exactly as written; 1 naming the first bad line otherwise.
     Verify {
+        /// The journal file of a run (JSONL), as `drill` or `run` wrote it.
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
     },
     /// The post-incident timeline of a journal: per step who, when, how long, against the
     /// expected durations and the RTO target.
     Report {
+        /// The journal file of a run (JSONL), as `drill` or `run` wrote it.
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
         /// Markdown for people, JSON for machines.

@@ -158,7 +158,7 @@ pub(super) fn print_summary(
     let rb = engine.runbook();
     say!();
     say!(
-        "{:<28} {:<9} {:>10} {:>10}",
+        "{:<28} {:<14} {:>10} {:>10}",
         "STEP",
         "OUTCOME",
         "TOOK",
@@ -181,7 +181,7 @@ pub(super) fn print_summary(
             s => s.name().to_string(),
         };
         say!(
-            "{:<28} {:<9} {:>10} {:>10}",
+            "{:<28} {:<14} {:>10} {:>10}",
             step.id,
             outcome,
             took,

@@ -88,9 +88,9 @@ fn collect(
             if explicit || is_runbook_name(path) {
                 let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
                 let why = if link {
-                    format!("cannot read: {e} (a symbolic link to nothing)")
+                    format!("cannot read the runbook: {e} (a symbolic link to nothing)")
                 } else {
-                    format!("cannot read: {e}")
+                    format!("cannot read the runbook: {e}")
                 };
                 problems.push((path.to_path_buf(), why));
             }

@@ -88,8 +88,9 @@ impl GateState {
             KeyCode::BackTab | KeyCode::Up => {
                 self.focus = Some(all[(pos + all.len() - 1) % all.len()])
             }
-            KeyCode::Right if matches!(field, Field::Proceed) => self.focus = Some(Field::Cancel),
-            KeyCode::Left if matches!(field, Field::Cancel) => self.focus = Some(Field::Proceed),
+            // Cancel stands left of Proceed.
+            KeyCode::Left if matches!(field, Field::Proceed) => self.focus = Some(Field::Cancel),
+            KeyCode::Right if matches!(field, Field::Cancel) => self.focus = Some(Field::Proceed),
             KeyCode::Enter => match field {
                 Field::Cancel => return Outcome::Cancelled,
                 Field::Proceed => return self.try_approve(gate),
@@ -104,11 +105,23 @@ impl GateState {
                 },
             },
             KeyCode::Backspace => {
+                // What was wrong is no longer what is typed.
+                self.error = None;
                 match field {
                     Field::Typed => self.typed.pop(),
                     Field::Reason => self.reason.pop(),
                     _ => None,
                 };
+            }
+            KeyCode::Char(c)
+                if !c.is_control() && matches!(field, Field::Typed | Field::Reason) =>
+            {
+                self.error = None;
+                match field {
+                    Field::Typed if self.typed.len() < MAX_INPUT => self.typed.push(c),
+                    Field::Reason if self.reason.len() < MAX_INPUT => self.reason.push(c),
+                    _ => {}
+                }
             }
             KeyCode::Char(c) if !c.is_control() => match field {
                 Field::Typed if self.typed.len() < MAX_INPUT => self.typed.push(c),
@@ -214,6 +227,7 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
     }
     // The step's own words (warnings such as "one-way") belong in front of the decision.
     if let (Some(text), false) = (&step.instructions, state.rollback) {
+        lines.push(Line::from(""));
         let text = text
             .render(&view.outputs)
             .unwrap_or_else(|_| text.to_string());
@@ -254,9 +268,9 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            button(Field::Proceed, "Proceed"),
-            Span::raw("   "),
             button(Field::Cancel, "Cancel"),
+            Span::raw("   "),
+            button(Field::Proceed, "Proceed"),
         ])),
         buttons,
     );

@@ -19,7 +19,12 @@ pub fn render(frame: &mut Frame, mode: ViewMode, theme: Theme) {
             actions[i].0.push_str(&key_name(b.key));
         } else {
             seen.push(b.action);
-            actions.push((key_name(b.key), b.help));
+            // Nothing here can be resumed: a read-only console only stops looking.
+            let help = match (mode, b.action) {
+                (ViewMode::ReadOnly, crate::tui::keymap::Action::Quit) => "quit (the run goes on)",
+                _ => b.help,
+            };
+            actions.push((key_name(b.key), help));
         }
     }
     let mut lines: Vec<Line> = actions

@@ -363,9 +363,16 @@ pub(crate) fn keymap_drives_the_footer_and_the_help() {
         for b in BINDINGS {
             // One help line per action, listing every key bound to it.
             let first = BINDINGS.iter().find(|x| x.action == b.action).unwrap_or(b);
+            // A read-only console's q resumes nothing: its help says so.
+            let help = match (mode, b.action) {
+                (ViewMode::ReadOnly, pilotlight::tui::keymap::Action::Quit) => {
+                    "quit (the run goes on)"
+                }
+                _ => first.help,
+            };
             let shown = screen
                 .lines()
-                .any(|l| l.contains(first.help) && l.contains(&key_name(b.key)));
+                .any(|l| l.contains(help) && l.contains(&key_name(b.key)));
             let bound = mode != ViewMode::ReadOnly || !b.changes_run;
             assert_eq!(shown, bound, "{mode:?}: {:?} {}", b.key, first.help);
         }
@@ -407,4 +414,27 @@ pub(crate) fn a_refusing_mutator_refuses_every_change() {
             Err(CloudError::Refused(_))
         ));
     });
+}
+
+#[test]
+fn a_gate_forgets_its_complaint_once_the_operator_types_again() {
+    let step = load()
+        .steps
+        .iter()
+        .find(|s| s.gate.as_ref().is_some_and(|g| g.typed.is_some()))
+        .unwrap()
+        .clone();
+    let mut app = App::new(view_at(ViewMode::Drill, &step.id, StepState::AwaitingGate));
+    press(&mut app, &[KeyCode::Char('g')]);
+    press(&mut app, &chars("nope"));
+    // To Proceed (past the reason field), Enter: refused, and said.
+    press(&mut app, &[KeyCode::Tab, KeyCode::Tab, KeyCode::Enter]);
+    let error = |app: &App| match &app.popup {
+        Some(Popup::Gate(g)) => g.error.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(error(&app).is_some_and(|e| e.contains("exactly")));
+    // Focus went back to the phrase; the first key typed clears the complaint.
+    press(&mut app, &[KeyCode::Backspace]);
+    assert_eq!(error(&app), None);
 }
