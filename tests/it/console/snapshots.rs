@@ -1018,3 +1018,14 @@ fn a_late_step_is_yellow_and_an_aborted_run_says_so_in_the_header() {
     assert!(header.contains("ABORTED at T+"), "{header}");
     assert!(!header.contains("left"), "{header}");
 }
+
+#[test]
+fn an_open_gate_puts_its_own_keys_in_the_footer() {
+    let d = at_first_gate();
+    let mut app = d.app(ViewMode::Drill);
+    app.on_key(key(KeyCode::Char('g')));
+    let screen = text(&draw(&app, 120, 36, Theme { color: false }));
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.contains("Tab moves"), "{footer}");
+    assert!(!footer.contains("d done"), "{footer}");
+}
