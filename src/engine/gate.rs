@@ -123,24 +123,35 @@ impl Engine {
                 AfterAck::Nothing,
             );
         }
-        if let Some(phrase) = &gate.typed {
-            if d.typed.as_deref() != Some(phrase.as_str()) {
-                return fx.push(Effect::Refused(format!(
-                    "type `{phrase}` exactly to proceed"
-                )));
-            }
-        }
-        let reason = d.reason.filter(|r| !r.trim().is_empty());
-        if gate.reason == ReasonPolicy::Required && reason.is_none() {
-            return fx.push(Effect::Refused("this gate needs a reason".into()));
-        }
-        let approved = GateApproved {
-            reason,
-            seen,
-            typed: d.typed,
-            unattended: d.unattended,
+        let approved = match approval(gate, d, seen) {
+            Ok(a) => a,
+            Err(why) => return fx.push(Effect::Refused(why)),
         };
         let after = AfterAck::BeginAttempt { step: i };
         self.emit(fx, now, Some(i), Event::GateApproved(approved), after);
     }
+}
+
+/// What an approving decision at `gate` records, or why it is refused: the phrase typed exactly,
+/// a reason where the gate requires one. The same for a step's gate and a rollback's.
+pub(super) fn approval(
+    gate: &crate::runbook::Gate,
+    d: GateDecision,
+    seen: Option<String>,
+) -> Result<GateApproved, String> {
+    if let Some(phrase) = &gate.typed {
+        if d.typed.as_deref() != Some(phrase.as_str()) {
+            return Err(format!("type `{phrase}` exactly to proceed"));
+        }
+    }
+    let reason = d.reason.filter(|r| !r.trim().is_empty());
+    if gate.reason == ReasonPolicy::Required && reason.is_none() {
+        return Err("this gate needs a reason".into());
+    }
+    Ok(GateApproved {
+        reason,
+        seen,
+        typed: d.typed,
+        unattended: d.unattended,
+    })
 }

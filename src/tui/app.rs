@@ -321,7 +321,9 @@ impl App {
             },
             Action::Skip => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Skip))),
             Action::Retry => match (state, v.rollback_in_hand()) {
-                (_, Some(i)) if rollback_state(v, i) == Some(StepState::Failed) => {
+                (_, Some(i))
+                    if super::widgets::undo::rollback_state(v, i) == Some(StepState::Failed) =>
+                {
                     self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Retry)))
                 }
                 (Some(StepState::Failed), None) => {
@@ -333,7 +335,7 @@ impl App {
                 self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::StopRollback)))
             }
             Action::Abort => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Abort))),
-            Action::Rollback => match rollback_refusal(v) {
+            Action::Rollback => match super::widgets::undo::rollback_refusal(v) {
                 Some(why) => self.message = Some(why.into()),
                 None => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Rollback))),
             },
@@ -379,26 +381,6 @@ impl App {
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     n.is_empty() || (h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
-}
-
-/// The state of step `i`'s rollback, once it has one.
-fn rollback_state(v: &RunView, i: usize) -> Option<StepState> {
-    v.steps.get(i)?.rollback.as_ref().map(|r| r.state)
-}
-
-/// Why `R` cannot roll the run back now, if it cannot (the engine checks again).
-fn rollback_refusal(v: &RunView) -> Option<&'static str> {
-    use crate::engine::RunStatus;
-    if let Some(r) = &v.rollback {
-        return Some(match r.ended {
-            None => "a rollback is already under way",
-            Some(_) => "this run has been rolled back already; nothing is undone twice",
-        });
-    }
-    if !matches!(v.status, RunStatus::Finished | RunStatus::Aborted(_)) {
-        return Some("roll back once the run is over: let it finish, or abort it (A) first");
-    }
-    (v.rollback_ready == 0).then_some("no completed step declares an inverse: nothing to roll back")
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::rollback_key;
-use crate::audit::event::{GateApproved, GateCancelled, RunAborted, StepRetried, StepSkipped};
+use crate::audit::event::{GateCancelled, RunAborted, StepRetried, StepSkipped};
 use crate::audit::Event;
 use crate::engine::{AfterAck, Effect, Engine, GateDecision, Input, StepState};
-use crate::runbook::ReasonPolicy;
 
 impl Engine {
     /// Inputs while a rollback is under way.
@@ -96,22 +95,9 @@ impl Engine {
             let event = Event::RollbackCancelled(cancelled);
             return self.emit(fx, now, Some(i), event, AfterAck::Nothing);
         }
-        if let Some(phrase) = &gate.typed {
-            if d.typed.as_deref() != Some(phrase.as_str()) {
-                return fx.push(Effect::Refused(format!(
-                    "type `{phrase}` exactly to proceed"
-                )));
-            }
-        }
-        let reason = d.reason.filter(|r| !r.trim().is_empty());
-        if gate.reason == ReasonPolicy::Required && reason.is_none() {
-            return fx.push(Effect::Refused("this gate needs a reason".into()));
-        }
-        let approved = GateApproved {
-            reason,
-            seen,
-            typed: d.typed,
-            unattended: d.unattended,
+        let approved = match crate::engine::gate::approval(&gate, d, seen) {
+            Ok(a) => a,
+            Err(why) => return fx.push(Effect::Refused(why)),
         };
         let after = AfterAck::BeginRollback { step: i };
         self.emit(fx, now, Some(i), Event::RollbackApproved(approved), after);

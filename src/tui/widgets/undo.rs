@@ -124,3 +124,23 @@ pub fn detail(v: &RunView, i: usize, theme: Theme) -> Vec<Line<'static>> {
     }
     lines
 }
+
+/// The state of step `i`'s rollback, once it has one.
+pub fn rollback_state(v: &RunView, i: usize) -> Option<StepState> {
+    v.steps.get(i)?.rollback.as_ref().map(|r| r.state)
+}
+
+/// Why `R` cannot roll the run back now, if it cannot (the engine checks again).
+pub fn rollback_refusal(v: &RunView) -> Option<&'static str> {
+    use crate::engine::RunStatus;
+    if let Some(r) = &v.rollback {
+        return Some(match r.ended {
+            None => "a rollback is already under way",
+            Some(_) => "this run has been rolled back already; nothing is undone twice",
+        });
+    }
+    if !matches!(v.status, RunStatus::Finished | RunStatus::Aborted(_)) {
+        return Some("roll back once the run is over: let it finish, or abort it (A) first");
+    }
+    (v.rollback_ready == 0).then_some("no completed step declares an inverse: nothing to roll back")
+}
