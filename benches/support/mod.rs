@@ -161,6 +161,15 @@ pub fn busy_view(runbook: Arc<Runbook>, mode: ViewMode) -> RunView {
     v.current = current;
     v.steps[current].state = StepState::AwaitingGate;
     v.steps[current].started_at = Some(now - TimeDelta::seconds(42));
+    // What the engine would say is open: the current step's gate.
+    v.open_gate = runbook.steps[current]
+        .gate
+        .clone()
+        .map(|gate| pilotlight::engine::OpenGate {
+            step: current,
+            rollback: false,
+            gate,
+        });
     v.projected = Some(3 * 3600 + 120);
     v.preview = Some(
         "ec2:StartInstances in us-east-1 on i-0abc0000000000008 (ec2.start-instances) with {}"
