@@ -74,6 +74,18 @@ impl Engine {
                     };
                     self.succeed(now, done, fx)
                 }
+                // Only once its approval is durable.
+                Some((_, StepState::AwaitingGate))
+                    if self.manual_gate_passed(self.state.current)
+                        && self.approval(self.state.current).is_some() =>
+                {
+                    let done = if input == Input::ManualAssumed {
+                        Done::Assumed
+                    } else {
+                        Done::Note("done at its gate".into())
+                    };
+                    self.succeed(now, done, fx)
+                }
                 _ => fx.push(Effect::Refused("no manual step is in progress".into())),
             },
             Input::LivePreview {
@@ -242,6 +254,10 @@ impl Engine {
         live.live_preview = None;
         let attempt = self.state.steps[i].attempt + 1;
         match &step.body {
+            // A manual step's gate is its one question: passing it says the step is done.
+            StepBody::Manual if self.manual_gate_passed(i) => fx.push(Effect::DoneAtGate {
+                step: step.id.clone(),
+            }),
             // Actions and commands record each attempt in their intent.
             StepBody::Action { .. } => self.request_change(now, fx, attempt, false),
             StepBody::Command { .. } => self.command_intent(now, fx, attempt, false),
@@ -263,6 +279,22 @@ impl Engine {
                 self.attempt_effects(fx);
             }
         }
+    }
+
+    /// Whether step `i` is a manual step whose gate has been approved (and so is done once the
+    /// runtime has timed it).
+    pub(super) fn manual_gate_passed(&self, i: usize) -> bool {
+        let manual = self
+            .runbook
+            .steps
+            .get(i)
+            .is_some_and(|s| matches!(s.body, StepBody::Manual) && s.gate.is_some());
+        manual
+            && self
+                .state
+                .steps
+                .get(i)
+                .is_some_and(|r| r.approved.is_some())
     }
 
     /// What a check, manual or wait step's attempt that has begun needs from the runtime.

@@ -103,6 +103,12 @@ pub enum Effect {
     AwaitOperator {
         step: String,
     },
+    /// The gate of the current manual step has passed: that approval is the operator's word that
+    /// the step is done. The runtime times it (as for [`Input::ManualDone`]) and sends
+    /// [`Input::ManualDone`] or [`Input::ManualAssumed`] without asking again.
+    DoneAtGate {
+        step: String,
+    },
     Observe {
         resource: String,
     },
@@ -138,6 +144,7 @@ impl std::fmt::Display for Effect {
             },
             Effect::ShowGate { step } => write!(f, "show-gate {step}"),
             Effect::AwaitOperator { step } => write!(f, "await-operator {step}"),
+            Effect::DoneAtGate { step } => write!(f, "done-at-gate {step}"),
             Effect::Observe { resource } => write!(f, "observe {resource}"),
             Effect::Mutate { plan, .. } => write!(f, "mutate {}#{}", plan.step, plan.attempt),
             Effect::Poll { plan } => write!(f, "poll {}#{}", plan.step, plan.attempt),

@@ -312,7 +312,8 @@ impl Engine {
         };
         let data_lost = self.data_lost(i, outputs.as_ref());
         let mut succeeded = StepSucceeded {
-            attempt: run.attempt,
+            // A manual step done at its gate had no attempt record: it was still its first.
+            attempt: run.attempt.max(1),
             data_lost,
             duration_secs: took,
             duration_source: Some(source),

@@ -29,7 +29,8 @@ where
                 if e.is_drill()
                     && (step.kind() == crate::runbook::StepKind::Manual
                         || (command && self.held_command.is_some()))
-                    && run.state == crate::engine::StepState::Running
+                    && (run.state == crate::engine::StepState::Running
+                        || e.approval(i).is_some())
                     && *e.status() == crate::engine::RunStatus::Running =>
             {
                 // Judged against its expectation, or the default a drill gives people's work

@@ -103,6 +103,12 @@ where
                         .push(Input::ManualAssumed);
                 }
             }
+            // The operator said so at the gate: done now, timed as if `d` had been pressed
+            // (an unattended drill takes the step's expected time, as for any manual step).
+            Effect::DoneAtGate { step } if self.operator == Operator::Unattended => {
+                self.perform(Effect::AwaitOperator { step }, now)
+            }
+            Effect::DoneAtGate { .. } => self.manual_done(),
             Effect::Observe { resource } => {
                 let Some(res) = self.engine.runbook().resources.get(&resource).cloned() else {
                     let status = Err(CloudError::NotFound(resource.clone()));

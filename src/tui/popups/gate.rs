@@ -214,6 +214,10 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
             lines.push(Line::from(format!("will run{drill_note}: {}", clean(p))))
         }
         (Some(p), _) => lines.push(Line::from(format!("will call: {}", clean(p)))),
+        // The gate is a manual step's one question: Proceed says the work is done.
+        (None, StepBody::Manual) if !state.rollback => lines.push(Line::from(
+            "no cloud change: Proceed says you have done this step",
+        )),
         (None, _) => lines.push(Line::from(
             "no cloud change: confirms you will do this step",
         )),

@@ -50,10 +50,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         }
     }
     if is_current && run.state == StepState::AwaitingGate && v.mode != ViewMode::ReadOnly {
-        lines.push(Line::from(Span::styled(
-            "GATE waiting for you: press g to review and decide",
-            theme.alert(),
-        )));
+        // A manual step's gate is its one question: passing it says the work is done.
+        let ask = match step.body {
+            StepBody::Manual => "do this by hand, then pass its GATE: press g",
+            _ => "GATE waiting for you: press g to review and decide",
+        };
+        lines.push(Line::from(Span::styled(ask, theme.alert())));
     }
     if let StepBody::Action {
         call,

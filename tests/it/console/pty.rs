@@ -49,7 +49,9 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
         let pane = format!("┌ Step {} ", step.id);
         if let Some(gate) = &step.gate {
             pty.until(&format!("the gate of {}", step.id), |s| {
-                s.contains(&pane) && s.contains("GATE waiting for you: press g")
+                s.contains(&pane)
+                    && (s.contains("GATE waiting for you: press g")
+                        || s.contains("then pass its GATE: press g"))
             });
             if !resized {
                 // A resize redraws at the new size (80 columns: the narrow resource table).
@@ -105,7 +107,8 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
                 pty.send(b"\t\r");
             }
         }
-        if matches!(step.body, StepBody::Manual) {
+        // A manual step's gate is its one question; one without a gate waits for `d`.
+        if matches!(step.body, StepBody::Manual) && step.gate.is_none() {
             pty.until(&format!("{} to be done by hand", step.id), |s| {
                 s.contains(&pane) && s.contains("do this by hand, then press d")
             });

@@ -111,6 +111,7 @@ impl Drive {
                 self.inputs.push_back(Input::Recorded);
             }
             Effect::ShowGate { .. } | Effect::AwaitOperator { .. } | Effect::Finished(_) => {}
+            Effect::DoneAtGate { .. } => self.inputs.push_back(Input::ManualDone),
             Effect::Observe { resource } => {
                 let res = self.engine.runbook().resources[&resource].clone();
                 let status = self.rt.block_on(self.world.observe(&res, now));

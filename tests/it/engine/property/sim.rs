@@ -218,8 +218,10 @@ impl Sim {
                 Effect::Observe { resource } => {
                     self.requests.push(Request::Observe(resource.clone()))
                 }
+                // The sim's operator sends ManualDone at random, as for any manual step.
                 Effect::ShowGate { .. }
                 | Effect::AwaitOperator { .. }
+                | Effect::DoneAtGate { .. }
                 | Effect::Refused(_)
                 | Effect::Finished(_) => {}
             }
