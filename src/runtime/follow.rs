@@ -28,9 +28,21 @@ pub async fn follow(
     views: watch::Sender<Arc<RunView>>,
 ) {
     let mut seen = usize::MAX;
+    // Between records the shown time runs on from the last one (at real speed: the pace of
+    // people's work in a drill, the wall clock in a live run), until the run ends or pauses.
+    let mut clock: Option<Ticking> = None;
     loop {
         if views.is_closed() {
             return;
+        }
+        if let Some(t) = &clock {
+            let now = t.now();
+            if now - view.now >= chrono::TimeDelta::seconds(1) {
+                view.now = now;
+                view.projected = projected_recovery(&t.engine, &estimate, now, None);
+                view.version += 1;
+                views.send_replace(Arc::new(view.clone()));
+            }
         }
         let bytes = tokio::fs::read(&journal).await;
         match bytes
@@ -60,8 +72,10 @@ pub async fn follow(
                         view.notice = v
                             .torn_tail
                             .map(|t| format!("the journal's last line ({}) is torn", t.line));
+                        clock = Ticking::after(engine, &v.records, last);
                     }
                     Err(e) => {
+                        clock = None;
                         view.notice = Some(format!("cannot follow {}: {e}", journal.display()))
                     }
                 }
@@ -84,6 +98,49 @@ pub async fn follow(
             () = views.closed() => return,
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
+    }
+}
+
+/// The followed run's time between its records.
+struct Ticking {
+    engine: Engine,
+    /// The run's time when its last record was read.
+    base: chrono::DateTime<Utc>,
+    read_at: tokio::time::Instant,
+}
+
+impl Ticking {
+    /// A clock for a run going on (or rolling back), from its last record at `last`; `None` for
+    /// a run that has ended or paused, whose time stands still.
+    fn after(
+        engine: Engine,
+        records: &[crate::audit::Record],
+        last: chrono::DateTime<Utc>,
+    ) -> Option<Ticking> {
+        use crate::engine::RunStatus;
+        let paused = records
+            .last()
+            .is_some_and(|r| r.kind() == crate::audit::EventKind::RunPaused);
+        let going_on = matches!(engine.status(), RunStatus::Running | RunStatus::Blocked(_))
+            || engine.rolling_back();
+        if paused || !going_on {
+            return None;
+        }
+        // A live run's records are wall-clock times: its time is now. A drill's are simulated.
+        let base = match engine.is_drill() {
+            true => last,
+            false => last.max(Utc::now()),
+        };
+        Some(Ticking {
+            engine,
+            base,
+            read_at: tokio::time::Instant::now(),
+        })
+    }
+
+    fn now(&self) -> chrono::DateTime<Utc> {
+        let gone = chrono::TimeDelta::from_std(self.read_at.elapsed()).unwrap_or_default();
+        self.base + gone
     }
 }
 

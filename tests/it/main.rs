@@ -47,6 +47,7 @@ mod drill {
 /// The console: rendered snapshots, the session loop, work in flight, live commands, a real
 /// pseudo-terminal.
 mod console {
+    mod follow;
     mod in_flight;
     mod live_commands;
     mod pty;
