@@ -96,6 +96,9 @@ pub struct Report {
     #[serde(rename = "gate_wait_seconds")]
     pub gate_wait_secs: u64,
     pub operators: Vec<String>,
+    /// The AWS principal a live run began as (its operator is the person at the keyboard).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_principal: Option<String>,
     pub resumptions: Vec<Resumption>,
     pub journal: JournalCheck,
     pub notes: Vec<String>,
@@ -147,6 +150,9 @@ pub struct Resumption {
     /// Time since the record before it (how long the run stood still).
     #[serde(rename = "gap_seconds")]
     pub gap_secs: Option<u64>,
+    /// The AWS principal a live run was taken up again as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_principal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -156,6 +156,8 @@ fn start_or_resume(
             let launched =
                 launch::resume(runbook, Mode::Live, operator, path, &digest, args.rollback)?;
             launch::rollback_needs_an_end(&launched, path, args.rollback)?;
+            let mut launched = launched;
+            launched.engine.resume_as(identity.clone());
             launched
         }
         None => {

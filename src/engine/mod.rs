@@ -107,6 +107,8 @@ pub struct Engine {
     rerun_interrupted_commands: bool,
     /// Where the run came from (version, scenario, ...), written into the run-started record.
     context: Option<RunContext>,
+    /// Who a live run is taken up again as, for its run-resumed record.
+    resumed_as: Option<crate::model::Identity>,
 }
 
 impl Engine {
@@ -131,6 +133,7 @@ impl Engine {
             journal_failure: None,
             rerun_interrupted_commands: false,
             context: None,
+            resumed_as: None,
         }
     }
 
@@ -149,6 +152,12 @@ impl Engine {
     /// Provenance for the run-started record: pilotlight's version, the scenario of a drill.
     pub fn set_context(&mut self, context: RunContext) {
         self.context = Some(context);
+    }
+
+    /// The AWS principal a live run is resumed as: its run-resumed record names it beside the
+    /// operator, as run-started does for the one who began it.
+    pub fn resume_as(&mut self, who: crate::model::Identity) {
+        self.resumed_as = Some(who);
     }
 
     pub fn runbook(&self) -> &Runbook {

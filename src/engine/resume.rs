@@ -20,6 +20,7 @@ impl Engine {
         let resumed = RunResumed {
             at_step: self.current_id(),
             run_id: self.state.run_id.clone(),
+            aws: self.resumed_as.clone(),
         };
         self.emit(fx, now, None, Event::RunResumed(resumed), AfterAck::Nothing);
         let i = self.state.current;

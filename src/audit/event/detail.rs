@@ -116,6 +116,9 @@ pub struct LiveContext {
 pub struct RunResumed {
     pub at_step: Option<String>,
     pub run_id: String,
+    /// The AWS principal a live run is taken up again as (the record's operator is the person).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Identity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -39,6 +39,7 @@ pub fn build(records: &[Record]) -> Report {
             steps_without_expectation: 0,
             gate_wait_secs: 0,
             operators: Vec::new(),
+            aws_principal: None,
             resumptions: Vec::new(),
             journal: JournalCheck {
                 verified: false,
@@ -116,6 +117,8 @@ impl Builder {
                 self.r.rto.target_secs = Some(d.rto_target_secs);
                 self.r.service_restored_by = d.restores_service.as_deref().map(clean);
                 self.r.failback_target_secs = d.failback_target_secs;
+                let live = d.context.as_ref().and_then(|c| c.live.as_ref());
+                self.r.aws_principal = live.map(|l| clean(&l.aws.arn));
                 for s in &d.steps {
                     let id = clean(&s.id);
                     let step = self.step(&id, rec.seq, true);
@@ -129,6 +132,7 @@ impl Builder {
                 operator: operator.clone(),
                 at_step: text(&d.at_step),
                 gap_secs: self.prev_at.map(|p| secs_between(p, at)),
+                aws_principal: d.aws.as_ref().map(|a| clean(&a.arn)),
             }),
             (Event::RunFinished(_), _) => {
                 self.r.ended_at = Some(at);

@@ -69,6 +69,9 @@ impl Md {
         self.line(format!("- **Journal:** {journal}"));
         let who: Vec<String> = r.operators.iter().map(|o| code(o)).collect();
         self.line(format!("- **Operators:** {}", who.join(", ")));
+        if let Some(arn) = &r.aws_principal {
+            self.line(format!("- **AWS principal:** {}", code(arn)));
+        }
         let full = |t: Option<DateTime<Utc>>| {
             t.map_or("-".into(), |t| {
                 t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
@@ -124,8 +127,9 @@ impl Md {
                 Some(g) if g > 0 => format!(", after standing still for {}", dur(g)),
                 _ => String::new(),
             };
+            let principal = opt(x.aws_principal.as_ref(), |a| format!(" as {}", code(a)));
             self.line(format!(
-                "- **Resumed:** {} by {}{at_step}{gap}",
+                "- **Resumed:** {} by {}{principal}{at_step}{gap}",
                 self.when(x.at),
                 code(&x.operator)
             ));

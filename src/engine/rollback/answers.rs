@@ -270,6 +270,7 @@ impl Engine {
         let resumed = RunResumed {
             at_step,
             run_id: self.state.run_id.clone(),
+            aws: self.resumed_as.clone(),
         };
         self.emit(fx, now, None, Event::RunResumed(resumed), AfterAck::Nothing);
         if matches!(self.status(), RunStatus::Blocked(_)) {

@@ -80,7 +80,7 @@ steps:
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let deadline = Duration::from_secs(90);
     let mut pty = Pty::spawn_with(
-        &["run", runbook, "--journal", journal],
+        &["run", runbook, "--journal", journal, "--operator", "ana"],
         &dir,
         36,
         120,
@@ -114,7 +114,7 @@ steps:
     let env = moto::binary_env(&dir, second.url(), REGION);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut pty = Pty::spawn_with(
-        &["run", runbook, "--resume", journal],
+        &["run", runbook, "--resume", journal, "--operator", "carol"],
         &dir,
         36,
         120,
@@ -142,4 +142,32 @@ steps:
         .filter_map(|r| r.event.detail().ok())
         .any(|d| d["adopted"] == true);
     assert!(adopted, "the outcome says the table was adopted");
+    // Who acted, as whom: each person's name beside the AWS principal their changes were made
+    // as, when the run began and when it was taken up again.
+    let detail = |kind| {
+        let r = records.iter().find(|r| r.kind() == kind).unwrap();
+        (r.operator.clone(), r.event.detail().unwrap())
+    };
+    let (by, started) = detail(pilotlight::audit::EventKind::RunStarted);
+    assert_eq!(by, "ana");
+    let arn = started["context"]["aws"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(arn.starts_with("arn:aws:"), "{started}");
+    let (by, resumed) = detail(pilotlight::audit::EventKind::RunResumed);
+    assert_eq!(by, "carol");
+    assert_eq!(resumed["aws"]["arn"], arn.as_str(), "{resumed}");
+    assert_eq!(
+        resumed["aws"]["account"],
+        started["context"]["aws"]["account"]
+    );
+    // And the after-action report says so.
+    let report = pilotlight::audit::report::build(&records);
+    assert_eq!(report.aws_principal.as_deref(), Some(arn.as_str()));
+    assert_eq!(report.resumptions[0].operator, "carol");
+    assert_eq!(
+        report.resumptions[0].aws_principal.as_deref(),
+        Some(arn.as_str())
+    );
 }
