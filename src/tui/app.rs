@@ -1,17 +1,25 @@
-//! The console's own state (focus, selection, filter, popups) and how keys change it. Keys
-//! become [`Command`]s only through a gate or a reason prompt; `update` never does I/O.
+//! The console's own state (focus, selection, filter, popups, the command line) and how keys and
+//! the mouse change it. Keys become [`Command`]s only through a gate, a reason prompt or the
+//! command line's words for those keys; nothing here does I/O.
+
+mod act;
+mod command;
+mod copy;
+mod filter;
+mod mouse;
 
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::keymap::{lookup, Action};
+use super::keymap::lookup;
 use super::popups::gate::GateState;
 use super::popups::reason::{ReasonKind, ReasonState};
-use crate::engine::{GateDecision, StepState};
-use crate::runbook::StepBody;
+use crate::engine::GateDecision;
 use crate::runtime::session::Command;
 use crate::runtime::view::{RunView, ViewMode};
+
+pub use command::CommandLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -20,6 +28,15 @@ pub enum Pane {
     /// The shown step's full text, scrollable.
     Detail,
     Audit,
+}
+
+/// What the body of the screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Resources, steps, the step's detail and the audit tail.
+    Main,
+    /// Each step as a bar against its expectation, with the RTO target and the projection.
+    Timeline,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,37 +52,48 @@ pub enum Popup {
 
 pub struct App {
     pub view: Arc<RunView>,
+    pub screen: Screen,
     pub focus: Pane,
     pub resource_row: usize,
     /// The step shown in detail; follows the current step until the operator moves.
     pub step_row: Option<usize>,
-    /// The newest audit record shown while the operator has scrolled back (the pane is paused);
-    /// `None` while it follows the journal.
+    /// The newest audit record shown (of those the filter lets through) while the operator has
+    /// scrolled back (the pane is paused); `None` while it follows the journal.
     pub audit_at: Option<usize>,
     /// Lines scrolled down in the step detail pane.
     pub detail_scroll: u16,
+    /// What `/` typed, and the pane it filters (resources, steps or audit).
     pub filter: String,
+    pub filter_pane: Pane,
     pub filter_editing: bool,
+    /// `:` typed, until Enter runs it or Esc drops it.
+    pub command: Option<CommandLine>,
     pub popup: Option<Popup>,
     pub quit: bool,
     /// What the console itself wants to say (refusals, why a key did nothing).
     pub message: Option<String>,
+    /// What `y` copied, for the terminal to put on the clipboard (OSC 52).
+    pub clipboard: Option<String>,
 }
 
 impl App {
     pub fn new(view: Arc<RunView>) -> App {
         App {
             view,
+            screen: Screen::Main,
             focus: Pane::Steps,
             resource_row: 0,
             step_row: None,
             audit_at: None,
             detail_scroll: 0,
             filter: String::new(),
+            filter_pane: Pane::Resources,
             filter_editing: false,
+            command: None,
             popup: None,
             quit: false,
             message: None,
+            clipboard: None,
         }
     }
 
@@ -73,33 +101,10 @@ impl App {
         self.view.mode
     }
 
-    /// The resources the filter lets through, in runbook order.
-    pub fn visible_resources(&self) -> Vec<&str> {
-        let f = self.filter.to_lowercase();
-        // Runs on every frame over every resource: compared in place, nothing allocated.
-        self.view
-            .runbook
-            .resources
-            .values()
-            .filter(|r| {
-                f.is_empty()
-                    || contains_ci(&r.name, &f)
-                    || r.kind.name().contains(&f)
-                    || r.region.as_deref().unwrap_or("").contains(&f)
-                    || self
-                        .view
-                        .observations
-                        .get(&r.name)
-                        .is_some_and(|o| o.health.name().contains(&f))
-            })
-            .map(|r| r.name.as_str())
-            .collect()
-    }
-
-    /// The step in the detail pane: the one picked in the step list while that list has the
-    /// focus, else the current step (so a waiting gate is never hidden).
+    /// The step in the detail pane: the one picked in the step list (or the timeline) while
+    /// that has the focus, else the current step (so a waiting gate is never hidden).
     pub fn shown_step(&self) -> usize {
-        let picked = if self.focus == Pane::Steps {
+        let picked = if self.focus == Pane::Steps || self.screen == Screen::Timeline {
             self.step_row
         } else {
             None
@@ -144,100 +149,23 @@ impl App {
             self.quit = true;
             return None;
         }
-        // Popups are modal: they take every key.
-        match &mut self.popup {
-            Some(Popup::Resource(_)) => {
-                if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
-                    self.popup = None;
-                }
-                return None;
-            }
-            Some(Popup::ConfirmQuit) => {
-                self.popup = None;
-                if key.code == KeyCode::Char('y') {
-                    self.quit = true;
-                }
-                return None;
-            }
-            Some(Popup::Help) => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-                ) {
-                    self.popup = None;
-                }
-                return None;
-            }
-            Some(Popup::Gate(g)) => {
-                let phrase = self
-                    .view
-                    .open_gate
-                    .as_ref()
-                    .filter(|o| o.step == g.step && o.rollback == g.rollback)
-                    .map(|o| o.gate.clone());
-                return match g.on_key(key, phrase.as_ref()) {
-                    super::popups::gate::Outcome::Open => None,
-                    // Closing a gate without passing it is a decision too: it goes to the journal.
-                    super::popups::gate::Outcome::Cancelled => {
-                        self.popup = None;
-                        Some(Command::Gate(GateDecision {
-                            approve: false,
-                            typed: None,
-                            reason: None,
-                            unattended: false,
-                        }))
-                    }
-                    super::popups::gate::Outcome::Approved { typed, reason } => {
-                        self.popup = None;
-                        Some(Command::Gate(GateDecision {
-                            approve: true,
-                            typed,
-                            reason,
-                            unattended: false,
-                        }))
-                    }
-                };
-            }
-            Some(Popup::Reason(r)) => {
-                return match r.on_key(key) {
-                    super::popups::reason::Outcome::Open => None,
-                    super::popups::reason::Outcome::Cancelled => {
-                        self.popup = None;
-                        None
-                    }
-                    super::popups::reason::Outcome::Given(kind, reason) => {
-                        self.popup = None;
-                        Some(match kind {
-                            ReasonKind::Skip => Command::Skip(reason),
-                            ReasonKind::Retry => Command::Retry(reason),
-                            ReasonKind::Abort | ReasonKind::StopRollback => Command::Abort(reason),
-                            ReasonKind::Rollback => Command::Rollback(reason),
-                        })
-                    }
-                };
-            }
-            None => {}
+        if self.popup.is_some() {
+            return self.popup_key(key);
+        }
+        if self.command.is_some() {
+            return self.command_key(key);
         }
         if self.filter_editing {
-            match key.code {
-                KeyCode::Esc => {
-                    self.filter.clear();
-                    self.filter_editing = false;
-                }
-                KeyCode::Enter => self.filter_editing = false,
-                KeyCode::Backspace => {
-                    self.filter.pop();
-                }
-                KeyCode::Char(c) if !c.is_control() && self.filter.len() < 64 => {
-                    self.filter.push(c)
-                }
-                _ => {}
-            }
-            self.resource_row = 0;
+            self.filter_key(key);
             return None;
         }
         if key.code == KeyCode::Esc {
-            self.filter.clear();
+            // Esc steps back: out of the timeline, then the filter and the message.
+            if self.screen == Screen::Timeline {
+                self.screen = Screen::Main;
+            } else {
+                self.clear_filter();
+            }
             self.message = None;
             return None;
         }
@@ -252,146 +180,77 @@ impl App {
         self.act(action)
     }
 
-    fn act(&mut self, action: Action) -> Option<Command> {
-        let v = &self.view;
-        let current = v.runbook.steps.get(v.current);
-        let state = v.steps.get(v.current).map(|s| s.state);
-        match action {
-            // Leaving with a change request out waits for its answer: ask first.
-            Action::Quit if v.change_out.is_some() => self.popup = Some(Popup::ConfirmQuit),
-            Action::Quit => self.quit = true,
-            Action::Help => self.popup = Some(Popup::Help),
-            Action::NextPane | Action::PrevPane => {
-                let order = [Pane::Resources, Pane::Steps, Pane::Detail, Pane::Audit];
-                let i = order.iter().position(|p| *p == self.focus).unwrap_or(0);
-                let n = if action == Action::NextPane {
-                    i + 1
-                } else {
-                    i + order.len() - 1
-                };
-                self.focus = order[n % order.len()];
-            }
-            Action::Up | Action::Down | Action::Top | Action::Bottom => self.move_selection(action),
-            Action::Open => match self.focus {
-                Pane::Resources => {
-                    let name = self
-                        .visible_resources()
-                        .get(self.resource_row)
-                        .map(|n| n.to_string());
-                    match name {
-                        Some(name) => self.popup = Some(Popup::Resource(name)),
-                        None => {
-                            self.message = Some("no resource here: clear the filter (Esc)".into())
-                        }
+    /// Popups are modal: they take every key.
+    fn popup_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match &mut self.popup {
+            Some(Popup::Resource(name)) => {
+                match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.popup = None,
+                    KeyCode::Char('y') => {
+                        let name = name.clone();
+                        self.copy_resource(&name);
                     }
+                    _ => {}
                 }
-                // A step opens in the detail pane, scrollable.
-                Pane::Steps => self.focus = Pane::Detail,
-                _ => {}
-            },
-            Action::Filter => {
-                self.filter_editing = true;
-                self.focus = Pane::Resources;
+                None
             }
-            Action::OpenGate => match &v.open_gate {
-                Some(open) => {
-                    self.popup = Some(Popup::Gate(GateState::new(open.step, open.rollback)));
+            Some(Popup::ConfirmQuit) => {
+                self.popup = None;
+                if key.code == KeyCode::Char('y') {
+                    self.quit = true;
                 }
-                None => self.message = Some("no gate is waiting for you".into()),
-            },
-            Action::ManualDone => match (current, state) {
-                (Some(step), Some(StepState::Running)) if matches!(step.body, StepBody::Manual) => {
-                    return Some(Command::ManualDone);
-                }
-                // A drill runs no command: the operator does (or rehearses) it, then says so.
-                (Some(step), Some(StepState::Running))
-                    if v.mode == ViewMode::Drill
-                        && matches!(step.body, StepBody::Command { .. }) =>
-                {
-                    return Some(Command::ManualDone);
-                }
-                (Some(step), Some(StepState::AwaitingGate))
-                    if matches!(step.body, StepBody::Manual) =>
-                {
-                    self.message = Some("open its gate first: press g".into())
-                }
-                _ => {
-                    self.message = Some("the current step is not a manual step in progress".into())
-                }
-            },
-            Action::Skip => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Skip))),
-            Action::Retry => match (state, v.rollback_in_hand()) {
-                (_, Some(i))
-                    if super::widgets::undo::rollback_state(v, i) == Some(StepState::Failed) =>
-                {
-                    self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Retry)))
-                }
-                (Some(StepState::Failed), None) => {
-                    self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Retry)))
-                }
-                _ => self.message = Some("only a failed step can be retried".into()),
-            },
-            Action::Abort if v.rollback_in_hand().is_some() => {
-                self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::StopRollback)))
+                None
             }
-            Action::Abort => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Abort))),
-            Action::Rollback => match super::widgets::undo::rollback_refusal(v) {
-                Some(why) => self.message = Some(why.into()),
-                None => self.popup = Some(Popup::Reason(ReasonState::new(ReasonKind::Rollback))),
+            Some(Popup::Help) => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+                ) {
+                    self.popup = None;
+                }
+                None
+            }
+            Some(Popup::Gate(g)) => {
+                let phrase = self
+                    .view
+                    .open_gate
+                    .as_ref()
+                    .filter(|o| o.step == g.step && o.rollback == g.rollback)
+                    .map(|o| o.gate.clone());
+                let (approve, typed, reason) = match g.on_key(key, phrase.as_ref()) {
+                    super::popups::gate::Outcome::Open => return None,
+                    // Closing a gate without passing it is a decision too: it goes to the
+                    // journal.
+                    super::popups::gate::Outcome::Cancelled => (false, None, None),
+                    super::popups::gate::Outcome::Approved { typed, reason } => {
+                        (true, typed, reason)
+                    }
+                };
+                self.popup = None;
+                Some(Command::Gate(GateDecision {
+                    approve,
+                    typed,
+                    reason,
+                    unattended: false,
+                }))
+            }
+            Some(Popup::Reason(r)) => match r.on_key(key) {
+                super::popups::reason::Outcome::Open => None,
+                super::popups::reason::Outcome::Cancelled => {
+                    self.popup = None;
+                    None
+                }
+                super::popups::reason::Outcome::Given(kind, reason) => {
+                    self.popup = None;
+                    Some(match kind {
+                        ReasonKind::Skip => Command::Skip(reason),
+                        ReasonKind::Retry => Command::Retry(reason),
+                        ReasonKind::Abort | ReasonKind::StopRollback => Command::Abort(reason),
+                        ReasonKind::Rollback => Command::Rollback(reason),
+                    })
+                }
             },
+            None => None,
         }
-        None
-    }
-
-    fn move_selection(&mut self, action: Action) {
-        let (len, pos) = match self.focus {
-            Pane::Resources => (self.visible_resources().len(), self.resource_row),
-            Pane::Steps => (self.view.steps.len(), self.shown_step()),
-            // Scrolls past the end stop at an empty pane; Home brings the top back.
-            Pane::Detail => (200, usize::from(self.detail_scroll)),
-            Pane::Audit => {
-                let len = self.view.tail.len();
-                (len, self.audit_at.unwrap_or(len.saturating_sub(1)))
-            }
-        };
-        let last = len.saturating_sub(1);
-        let next = match action {
-            Action::Up => pos.saturating_sub(1),
-            Action::Down => (pos + 1).min(last),
-            Action::Top => 0,
-            _ => last,
-        };
-        match self.focus {
-            Pane::Resources => self.resource_row = next,
-            Pane::Steps => {
-                self.step_row = Some(next);
-                self.detail_scroll = 0;
-            }
-            Pane::Detail => self.detail_scroll = u16::try_from(next).unwrap_or(u16::MAX),
-            // Down to the newest, or End, follows the journal again; anything else pauses it.
-            Pane::Audit => {
-                let newest = next >= last && action != Action::Up && action != Action::Top;
-                self.audit_at = (!newest).then_some(next);
-            }
-        }
-    }
-}
-
-/// Whether `hay` contains `needle` (already lower case), ignoring ASCII case.
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    n.is_empty() || (h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
-}
-
-#[cfg(test)]
-mod filter_tests {
-    use super::contains_ci;
-
-    #[test]
-    fn the_filter_ignores_case_and_matches_anywhere() {
-        assert!(contains_ci("Orders-DB-Replica", "db-rep"));
-        assert!(contains_ci("app-1", ""));
-        assert!(!contains_ci("app-1", "app-12"));
-        assert!(!contains_ci("", "a"));
     }
 }

@@ -22,6 +22,12 @@ pub enum Action {
     Abort,
     Rollback,
     Open,
+    /// `:`: the command line.
+    Command,
+    /// The timeline view, or back from it.
+    Timeline,
+    /// Copies the focused id or ARN to the clipboard (OSC 52).
+    Copy,
 }
 
 pub struct Binding {
@@ -131,9 +137,33 @@ pub const BINDINGS: &[Binding] = &[
         KeyCode::Char('/'),
         Action::Filter,
         "filter",
-        "filter the resource table (Esc clears)",
+        "filter the focused pane: resources, steps or audit (Esc clears)",
         false,
         true,
+    ),
+    b(
+        KeyCode::Char(':'),
+        Action::Command,
+        "command",
+        "command line: :step ID, :resource NAME, :timeline (Tab completes)",
+        false,
+        true,
+    ),
+    b(
+        KeyCode::Char('t'),
+        Action::Timeline,
+        "timeline",
+        "timeline: steps against their expected time, RTO and projection",
+        false,
+        true,
+    ),
+    b(
+        KeyCode::Char('y'),
+        Action::Copy,
+        "copy",
+        "copy the focused AWS id or ARN to the clipboard (OSC 52)",
+        false,
+        false,
     ),
     b(
         KeyCode::Char('j'),
@@ -165,6 +195,30 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
 ];
+
+/// The command line's word for each action a key does (`:gate`, `:timeline`, …).
+pub const WORDS: &[(&str, Action)] = &[
+    ("gate", Action::OpenGate),
+    ("done", Action::ManualDone),
+    ("retry", Action::Retry),
+    ("skip", Action::Skip),
+    ("abort", Action::Abort),
+    ("rollback", Action::Rollback),
+    ("timeline", Action::Timeline),
+    ("copy", Action::Copy),
+    ("filter", Action::Filter),
+    ("help", Action::Help),
+    ("quit", Action::Quit),
+];
+
+/// The command words usable in `mode`: none that changes the run in a read-only console.
+pub fn words(mode: ViewMode) -> impl Iterator<Item = (&'static str, Action)> {
+    WORDS.iter().copied().filter(move |(_, a)| {
+        BINDINGS
+            .iter()
+            .any(|b| b.action == *a && (mode != ViewMode::ReadOnly || !b.changes_run))
+    })
+}
 
 /// The bindings active in `mode`: read-only consoles have nothing that changes the run.
 pub fn bindings(mode: ViewMode) -> impl Iterator<Item = &'static Binding> {
@@ -218,7 +272,7 @@ mod tests {
         use Action::*;
         for a in [
             Quit, Help, NextPane, PrevPane, Up, Down, Top, Bottom, Filter, OpenGate, ManualDone,
-            Skip, Retry, Abort, Rollback, Open,
+            Skip, Retry, Abort, Rollback, Open, Command, Timeline, Copy,
         ] {
             let b = BINDINGS.iter().find(|b| b.action == a);
             assert!(

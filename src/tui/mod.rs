@@ -81,6 +81,11 @@ pub async fn run(
                     }
                     dirty = true;
                 }
+                Some(Event::Mouse(m)) => {
+                    let size = session.terminal.size()?;
+                    app.on_mouse(m, ratatui::layout::Rect::new(0, 0, size.width, size.height));
+                    dirty = true;
+                }
                 Some(Event::Resize(..)) => {
                     session.terminal.autoresize()?;
                     dirty = true;
@@ -98,6 +103,11 @@ pub async fn run(
             () = tokio::time::sleep(pace), if dirty => {}
             _ = term.recv() => break,
             _ = hup.recv() => break,
+        }
+        if let Some(text) = app.clipboard.take() {
+            if terminal::copy_to_clipboard(&text).is_err() {
+                app.message = Some("this terminal did not take the copy (OSC 52)".into());
+            }
         }
         if app.quit {
             break;

@@ -1,22 +1,66 @@
 //! The console screen: header, resources, steps with the shown step's detail, the audit tail,
-//! and the footer; popups over it. A pure function of the app state.
+//! and the footer (or, in their place, the timeline); popups over it. A pure function of the
+//! app state.
 
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::app::{App, Popup};
+use super::app::{App, Popup, Screen};
 use super::popups;
 use super::theme::Theme;
-use super::widgets::{audit, detail, footer, header, resources, steps};
+use super::widgets::{audit, detail, footer, header, resources, steps, timeline};
 
 /// The smallest terminal the console draws in; below it says so instead.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 
+/// Where each part of the screen goes at a size (`None`: too small to draw).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    /// The body: the four panes, or the timeline.
+    pub body: Rect,
+    pub resources: Rect,
+    pub steps: Rect,
+    pub detail: Rect,
+    pub audit: Rect,
+    pub footer: Rect,
+}
+
+pub fn areas(area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let audit_height = if body.height >= 30 { 8 } else { 5 };
+    let [resources, middle, audit] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Fill(1),
+        Constraint::Length(audit_height),
+    ])
+    .areas(body);
+    let [steps, detail] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Fill(1)]).areas(middle);
+    Some(Areas {
+        header,
+        body,
+        resources,
+        steps,
+        detail,
+        audit,
+        footer,
+    })
+}
+
 pub fn render(frame: &mut Frame, app: &App, theme: Theme) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let Some(a) = areas(area) else {
         let msg = format!(
             "pilotlight needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}",
             area.width, area.height
@@ -26,28 +70,18 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) {
             area,
         );
         return;
+    };
+    header::render(frame, a.header, &app.view, theme);
+    footer::render(frame, a.footer, app, theme);
+    match app.screen {
+        Screen::Timeline => timeline::render(frame, a.body, app, theme),
+        Screen::Main => {
+            resources::render(frame, a.resources, app, theme);
+            steps::render(frame, a.steps, app, theme);
+            detail::render(frame, a.detail, app, theme);
+            audit::render(frame, a.audit, app, theme);
+        }
     }
-    let [top, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    header::render(frame, top, &app.view, theme);
-    footer::render(frame, bottom, app, theme);
-    let audit_height = if body.height >= 30 { 8 } else { 5 };
-    let [res_area, middle, audit_area] = Layout::vertical([
-        Constraint::Percentage(40),
-        Constraint::Fill(1),
-        Constraint::Length(audit_height),
-    ])
-    .areas(body);
-    resources::render(frame, res_area, app, theme);
-    let [steps_area, detail_area] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Fill(1)]).areas(middle);
-    steps::render(frame, steps_area, app, theme);
-    detail::render(frame, detail_area, app, theme);
-    audit::render(frame, audit_area, app, theme);
     match &app.popup {
         Some(Popup::Help) => popups::help::render(frame, app.mode(), theme),
         Some(Popup::ConfirmQuit) => popups::quit::render(frame, &app.view, theme),

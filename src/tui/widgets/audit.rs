@@ -12,7 +12,8 @@ use crate::runbook::ReasonPolicy;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
-fn summary(r: &Record) -> String {
+/// A record as one line of the pane (what `/` filters on).
+pub fn summary(r: &Record) -> String {
     let event = r.kind().name();
     let extra = match &r.event {
         Event::GateShown(g) | Event::RollbackGateShown(g) => {
@@ -69,24 +70,31 @@ fn said(event: &Event) -> Option<&str> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let v = &app.view;
     let height = area.height.saturating_sub(2) as usize;
+    let records = app.visible_audit();
     // Follow the newest record unless the operator scrolled back; a page is always full (Home
     // shows the first page, not one line).
     let end = match app.audit_at {
-        Some(at) => (at + 1).max(height).min(v.tail.len()),
-        None => v.tail.len(),
+        Some(at) => (at + 1).max(height).min(records.len()),
+        None => records.len(),
     };
     let start = end.saturating_sub(height);
-    let lines: Vec<Line> = v
-        .tail
+    let lines: Vec<Line> = records[start..end]
         .iter()
-        .skip(start)
-        .take(end - start)
         .map(|r| Line::from(clean(&summary(r))))
         .collect();
-    let title = match &v.journal {
-        Some(p) => format!("Audit journal {}", clean(&p.display().to_string())),
-        None => "Audit journal".to_string(),
-    };
+    // What the pane shows comes before the journal's (often long) path.
+    let mut title = "Audit journal".to_string();
+    if app.filtered(Pane::Audit) {
+        title.push_str(&format!(
+            " ({} shown) /{}",
+            records.len(),
+            clean(app.filter_on(Pane::Audit))
+        ));
+    }
+    if let Some(p) = &v.journal {
+        title.push(' ');
+        title.push_str(&clean(&p.display().to_string()));
+    }
     // Scrolled back, the pane does not follow: say so, and how to follow again.
     let title = match app.audit_at {
         Some(_) => format!("PAUSED (End follows) · {title}"),

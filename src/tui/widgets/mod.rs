@@ -6,6 +6,7 @@ pub mod footer;
 pub mod header;
 pub mod resources;
 pub mod steps;
+pub mod timeline;
 pub mod undo;
 
 use ratatui::style::Style;

@@ -15,10 +15,14 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let v = &app.view;
     let names = app.visible_resources();
-    let title = if app.filter.is_empty() && !app.filter_editing {
-        format!("Resources ({})", names.len())
+    let title = if app.filtered(Pane::Resources) {
+        format!(
+            "Resources ({}) /{}",
+            names.len(),
+            clean(app.filter_on(Pane::Resources))
+        )
     } else {
-        format!("Resources ({}) /{}", names.len(), clean(&app.filter))
+        format!("Resources ({})", names.len())
     };
     // Narrow terminals drop the recovery point's age (the RPO column says it too) so that the
     // RPO against its target, and a breach, stay readable.
@@ -43,7 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     .style(theme.dim());
     // Only the rows that fit are built: the table stays cheap with thousands of resources.
     let height = area.height.saturating_sub(3) as usize;
-    let first = app.resource_row.saturating_sub(height.saturating_sub(1));
+    let first = first_row(app.resource_row, height);
     let rows = names
         .iter()
         .skip(first)
@@ -147,4 +151,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         state.select(Some(app.resource_row.saturating_sub(first)));
     }
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The first row a table `height` rows high shows while row `selected` is selected.
+pub fn first_row(selected: usize, height: usize) -> usize {
+    selected.saturating_sub(height.saturating_sub(1))
 }

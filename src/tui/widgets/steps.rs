@@ -27,9 +27,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let v = &app.view;
     let height = area.height.saturating_sub(2) as usize;
     let shown = app.shown_step();
-    let first = shown
-        .saturating_sub(height.saturating_sub(1) / 2)
-        .min(v.steps.len().saturating_sub(height));
+    let visible = app.visible_steps();
+    let pos = visible.iter().position(|i| *i == shown);
+    let first = first_row(pos.unwrap_or(0), visible.len(), height);
     // As wide as the longest step id (at most 22), so durations fit in narrow panes.
     let id_width = v
         .runbook
@@ -41,14 +41,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .min(22);
     // In a narrow pane the mark (✓ ? … ✗ ») stands for the state word, and durations stay.
     let show_state = area.width.saturating_sub(2) as usize >= 2 + id_width + 14 + 11;
-    let items: Vec<ListItem> = v
-        .runbook
-        .steps
+    let items: Vec<ListItem> = visible
         .iter()
-        .zip(&v.steps)
-        .enumerate()
         .skip(first)
         .take(height.max(1))
+        .filter_map(|&i| Some((i, (v.runbook.steps.get(i)?, v.steps.get(i)?))))
         .map(|(i, (step, run))| {
             // `*`: not timed, its expected time stands in (a drill's step marked done at once).
             let assumed = run.duration_source == Some(crate::audit::event::DurationSource::Assumed);
@@ -104,17 +101,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ]))
         })
         .collect();
-    let title = format!(
+    let mut title = format!(
         "Steps {}/{}",
         (v.current + 1).min(v.steps.len()),
         v.steps.len()
     );
+    if app.filtered(Pane::Steps) {
+        title.push_str(&format!(
+            " ({} shown) /{}",
+            visible.len(),
+            clean(app.filter_on(Pane::Steps))
+        ));
+    }
     let list = List::new(items)
         .block(pane(&title, app.focus == Pane::Steps, theme))
         .highlight_style(theme.selected());
     let mut state = ListState::default();
-    if app.focus == Pane::Steps {
-        state.select(Some(shown.saturating_sub(first)));
+    if let (Pane::Steps, Some(pos)) = (app.focus, pos) {
+        state.select(Some(pos.saturating_sub(first)));
     }
     frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// The first of `len` rows a list `height` rows high shows, keeping row `pos` near its middle.
+pub fn first_row(pos: usize, len: usize, height: usize) -> usize {
+    pos.saturating_sub(height.saturating_sub(1) / 2)
+        .min(len.saturating_sub(height))
 }

@@ -702,18 +702,6 @@ fn reason_prompt() {
     assert!(screen.contains("say why before you go on"), "{screen}");
 }
 
-#[test]
-fn filter_being_typed() {
-    let d = at_first_gate();
-    let mut app = d.app(ViewMode::Drill);
-    app.on_key(key(KeyCode::Char('/')));
-    type_text(&mut app, "app");
-    let screen = text(&snapshot("filter_typing", &app, 120, 36));
-    assert!(screen.contains("Resources (2) /app"), "{screen}");
-    assert!(screen.contains("/app▏  Enter keeps"), "{screen}");
-    assert!(!screen.contains("shop-db-replica  "), "{screen}");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sizes and colours.
 
@@ -861,6 +849,21 @@ fn snapshot_files_have_no_strays() {
         "reason_skip_120x36",
         "reason_abort_empty_80x24",
         "filter_typing_120x36",
+        "filter_steps_80x24",
+        "filter_audit_120x36",
+        "timeline_60x16",
+        "timeline_80x24",
+        "timeline_200x50",
+        "timeline_finished_120x36",
+        "command_choices_60x16",
+        "command_choices_80x24",
+        "command_choices_200x50",
+        "command_step_jump_80x24",
+        "command_resource_60x16",
+        "command_resource_80x24",
+        "command_resource_200x50",
+        "resource_detail_60x16",
+        "mouse_audit_paused_80x24",
         "too_small_59x15",
         "too_small_20x4",
         "rollback_gate_waiting_80x24",
@@ -881,3 +884,4 @@ fn snapshot_files_have_no_strays() {
 
 // What came with rollback and the console's later views, in a file of their own.
 mod later;
+mod views;
