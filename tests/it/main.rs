@@ -51,6 +51,7 @@ mod console {
     mod in_flight;
     mod live_commands;
     mod pty;
+    mod pty_views;
     mod session;
     mod snapshots;
 }

@@ -170,6 +170,13 @@ impl Pty {
         let show = raw.rfind("\x1b[?25h").expect("showed the cursor");
         let hide = raw.rfind("\x1b[?25l").unwrap_or(0);
         assert!(show > hide && show > enter, "the cursor was left hidden");
+        // Mouse reporting, if it was asked for, is off again.
+        if let Some(on) = raw.rfind("\x1b[?1000h") {
+            let off = raw
+                .rfind("\x1b[?1000l")
+                .expect("mouse reporting was turned off");
+            assert!(off > on, "mouse reporting was left on");
+        }
         let after = &raw[leave..];
         assert!(
             after.starts_with("\x1b[?1049l\x1b[?25h"),
