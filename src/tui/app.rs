@@ -74,6 +74,8 @@ pub struct App {
     pub message: Option<String>,
     /// What `y` copied, for the terminal to put on the clipboard (OSC 52).
     pub clipboard: Option<String>,
+    /// Lines scrolled down in the help (a small window shows it a part at a time).
+    pub help_scroll: u16,
 }
 
 impl App {
@@ -94,6 +96,7 @@ impl App {
             quit: false,
             message: None,
             clipboard: None,
+            help_scroll: 0,
         }
     }
 
@@ -202,11 +205,19 @@ impl App {
                 None
             }
             Some(Popup::Help) => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-                ) {
-                    self.popup = None;
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                        self.popup = None;
+                        self.help_scroll = 0;
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.help_scroll = (self.help_scroll + 1).min(40)
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1)
+                    }
+                    KeyCode::Home => self.help_scroll = 0,
+                    _ => {}
                 }
                 None
             }

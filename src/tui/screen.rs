@@ -83,7 +83,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) {
         }
     }
     match &app.popup {
-        Some(Popup::Help) => popups::help::render(frame, app.mode(), theme),
+        Some(Popup::Help) => popups::help::render(frame, app.mode(), app.help_scroll, theme),
         Some(Popup::ConfirmQuit) => popups::quit::render(frame, &app.view, theme),
         Some(Popup::Resource(name)) => popups::resource::render(frame, name, &app.view, theme),
         Some(Popup::Gate(g)) => popups::gate::render(frame, g, &app.view, theme),

@@ -92,7 +92,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ));
     }
     if let Some(p) = &v.journal {
-        title.push(' ');
+        title.push_str(if app.filtered(Pane::Audit) {
+            " · "
+        } else {
+            " "
+        });
         title.push_str(&clean(&p.display().to_string()));
     }
     // Scrolled back, the pane does not follow: say so, and how to follow again.

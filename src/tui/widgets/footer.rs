@@ -39,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Line::from(Span::styled(keys, theme.dim()))
     } else if app.screen == Screen::Timeline {
         Line::from(Span::styled(
-            "Up/Down picks a step · Enter opens it · t or Esc back · : command",
+            "Up/Down step · Enter opens · t or Esc back · : command",
             theme.dim(),
         ))
     } else {
@@ -72,7 +72,7 @@ fn popup_keys(app: &App) -> Option<&'static str> {
     Some(match app.popup.as_ref()? {
         Popup::Gate(_) => "Tab moves · Enter chooses · Esc cancels (journaled)",
         Popup::Reason(_) => "type why · Enter confirms · Esc cancels",
-        Popup::Help => "Esc or ? closes the help",
+        Popup::Help => "j/k scroll · Esc or ? closes the help",
         Popup::Resource(_) => "y copies the AWS id · Esc or Enter closes",
         Popup::ConfirmQuit => "y quits · any other key stays",
     })

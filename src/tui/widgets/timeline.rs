@@ -178,7 +178,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         lines.push(Line::from(spans));
     }
     // Narrow windows get the short words.
-    let (exp, proj) = match inner.width < 80 {
+    let (exp, proj) = match inner.width < 72 {
         true => ("exp", "proj"),
         false => ("expected", "projected"),
     };

@@ -326,3 +326,36 @@ fn the_mouse_focuses_picks_and_scrolls() {
     assert_eq!(app.focus, Pane::Audit);
     assert_eq!(app.popup, Some(Popup::Help));
 }
+
+#[test]
+fn every_popup_and_mode_at_the_three_sizes() {
+    let d = at_first_gate();
+    let sizes = [(60, 16), (80, 24), (200, 50)];
+    // Help, the gate and a reason prompt in a drill; the read-only console.
+    let mut help = d.app(ViewMode::Drill);
+    help.on_key(key(KeyCode::Char('?')));
+    let mut gate = d.app(ViewMode::Drill);
+    gate.on_key(key(KeyCode::Char('g')));
+    let mut reason = d.app(ViewMode::Drill);
+    reason.on_key(key(KeyCode::Char('s')));
+    let read_only = d.app(ViewMode::ReadOnly);
+    // Quitting a live run with a change request out.
+    let mut out = (*d.app(ViewMode::Live).view).clone();
+    out.change_out = Some("replica-lag".into());
+    let mut quit = App::new(Arc::new(out));
+    quit.on_key(key(KeyCode::Char('q')));
+    assert_eq!(quit.popup, Some(Popup::ConfirmQuit));
+    assert!(!quit.quit);
+    for (name, app, must) in [
+        ("every_help", &help, "Esc or ? closes"),
+        ("every_gate", &gate, "GATE: replica-lag"),
+        ("every_reason", &reason, "Skip step replica-lag"),
+        ("every_read_only", &read_only, "READ-ONLY"),
+        ("every_quit", &quit, "Quit with a request out?"),
+    ] {
+        for (w, h) in sizes {
+            let screen = text(&snapshot(name, app, w, h));
+            assert!(screen.contains(must), "{name} at {w}x{h}: {screen}");
+        }
+    }
+}
