@@ -29,7 +29,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let wide = area.width >= 110;
     // Very narrow ones drop kind and region too, so the name stays.
     let tiny = area.width < 72;
-    let header = if wide {
+    // Very wide ones have room for the AWS id or ARN itself.
+    let huge = area.width >= 160;
+    let header = if huge {
+        Row::new([
+            "NAME",
+            "AWS ID",
+            "KIND",
+            "REGION",
+            "HEALTH",
+            "STATE",
+            "RECOVERY POINT",
+            "RPO / TARGET",
+        ])
+    } else if wide {
         Row::new([
             "NAME",
             "KIND",
@@ -103,6 +116,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 _ => format!("{health:?}").to_lowercase(),
             };
             let mut cells = vec![Cell::from(clean(&res.name))];
+            if huge {
+                cells.push(Cell::from(clean(&res.id)));
+            }
             if !tiny {
                 cells.push(Cell::from(res.kind.name()));
                 cells.push(Cell::from(
@@ -117,7 +133,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             cells.push(Cell::from(Span::styled(rpo_text, theme.verdict(r.verdict))));
             Some(Row::new(cells))
         });
-    let widths: &[Constraint] = if wide {
+    let widths: &[Constraint] = if huge {
+        &[
+            Constraint::Fill(2),
+            Constraint::Fill(3),
+            Constraint::Length(18),
+            Constraint::Length(14),
+            Constraint::Length(11),
+            Constraint::Length(13),
+            Constraint::Length(14),
+            Constraint::Fill(2),
+        ]
+    } else if wide {
         &[
             Constraint::Fill(3),
             Constraint::Length(18),

@@ -359,3 +359,21 @@ fn every_popup_and_mode_at_the_three_sizes() {
         }
     }
 }
+
+#[test]
+fn a_wide_window_shows_every_resources_aws_id() {
+    let d = at_first_gate();
+    let app = d.app(ViewMode::Drill);
+    let screen = text(&draw(&app, 200, 50, Theme { color: true }));
+    assert!(
+        screen.contains("NAME") && screen.contains("AWS ID"),
+        "{screen}"
+    );
+    for res in app.view.runbook.resources.values() {
+        let row = screen
+            .lines()
+            .find(|l| l.starts_with(&format!("│{} ", res.name)))
+            .unwrap_or_else(|| panic!("{} in {screen}", res.name));
+        assert!(row.contains(&format!(" {} ", res.id)), "{row}");
+    }
+}
