@@ -6,7 +6,9 @@
 //! (`/proc/PID/stat`: utime + stime) before and after a quiet period and its resident memory
 //! (`/proc/PID/status`: VmRSS, VmHWM). Two consoles are measured:
 //! - `watch RUNBOOK --sim`: read-only, the simulated world looked at every 5 s;
-//! - `drill RUNBOOK --speed max`, waiting at its first gate (nothing to do but the clock).
+//! - `drill RUNBOOK --speed max`, waiting at its first gate (nothing to do but the clock);
+//! - `watch RUNBOOK --follow LONG.jsonl`: a run 100,000 records long (`FOLLOW_RECORDS=N` for
+//!   another length) still going on; ready once its last record is on screen.
 //!
 //! Run: `cargo build --release && cargo bench --bench idle`
 //! (`cargo bench` builds `target/release/pilotlight` itself; `PILOTLIGHT_BIN=/path/to/pilotlight`
@@ -75,6 +77,29 @@ fn main() {
             journal.to_str().unwrap(),
         ],
         "GATE waiting for you",
+        seconds,
+    );
+    // The war room following a long run: a 100,000-record journal (about 50 MB).
+    let records: usize = std::env::var("FOLLOW_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let long = dir.join("long.jsonl");
+    support::long_journal(
+        &support::parse(&support::runbook_yaml(1000, 100)),
+        records,
+        &long,
+    );
+    println!(
+        "long journal: {records} records, {:.1} MB",
+        std::fs::metadata(&long).unwrap().len() as f64 / 1e6
+    );
+    measure(
+        &bin,
+        &dir,
+        "watch --follow (long run)",
+        &["watch", rb, "--follow", long.to_str().unwrap()],
+        &format!("#{}", records - 1),
         seconds,
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -220,3 +220,52 @@ fn tail(runbook: &Runbook, now: DateTime<Utc>) -> VecDeque<Record> {
         })
         .collect()
 }
+
+/// A valid journal of `runbook`'s drill at its first step, `records` records long (all but the
+/// first few status snapshots, one resource after another), as `watch --follow` meets a long
+/// run. Written without fsync: it is a fixture, not a run.
+pub fn long_journal(runbook: &Arc<Runbook>, records: usize, path: &std::path::Path) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    write_records(runbook, records, &mut out);
+    std::io::Write::flush(&mut out).unwrap();
+}
+
+fn write_records(runbook: &Arc<Runbook>, records: usize, out: &mut impl std::io::Write) {
+    use pilotlight::audit::{event::StatusSnapshot, seal, Entry, GENESIS};
+    use pilotlight::engine::{Effect, Engine, Input};
+    let mut prev = GENESIS.to_string();
+    let mut seq = 0u64;
+    let mut write = |entry: &Entry| {
+        let (line, rec) = seal(seq, "bench", &runbook.id, Mode::Drill, entry, &prev).unwrap();
+        out.write_all(line.as_bytes()).unwrap();
+        prev = rec.hash;
+        seq += 1;
+        seq as usize
+    };
+    // The run's start as the engine writes it.
+    let mut engine = Engine::new(runbook.clone(), "bench-run");
+    let mut written = 0;
+    for e in engine.handle(Input::Start, t0()) {
+        if let Effect::Record(entry) = e {
+            written = write(&entry);
+        }
+    }
+    let names: Vec<&String> = runbook.resources.keys().collect();
+    let mut i = 0;
+    while written < records {
+        let entry = Entry {
+            at: t0() + TimeDelta::milliseconds(i as i64),
+            step: None,
+            event: Event::StatusSnapshot(StatusSnapshot {
+                resource: names[i % names.len()].clone(),
+                status: ResourceStatus {
+                    health: Health::Ok,
+                    state: "available".into(),
+                    latest_recovery_point: None,
+                },
+            }),
+        };
+        written = write(&entry);
+        i += 1;
+    }
+}

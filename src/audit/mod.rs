@@ -12,6 +12,7 @@ mod verify;
 pub use event::{Event, EventKind};
 pub use journal::{Journal, JournalError};
 pub use record::{
-    first_line_claims, format_time, sha256_hex, Claim, Entry, LineProblem, Mode, Record, GENESIS,
+    first_line_claims, format_time, seal, sha256_hex, Claim, Entry, LineProblem, Mode, Record,
+    GENESIS,
 };
-pub use verify::{verify, Tamper, TornTail, Verified};
+pub use verify::{verify, Chain, Grown, Tamper, TornTail, Verified};

@@ -104,7 +104,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Builds the sealed line (with trailing newline) and the record it encodes.
-pub(crate) fn seal(
+pub fn seal(
     seq: u64,
     operator: &str,
     runbook: &str,

@@ -60,74 +60,121 @@ pub struct Verified {
 
 /// Verifies a whole journal.
 pub fn verify(bytes: &[u8]) -> Result<Verified, Tamper> {
-    let mut records: Vec<Record> = Vec::new();
-    let mut offset = 0usize;
-    let mut line_no = 0usize;
-    let mut torn_tail = None;
-    let mut needs_newline = false;
-    while offset < bytes.len() {
-        line_no += 1;
-        let rest = &bytes[offset..];
-        let (raw, terminated) = match rest.iter().position(|b| *b == b'\n') {
-            Some(i) => (&rest[..i], true),
-            None => (rest, false),
-        };
-        let opened = match std::str::from_utf8(raw) {
-            Ok(text) => open_line(text),
-            Err(_) => Err(LineProblem::Malformed("not UTF-8".into())),
-        };
-        match opened {
-            Ok(rec) => {
-                let expected = records.len() as u64;
-                if rec.seq != expected {
-                    return Err(Tamper::OutOfSequence {
-                        line: line_no,
-                        expected,
-                        found: rec.seq,
-                    });
-                }
-                let prev = records.last().map_or(GENESIS, |r| r.hash.as_str());
-                if rec.prev != prev {
-                    return Err(Tamper::BrokenChain { line: line_no });
-                }
-                records.push(rec);
-                needs_newline = !terminated;
-            }
-            // A whole record that does not verify was edited, newline or not.
-            Err(LineProblem::HashMismatch) => return Err(Tamper::Edited { line: line_no }),
-            Err(_) if !terminated => {
-                let next = super::torn::Next {
-                    seq: records.len() as u64,
-                    prev_hash: records.last().map_or(GENESIS, |r| r.hash.as_str()),
-                    last: records.last(),
-                    first: records.first(),
-                };
-                if !super::torn::is_torn_write(raw, &next) {
-                    return Err(Tamper::ForgedTail { line: line_no });
-                }
-                torn_tail = Some(TornTail {
-                    line: line_no,
-                    offset,
-                    bytes: raw.to_vec(),
-                });
-            }
-            Err(LineProblem::Malformed(why)) => {
-                return Err(Tamper::Malformed { line: line_no, why })
-            }
-            Err(LineProblem::Unreadable(why)) => {
-                return Err(Tamper::Unreadable { line: line_no, why })
-            }
-        }
-        offset += raw.len() + usize::from(terminated);
-    }
-    if records.is_empty() && torn_tail.is_none() {
+    let mut chain = Chain::default();
+    let grown = chain.feed(bytes)?;
+    if grown.records.is_empty() && grown.torn_tail.is_none() {
         return Err(Tamper::Empty);
     }
     Ok(Verified {
-        records,
-        torn_tail,
-        needs_newline,
+        records: grown.records,
+        torn_tail: grown.torn_tail,
+        needs_newline: chain.needs_newline,
     })
+}
+
+/// A journal verified as it grows (`watch --follow`): each feed checks only what was appended
+/// since the last, against the last record, so following costs the same at record 10 and at
+/// record 100,000. A torn last line is reported and left unconsumed: the next feed reads it again
+/// (a write in progress becomes a whole record).
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    /// Bytes taken so far: whole records with their newlines. The next feed starts here.
+    pub consumed: u64,
+    lines: usize,
+    count: u64,
+    first: Option<Record>,
+    last: Option<Record>,
+    needs_newline: bool,
+}
+
+/// What a feed found: the new records, and a torn last line if one is there now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grown {
+    pub records: Vec<Record>,
+    pub torn_tail: Option<TornTail>,
+}
+
+impl Chain {
+    /// How many records have been taken.
+    pub fn records(&self) -> u64 {
+        self.count
+    }
+
+    /// Checks `bytes`, the journal from [`Chain::consumed`] to its end.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Grown, Tamper> {
+        let mut records: Vec<Record> = Vec::new();
+        let mut torn_tail = None;
+        let mut offset = 0usize;
+        // The newline a record written whole but unterminated (a crash) gets on resume.
+        if self.needs_newline && bytes.first() == Some(&b'\n') {
+            offset = 1;
+            self.needs_newline = false;
+        }
+        while offset < bytes.len() {
+            let line_no = self.lines + 1;
+            let rest = &bytes[offset..];
+            let (raw, terminated) = match rest.iter().position(|b| *b == b'\n') {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            let opened = match std::str::from_utf8(raw) {
+                Ok(text) => open_line(text),
+                Err(_) => Err(LineProblem::Malformed("not UTF-8".into())),
+            };
+            match opened {
+                Ok(rec) => {
+                    if rec.seq != self.count {
+                        return Err(Tamper::OutOfSequence {
+                            line: line_no,
+                            expected: self.count,
+                            found: rec.seq,
+                        });
+                    }
+                    let prev = self.last.as_ref().map_or(GENESIS, |r| r.hash.as_str());
+                    if rec.prev != prev {
+                        return Err(Tamper::BrokenChain { line: line_no });
+                    }
+                    if self.first.is_none() {
+                        self.first = Some(rec.clone());
+                    }
+                    self.last = Some(rec.clone());
+                    self.count += 1;
+                    self.lines += 1;
+                    records.push(rec);
+                    self.needs_newline = !terminated;
+                }
+                // A whole record that does not verify was edited, newline or not.
+                Err(LineProblem::HashMismatch) => return Err(Tamper::Edited { line: line_no }),
+                Err(_) if !terminated => {
+                    let next = super::torn::Next {
+                        seq: self.count,
+                        prev_hash: self.last.as_ref().map_or(GENESIS, |r| r.hash.as_str()),
+                        last: self.last.as_ref(),
+                        first: self.first.as_ref(),
+                    };
+                    if !super::torn::is_torn_write(raw, &next) {
+                        return Err(Tamper::ForgedTail { line: line_no });
+                    }
+                    torn_tail = Some(TornTail {
+                        line: line_no,
+                        offset: self.consumed as usize + offset,
+                        bytes: raw.to_vec(),
+                    });
+                    // Not taken: it may yet be finished.
+                    break;
+                }
+                Err(LineProblem::Malformed(why)) => {
+                    return Err(Tamper::Malformed { line: line_no, why })
+                }
+                Err(LineProblem::Unreadable(why)) => {
+                    return Err(Tamper::Unreadable { line: line_no, why })
+                }
+            }
+            offset += raw.len() + usize::from(terminated);
+        }
+        self.consumed += offset as u64;
+        Ok(Grown { records, torn_tail })
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +201,43 @@ mod tests {
         let (b, rb) = line(1, &ra.hash, "second — ünïcode");
         let (c, _) = line(2, &rb.hash, "third — ünïcode");
         (format!("{a}{b}"), c)
+    }
+
+    #[test]
+    fn a_journal_fed_in_any_pieces_verifies_as_a_whole() {
+        let (intact, next) = journal();
+        let whole = format!("{intact}{next}");
+        let all = verify(whole.as_bytes()).unwrap().records;
+        for cut in 0..whole.len() {
+            let mut chain = Chain::default();
+            let mut got = chain.feed(&whole.as_bytes()[..cut]).unwrap().records;
+            let rest = &whole.as_bytes()[chain.consumed as usize..];
+            got.extend(chain.feed(rest).unwrap().records);
+            assert_eq!(got, all, "cut at {cut}");
+            assert_eq!(chain.records(), 3);
+            assert_eq!(chain.consumed as usize, whole.len());
+        }
+    }
+
+    #[test]
+    fn a_growing_journal_checks_only_what_was_appended_against_the_last_record() {
+        let (intact, next) = journal();
+        let mut chain = Chain::default();
+        assert_eq!(chain.feed(intact.as_bytes()).unwrap().records.len(), 2);
+        // Half of the next record: a write in progress, reported, not taken.
+        let half = &next.as_bytes()[..next.len() / 2];
+        let grown = chain.feed(half).unwrap();
+        assert!(grown.records.is_empty());
+        assert_eq!(grown.torn_tail.unwrap().offset, intact.len());
+        assert_eq!(chain.consumed as usize, intact.len());
+        // Finished: taken.
+        assert_eq!(chain.feed(next.as_bytes()).unwrap().records.len(), 1);
+        // Something appended that does not follow the chain is caught.
+        let (stray, _) = line(3, GENESIS, "not chained");
+        assert_eq!(
+            chain.feed(stray.as_bytes()),
+            Err(Tamper::BrokenChain { line: 4 })
+        );
     }
 
     #[test]

@@ -137,6 +137,11 @@ impl Engine {
         }
     }
 
+    /// The run a journal's fold describes (`watch --follow` keeps the fold as records arrive).
+    pub fn from_state(runbook: Arc<Runbook>, state: State) -> Engine {
+        Engine::with_state(runbook, state)
+    }
+
     /// The run a journal records, as it stood at its last record (every record is durable).
     pub fn from_records(runbook: Arc<Runbook>, records: &[Record]) -> Result<Engine, ReplayError> {
         let state = State::from_records(&runbook, records)?;

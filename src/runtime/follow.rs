@@ -10,16 +10,19 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
 use super::view::{RunView, TAIL};
-use crate::audit::verify;
+use crate::audit::{Chain, Record};
 use crate::cloud::{Observe, ReadOnly};
 use crate::engine::objectives::{projected_recovery, RtoEstimate};
-use crate::engine::Engine;
+use crate::engine::{Engine, State};
 use crate::runbook::Runbook;
 
 /// How often a followed journal is looked at.
 pub const FOLLOW_EVERY: StdDuration = StdDuration::from_millis(500);
 
 /// Publishes the run recorded in `journal` each time it grows, until the console goes away.
+/// Only what was appended is read, verified against the last record and folded into the run:
+/// the cost of a look does not grow with the journal, and nothing but the console's tail of
+/// records is kept.
 pub async fn follow(
     runbook: Arc<Runbook>,
     journal: PathBuf,
@@ -27,7 +30,13 @@ pub async fn follow(
     mut view: RunView,
     views: watch::Sender<Arc<RunView>>,
 ) {
-    let mut seen = usize::MAX;
+    let mut chain = Chain::default();
+    let mut state: Option<State> = None;
+    let mut tail: std::collections::VecDeque<Record> = std::collections::VecDeque::new();
+    // The journal's length at the last look: an unchanged file is not read again.
+    let mut looked_at: Option<u64> = None;
+    // A journal that failed verification (or replay) is not read further: the notice stays.
+    let mut broken = false;
     // Between records the shown time runs on from the last one (at real speed: the pace of
     // people's work in a drill, the wall clock in a live run), until the run ends or pauses.
     let mut clock: Option<Ticking> = None;
@@ -44,16 +53,51 @@ pub async fn follow(
                 views.send_replace(Arc::new(view.clone()));
             }
         }
-        let bytes = tokio::fs::read(&journal).await;
-        match bytes
-            .map_err(|e| e.to_string())
-            .and_then(|b| verify(&b).map_err(|t| t.to_string()))
-        {
-            Ok(v) if v.records.len() != seen => {
-                seen = v.records.len();
-                match Engine::from_records(runbook.clone(), &v.records) {
-                    Ok(engine) => {
-                        let last = v.records.last().map_or_else(Utc::now, |r| r.at);
+        // (the error, and whether reading on could ever help: not after tampering)
+        let grown = match broken {
+            true => Ok(None),
+            false => appended(&journal, chain.consumed, &mut looked_at).await,
+        };
+        // A long journal is read a piece at a time, without pausing, until it is caught up.
+        let mut behind = false;
+        let grown = grown.and_then(|bytes| match bytes {
+            Some((b, at_end)) => {
+                let before = chain.consumed;
+                let mut grown = chain.feed(&b).map_err(|t| (t.to_string(), true))?;
+                // (a piece that holds no whole record is not hurried over again)
+                behind = !at_end && chain.consumed > before;
+                if behind {
+                    // A record cut by the piece's end is read whole with the next piece.
+                    grown.torn_tail = None;
+                }
+                Ok(Some(grown))
+            }
+            None => Ok(None),
+        });
+        match grown {
+            Ok(None) => {}
+            Ok(Some(grown)) => {
+                let fresh = !grown.records.is_empty();
+                let folded = fold(&runbook, &mut state, &grown.records);
+                for r in grown.records {
+                    if tail.len() == TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(r);
+                }
+                let torn = grown
+                    .torn_tail
+                    .map(|t| format!("the journal's last line ({}) is torn", t.line));
+                match (folded, &state) {
+                    (Err(e), _) => {
+                        broken = true;
+                        clock = None;
+                        view.notice = Some(format!("cannot follow {}: {e}", journal.display()));
+                    }
+                    (Ok(()), Some(_)) if behind => {}
+                    (Ok(()), Some(st)) if fresh || torn != view.notice => {
+                        let engine = Engine::from_state(runbook.clone(), st.clone());
+                        let last = tail.back().map_or_else(Utc::now, |r| r.at);
                         view.now = last;
                         view.set_run(&engine);
                         view.observations = runbook
@@ -68,25 +112,31 @@ pub async fn follow(
                             .map(|(k, at)| (k.clone(), *at))
                             .collect();
                         view.projected = projected_recovery(&engine, &estimate, last, None);
-                        view.tail = v.records.iter().rev().take(TAIL).rev().cloned().collect();
-                        view.notice = v
-                            .torn_tail
-                            .map(|t| format!("the journal's last line ({}) is torn", t.line));
-                        clock = Ticking::after(engine, &v.records, last);
+                        view.tail = tail.clone();
+                        view.notice = torn;
+                        clock = Ticking::after(engine, tail.back(), last);
                     }
-                    Err(e) => {
-                        clock = None;
-                        view.notice = Some(format!("cannot follow {}: {e}", journal.display()))
-                    }
+                    _ => {}
+                }
+                if behind {
+                    continue;
                 }
                 view.journal = Some(journal.clone());
                 view.version += 1;
                 views.send_replace(Arc::new(view.clone()));
             }
-            Ok(_) => {}
-            Err(e) => {
+            Err((e, fatal)) => {
+                broken = broken || fatal;
                 let msg = format!("cannot follow {}: {e} (still trying; check the path, or that the journal is intact with `pilotlight audit verify`)", journal.display());
+                let msg = match broken {
+                    true => format!(
+                        "cannot follow {}: {e} (check it with `pilotlight audit verify`)",
+                        journal.display()
+                    ),
+                    false => msg,
+                };
                 if view.notice.as_deref() != Some(msg.as_str()) {
+                    clock = None;
                     view.notice = Some(msg);
                     view.version += 1;
                     views.send_replace(Arc::new(view.clone()));
@@ -99,6 +149,66 @@ pub async fn follow(
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
     }
+}
+
+/// The most read at once: a long journal is taken a piece at a time, so memory stays flat.
+const PIECE: u64 = 4 << 20;
+
+/// What was appended to `journal` since byte `from`, at most [`PIECE`] bytes, and whether that
+/// reaches its end (`None`: it has not changed since the last look). A journal shorter than what
+/// was read was replaced or cut.
+async fn appended(
+    journal: &std::path::Path,
+    from: u64,
+    looked_at: &mut Option<u64>,
+) -> Result<Option<(Vec<u8>, bool)>, (String, bool)> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let io = |e: std::io::Error| (e.to_string(), false);
+    let len = tokio::fs::metadata(journal).await.map_err(io)?.len();
+    if len < from {
+        let why = format!(
+            "it is shorter ({len} bytes) than the {from} bytes already read: it was replaced or cut"
+        );
+        return Err((why, true));
+    }
+    if *looked_at == Some(len) {
+        return Ok(None);
+    }
+    let mut file = tokio::fs::File::open(journal).await.map_err(io)?;
+    file.seek(std::io::SeekFrom::Start(from))
+        .await
+        .map_err(io)?;
+    let want = (len - from).min(PIECE);
+    let mut bytes = Vec::with_capacity(want as usize);
+    (&mut file)
+        .take(want)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(io)?;
+    let at_end = from + bytes.len() as u64 >= len;
+    // Looked at all of it only once the end was reached.
+    *looked_at = at_end.then_some(len);
+    Ok(Some((bytes, at_end)))
+}
+
+/// Folds `records` into the run (the first must start it).
+fn fold(
+    runbook: &Runbook,
+    state: &mut Option<State>,
+    records: &[Record],
+) -> Result<(), crate::engine::ReplayError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    match state {
+        None => *state = Some(State::from_records(runbook, records)?),
+        Some(st) => {
+            for r in records {
+                st.apply(runbook, r.at, r.step.as_deref(), &r.event)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The followed run's time between its records.
@@ -114,13 +224,11 @@ impl Ticking {
     /// a run that has ended or paused, whose time stands still.
     fn after(
         engine: Engine,
-        records: &[crate::audit::Record],
+        newest: Option<&Record>,
         last: chrono::DateTime<Utc>,
     ) -> Option<Ticking> {
         use crate::engine::RunStatus;
-        let paused = records
-            .last()
-            .is_some_and(|r| r.kind() == crate::audit::EventKind::RunPaused);
+        let paused = newest.is_some_and(|r| r.kind() == crate::audit::EventKind::RunPaused);
         let going_on = matches!(engine.status(), RunStatus::Running | RunStatus::Blocked(_))
             || engine.rolling_back();
         if paused || !going_on {
