@@ -15,6 +15,7 @@ use super::drill::Drill;
 use super::load_runbook;
 use crate::audit::Mode;
 use crate::cloud::aws::{Access, AwsCloud, Timeouts};
+use crate::cloud::leased::Leased;
 use crate::cloud::sim::{self, SimWorld};
 use crate::cloud::{Change, Gated, Observe, ReadOnly};
 use crate::engine::objectives::estimate_rto;
@@ -82,6 +83,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         world,
         lock,
         expect,
+        lease,
     } = drill;
     let target = format!("simulated world ({})", world.scenario_name());
     let fast = match speed {
@@ -98,6 +100,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         clock,
         lock,
         expect,
+        lease,
     };
     attend(attended, operator, runbook_file).await
 }
@@ -115,6 +118,8 @@ pub struct Attended<B> {
     pub lock: crate::runtime::lock::RunLock,
     /// How a drill's scenario expects it to end: its verdict is printed on exit.
     pub expect: Option<crate::cloud::sim::scenario::Expectation>,
+    /// Whether the run's lease in the team's state store is held: no change leaves while not.
+    pub lease: crate::cloud::leased::LeaseHealth,
 }
 
 /// Runs the session as a task and the console on this thread, until the run ends or the
@@ -132,6 +137,7 @@ where
         clock,
         lock,
         expect,
+        lease,
     } = run;
     let Launched {
         journal,
@@ -165,7 +171,10 @@ where
     let runner = Runner::new(
         engine,
         journal,
-        Arc::new(Gated(backend)),
+        Arc::new(Gated(Leased {
+            inner: backend,
+            lease,
+        })),
         clock,
         log,
         Operator::Person,

@@ -30,6 +30,8 @@ pub struct DrillArgs {
     pub rollback: bool,
     /// `--operator`, else the environment's.
     pub operator: Option<String>,
+    /// `--state` and `--take-over`.
+    pub team: super::team::TeamArgs,
 }
 
 /// A drill ready to run: its journal and engine, the world they act on, and its lock.
@@ -39,6 +41,8 @@ pub struct Drill {
     pub expect: Option<sim::scenario::Expectation>,
     /// One operator per run: held while the drill runs.
     pub lock: RunLock,
+    /// Whether the drill's lease in the team's state store is held (always, without one).
+    pub lease: crate::cloud::leased::LeaseHealth,
 }
 
 pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
@@ -74,14 +78,26 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let drill = match prepare(&args, &runbook, scenario, &operator) {
+    // One drill of this runbook in the team's state store (never in the way of a live run).
+    let (held, lease) = match super::team::hold(
+        &args.team,
+        crate::runtime::lease::Namespace::Drill,
+        &runbook.id,
+        &operator,
+        None,
+    ) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
+    let mut drill = match prepare(&args, &runbook, scenario, &operator) {
         Ok(d) => d,
         Err(e) => {
             tell!("error: {e}");
             return ExitCode::from(1);
         }
     };
-    if args.unattended {
+    drill.lease = lease;
+    let code = if args.unattended {
         rt.block_on(super::unattended::run(drill, args.speed, args.rollback))
     } else {
         rt.block_on(super::console::drill(
@@ -90,7 +106,10 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
             &operator,
             &args.runbook,
         ))
-    }
+    };
+    // Released as the drill ends here.
+    drop(held);
+    code
 }
 
 /// Starts (or resumes) the drill's run and sets up its world.
@@ -156,5 +175,6 @@ fn prepare(
         world,
         expect,
         lock,
+        lease: crate::cloud::leased::LeaseHealth::held_now(),
     })
 }

@@ -31,6 +31,8 @@ pub struct RunArgs {
     pub rollback: bool,
     /// `--operator`, else the environment's.
     pub operator: Option<String>,
+    /// `--state` and `--take-over`.
+    pub team: super::team::TeamArgs,
 }
 
 pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
@@ -122,6 +124,17 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One live run of this runbook in the team's state store, whichever machine it is on.
+    let (held, lease) = match super::team::hold(
+        &args.team,
+        crate::runtime::lease::Namespace::Live,
+        &runbook.id,
+        &operator,
+        Some(identity.arn.clone()),
+    ) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
     let launched = match start_or_resume(&args, &runbook, &operator, &identity) {
         Ok(l) => l,
         Err(e) => {
@@ -139,8 +152,12 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         clock: PacedClock::new(Utc::now(), Some(1.0)),
         lock,
         expect: None,
+        lease,
     };
-    rt.block_on(attend(attended, &operator, &args.runbook))
+    let code = rt.block_on(attend(attended, &operator, &args.runbook));
+    // Released as the run ends here.
+    drop(held);
+    code
 }
 
 /// The live run: new, or continued from its journal.

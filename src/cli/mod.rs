@@ -46,6 +46,7 @@ fn operator_name(given: Option<&str>) -> Result<String, std::process::ExitCode> 
 mod drill;
 mod live;
 mod status;
+mod team;
 mod unattended;
 mod validate;
 
@@ -100,6 +101,8 @@ pub enum Command {
         /// login name).
         #[arg(long, value_name = "NAME")]
         operator: Option<String>,
+        #[command(flatten)]
+        team: team::TeamArgs,
     },
     /// Run a runbook against live AWS (the standard credential chain, AWS_PROFILE, SSO,
     /// AWS_ENDPOINT_URL). Every change is previewed and waits at its gate.
@@ -121,6 +124,8 @@ pub enum Command {
         /// made as (default: $PILOTLIGHT_OPERATOR, else the login name).
         #[arg(long, value_name = "NAME")]
         operator: Option<String>,
+        #[command(flatten)]
+        team: team::TeamArgs,
     },
     /// Health, RPO and the RTO estimate of a runbook's resources, once, for people or monitors.
     /// Exit 0 OK, 1 WARNING (a figure within 80-100 % of its target), 2 CRITICAL (a target
@@ -217,6 +222,7 @@ pub fn main() -> ExitCode {
             unattended,
             rollback,
             operator,
+            team,
         } => drill::run(
             rt,
             drill::DrillArgs {
@@ -228,6 +234,7 @@ pub fn main() -> ExitCode {
                 unattended,
                 rollback,
                 operator,
+                team,
             },
         ),
         Command::Run {
@@ -236,6 +243,7 @@ pub fn main() -> ExitCode {
             resume,
             rollback,
             operator,
+            team,
         } => live::run(
             rt,
             live::RunArgs {
@@ -244,6 +252,7 @@ pub fn main() -> ExitCode {
                 resume,
                 rollback,
                 operator,
+                team,
             },
         ),
         Command::Status {

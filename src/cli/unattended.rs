@@ -63,6 +63,7 @@ pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
         world,
         expect,
         lock: _lock,
+        lease,
     } = drill;
     let abort_after = std::env::var("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS")
         .ok()
@@ -84,7 +85,10 @@ pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
     let mut runner = Runner::new(
         launched.engine,
         launched.journal,
-        Arc::new(Gated(world)),
+        Arc::new(Gated(crate::cloud::leased::Leased {
+            inner: world,
+            lease,
+        })),
         VirtualClock::new(launched.resume_at, speed),
         progress,
         Operator::Unattended,

@@ -8,6 +8,7 @@
 
 pub mod aws;
 mod command;
+pub mod leased;
 pub mod sim;
 
 use std::future::Future;

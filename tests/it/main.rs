@@ -35,6 +35,7 @@ mod drill {
     mod before;
     mod cli;
     mod fold;
+    mod lease;
     mod lock;
     mod milestone;
     mod resume;

@@ -90,10 +90,7 @@ type Change = Box<dyn Fn(&std::path::Path)>;
 
 /// Follows a journal that is written while it is followed: `steps` says what to do to the file
 /// before each look, and the views seen after each are returned.
-async fn follow_while(
-    lines: &[&str],
-    steps: Vec<Change>,
-) -> Vec<Arc<RunView>> {
+async fn follow_while(lines: &[&str], steps: Vec<Change>) -> Vec<Arc<RunView>> {
     let dir = temp_dir("follow-grow");
     let journal = dir.join("j.jsonl");
     std::fs::write(&journal, lines.concat()).unwrap();

@@ -1,0 +1,88 @@
+//! `--state` and `--take-over` on `drill` and `run`: the team's state store, where one run per
+//! runbook is locked whichever machine it runs on (`src/runtime/lease.rs`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cloud::leased::LeaseHealth;
+use crate::runtime::lease::{self, Held, Lease, LeaseError, Namespace};
+use crate::runtime::store::Folder;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TeamArgs {
+    /// The team's state store: a folder every operator's machine reaches. One run per runbook
+    /// there, whichever machine it runs on; drills apart from live runs (default:
+    /// $PILOTLIGHT_STATE).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<String>,
+    /// Take over a run whose holder's lease in the state store has expired (the holder's
+    /// machine is gone); resume its journal with --resume.
+    #[arg(long)]
+    pub take_over: bool,
+}
+
+/// The run's lock in the state store, if there is one; `Err` is the exit code after saying why.
+pub fn hold(
+    team: &TeamArgs,
+    ns: Namespace,
+    runbook: &str,
+    operator: &str,
+    principal: Option<String>,
+) -> Result<(Option<Held>, LeaseHealth), ExitCode> {
+    let state = team
+        .state
+        .clone()
+        .or_else(|| std::env::var("PILOTLIGHT_STATE").ok())
+        .filter(|s| !s.trim().is_empty());
+    let Some(state) = state else {
+        if team.take_over {
+            tell!("error: --take-over takes over a run in a state store: give it with --state DIR");
+            return Err(ExitCode::from(2));
+        }
+        return Ok((None, LeaseHealth::held_now()));
+    };
+    if state.contains("://") {
+        tell!(
+            "error: `{}`: only a folder can be a state store in this version (--state DIR); S3 stores are not built yet",
+            crate::safe::one_line(&state)
+        );
+        return Err(ExitCode::from(2));
+    }
+    let store = match Folder::open(std::path::Path::new(&state)) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tell!("error: the state store: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    let me = Lease {
+        operator: operator.to_string(),
+        principal,
+        host: crate::runtime::lock::this_host(),
+        pid: std::process::id(),
+        since: chrono::Utc::now(),
+        renewed_at: chrono::Utc::now(),
+        lease_secs: lease::lease_secs(),
+    };
+    match lease::acquire(store, ns, runbook, me, team.take_over) {
+        Ok(held) => {
+            if let Some(old) = &held.took_over {
+                tell!(
+                    "note: took the run over from {} (lease expired at {})",
+                    old.who(),
+                    old.expires_at().format("%H:%M:%S UTC")
+                );
+            }
+            let health = held.health();
+            Ok((Some(held), health))
+        }
+        Err(e @ (LeaseError::Held { .. } | LeaseError::Expired { .. })) => {
+            tell!("error: {e}");
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            tell!("error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! One run per runbook and state store, across machines (issue 15), over a folder store: two
+//! operators with their own data directories, the second refused with who holds the run;
+//! drills apart from live runs; a lease judged expired by the store's clock, taken over only on
+//! purpose; a holder that lost its lease sends nothing.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use pilotlight::cloud::leased::{LeaseHealth, Leased, NOT_HELD};
+use pilotlight::cloud::Change;
+use pilotlight::runtime::lease::{acquire, key, renew_once, Lease, LeaseError, Namespace};
+use pilotlight::runtime::store::{Folder, Object, Store, StoreError};
+
+use crate::common::{t0, temp_dir};
+
+/// A folder store whose clock the test sets.
+struct Clocked {
+    folder: Folder,
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl Clocked {
+    fn new(name: &str) -> Arc<Clocked> {
+        Arc::new(Clocked {
+            folder: Folder::open(&temp_dir(name).join("state")).unwrap(),
+            now: Mutex::new(t0()),
+        })
+    }
+    fn advance(&self, secs: i64) {
+        *self.now.lock().unwrap() += TimeDelta::seconds(secs);
+    }
+}
+
+impl Store for Clocked {
+    fn describe(&self) -> String {
+        self.folder.describe()
+    }
+    fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        self.folder.get(key)
+    }
+    fn create(&self, key: &str, body: &[u8]) -> Result<String, StoreError> {
+        self.folder.create(key, body)
+    }
+    fn replace(&self, key: &str, body: &[u8], tag: &str) -> Result<String, StoreError> {
+        self.folder.replace(key, body, tag)
+    }
+    fn remove(&self, key: &str, tag: &str) -> Result<(), StoreError> {
+        self.folder.remove(key, tag)
+    }
+    fn now(&self) -> Result<DateTime<Utc>, StoreError> {
+        Ok(*self.now.lock().unwrap())
+    }
+}
+
+fn me(operator: &str, host: &str) -> Lease {
+    Lease {
+        operator: operator.into(),
+        principal: Some(format!(
+            "arn:aws:sts::123456789012:assumed-role/dr/{operator}"
+        )),
+        host: host.into(),
+        pid: 4242,
+        since: t0(),
+        renewed_at: t0(),
+        // Long: the background renewer does not run during the test.
+        lease_secs: 300,
+    }
+}
+
+#[test]
+fn a_second_operator_anywhere_is_refused_and_told_who_holds_the_run() {
+    let store = Clocked::new("lease-held");
+    let first = acquire(
+        store.clone(),
+        Namespace::Live,
+        "rb",
+        me("ana", "laptop-a"),
+        false,
+    )
+    .unwrap();
+    let second = acquire(
+        store.clone(),
+        Namespace::Live,
+        "rb",
+        me("bo", "laptop-b"),
+        false,
+    );
+    let Err(e @ LeaseError::Held { .. }) = second else {
+        panic!("{:?}", second.err());
+    };
+    let said = e.to_string();
+    assert!(said.contains("already being run by ana"), "{said}");
+    assert!(
+        said.contains("assumed-role/dr/ana") && said.contains("laptop-a"),
+        "{said}"
+    );
+    // Even when asked to take over: the lease is live.
+    assert!(matches!(
+        acquire(
+            store.clone(),
+            Namespace::Live,
+            "rb",
+            me("bo", "laptop-b"),
+            true
+        ),
+        Err(LeaseError::Held { .. })
+    ));
+    // A drill of the same runbook is not blocked by the live run, nor blocks it.
+    let drill = acquire(
+        store.clone(),
+        Namespace::Drill,
+        "rb",
+        me("cy", "laptop-c"),
+        false,
+    );
+    assert!(drill.is_ok());
+    // Released on the way out: the next operator need not wait for expiry.
+    drop(first);
+    assert!(store.get(&key(Namespace::Live, "rb")).unwrap().is_none());
+    assert!(acquire(
+        store.clone(),
+        Namespace::Live,
+        "rb",
+        me("bo", "laptop-b"),
+        false
+    )
+    .is_ok());
+}
+
+#[test]
+fn an_expired_lease_is_taken_over_only_on_purpose_and_its_holder_then_sends_nothing() {
+    let store = Clocked::new("lease-expired");
+    let first = acquire(
+        store.clone(),
+        Namespace::Live,
+        "rb",
+        me("ana", "laptop-a"),
+        false,
+    )
+    .unwrap();
+    let k = key(Namespace::Live, "rb");
+    let seen = store.get(&k).unwrap().unwrap();
+    let held: Lease = serde_json::from_slice(&seen.body).unwrap();
+    // Renewed by its holder: still live.
+    store.advance(200);
+    let (held, tag) = renew_once(&*store, &k, &held, &seen.tag).unwrap();
+    store.advance(200);
+    assert!(matches!(
+        acquire(
+            store.clone(),
+            Namespace::Live,
+            "rb",
+            me("bo", "laptop-b"),
+            false
+        ),
+        Err(LeaseError::Held { .. })
+    ));
+    // Not renewed for longer than the lease (by the store's clock): expired, but a second
+    // operator still has to say they take over.
+    store.advance(200);
+    let refused = acquire(
+        store.clone(),
+        Namespace::Live,
+        "rb",
+        me("bo", "laptop-b"),
+        false,
+    );
+    let Err(e @ LeaseError::Expired { .. }) = refused else {
+        panic!("{:?}", refused.err());
+    };
+    assert!(e.to_string().contains("--take-over"), "{e}");
+    let second = acquire(
+        store.clone(),
+        Namespace::Live,
+        "rb",
+        me("bo", "laptop-b"),
+        true,
+    )
+    .unwrap();
+    assert_eq!(second.took_over.as_ref().unwrap().operator, "ana");
+    // The old holder cannot renew what it no longer holds.
+    assert!(matches!(
+        renew_once(&*store, &k, &held, &tag),
+        Err(StoreError::Changed(_))
+    ));
+    // Its lease lost, a backend sends no change: a definite refusal that says why.
+    let health = LeaseHealth::held_now();
+    health.set(false);
+    let (runbook, plan, approval) = an_approved_change();
+    let backend = Leased {
+        inner: pilotlight::cloud::sim::SimWorld::new(
+            runbook.clone(),
+            pilotlight::cloud::sim::default_for(&runbook),
+            t0(),
+        ),
+        lease: health,
+    };
+    let answer = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(backend.start(&plan, &approval, t0()));
+    let Err(pilotlight::model::CloudError::Refused(why)) = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(why, NOT_HELD);
+    assert!(!pilotlight::model::CloudError::Refused(why).may_have_happened());
+    drop(first);
+    // The first holder's way out does not remove the lease it lost.
+    assert!(store.get(&k).unwrap().is_some());
+}
+
+/// A change the engine approved (the only way to get an approval): a one-step runbook's action,
+/// past its gate.
+fn an_approved_change() -> (
+    Arc<pilotlight::runbook::Runbook>,
+    pilotlight::model::ActionPlan,
+    pilotlight::engine::Approval,
+) {
+    use pilotlight::engine::{Effect, Engine, GateDecision, Input};
+    let yaml = "runbook: lease-test
+title: Start the standby
+targets: { rto: 1h }
+resources:
+  app: { kind: ec2-instance, region: us-west-2, id: i-0abc1234def567801 }
+steps:
+  - id: start
+    kind: action
+    action: ec2.start-instances
+    resource: app
+    gate: { confirm: true }
+";
+    let runbook = Arc::new(pilotlight::runbook::parse(yaml.as_bytes()).unwrap());
+    let mut engine = Engine::new(runbook.clone(), "lease-run");
+    let mut pending = engine.handle(Input::Start, t0());
+    pending.extend(engine.handle(
+        Input::Gate(GateDecision {
+            approve: true,
+            typed: None,
+            reason: None,
+            unattended: false,
+        }),
+        t0(),
+    ));
+    for _ in 0..20 {
+        let mut next = Vec::new();
+        for fx in pending {
+            match fx {
+                Effect::Mutate { plan, approval } => return (runbook, plan, approval),
+                Effect::Record(_) => next.extend(engine.handle(Input::Recorded, t0())),
+                _ => {}
+            }
+        }
+        pending = next;
+    }
+    panic!("the engine sent no change");
+}
+
+#[test]
+fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
+    use crate::common::pty::Pty;
+    let (a, b) = (temp_dir("team-a"), temp_dir("team-b"));
+    let state = temp_dir("team-state").join("store");
+    let state = state.to_str().unwrap();
+    // Ana's console drill, waiting at its first gate, on "her laptop" (her own data folder).
+    let mut ana = Pty::spawn_with(
+        &[
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--state",
+            state,
+            "--operator",
+            "ana",
+        ],
+        &a,
+        24,
+        80,
+        &[],
+        crate::common::pty::DEADLINE,
+    );
+    ana.until_text("GATE waiting for you");
+    // Bo, on another "laptop" (another data folder), same runbook, same state store: refused,
+    // told who holds it.
+    let bo = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args([
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--unattended",
+            "--speed",
+            "max",
+            "--operator",
+            "bo",
+        ])
+        .env("PILOTLIGHT_STATE", state)
+        .env("XDG_DATA_HOME", b.join("data"))
+        .env("XDG_STATE_HOME", b.join("state"))
+        .current_dir(crate::common::root())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&bo.stderr);
+    assert_eq!(bo.status.code(), Some(2), "{said}");
+    assert!(said.contains("already being run by ana"), "{said}");
+    assert!(
+        said.contains(&format!("state store folder {state}")),
+        "{said}"
+    );
+    // Ana leaves: the lock goes with her, and Bo's drill runs.
+    ana.send(b"q");
+    assert!(ana.finish().success());
+    let bo = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args([
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--unattended",
+            "--speed",
+            "max",
+            "--operator",
+            "bo",
+            "--state",
+            state,
+        ])
+        .env("XDG_DATA_HOME", b.join("data"))
+        .env("XDG_STATE_HOME", b.join("state"))
+        .current_dir(crate::common::root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        bo.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bo.stderr)
+    );
+    // S3 stores are not built yet, and say so rather than run unlocked.
+    let s3 = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args([
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--unattended",
+            "--state",
+            "s3://b/p",
+        ])
+        .env("XDG_DATA_HOME", b.join("data"))
+        .current_dir(crate::common::root())
+        .output()
+        .unwrap();
+    assert_eq!(s3.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&s3.stderr).contains("not built yet"));
+}
