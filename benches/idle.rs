@@ -76,7 +76,7 @@ fn main() {
             "--journal",
             journal.to_str().unwrap(),
         ],
-        "GATE waiting for you",
+        "press g",
         seconds,
     );
     // The war room following a long run: a 100,000-record journal (about 50 MB).
