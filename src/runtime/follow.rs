@@ -91,11 +91,17 @@ pub async fn follow(
                 match (folded, &state) {
                     (Err(e), _) => {
                         broken = true;
+                        // Said at once, even half-way through a long journal.
+                        behind = false;
                         clock = None;
                         view.notice = Some(format!("cannot follow {}: {e}", journal.display()));
                     }
                     (Ok(()), Some(_)) if behind => {}
-                    (Ok(()), Some(st)) if fresh || torn != view.notice => {
+                    (Ok(()), Some(_)) if !fresh && torn != view.notice => {
+                        // Nothing new (the journal is back, a torn line gone): just say so.
+                        view.notice = torn;
+                    }
+                    (Ok(()), Some(st)) if fresh => {
                         let engine = Engine::from_state(runbook.clone(), st.clone());
                         let last = tail.back().map_or_else(Utc::now, |r| r.at);
                         view.now = last;
@@ -127,6 +133,8 @@ pub async fn follow(
             }
             Err((e, fatal)) => {
                 broken = broken || fatal;
+                // Looked at again in full once it can be read: it may come back as it was.
+                looked_at = None;
                 let msg = format!("cannot follow {}: {e} (still trying; check the path, or that the journal is intact with `pilotlight audit verify`)", journal.display());
                 let msg = match broken {
                     true => format!(
@@ -136,7 +144,11 @@ pub async fn follow(
                     false => msg,
                 };
                 if view.notice.as_deref() != Some(msg.as_str()) {
-                    clock = None;
+                    // A journal that cannot be read for now does not stop the run's time;
+                    // one found tampered with does.
+                    if fatal {
+                        clock = None;
+                    }
                     view.notice = Some(msg);
                     view.version += 1;
                     views.send_replace(Arc::new(view.clone()));

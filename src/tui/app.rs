@@ -57,9 +57,10 @@ pub struct App {
     pub resource_row: usize,
     /// The step shown in detail; follows the current step until the operator moves.
     pub step_row: Option<usize>,
-    /// The newest audit record shown (of those the filter lets through) while the operator has
-    /// scrolled back (the pane is paused); `None` while it follows the journal.
-    pub audit_at: Option<usize>,
+    /// The sequence number of the newest audit record shown while the operator has scrolled
+    /// back (the pane is paused, on those records however many arrive); `None` while it follows
+    /// the journal.
+    pub audit_at: Option<u64>,
     /// Lines scrolled down in the step detail pane.
     pub detail_scroll: u16,
     /// What `/` typed, and the pane it filters (resources, steps or audit).
@@ -76,11 +77,15 @@ pub struct App {
     pub clipboard: Option<String>,
     /// Lines scrolled down in the help (a small window shows it a part at a time).
     pub help_scroll: u16,
+    /// Whether a command went to the session since the last view: a refusal it brings is news
+    /// even if it reads as the last one did.
+    commanded: bool,
 }
 
 impl App {
     pub fn new(view: Arc<RunView>) -> App {
         App {
+            message: view.notice.clone(),
             view,
             screen: Screen::Main,
             focus: Pane::Steps,
@@ -94,9 +99,9 @@ impl App {
             command: None,
             popup: None,
             quit: false,
-            message: None,
             clipboard: None,
             help_scroll: 0,
+            commanded: false,
         }
     }
 
@@ -107,7 +112,9 @@ impl App {
     /// The step in the detail pane: the one picked in the step list (or the timeline) while
     /// that has the focus, else the current step (so a waiting gate is never hidden).
     pub fn shown_step(&self) -> usize {
-        let picked = if self.focus == Pane::Steps || self.screen == Screen::Timeline {
+        let picked = if matches!(self.focus, Pane::Steps | Pane::Detail)
+            || self.screen == Screen::Timeline
+        {
             self.step_row
         } else {
             None
@@ -130,9 +137,23 @@ impl App {
                 self.popup = None;
             }
         }
-        if let Some(n) = &view.notice {
-            self.message = Some(n.clone());
+        // A notice is shown when it is news (new, or after a command), and goes with its cause;
+        // the same notice again (the clock ticking) does not cover what the operator did since.
+        match &view.notice {
+            Some(n) if self.commanded || view.notice != self.view.notice => {
+                self.message = Some(n.clone())
+            }
+            None if self.view.notice.is_some() && self.message == self.view.notice => {
+                self.message = None
+            }
+            _ => {}
         }
+        self.commanded = false;
+        // The resource selected stays selected, wherever the filter puts its row now.
+        let selected = self
+            .visible_resources()
+            .get(self.resource_row)
+            .map(|n| n.to_string());
         let moved_on = view.current != self.view.current
             || view.rollback_in_hand() != self.view.rollback_in_hand();
         if moved_on {
@@ -141,10 +162,21 @@ impl App {
             self.detail_scroll = 0;
         }
         self.view = view;
+        let rows = self.visible_resources();
+        self.resource_row = selected
+            .and_then(|name| rows.iter().position(|n| *n == name))
+            .unwrap_or(self.resource_row)
+            .min(rows.len().saturating_sub(1));
     }
 
     /// Handles a key; returns the command for the session, if the key made one.
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let command = self.key(key);
+        self.commanded |= command.is_some();
+        command
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Option<Command> {
         if key.modifiers.contains(KeyModifiers::CONTROL)
             && key.code == KeyCode::Char('c')
             && self.popup.is_none()

@@ -132,7 +132,7 @@ impl App {
             Pane::Detail => (200, usize::from(self.detail_scroll)),
             Pane::Audit => {
                 let len = self.visible_audit().len();
-                (len, self.audit_at.unwrap_or(len.saturating_sub(1)))
+                (len, self.audit_end().saturating_sub(1))
             }
         };
         let last = len.saturating_sub(1);
@@ -154,7 +154,8 @@ impl App {
             // Down to the newest, or End, follows the journal again; anything else pauses it.
             Pane::Audit => {
                 let newest = next >= last && action != Action::Up && action != Action::Top;
-                self.audit_at = (!newest).then_some(next);
+                let seq = self.visible_audit().get(next).map(|r| r.seq);
+                self.audit_at = seq.filter(|_| !newest);
             }
         }
     }

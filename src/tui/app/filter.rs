@@ -70,6 +70,21 @@ impl App {
             .collect()
     }
 
+    /// Where the audit pane's records end (exclusive, in [`App::visible_audit`]): at the newest
+    /// while it follows, else just after the record it is paused on (or, if that one has left
+    /// the console's tail, at the oldest page).
+    pub fn audit_end(&self) -> usize {
+        let records = self.visible_audit();
+        match self.audit_at {
+            None => records.len(),
+            Some(seq) => match records.iter().position(|r| r.seq >= seq) {
+                Some(i) if records[i].seq == seq => i + 1,
+                Some(i) => i,
+                None => records.len(),
+            },
+        }
+    }
+
     /// `/`: starts a filter on the focused pane (the step list's from its detail or the
     /// timeline). A pane's new filter replaces another pane's.
     pub(super) fn start_filter(&mut self) {
@@ -92,6 +107,9 @@ impl App {
 
     /// Sets the filter on `pane` at once (`:filter TEXT`).
     pub(super) fn set_filter(&mut self, pane: Pane, text: &str) {
+        if pane != self.filter_pane {
+            self.clear_filter();
+        }
         self.filter_pane = pane;
         self.filter = text.chars().take(64).collect();
         self.filter_editing = false;

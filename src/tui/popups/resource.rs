@@ -109,7 +109,7 @@ pub fn render(frame: &mut Frame, name: &str, view: &RunView, theme: Theme) {
         .map(|(_, v)| v.chars().count() + KEY)
         .max()
         .unwrap_or(0);
-    let width = (longest as u16 + 2).clamp(60, 160);
+    let width = (longest as u16 + 2).clamp(60, 160).min(body.width);
     let prose_rows: u16 = prose
         .iter()
         .map(|l| (l.width() as u16).div_ceil(width.saturating_sub(2).max(1)))

@@ -74,7 +74,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     // Follow the newest record unless the operator scrolled back; a page is always full (Home
     // shows the first page, not one line).
     let end = match app.audit_at {
-        Some(at) => (at + 1).max(height).min(records.len()),
+        Some(_) => app.audit_end().max(height).min(records.len()),
         None => records.len(),
     };
     let start = end.saturating_sub(height);

@@ -101,6 +101,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         dur(target),
         projected.map_or("-".into(), dur)
     );
+    // Steps the filter hides are not drawn: say so.
+    let title = match app.filtered(crate::tui::app::Pane::Steps) {
+        true => format!(
+            "{title} · {} of {} steps /{}",
+            app.visible_steps().len(),
+            v.steps.len(),
+            clean(app.filter_on(crate::tui::app::Pane::Steps))
+        ),
+        false => title,
+    };
     let block = pane(&title, true, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);

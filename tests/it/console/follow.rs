@@ -231,3 +231,53 @@ async fn a_journal_longer_than_one_read_is_followed_to_its_last_record() {
     drop(rx);
     task.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_long_journal_of_another_runbook_is_said_even_while_catching_up() {
+    let dir = temp_dir("follow-other");
+    let other = bench_support::parse(&bench_support::runbook_yaml(50, 10));
+    let journal = dir.join("long.jsonl");
+    bench_support::long_journal(&other, 25_000, &journal);
+    // Followed with the wrong runbook.
+    let rb = load_runbook(&format!("{FIXTURES}/pilot-light-failover.yaml"));
+    let estimate = estimate_rto(&rb, &Default::default());
+    let view = RunView::new(
+        rb.clone(),
+        ViewMode::ReadOnly,
+        "ana",
+        "following",
+        estimate.clone(),
+        t0(),
+    );
+    let (tx, mut rx) = watch::channel(Arc::new(view.clone()));
+    let task = tokio::spawn(follow(rb, journal, estimate, view, tx));
+    tokio::time::timeout(Duration::from_secs(60), rx.changed())
+        .await
+        .expect("the follower said nothing")
+        .unwrap();
+    let notice = rx.borrow_and_update().notice.clone().unwrap_or_default();
+    assert!(notice.contains("cannot follow"), "{notice}");
+    drop(rx);
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_journal_that_comes_back_is_followed_again() {
+    let all = fixture_lines("pilot-light-failover.crash-30");
+    let lines: Vec<&str> = all.iter().map(String::as_str).collect();
+    let seen = follow_while(
+        &lines,
+        vec![
+            Box::new(|p| std::fs::rename(p, p.with_extension("away")).unwrap()),
+            Box::new(|p| std::fs::rename(p.with_extension("away"), p).unwrap()),
+        ],
+    )
+    .await;
+    assert!(seen[1]
+        .notice
+        .as_deref()
+        .unwrap_or("")
+        .contains("cannot follow"));
+    assert_eq!(seen[2].notice, None, "back: the error is gone");
+    assert!(seen[2].now > seen[0].now, "and the clock runs again");
+}

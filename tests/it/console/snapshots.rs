@@ -899,4 +899,5 @@ fn snapshot_files_have_no_strays() {
 
 // What came with rollback and the console's later views, in a file of their own.
 mod later;
+mod review;
 mod views;
