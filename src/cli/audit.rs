@@ -7,15 +7,42 @@ use std::process::ExitCode;
 
 use crate::audit::{format_time, verify, Event, Tamper};
 
-pub fn verify_cmd(path: &Path) -> ExitCode {
+/// A journal's bytes: a file, or a run's folder in a state store (its mirrored batches in
+/// order).
+pub fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !path.is_dir() {
+        return std::fs::read(path);
+    }
+    let mut batches: Vec<_> = std::fs::read_dir(path.join("journal"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "jsonl")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    batches.sort();
+    let mut out = Vec::new();
+    for b in batches {
+        out.extend(std::fs::read(b)?);
+    }
+    Ok(out)
+}
+
+pub fn verify_cmd(path: &Path, against: Option<&Path>) -> ExitCode {
     let shown = path.display();
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_journal(path) {
         Ok(b) => b,
         Err(e) => {
             tell!("{shown}: error: cannot read the journal: {e}");
             return ExitCode::from(1);
         }
     };
+    if let Some(mirror) = against {
+        return super::mirror_check::against(path, &bytes, mirror);
+    }
     match verify(&bytes) {
         Err(unreadable @ Tamper::Unreadable { .. }) => {
             say!("{shown}: CANNOT READ: {unreadable}");
@@ -77,7 +104,7 @@ pub enum ReportFormat {
 /// (a crash during a write) is left out and said so, on stderr and in the report (exit 0).
 pub fn report_cmd(path: &Path, format: ReportFormat) -> ExitCode {
     let shown = path.display();
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_journal(path) {
         Ok(b) => b,
         Err(e) => {
             tell!("{shown}: error: cannot read the journal: {e}");

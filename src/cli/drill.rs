@@ -79,7 +79,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         Err(code) => return code,
     };
     // One drill of this runbook in the team's state store (never in the way of a live run).
-    let (held, lease) = match super::team::hold(
+    let team = match super::team::hold(
         &args.team,
         crate::runtime::lease::Namespace::Drill,
         &runbook.id,
@@ -96,7 +96,8 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    drill.lease = lease;
+    drill.lease = team.lease.clone();
+    let mirroring = team.mirror(drill.launched.journal.path());
     let code = if args.unattended {
         rt.block_on(super::unattended::run(drill, args.speed, args.rollback))
     } else {
@@ -107,8 +108,9 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
             &args.runbook,
         ))
     };
-    // Released as the drill ends here.
-    drop(held);
+    // Mirrored to the end, and released, as the drill ends here.
+    super::team::mirrored(&team, mirroring);
+    drop(team);
     code
 }
 

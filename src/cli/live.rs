@@ -125,7 +125,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         }
     };
     // One live run of this runbook in the team's state store, whichever machine it is on.
-    let (held, lease) = match super::team::hold(
+    let team = match super::team::hold(
         &args.team,
         crate::runtime::lease::Namespace::Live,
         &runbook.id,
@@ -142,6 +142,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let mirroring = team.mirror(launched.journal.path());
     let attended = Attended {
         launched,
         backend: aws,
@@ -152,11 +153,12 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         clock: PacedClock::new(Utc::now(), Some(1.0)),
         lock,
         expect: None,
-        lease,
+        lease: team.lease.clone(),
     };
     let code = rt.block_on(attend(attended, &operator, &args.runbook));
-    // Released as the run ends here.
-    drop(held);
+    // Mirrored to the end, and released, as the run ends here.
+    super::team::mirrored(&team, mirroring);
+    drop(team);
     code
 }
 

@@ -45,6 +45,7 @@ fn operator_name(given: Option<&str>) -> Result<String, std::process::ExitCode> 
 }
 mod drill;
 mod live;
+mod mirror_check;
 mod status;
 mod team;
 mod unattended;
@@ -172,14 +173,20 @@ pub enum Command {
 pub enum AuditCommand {
     /// Exit 0 if the journal is exactly as written; 1 naming the first bad line otherwise.
     Verify {
-        /// The journal file of a run (JSONL), as `drill` or `run` wrote it.
+        /// The journal file of a run (JSONL), as `drill` or `run` wrote it, or a run's folder
+        /// in a state store (`STATE/runs/RUNBOOK/RUN_ID`).
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
+        /// Also compare it with its mirror in the state store (a run's folder there): a
+        /// journal re-chained after it was mirrored is caught.
+        #[arg(long, value_name = "RUN")]
+        against: Option<std::path::PathBuf>,
     },
     /// The post-incident timeline of a journal: per step who, when, how long, against the
     /// expected durations and the RTO target.
     Report {
-        /// The journal file of a run (JSONL), as `drill` or `run` wrote it.
+        /// The journal file of a run (JSONL), as `drill` or `run` wrote it, or a run's folder
+        /// in a state store.
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
         /// Markdown for people, JSON for machines.
@@ -208,8 +215,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Validate { paths } => validate::run(&paths),
         Command::Audit {
-            command: AuditCommand::Verify { journal },
-        } => audit::verify_cmd(&journal),
+            command: AuditCommand::Verify { journal, against },
+        } => audit::verify_cmd(&journal, against.as_deref()),
         Command::Audit {
             command: AuditCommand::Report { journal, format },
         } => audit::report_cmd(&journal, format),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::cloud::leased::LeaseHealth;
 use crate::runtime::lease::{self, Held, Lease, LeaseError, Namespace};
+use crate::runtime::mirror::Mirroring;
 use crate::runtime::store::Folder;
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -21,6 +22,38 @@ pub struct TeamArgs {
     pub take_over: bool,
 }
 
+/// A run's place in the team's state store: its lease, and the store its journal is mirrored to.
+pub struct Team {
+    /// Held for as long as the run is open here: dropping it releases the lock.
+    #[allow(dead_code)]
+    pub held: Option<Held>,
+    pub lease: LeaseHealth,
+    pub store: Option<(String, Arc<Folder>)>,
+}
+
+impl Team {
+    /// Starts mirroring `journal` to the store (when there is one).
+    pub fn mirror(&self, journal: &std::path::Path) -> Option<Mirroring> {
+        self.store
+            .as_ref()
+            .map(|(_, s)| Mirroring::start(s.clone(), journal))
+    }
+}
+
+/// Says where the mirror ended (and what stopped it, if anything), as the run ends here.
+pub fn mirrored(team: &Team, mirroring: Option<Mirroring>) {
+    let (Some((root, _)), Some(m)) = (&team.store, mirroring) else {
+        return;
+    };
+    let state = m.finish();
+    if let Some(prefix) = &state.prefix {
+        say!("mirror: {} records in {root}/{prefix}", state.mirrored);
+    }
+    if let Some(e) = state.error {
+        tell!("warning: the journal's mirror in the state store: {e}");
+    }
+}
+
 /// The run's lock in the state store, if there is one; `Err` is the exit code after saying why.
 pub fn hold(
     team: &TeamArgs,
@@ -28,7 +61,7 @@ pub fn hold(
     runbook: &str,
     operator: &str,
     principal: Option<String>,
-) -> Result<(Option<Held>, LeaseHealth), ExitCode> {
+) -> Result<Team, ExitCode> {
     let state = team
         .state
         .clone()
@@ -39,7 +72,11 @@ pub fn hold(
             tell!("error: --take-over takes over a run in a state store: give it with --state DIR");
             return Err(ExitCode::from(2));
         }
-        return Ok((None, LeaseHealth::held_now()));
+        return Ok(Team {
+            held: None,
+            lease: LeaseHealth::held_now(),
+            store: None,
+        });
     };
     if state.contains("://") {
         tell!(
@@ -64,7 +101,7 @@ pub fn hold(
         renewed_at: chrono::Utc::now(),
         lease_secs: lease::lease_secs(),
     };
-    match lease::acquire(store, ns, runbook, me, team.take_over) {
+    match lease::acquire(store.clone(), ns, runbook, me, team.take_over) {
         Ok(held) => {
             if let Some(old) = &held.took_over {
                 tell!(
@@ -73,8 +110,12 @@ pub fn hold(
                     old.expires_at().format("%H:%M:%S UTC")
                 );
             }
-            let health = held.health();
-            Ok((Some(held), health))
+            let lease = held.health();
+            Ok(Team {
+                held: Some(held),
+                lease,
+                store: Some((state.trim_end_matches('/').to_string(), store)),
+            })
         }
         Err(e @ (LeaseError::Held { .. } | LeaseError::Expired { .. })) => {
             tell!("error: {e}");

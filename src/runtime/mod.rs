@@ -9,6 +9,7 @@ pub mod launch;
 pub mod lease;
 pub mod lock;
 mod look;
+pub mod mirror;
 pub mod paths;
 pub mod runner;
 pub mod session;

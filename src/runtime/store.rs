@@ -51,6 +51,8 @@ pub trait Store: Send + Sync {
     fn remove(&self, key: &str, tag: &str) -> Result<(), StoreError>;
     /// The store's clock: leases are judged by it, never by a laptop's.
     fn now(&self) -> Result<DateTime<Utc>, StoreError>;
+    /// The keys under `prefix` (a folder: `runs/RUNBOOK/`), in order.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 }
 
 /// The store as a folder.
@@ -211,6 +213,38 @@ impl Store for Folder {
 
     fn now(&self) -> Result<DateTime<Utc>, StoreError> {
         Ok(Utc::now())
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let top = self.path(prefix.trim_end_matches('/'))?;
+        let mut keys = Vec::new();
+        let mut dirs = vec![top];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| io(&dir, e))?;
+                let name = entry.file_name();
+                // Staged and lock sidecars are not keys.
+                if name.to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let path = entry.path();
+                match entry.file_type().map_err(|e| io(&path, e))?.is_dir() {
+                    true => dirs.push(path),
+                    false => {
+                        if let Ok(rel) = path.strip_prefix(&self.root) {
+                            keys.push(rel.to_string_lossy().into_owned());
+                        }
+                    }
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
     }
 }
 

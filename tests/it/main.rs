@@ -35,12 +35,12 @@ mod drill {
     mod before;
     mod cli;
     mod fold;
-    mod lease;
     mod lock;
     mod milestone;
     mod resume;
     mod rollback;
     mod status;
+    mod team;
     mod timing;
     mod unattended;
 }

@@ -1,7 +1,8 @@
-//! One run per runbook and state store, across machines (issue 15), over a folder store: two
+//! Team mode over a folder state store (issue 15): one run per runbook across machines (two
 //! operators with their own data directories, the second refused with who holds the run;
 //! drills apart from live runs; a lease judged expired by the store's clock, taken over only on
-//! purpose; a holder that lost its lease sends nothing.
+//! purpose; a holder that lost its lease sends nothing), and the journal mirrored to the store
+//! (catching up after an outage; a journal re-chained after it was mirrored is caught).
 
 use std::sync::{Arc, Mutex};
 
@@ -13,10 +14,11 @@ use pilotlight::runtime::store::{Folder, Object, Store, StoreError};
 
 use crate::common::{t0, temp_dir};
 
-/// A folder store whose clock the test sets.
+/// A folder store whose clock the test sets, and which can be made unreachable.
 struct Clocked {
     folder: Folder,
     now: Mutex<DateTime<Utc>>,
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl Clocked {
@@ -24,6 +26,7 @@ impl Clocked {
         Arc::new(Clocked {
             folder: Folder::open(&temp_dir(name).join("state")).unwrap(),
             now: Mutex::new(t0()),
+            down: Default::default(),
         })
     }
     fn advance(&self, secs: i64) {
@@ -39,6 +42,12 @@ impl Store for Clocked {
         self.folder.get(key)
     }
     fn create(&self, key: &str, body: &[u8]) -> Result<String, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Io {
+                what: key.into(),
+                why: "unreachable".into(),
+            });
+        }
         self.folder.create(key, body)
     }
     fn replace(&self, key: &str, body: &[u8], tag: &str) -> Result<String, StoreError> {
@@ -49,6 +58,9 @@ impl Store for Clocked {
     }
     fn now(&self) -> Result<DateTime<Utc>, StoreError> {
         Ok(*self.now.lock().unwrap())
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.folder.list(prefix)
     }
 }
 
@@ -343,4 +355,146 @@ fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
         .unwrap();
     assert_eq!(s3.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&s3.stderr).contains("not built yet"));
+}
+
+#[test]
+fn a_drill_is_mirrored_to_the_store_and_a_journal_rechained_after_it_is_caught() {
+    let dir = temp_dir("team-mirror");
+    let state = dir.join("store");
+    let bin = env!("CARGO_BIN_EXE_pilotlight");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_STATE_HOME", dir.join("data"))
+            .env("PILOTLIGHT_OPERATOR", "ana")
+            .current_dir(crate::common::root())
+            .output()
+            .unwrap()
+    };
+    let journal = dir.join("drill.jsonl");
+    let out = run(&[
+        "drill",
+        "runbooks/pilot-light-failover.yaml",
+        "--unattended",
+        "--speed",
+        "max",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    // Where the mirror is: printed, and every record is there.
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("mirror: "))
+        .unwrap_or_else(|| panic!("{said}"));
+    let url = line.split(" records in ").nth(1).unwrap().to_string();
+    let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+        .unwrap()
+        .records;
+    assert_eq!(line, format!("mirror: {} records in {url}", records.len()));
+    let verify = run(&["audit", "verify", &url]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let against = run(&[
+        "audit",
+        "verify",
+        journal.to_str().unwrap(),
+        "--against",
+        &url,
+    ]);
+    assert_eq!(
+        against.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&against.stdout)
+    );
+    // Someone with write access to the laptop re-chains the journal: another name on an
+    // approval, every hash after it recomputed. The file alone verifies; against its mirror not.
+    let mut prev = pilotlight::audit::GENESIS.to_string();
+    let mut forged = String::new();
+    for r in &records {
+        let operator = match r.kind() {
+            pilotlight::audit::EventKind::GateApproved => "someone-else",
+            _ => r.operator.as_str(),
+        };
+        let entry = pilotlight::audit::Entry {
+            at: r.at,
+            step: r.step.clone(),
+            event: r.event.clone(),
+        };
+        let (line, rec) =
+            pilotlight::audit::seal(r.seq, operator, &r.runbook, r.mode, &entry, &prev).unwrap();
+        forged.push_str(&line);
+        prev = rec.hash;
+    }
+    std::fs::write(&journal, forged).unwrap();
+    let alone = run(&["audit", "verify", journal.to_str().unwrap()]);
+    assert_eq!(alone.status.code(), Some(0), "the chain alone cannot tell");
+    let against = run(&[
+        "audit",
+        "verify",
+        journal.to_str().unwrap(),
+        "--against",
+        &url,
+    ]);
+    let said = String::from_utf8_lossy(&against.stdout);
+    assert_eq!(against.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("DIFFERS FROM ITS MIRROR at record #"),
+        "{said}"
+    );
+}
+
+#[test]
+fn the_mirror_catches_up_after_the_store_was_unreachable_and_never_takes_half_a_record() {
+    use pilotlight::runtime::mirror::{read_batches, Mirror, MirrorError};
+    let store = Clocked::new("mirror-outage");
+    let dir = temp_dir("mirror-outage");
+    let all = std::fs::read_to_string(
+        crate::common::root()
+            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = all.split_inclusive('\n').collect();
+    let journal = dir.join("j.jsonl");
+    std::fs::write(&journal, lines[..10].concat()).unwrap();
+    let mut mirror = Mirror::new(store.clone(), &journal);
+    assert_eq!(mirror.sync().unwrap(), 10);
+    // The store goes away; the run goes on, the mirror falls behind.
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    std::fs::write(&journal, lines[..20].concat()).unwrap();
+    assert!(matches!(mirror.sync(), Err(MirrorError::Store(_))));
+    // Half a record being written: not taken.
+    store.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let half = &lines[20][..lines[20].len() / 2];
+    std::fs::write(&journal, format!("{}{half}", lines[..20].concat())).unwrap();
+    assert_eq!(mirror.sync().unwrap(), 20);
+    std::fs::write(&journal, lines.concat()).unwrap();
+    assert_eq!(mirror.sync().unwrap(), lines.len() as u64);
+    // The store holds the journal exactly, in batches created once each.
+    let started = pilotlight::audit::verify(all.as_bytes()).unwrap().records[0].clone();
+    let pilotlight::audit::Event::RunStarted(s) = &started.event else {
+        panic!()
+    };
+    let prefix = pilotlight::runtime::mirror::run_prefix(&started.runbook, &s.run_id);
+    assert_eq!(read_batches(&*store, &prefix).unwrap(), all.as_bytes());
+    // A second mirror of the same journal (the run resumed on another machine) writes nothing
+    // twice; one of a journal that differs from the mirror stops and says so.
+    let mut again = Mirror::new(store.clone(), &journal);
+    assert_eq!(again.sync().unwrap(), lines.len() as u64);
+    let other = dir.join("other.jsonl");
+    std::fs::write(&other, all.replacen("\"seed\":1", "\"seed\":2", 1)).unwrap();
+    let mut forged = Mirror::new(store.clone(), &other);
+    assert!(
+        matches!(forged.sync(), Err(MirrorError::Disagree(_))),
+        "a changed first record"
+    );
 }
