@@ -46,6 +46,7 @@ fn operator_name(given: Option<&str>) -> Result<String, std::process::ExitCode> 
 mod drill;
 mod live;
 mod mirror_check;
+mod runs;
 mod status;
 mod team;
 mod unattended;
@@ -159,6 +160,18 @@ pub enum Command {
         /// Show the simulated world's health instead of AWS.
         #[arg(long)]
         sim: bool,
+    },
+    /// The runs of a runbook in the team's state store, newest first: id, operator, start,
+    /// status and url (for watch --follow, audit verify and audit report).
+    Runs {
+        /// The runbook file (YAML; see runbooks/README.md).
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// The state store (default: $PILOTLIGHT_STATE).
+        #[arg(long, value_name = "DIR")]
+        state: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: runs::RunsFormat,
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
@@ -278,6 +291,11 @@ pub fn main() -> ExitCode {
                 history,
             },
         ),
+        Command::Runs {
+            runbook,
+            state,
+            format,
+        } => runs::run(&runbook, state, format),
         Command::Watch {
             runbook,
             follow,

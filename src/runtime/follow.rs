@@ -9,6 +9,7 @@ use chrono::Utc;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
+use super::appended::appended;
 use super::view::{RunView, TAIL};
 use crate::audit::{Chain, Record};
 use crate::cloud::{Observe, ReadOnly};
@@ -161,46 +162,6 @@ pub async fn follow(
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
     }
-}
-
-/// The most read at once: a long journal is taken a piece at a time, so memory stays flat.
-const PIECE: u64 = 4 << 20;
-
-/// What was appended to `journal` since byte `from`, at most [`PIECE`] bytes, and whether that
-/// reaches its end (`None`: it has not changed since the last look). A journal shorter than what
-/// was read was replaced or cut.
-async fn appended(
-    journal: &std::path::Path,
-    from: u64,
-    looked_at: &mut Option<u64>,
-) -> Result<Option<(Vec<u8>, bool)>, (String, bool)> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let io = |e: std::io::Error| (e.to_string(), false);
-    let len = tokio::fs::metadata(journal).await.map_err(io)?.len();
-    if len < from {
-        let why = format!(
-            "it is shorter ({len} bytes) than the {from} bytes already read: it was replaced or cut"
-        );
-        return Err((why, true));
-    }
-    if *looked_at == Some(len) {
-        return Ok(None);
-    }
-    let mut file = tokio::fs::File::open(journal).await.map_err(io)?;
-    file.seek(std::io::SeekFrom::Start(from))
-        .await
-        .map_err(io)?;
-    let want = (len - from).min(PIECE);
-    let mut bytes = Vec::with_capacity(want as usize);
-    (&mut file)
-        .take(want)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(io)?;
-    let at_end = from + bytes.len() as u64 >= len;
-    // Looked at all of it only once the end was reached.
-    *looked_at = at_end.then_some(len);
-    Ok(Some((bytes, at_end)))
 }
 
 /// Folds `records` into the run (the first must start it).

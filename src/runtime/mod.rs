@@ -1,6 +1,7 @@
 //! The runtime: performs the engine's effects against the journal and a backend and feeds the
 //! results back as inputs.
 
+mod appended;
 pub mod clock;
 mod flight;
 pub mod follow;

@@ -416,6 +416,37 @@ fn a_drill_is_mirrored_to_the_store_and_a_journal_rechained_after_it_is_caught()
         "{}",
         String::from_utf8_lossy(&against.stdout)
     );
+    // The team's runs, with where each is.
+    let runs = run(&[
+        "runs",
+        "runbooks/pilot-light-failover.yaml",
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let listed: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(listed[0]["url"], url.as_str(), "{listed}");
+    assert_eq!(listed[0]["status"], "finished");
+    assert_eq!(listed[0]["operator"], "ana");
+    assert_eq!(listed[0]["records"], records.len());
+    // The war room, on another machine (its own data folder), follows the run by its url.
+    let elsewhere = temp_dir("team-war-room");
+    let mut room = crate::common::pty::Pty::spawn(
+        &[
+            "watch",
+            "runbooks/pilot-light-failover.yaml",
+            "--follow",
+            &url,
+        ],
+        &elsewhere,
+        24,
+        80,
+    );
+    room.until_text("RECOVERED in");
+    room.until_text("Steps 15/15");
+    room.send(b"q");
+    assert!(room.finish().success());
     // Someone with write access to the laptop re-chains the journal: another name on an
     // approval, every hash after it recomputed. The file alone verifies; against its mirror not.
     let mut prev = pilotlight::audit::GENESIS.to_string();
