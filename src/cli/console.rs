@@ -84,6 +84,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         lock,
         expect,
         lease,
+        mirror,
     } = drill;
     let target = format!("simulated world ({})", world.scenario_name());
     let fast = match speed {
@@ -101,6 +102,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         lock,
         expect,
         lease,
+        mirror,
     };
     attend(attended, operator, runbook_file).await
 }
@@ -120,6 +122,8 @@ pub struct Attended<B> {
     pub expect: Option<crate::cloud::sim::scenario::Expectation>,
     /// Whether the run's lease in the team's state store is held: no change leaves while not.
     pub lease: crate::cloud::leased::LeaseHealth,
+    /// How far the journal's mirror in the state store has come (the header says if behind).
+    pub mirror: Option<Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
 }
 
 /// Runs the session as a task and the console on this thread, until the run ends or the
@@ -138,6 +142,7 @@ where
         lock,
         expect,
         lease,
+        mirror,
     } = run;
     let Launched {
         journal,
@@ -167,6 +172,7 @@ where
     let log = ConsoleLog {
         notice,
         tail: records.into_iter().skip(skip).collect(),
+        mirror,
     };
     let runner = Runner::new(
         engine,

@@ -43,6 +43,8 @@ pub struct Drill {
     pub lock: RunLock,
     /// Whether the drill's lease in the team's state store is held (always, without one).
     pub lease: crate::cloud::leased::LeaseHealth,
+    /// How far its journal's mirror in the state store has come.
+    pub mirror: Option<Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
 }
 
 pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
@@ -98,6 +100,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     };
     drill.lease = team.lease.clone();
     let mirroring = team.mirror(drill.launched.journal.path());
+    drill.mirror = mirroring.as_ref().map(|m| m.state.clone());
     let code = if args.unattended {
         rt.block_on(super::unattended::run(drill, args.speed, args.rollback))
     } else {
@@ -178,5 +181,6 @@ fn prepare(
         expect,
         lock,
         lease: crate::cloud::leased::LeaseHealth::held_now(),
+        mirror: None,
     })
 }

@@ -154,6 +154,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         lock,
         expect: None,
         lease: team.lease.clone(),
+        mirror: mirroring.as_ref().map(|m| m.state.clone()),
     };
     let code = rt.block_on(attend(attended, &operator, &args.runbook));
     // Mirrored to the end, and released, as the run ends here.

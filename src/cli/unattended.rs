@@ -64,6 +64,7 @@ pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
         expect,
         lock: _lock,
         lease,
+        mirror: _,
     } = drill;
     let abort_after = std::env::var("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS")
         .ok()

@@ -49,6 +49,8 @@ impl From<Command> for Input {
 pub struct ConsoleLog {
     pub tail: VecDeque<Record>,
     pub notice: Option<String>,
+    /// How far the journal's mirror in the team's state store has come, when there is one.
+    pub mirror: Option<std::sync::Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
 }
 
 impl Observer for ConsoleLog {
@@ -198,6 +200,13 @@ fn publish<B>(
     let log = runner.observer();
     v.tail = log.tail.clone();
     v.notice = log.notice.clone();
+    v.mirror_behind = log.mirror.as_ref().and_then(|m| {
+        let m = m.lock().ok()?;
+        let written = log.tail.back().map_or(0, |r| r.seq + 1);
+        let behind = written.saturating_sub(m.mirrored);
+        // A mirror a look behind is normal; one the store does not take is worth saying.
+        (m.error.is_some() || behind >= 20).then_some(behind)
+    });
     v.journal = Some(runner.journal().path().to_path_buf());
     v.version += 1;
     views.send_replace(Arc::new(v.clone()));

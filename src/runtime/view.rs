@@ -71,6 +71,9 @@ pub struct RunView {
     pub rollback_progress: Option<String>,
     /// The step whose change request is out and has not answered (quitting waits for it).
     pub change_out: Option<String>,
+    /// How many records the journal's mirror in the team's state store is behind, when that is
+    /// worth saying (the store is unreachable, or it fell well behind).
+    pub mirror_behind: Option<u64>,
     /// Bumped on every change, so the UI redraws only when something changed.
     pub version: u64,
 }
@@ -114,6 +117,7 @@ impl RunView {
             rollback_ready: 0,
             rollback_progress: None,
             change_out: None,
+            mirror_behind: None,
             version: 0,
         }
     }

@@ -133,10 +133,19 @@ pub fn render(frame: &mut Frame, area: Rect, v: &RunView, theme: Theme) {
         90.. => medium,
         _ => short,
     };
-    let right = Line::from(vec![
-        Span::raw(clock_text),
-        Span::styled(rto_text, theme.verdict(verdict)),
-    ]);
+    // A mirror falling behind (the store unreachable) is said before the clock.
+    let mirror = v
+        .mirror_behind
+        .map(|n| Span::styled(format!("mirror -{n}  "), theme.verdict(Verdict::Warning)));
+    let right = Line::from(
+        mirror
+            .into_iter()
+            .chain([
+                Span::raw(clock_text),
+                Span::styled(rto_text, theme.verdict(verdict)),
+            ])
+            .collect::<Vec<_>>(),
+    );
     let right_w = (right.width() as u16).min(area.width.saturating_sub(banner_w as u16 + 2));
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)])

@@ -134,3 +134,23 @@ fn a_paused_audit_pane_stays_on_its_records_as_new_ones_arrive() {
     assert!(after.contains("PAUSED"), "{after}");
     assert_eq!(shown(&before), shown(&after), "{before}\n{after}");
 }
+
+#[test]
+fn the_header_says_how_far_behind_the_journals_mirror_is() {
+    let d = at_first_gate();
+    let mut view = (*d.app(ViewMode::Drill).view).clone();
+    let app = App::new(Arc::new(view.clone()));
+    let screen = text(&draw(&app, 80, 24, Theme { color: true }));
+    assert!(
+        !screen.contains("mirror"),
+        "no store, no word of it: {screen}"
+    );
+    view.mirror_behind = Some(12);
+    let app = App::new(Arc::new(view.clone()));
+    for (w, h) in [(60, 16), (80, 24), (200, 50)] {
+        let screen = text(&draw(&app, w, h, Theme { color: true }));
+        let header = screen.lines().next().unwrap_or_default();
+        assert!(header.contains("mirror -12"), "{w}x{h}: {header}");
+        assert!(header.contains("T+00:"), "the clock stays: {header}");
+    }
+}
