@@ -87,6 +87,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         &runbook.id,
         &operator,
         None,
+        args.resume.is_some(),
     ) {
         Ok(h) => h,
         Err(code) => return code,
@@ -99,7 +100,10 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         }
     };
     drill.lease = team.lease.clone();
-    let mirroring = team.mirror(drill.launched.journal.path());
+    let mirroring = match team.mirror(drill.launched.journal.path()) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     drill.mirror = mirroring.as_ref().map(|m| m.state.clone());
     let code = if args.unattended {
         rt.block_on(super::unattended::run(drill, args.speed, args.rollback))

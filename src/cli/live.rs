@@ -131,6 +131,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         &runbook.id,
         &operator,
         Some(identity.arn.clone()),
+        args.resume.is_some(),
     ) {
         Ok(h) => h,
         Err(code) => return code,
@@ -142,7 +143,10 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mirroring = team.mirror(launched.journal.path());
+    let mirroring = match team.mirror(launched.journal.path()) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let attended = Attended {
         launched,
         backend: aws,

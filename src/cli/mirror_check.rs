@@ -24,8 +24,8 @@ pub fn against(local_path: &Path, local: &[u8], mirror_path: &Path) -> ExitCode 
             return ExitCode::from(1);
         }
     };
-    let records = match verify(local) {
-        Ok(v) => v.records,
+    let (records, torn) = match verify(local) {
+        Ok(v) => (v.records, v.torn_tail),
         Err(e) => {
             say!("{shown}: NOT INTACT: {e}");
             return ExitCode::from(1);
@@ -50,6 +50,14 @@ pub fn against(local_path: &Path, local: &[u8], mirror_path: &Path) -> ExitCode 
                 return ExitCode::from(1);
             }
         }
+    }
+    if let Some(t) = torn {
+        say!(
+            "{shown}: line {}: torn last line (a crash during a write); the {} records before it match the mirror {there}",
+            t.line,
+            records.len()
+        );
+        return ExitCode::from(1);
     }
     let later = records.len() - mirrored.len();
     say!(

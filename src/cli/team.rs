@@ -32,13 +32,29 @@ pub struct Team {
 }
 
 impl Team {
-    /// Starts mirroring `journal` to the store (when there is one).
-    pub fn mirror(&self, journal: &std::path::Path) -> Option<Mirroring> {
-        self.store
-            .as_ref()
-            .map(|(_, s)| Mirroring::start(s.clone(), journal))
+    /// Starts mirroring `journal` to the store (when there is one). A journal its mirror
+    /// disagrees with (the run went on elsewhere, or this copy was changed) is not run on: the
+    /// exit code after saying why.
+    pub fn mirror(&self, journal: &std::path::Path) -> Result<Option<Mirroring>, ExitCode> {
+        let Some((_, store)) = &self.store else {
+            return Ok(None);
+        };
+        match Mirroring::start(store.clone(), journal, ANSWER_WITHIN) {
+            Ok(m) => Ok(Some(m)),
+            Err(e @ crate::runtime::mirror::MirrorError::Disagree(_)) => {
+                tell!("error: {e}");
+                Err(ExitCode::from(2))
+            }
+            Err(e) => {
+                tell!("error: the state store: {e}");
+                Err(ExitCode::from(2))
+            }
+        }
     }
 }
+
+/// How long the state store has to answer before a run starts.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Says where the mirror ended (and what stopped it, if anything), as the run ends here.
 pub fn mirrored(team: &Team, mirroring: Option<Mirroring>) {
@@ -61,12 +77,17 @@ pub fn hold(
     runbook: &str,
     operator: &str,
     principal: Option<String>,
+    resuming: bool,
 ) -> Result<Team, ExitCode> {
     let state = team
         .state
         .clone()
         .or_else(|| std::env::var("PILOTLIGHT_STATE").ok())
         .filter(|s| !s.trim().is_empty());
+    if team.take_over && !resuming {
+        tell!("error: a run is taken over by resuming its journal: --take-over --resume JOURNAL (the holder's records, from the state store's mirror)");
+        return Err(ExitCode::from(2));
+    }
     let Some(state) = state else {
         if team.take_over {
             tell!("error: --take-over takes over a run in a state store: give it with --state DIR");
@@ -101,7 +122,14 @@ pub fn hold(
         renewed_at: chrono::Utc::now(),
         lease_secs: lease::lease_secs(),
     };
-    match lease::acquire(store.clone(), ns, runbook, me, team.take_over) {
+    match lease::acquire_within(
+        store.clone(),
+        ns,
+        runbook,
+        me,
+        team.take_over,
+        ANSWER_WITHIN,
+    ) {
         Ok(held) => {
             if let Some(old) = &held.took_over {
                 tell!(

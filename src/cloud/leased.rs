@@ -4,8 +4,8 @@
 //! sent): the step's retry tries again, and succeeds once the lease is renewed. Reads, polls of
 //! changes already made and reconciliation go on.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -16,21 +16,42 @@ use crate::model::{ActionPlan, CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::Resource;
 
 /// Whether the run's lease is held right now, shared between its renewer and what sends changes.
+/// A deadline, not the last answer: a renewal that hangs (a partitioned mount) lets it run out,
+/// a third of the lease before the lease itself could be seen expired elsewhere.
 #[derive(Debug, Clone)]
-pub struct LeaseHealth(Arc<AtomicBool>);
+pub struct LeaseHealth(Arc<Mutex<Option<Instant>>>);
 
 impl LeaseHealth {
-    /// Held (a run without a state store always is).
+    /// Held for good (a run without a state store).
     pub fn held_now() -> LeaseHealth {
-        LeaseHealth(Arc::new(AtomicBool::new(true)))
+        LeaseHealth(Arc::new(Mutex::new(None)))
+    }
+
+    /// Held until `deadline`.
+    pub fn until(deadline: Instant) -> LeaseHealth {
+        LeaseHealth(Arc::new(Mutex::new(Some(deadline))))
     }
 
     pub fn held(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        match self.0.lock() {
+            Ok(d) => d.is_none_or(|d| Instant::now() < d),
+            Err(_) => false,
+        }
     }
 
-    pub fn set(&self, held: bool) {
-        self.0.store(held, Ordering::SeqCst)
+    /// A renewal begun at `began` succeeded: held for two thirds of `lease_secs` from then.
+    pub fn renewed(&self, began: Instant, lease_secs: u64) {
+        let deadline = began + Duration::from_secs(lease_secs.saturating_mul(2) / 3);
+        if let Ok(mut d) = self.0.lock() {
+            *d = Some(deadline);
+        }
+    }
+
+    /// Not held any more (taken over): nothing renews it.
+    pub fn lost(&self) {
+        if let Ok(mut d) = self.0.lock() {
+            *d = Some(Instant::now() - Duration::from_secs(1));
+        }
     }
 }
 

@@ -37,9 +37,15 @@ pub struct Lease {
     pub lease_secs: u64,
 }
 
+/// The shortest and longest lease a lock may name.
+pub const LEASE_BOUNDS: std::ops::RangeInclusive<u64> = 3..=86_400;
+
 impl Lease {
     pub fn expires_at(&self) -> DateTime<Utc> {
-        self.renewed_at + TimeDelta::seconds(self.lease_secs as i64)
+        let secs = self
+            .lease_secs
+            .clamp(*LEASE_BOUNDS.start(), *LEASE_BOUNDS.end());
+        self.renewed_at + TimeDelta::seconds(secs as i64)
     }
 
     /// "ana (arn:…) on laptop-7, pid 4242, since …"
@@ -98,7 +104,7 @@ pub enum LeaseError {
 /// A lease held in a store: renewed in the background, released when dropped.
 pub struct Held {
     health: LeaseHealth,
-    /// The lease this one took over (journal it).
+    /// The lease this one took over (the operator is told).
     pub took_over: Option<Lease>,
     stop: Option<mpsc::Sender<()>>,
     renewer: Option<std::thread::JoinHandle<()>>,
@@ -112,12 +118,46 @@ impl Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        // The renewer releases the lock as it stops.
+        // The renewer releases the lock as it stops; a store that does not answer does not
+        // hold the operator up (the lease then expires on its own).
         drop(self.stop.take());
         if let Some(r) = self.renewer.take() {
-            let _ = r.join();
+            join_within(r, Duration::from_secs(5));
         }
     }
+}
+
+/// Waits for `worker` to end, at most `limit`; after that it is left to end on its own.
+pub fn join_within(worker: std::thread::JoinHandle<()>, limit: Duration) {
+    let until = std::time::Instant::now() + limit;
+    while !worker.is_finished() && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if worker.is_finished() {
+        let _ = worker.join();
+    }
+}
+
+/// [`acquire`], given at most `limit` to get an answer from the store.
+pub fn acquire_within<S: Store + 'static>(
+    store: Arc<S>,
+    ns: Namespace,
+    runbook: &str,
+    me: Lease,
+    take_over: bool,
+    limit: Duration,
+) -> Result<Held, LeaseError> {
+    let (tx, rx) = mpsc::channel();
+    let (runbook, what) = (runbook.to_string(), store.describe());
+    std::thread::spawn(move || {
+        let _ = tx.send(acquire(store, ns, &runbook, me, take_over));
+    });
+    rx.recv_timeout(limit).unwrap_or_else(|_| {
+        Err(LeaseError::Store(StoreError::Io {
+            what,
+            why: format!("no answer within {} s", limit.as_secs()),
+        }))
+    })
 }
 
 /// Takes the run's lock in `store`, or says who holds it. `take_over` replaces an expired lease
@@ -130,6 +170,8 @@ pub fn acquire<S: Store + 'static>(
     take_over: bool,
 ) -> Result<Held, LeaseError> {
     let key = key(ns, runbook);
+    // The lease counts from before the store was asked (its answer may be slow).
+    let began = std::time::Instant::now();
     let now = store.now()?;
     me.since = now;
     me.renewed_at = now;
@@ -143,6 +185,14 @@ pub fn acquire<S: Store + 'static>(
             };
             let holder: Lease = serde_json::from_slice(&current.body)
                 .map_err(|e| LeaseError::Unreadable(format!("{key}: {e}")))?;
+            if !LEASE_BOUNDS.contains(&holder.lease_secs) {
+                return Err(LeaseError::Unreadable(format!(
+                    "{key}: a lease of {} s is not one pilotlight writes ({}-{} s)",
+                    holder.lease_secs,
+                    LEASE_BOUNDS.start(),
+                    LEASE_BOUNDS.end()
+                )));
+            }
             let (store_name, runbook) = (store.describe(), runbook.to_string());
             if holder.expires_at() > now {
                 return Err(LeaseError::Held {
@@ -170,7 +220,8 @@ pub fn acquire<S: Store + 'static>(
         }
         Err(e) => return Err(e.into()),
     };
-    let health = LeaseHealth::held_now();
+    let health = LeaseHealth::until(began);
+    health.renewed(began, me.lease_secs);
     let (stop, stopped) = mpsc::channel::<()>();
     let renewer = {
         let health = health.clone();
@@ -203,14 +254,17 @@ fn renew<S: Store>(
                 return;
             }
         }
+        let began = std::time::Instant::now();
         match renew_once(store, key, &lease, &tag) {
             Ok((next, t)) => {
                 lease = next;
                 tag = t;
-                health.set(true);
+                health.renewed(began, lease.lease_secs);
             }
-            // Taken over (after expiry) or unreachable: no new change until renewed.
-            Err(_) => health.set(false),
+            // Taken over (after expiry): not ours any more.
+            Err(StoreError::Changed(_)) => health.lost(),
+            // Unreachable: the deadline runs out on its own; tried again next time.
+            Err(_) => {}
         }
     }
 }
@@ -237,6 +291,6 @@ pub fn lease_secs() -> u64 {
     std::env::var("PILOTLIGHT_LEASE_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .filter(|s| *s >= 3)
+        .filter(|s| LEASE_BOUNDS.contains(s))
         .unwrap_or(LEASE_SECS)
 }

@@ -110,10 +110,17 @@ impl<S: Store> Mirror<S> {
         };
         let prefix = run_prefix(&first.runbook, &started.run_id);
         let there = read_batches(&*self.store, &prefix)?;
-        if !piece.starts_with(&there) && !there.starts_with(piece) {
-            return Err(MirrorError::Disagree(format!(
-                "the local journal differs from its mirror {prefix} (changed after it was mirrored?)"
-            )));
+        if !piece.starts_with(&there) {
+            // The run went on elsewhere (a takeover from a stale copy) or this copy was changed.
+            let lacks = match there.starts_with(piece) {
+                true => {
+                    let extra = &there[piece.len()..];
+                    let n = extra.iter().filter(|b| **b == b'\n').count();
+                    format!("its mirror {prefix} holds {n} records this journal lacks (the run went on elsewhere): resume from the mirror's records, not this copy")
+                }
+                false => format!("the local journal differs from its mirror {prefix} (changed after it was mirrored?)"),
+            };
+            return Err(MirrorError::Disagree(lacks));
         }
         // What is there already is not written again.
         let mut chain = Chain::default();
@@ -130,9 +137,18 @@ impl<S: Store> Mirror<S> {
         let key = format!("{prefix}/journal/{first:012}.jsonl");
         match self.store.create(&key, body) {
             Ok(_) => Ok(()),
-            // Written by an earlier look whose answer was lost: the same bytes are fine.
+            // Written by an earlier look whose answer was lost: the same records (or the first
+            // of them) are fine; what follows them goes in the next batch.
             Err(StoreError::Exists(_)) => match self.store.get(&key)? {
                 Some(o) if o.body == body => Ok(()),
+                Some(o)
+                    if !o.body.is_empty()
+                        && body.starts_with(&o.body)
+                        && o.body.ends_with(b"\n") =>
+                {
+                    let taken = o.body.iter().filter(|b| **b == b'\n').count() as u64;
+                    self.put(first + taken, &body[o.body.len()..])
+                }
                 _ => Err(MirrorError::Disagree(format!(
                     "{key} holds other records than the local journal's"
                 ))),
@@ -172,10 +188,42 @@ pub struct Mirroring {
 }
 
 impl Mirroring {
-    pub fn start<S: Store + 'static>(store: Arc<S>, journal: &Path) -> Mirroring {
-        let state = Arc::new(Mutex::new(MirrorState::default()));
+    /// Takes a first look at once (within `limit`): a journal its mirror disagrees with (the run
+    /// went on elsewhere) is not run on. A store that does not answer only delays the mirror.
+    pub fn start<S: Store + 'static>(
+        store: Arc<S>,
+        journal: &Path,
+        limit: Duration,
+    ) -> Result<Mirroring, MirrorError> {
+        let (tx, rx) = mpsc::channel();
+        let journal = journal.to_path_buf();
+        std::thread::spawn(move || {
+            let mut mirror = Mirror::new(store, &journal);
+            let first = mirror.sync();
+            let _ = tx.send((mirror, first));
+        });
+        match rx.recv_timeout(limit) {
+            Ok((_, Err(e @ MirrorError::Disagree(_)))) => Err(e),
+            Ok((mirror, first)) => {
+                let state = MirrorState {
+                    mirrored: first.as_ref().map_or(0, |n| *n),
+                    error: first.err().map(|e| e.to_string()),
+                    stopped: false,
+                    prefix: mirror.prefix.clone(),
+                };
+                Ok(Mirroring::keep(mirror, state))
+            }
+            Err(_) => Err(MirrorError::Store(StoreError::Io {
+                what: "the state store".into(),
+                why: format!("no answer within {} s", limit.as_secs()),
+            })),
+        }
+    }
+
+    /// Keeps `mirror` going in the background.
+    fn keep<S: Store + 'static>(mut mirror: Mirror<S>, first: MirrorState) -> Mirroring {
+        let state = Arc::new(Mutex::new(first));
         let (stop, stopped) = mpsc::channel::<()>();
-        let mut mirror = Mirror::new(store, journal);
         let shared = state.clone();
         let worker = std::thread::spawn(move || loop {
             let last = !matches!(stopped.recv_timeout(EVERY), Err(RecvTimeoutError::Timeout));
@@ -216,8 +264,9 @@ impl Mirroring {
 
     fn halt(&mut self) {
         drop(self.stop.take());
+        // One last look, if the store answers in time; the operator is not held up longer.
         if let Some(w) = self.worker.take() {
-            let _ = w.join();
+            super::lease::join_within(w, Duration::from_secs(10));
         }
     }
 }

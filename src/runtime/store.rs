@@ -17,6 +17,11 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+/// The store is shared by a team (one Unix group): folders and files are group-writable, as
+/// the umask allows; nothing is for others.
+const DIR_MODE: u32 = 0o770;
+const FILE_MODE: u32 = 0o660;
+
 /// What a key holds, and the tag that names this version of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
@@ -66,7 +71,7 @@ impl Folder {
     pub fn open(root: &Path) -> Result<Folder, StoreError> {
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(DIR_MODE)
             .create(root)
             .map_err(|e| io(root, e))?;
         Ok(Folder {
@@ -94,23 +99,33 @@ impl Folder {
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(DIR_MODE)
             .create(dir)
             .map_err(|e| io(dir, e))?;
+        // A name no other writer (another machine, the same pid in another container) can
+        // have: this process's, a counter, and the time in nanoseconds; created new, never
+        // opened over another's.
         static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(
-            ".{}.{}.{n}.tmp",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
-            std::process::id(),
-        ));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io(&tmp, e))?;
+        let (mut f, tmp) = loop {
+            let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            let tmp = dir.join(format!(
+                ".{}.{}.{}.{n}.{nanos}.tmp",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
+                crate::runtime::lock::this_host().replace(['/', '.'], "_"),
+                std::process::id(),
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(FILE_MODE)
+                .open(&tmp)
+            {
+                Ok(f) => break (f, tmp),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(&tmp, e)),
+            }
+        };
         f.write_all(body).map_err(|e| io(&tmp, e))?;
         f.sync_all().map_err(|e| io(&tmp, e))?;
         Ok(tmp)
@@ -125,7 +140,7 @@ impl Folder {
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(DIR_MODE)
             .create(dir)
             .map_err(|e| io(dir, e))?;
         let side = dir.join(format!(
@@ -136,7 +151,7 @@ impl Folder {
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o600)
+            .mode(FILE_MODE)
             .open(&side)
             .map_err(|e| io(&side, e))?;
         // flock: released when `file` closes, also if this process dies.
@@ -211,8 +226,23 @@ impl Store for Folder {
         })
     }
 
+    /// The store's own clock: the time its file system gives a file touched now (on a network
+    /// file system, the server's), not this machine's.
     fn now(&self) -> Result<DateTime<Utc>, StoreError> {
-        Ok(Utc::now())
+        let clock = self.root.join(".clock");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(FILE_MODE)
+            .open(&clock)
+            .map_err(|e| io(&clock, e))?;
+        (&f).write_all(b"clock\n").map_err(|e| io(&clock, e))?;
+        let at = f
+            .metadata()
+            .and_then(|m| m.modified())
+            .map_err(|e| io(&clock, e))?;
+        Ok(DateTime::<Utc>::from(at))
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

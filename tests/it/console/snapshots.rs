@@ -297,7 +297,7 @@ impl Drive {
     }
 
     /// Works through the whole runbook, every gate approved, to its end.
-    fn to_the_end(&mut self) {
+    fn run_to_the_end(&mut self) {
         for _ in 0..100 {
             match (self.engine.status(), self.state()) {
                 (RunStatus::Finished, _) => return,
@@ -556,7 +556,7 @@ faults:
 #[test]
 fn a_finished_drill_shows_the_recovery_time_against_the_rto() {
     let mut d = Drive::new("finished", None);
-    d.to_the_end();
+    d.run_to_the_end();
     assert_eq!(d.engine.status(), &RunStatus::Finished);
     let buf = snapshot("drill_finished", &d.app(ViewMode::Drill), 120, 36);
     assert!(text(&buf).contains("RECOVERED in "), "{}", text(&buf));

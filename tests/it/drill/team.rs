@@ -197,7 +197,7 @@ fn an_expired_lease_is_taken_over_only_on_purpose_and_its_holder_then_sends_noth
     ));
     // Its lease lost, a backend sends no change: a definite refusal that says why.
     let health = LeaseHealth::held_now();
-    health.set(false);
+    health.lost();
     let (runbook, plan, approval) = an_approved_change();
     let backend = Leased {
         inner: pilotlight::cloud::sim::SimWorld::new(
@@ -447,6 +447,41 @@ fn a_drill_is_mirrored_to_the_store_and_a_journal_rechained_after_it_is_caught()
     room.until_text("Steps 15/15");
     room.send(b"q");
     assert!(room.finish().success());
+    // A stale copy of the journal (the run went on after it) is not resumed from.
+    let stale = dir.join("stale.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let head: String = text.split_inclusive('\n').take(30).collect();
+    std::fs::write(&stale, head).unwrap();
+    let resumed = run(&[
+        "drill",
+        "runbooks/pilot-light-failover.yaml",
+        "--unattended",
+        "--speed",
+        "max",
+        "--resume",
+        stale.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(2), "{said}");
+    assert!(said.contains("records this journal lacks"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(&stale).unwrap().lines().count(),
+        30,
+        "nothing was written to the stale copy"
+    );
+    // Taking over is resuming: --take-over alone is refused.
+    let alone = run(&[
+        "drill",
+        "runbooks/pilot-light-failover.yaml",
+        "--unattended",
+        "--take-over",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--take-over --resume JOURNAL"));
     // Someone with write access to the laptop re-chains the journal: another name on an
     // approval, every hash after it recomputed. The file alone verifies; against its mirror not.
     let mut prev = pilotlight::audit::GENESIS.to_string();
@@ -528,4 +563,128 @@ fn the_mirror_catches_up_after_the_store_was_unreachable_and_never_takes_half_a_
         matches!(forged.sync(), Err(MirrorError::Disagree(_))),
         "a changed first record"
     );
+}
+
+#[test]
+fn a_renewal_that_does_not_come_back_in_time_stops_changes_before_anyone_could_take_over() {
+    // The health of a lease is a deadline, not the last answer: set when a renewal began, it
+    // runs out a third of the lease before the lease itself would expire.
+    let health = LeaseHealth::held_now();
+    assert!(health.held(), "a run without a store is always held");
+    let health = LeaseHealth::until(std::time::Instant::now() - std::time::Duration::from_secs(1));
+    assert!(
+        !health.held(),
+        "past its deadline: not held, whatever the last answer said"
+    );
+    let start = std::time::Instant::now();
+    health.renewed(start, 60);
+    assert!(health.held());
+    health.renewed(start - std::time::Duration::from_secs(41), 60);
+    assert!(
+        !health.held(),
+        "a renewal begun 41 s ago covers 40 s of a 60 s lease"
+    );
+}
+
+#[test]
+fn a_lock_with_a_lease_length_out_of_bounds_is_unreadable_not_a_panic_or_free() {
+    let store = Clocked::new("lease-bounds");
+    let k = key(Namespace::Live, "rb");
+    for secs in ["100000000000000000", "18446744073709551615", "0"] {
+        let _ = std::fs::remove_dir_all(temp_dir("lease-bounds-x"));
+        let body = format!(
+            r#"{{"operator":"eve","host":"h","pid":1,"since":"2026-11-21T03:00:00Z","renewed_at":"2026-11-21T03:00:00Z","lease_secs":{secs}}}"#
+        );
+        if let Some(o) = store.get(&k).unwrap() {
+            store.remove(&k, &o.tag).unwrap();
+        }
+        store.create(&k, body.as_bytes()).unwrap();
+        let got = acquire(store.clone(), Namespace::Live, "rb", me("bo", "b"), true);
+        assert!(
+            matches!(got, Err(LeaseError::Unreadable(_))),
+            "{secs}: {:?}",
+            got.err()
+        );
+    }
+}
+
+#[test]
+fn staged_files_of_two_writers_never_share_a_name() {
+    // Two machines (same pid in two containers) racing for the same lock: each stages its own
+    // file, so neither can change the other's lock through a shared inode.
+    let store = Clocked::new("staging");
+    let k = key(Namespace::Live, "rb");
+    std::thread::scope(|sc| {
+        for i in 0..8 {
+            let store = store.clone();
+            let k = k.clone();
+            sc.spawn(move || {
+                let _ = store.create(&k, format!("{{\"writer\":{i}}}").as_bytes());
+            });
+        }
+    });
+    let body = store.get(&k).unwrap().unwrap().body;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["writer"].is_u64(), "{}", String::from_utf8_lossy(&body));
+}
+
+#[test]
+fn a_batch_written_but_whose_answer_was_lost_is_moved_past_not_a_disagreement() {
+    use pilotlight::runtime::mirror::Mirror;
+    let store = Clocked::new("mirror-lost-answer");
+    let dir = temp_dir("mirror-lost-answer");
+    let all = std::fs::read_to_string(
+        crate::common::root()
+            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = all.split_inclusive('\n').collect();
+    let journal = dir.join("j.jsonl");
+    std::fs::write(&journal, lines[..10].concat()).unwrap();
+    assert_eq!(Mirror::new(store.clone(), &journal).sync().unwrap(), 10);
+    // A look wrote records 10..15 and crashed before it heard back.
+    let started = pilotlight::audit::verify(all.as_bytes()).unwrap().records[0].clone();
+    let pilotlight::audit::Event::RunStarted(s) = &started.event else {
+        panic!()
+    };
+    let prefix = pilotlight::runtime::mirror::run_prefix(&started.runbook, &s.run_id);
+    store
+        .create(
+            &format!("{prefix}/journal/{:012}.jsonl", 10),
+            lines[10..15].concat().as_bytes(),
+        )
+        .unwrap();
+    // A new look (a restarted process) with more records: it moves past what is there.
+    std::fs::write(&journal, lines[..20].concat()).unwrap();
+    let mut m = Mirror::new(store.clone(), &journal);
+    assert_eq!(m.sync().unwrap(), 20);
+    assert_eq!(
+        pilotlight::runtime::mirror::read_batches(&*store, &prefix).unwrap(),
+        lines[..20].concat().as_bytes()
+    );
+}
+
+#[test]
+fn a_journal_behind_its_mirror_is_refused_not_run_on() {
+    use pilotlight::runtime::mirror::{Mirror, MirrorError};
+    let store = Clocked::new("mirror-ahead");
+    let dir = temp_dir("mirror-ahead");
+    let all = std::fs::read_to_string(
+        crate::common::root()
+            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = all.split_inclusive('\n').collect();
+    // The run went on elsewhere: the mirror has 20 records.
+    let ahead = dir.join("ahead.jsonl");
+    std::fs::write(&ahead, lines[..20].concat()).unwrap();
+    assert_eq!(Mirror::new(store.clone(), &ahead).sync().unwrap(), 20);
+    // A stale copy with 12 is not the run: it must not go on from there.
+    let stale = dir.join("stale.jsonl");
+    std::fs::write(&stale, lines[..12].concat()).unwrap();
+    let got = Mirror::new(store.clone(), &stale).sync();
+    let Err(MirrorError::Disagree(why)) = got else {
+        panic!("{got:?}");
+    };
+    assert!(why.contains("8 records this journal lacks"), "{why}");
 }

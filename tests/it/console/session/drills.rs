@@ -238,7 +238,7 @@ faults:
 }
 
 #[test]
-pub(crate) fn a_drill_run_to_the_end_by_a_person_finishes_and_verifies() {
+pub(crate) fn a_drill_run_run_to_the_end_by_a_person_finishes_and_verifies() {
     let rt = paused_runtime();
     let Drill {
         session,

@@ -7,7 +7,7 @@ use super::*;
 #[test]
 fn a_finished_drill_rolls_back_from_the_console_at_the_inverses_gate() {
     let mut d = Drive::new("rollback", None);
-    d.to_the_end();
+    d.run_to_the_end();
     // R asks why, then the rollback opens the inverse's gate.
     let mut app = d.app(ViewMode::Drill);
     assert_eq!(app.on_key(key(KeyCode::Char('R'))), None);

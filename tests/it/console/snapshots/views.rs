@@ -139,7 +139,7 @@ fn the_timeline_draws_each_step_against_its_expectation_the_rto_and_the_projecti
 #[test]
 fn a_finished_drill_on_the_timeline() {
     let mut d = Drive::new("timeline-finished", None);
-    d.to_the_end();
+    d.run_to_the_end();
     let mut app = d.app(ViewMode::Drill);
     app.on_key(key(KeyCode::Char('t')));
     let screen = text(&snapshot("timeline_finished", &app, 120, 36));
