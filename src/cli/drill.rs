@@ -100,6 +100,9 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         }
     };
     drill.lease = team.lease.clone();
+    if let Some(holder) = team.took_over() {
+        drill.launched.engine.taking_over(holder);
+    }
     let mirroring = match team.mirror(drill.launched.journal.path()) {
         Ok(m) => m,
         Err(code) => return code,

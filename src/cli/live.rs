@@ -136,13 +136,16 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         Ok(h) => h,
         Err(code) => return code,
     };
-    let launched = match start_or_resume(&args, &runbook, &operator, &identity) {
+    let mut launched = match start_or_resume(&args, &runbook, &operator, &identity) {
         Ok(l) => l,
         Err(e) => {
             tell!("error: {e}");
             return ExitCode::from(1);
         }
     };
+    if let Some(holder) = team.took_over() {
+        launched.engine.taking_over(holder);
+    }
     let mirroring = match team.mirror(launched.journal.path()) {
         Ok(m) => m,
         Err(code) => return code,

@@ -25,13 +25,18 @@ pub struct TeamArgs {
 /// A run's place in the team's state store: its lease, and the store its journal is mirrored to.
 pub struct Team {
     /// Held for as long as the run is open here: dropping it releases the lock.
-    #[allow(dead_code)]
     pub held: Option<Held>,
     pub lease: LeaseHealth,
     pub store: Option<(String, Arc<Folder>)>,
 }
 
 impl Team {
+    /// Whose expired lease this run took over, as the journal names them.
+    pub fn took_over(&self) -> Option<String> {
+        let old = self.held.as_ref()?.took_over.as_ref()?;
+        Some(old.who())
+    }
+
     /// Starts mirroring `journal` to the store (when there is one). A journal its mirror
     /// disagrees with (the run went on elsewhere, or this copy was changed) is not run on: the
     /// exit code after saying why.

@@ -109,6 +109,8 @@ pub struct Engine {
     context: Option<RunContext>,
     /// Who a live run is taken up again as, for its run-resumed record.
     resumed_as: Option<crate::model::Identity>,
+    /// Whose expired lease the resumption took over, for its run-resumed record.
+    took_over_from: Option<String>,
 }
 
 impl Engine {
@@ -134,6 +136,7 @@ impl Engine {
             rerun_interrupted_commands: false,
             context: None,
             resumed_as: None,
+            took_over_from: None,
         }
     }
 
@@ -163,6 +166,12 @@ impl Engine {
     /// operator, as run-started does for the one who began it.
     pub fn resume_as(&mut self, who: crate::model::Identity) {
         self.resumed_as = Some(who);
+    }
+
+    /// The run is resumed by taking over `holder`'s expired lease in the team's state store:
+    /// its run-resumed record says whose.
+    pub fn taking_over(&mut self, holder: String) {
+        self.took_over_from = Some(holder);
     }
 
     pub fn runbook(&self) -> &Runbook {

@@ -21,6 +21,7 @@ impl Engine {
             at_step: self.current_id(),
             run_id: self.state.run_id.clone(),
             aws: self.resumed_as.clone(),
+            took_over_from: self.took_over_from.clone(),
         };
         self.emit(fx, now, None, Event::RunResumed(resumed), AfterAck::Nothing);
         let i = self.state.current;

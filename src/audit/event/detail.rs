@@ -119,6 +119,9 @@ pub struct RunResumed {
     /// The AWS principal a live run is taken up again as (the record's operator is the person).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aws: Option<Identity>,
+    /// Whose expired lease in the team's state store this resumption took over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub took_over_from: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -688,3 +688,94 @@ fn a_journal_behind_its_mirror_is_refused_not_run_on() {
     };
     assert!(why.contains("8 records this journal lacks"), "{why}");
 }
+
+#[test]
+fn a_run_taken_over_after_its_holders_lease_expired_says_whose_in_its_journal() {
+    let dir = temp_dir("team-takeover");
+    let state = dir.join("store");
+    let bin = env!("CARGO_BIN_EXE_pilotlight");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_STATE_HOME", dir.join("data"))
+            .env("PILOTLIGHT_OPERATOR", "bo")
+            .env("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS", "25")
+            .current_dir(crate::common::root())
+            .output()
+            .unwrap()
+    };
+    let journal = dir.join("drill.jsonl");
+    let (j, s) = (journal.to_str().unwrap(), state.to_str().unwrap());
+    // Ana's drill dies half-way (a crash after 25 records): her lock stays, her lease runs out.
+    let first = run(&[
+        "drill",
+        "runbooks/pilot-light-failover.yaml",
+        "--unattended",
+        "--speed",
+        "max",
+        "--journal",
+        j,
+        "--state",
+        s,
+        "--operator",
+        "ana",
+    ]);
+    assert_ne!(first.status.code(), Some(0));
+    let lock = state.join("locks/drill/pilot-light-failover.json");
+    let mut held: Lease = serde_json::from_slice(&std::fs::read(&lock).unwrap_or_else(|_| {
+        // (a crash leaves the lock; a clean exit removes it: make it as a crash leaves it)
+        let stale = Lease {
+            operator: "ana".into(),
+            principal: None,
+            host: "laptop-a".into(),
+            pid: 1,
+            since: t0(),
+            renewed_at: t0(),
+            lease_secs: 60,
+        };
+        serde_json::to_vec(&stale).unwrap()
+    }))
+    .unwrap();
+    held.renewed_at = t0();
+    std::fs::write(&lock, serde_json::to_vec(&held).unwrap()).unwrap();
+    // Bo takes over by resuming the journal.
+    let out = std::process::Command::new(bin)
+        .args([
+            "drill",
+            "runbooks/pilot-light-failover.yaml",
+            "--unattended",
+            "--speed",
+            "max",
+            "--resume",
+            j,
+            "--state",
+            s,
+            "--take-over",
+        ])
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_STATE_HOME", dir.join("data"))
+        .env("PILOTLIGHT_OPERATOR", "bo")
+        .current_dir(crate::common::root())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("took the run over from ana"), "{said}");
+    let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+        .unwrap()
+        .records;
+    let resumed = records
+        .iter()
+        .find(|r| r.kind() == pilotlight::audit::EventKind::RunResumed)
+        .unwrap();
+    assert_eq!(resumed.operator, "bo");
+    let detail = resumed.event.detail().unwrap();
+    assert!(
+        detail["took_over_from"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("ana"),
+        "{detail}"
+    );
+}
