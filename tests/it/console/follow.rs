@@ -14,6 +14,24 @@ use crate::common::{load_runbook, root, t0, temp_dir};
 
 const FIXTURES: &str = "tests/fixtures/journals/v0.1";
 
+/// A follower of `journal` (read-only, as `watch --follow`), its views and its task.
+fn start(
+    rb: Arc<pilotlight::runbook::Runbook>,
+    journal: std::path::PathBuf,
+) -> (watch::Receiver<Arc<RunView>>, tokio::task::JoinHandle<()>) {
+    let estimate = estimate_rto(&rb, &Default::default());
+    let view = RunView::new(
+        rb.clone(),
+        ViewMode::ReadOnly,
+        "ana",
+        "following",
+        estimate.clone(),
+        t0(),
+    );
+    let (tx, rx) = watch::channel(Arc::new(view.clone()));
+    (rx, tokio::spawn(follow(rb, journal, estimate, view, tx)))
+}
+
 /// Follows fixture journal `name` and returns the views it published after each of `waits`.
 async fn watch_for(name: &str, waits: &[u64]) -> Vec<Arc<RunView>> {
     let dir = temp_dir("follow-clock");
@@ -24,17 +42,7 @@ async fn watch_for(name: &str, waits: &[u64]) -> Vec<Arc<RunView>> {
     )
     .unwrap();
     let rb = load_runbook(&format!("{FIXTURES}/pilot-light-failover.yaml"));
-    let estimate = estimate_rto(&rb, &Default::default());
-    let view = RunView::new(
-        rb.clone(),
-        ViewMode::ReadOnly,
-        "ana",
-        "following",
-        estimate.clone(),
-        t0(),
-    );
-    let (tx, mut rx) = watch::channel(Arc::new(view.clone()));
-    let task = tokio::spawn(follow(rb, journal, estimate, view, tx));
+    let (mut rx, task) = start(rb, journal);
     rx.changed().await.unwrap();
     let mut seen = vec![rx.borrow_and_update().clone()];
     for secs in waits {
@@ -95,17 +103,7 @@ async fn follow_while(lines: &[&str], steps: Vec<Change>) -> Vec<Arc<RunView>> {
     let journal = dir.join("j.jsonl");
     std::fs::write(&journal, lines.concat()).unwrap();
     let rb = load_runbook(&format!("{FIXTURES}/pilot-light-failover.yaml"));
-    let estimate = estimate_rto(&rb, &Default::default());
-    let view = RunView::new(
-        rb.clone(),
-        ViewMode::ReadOnly,
-        "ana",
-        "following",
-        estimate.clone(),
-        t0(),
-    );
-    let (tx, mut rx) = watch::channel(Arc::new(view.clone()));
-    let task = tokio::spawn(follow(rb, journal.clone(), estimate, view, tx));
+    let (mut rx, task) = start(rb, journal.clone());
     rx.changed().await.unwrap();
     let mut seen = vec![rx.borrow_and_update().clone()];
     for step in steps {
@@ -208,17 +206,7 @@ async fn a_journal_longer_than_one_read_is_followed_to_its_last_record() {
     let journal = dir.join("long.jsonl");
     bench_support::long_journal(&rb, 25_000, &journal);
     assert!(std::fs::metadata(&journal).unwrap().len() > 8 << 20);
-    let estimate = estimate_rto(&rb, &Default::default());
-    let view = RunView::new(
-        rb.clone(),
-        ViewMode::ReadOnly,
-        "ana",
-        "following",
-        estimate.clone(),
-        t0(),
-    );
-    let (tx, mut rx) = watch::channel(Arc::new(view.clone()));
-    let task = tokio::spawn(follow(rb, journal, estimate, view, tx));
+    let (mut rx, task) = start(rb, journal);
     rx.changed().await.unwrap();
     let v = rx.borrow_and_update().clone();
     assert_eq!(v.notice, None);
@@ -240,17 +228,7 @@ async fn a_long_journal_of_another_runbook_is_said_even_while_catching_up() {
     bench_support::long_journal(&other, 25_000, &journal);
     // Followed with the wrong runbook.
     let rb = load_runbook(&format!("{FIXTURES}/pilot-light-failover.yaml"));
-    let estimate = estimate_rto(&rb, &Default::default());
-    let view = RunView::new(
-        rb.clone(),
-        ViewMode::ReadOnly,
-        "ana",
-        "following",
-        estimate.clone(),
-        t0(),
-    );
-    let (tx, mut rx) = watch::channel(Arc::new(view.clone()));
-    let task = tokio::spawn(follow(rb, journal, estimate, view, tx));
+    let (mut rx, task) = start(rb, journal);
     tokio::time::timeout(Duration::from_secs(60), rx.changed())
         .await
         .expect("the follower said nothing")

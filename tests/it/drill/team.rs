@@ -79,6 +79,39 @@ fn me(operator: &str, host: &str) -> Lease {
     }
 }
 
+/// `pilotlight ARGS` as `operator` on their own machine (data folder `home`), with `env`.
+fn as_operator(
+    home: &std::path::Path,
+    operator: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"));
+    cmd.args(args)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("data"))
+        .env("PILOTLIGHT_OPERATOR", operator)
+        .env_remove("PILOTLIGHT_STATE")
+        .current_dir(crate::common::root());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// An unattended drill of the pilot-light runbook at full speed, then `extra`.
+fn drill_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "drill",
+        "runbooks/pilot-light-failover.yaml",
+        "--unattended",
+        "--speed",
+        "max",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
 #[test]
 fn a_second_operator_anywhere_is_refused_and_told_who_holds_the_run() {
     let store = Clocked::new("lease-held");
@@ -291,22 +324,7 @@ fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
     ana.until_text("GATE waiting for you");
     // Bo, on another "laptop" (another data folder), same runbook, same state store: refused,
     // told who holds it.
-    let bo = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
-        .args([
-            "drill",
-            "runbooks/pilot-light-failover.yaml",
-            "--unattended",
-            "--speed",
-            "max",
-            "--operator",
-            "bo",
-        ])
-        .env("PILOTLIGHT_STATE", state)
-        .env("XDG_DATA_HOME", b.join("data"))
-        .env("XDG_STATE_HOME", b.join("state"))
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap();
+    let bo = as_operator(&b, "bo", &drill_args(&[]), &[("PILOTLIGHT_STATE", state)]);
     let said = String::from_utf8_lossy(&bo.stderr);
     assert_eq!(bo.status.code(), Some(2), "{said}");
     assert!(said.contains("already being run by ana"), "{said}");
@@ -317,23 +335,7 @@ fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
     // Ana leaves: the lock goes with her, and Bo's drill runs.
     ana.send(b"q");
     assert!(ana.finish().success());
-    let bo = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
-        .args([
-            "drill",
-            "runbooks/pilot-light-failover.yaml",
-            "--unattended",
-            "--speed",
-            "max",
-            "--operator",
-            "bo",
-            "--state",
-            state,
-        ])
-        .env("XDG_DATA_HOME", b.join("data"))
-        .env("XDG_STATE_HOME", b.join("state"))
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap();
+    let bo = as_operator(&b, "bo", &drill_args(&["--state", state]), &[]);
     assert_eq!(
         bo.status.code(),
         Some(0),
@@ -341,18 +343,7 @@ fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
         String::from_utf8_lossy(&bo.stderr)
     );
     // S3 stores are not built yet, and say so rather than run unlocked.
-    let s3 = std::process::Command::new(env!("CARGO_BIN_EXE_pilotlight"))
-        .args([
-            "drill",
-            "runbooks/pilot-light-failover.yaml",
-            "--unattended",
-            "--state",
-            "s3://b/p",
-        ])
-        .env("XDG_DATA_HOME", b.join("data"))
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap();
+    let s3 = as_operator(&b, "bo", &drill_args(&["--state", "s3://b/p"]), &[]);
     assert_eq!(s3.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&s3.stderr).contains("not built yet"));
 }
@@ -361,17 +352,7 @@ fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
 fn a_drill_is_mirrored_to_the_store_and_a_journal_rechained_after_it_is_caught() {
     let dir = temp_dir("team-mirror");
     let state = dir.join("store");
-    let bin = env!("CARGO_BIN_EXE_pilotlight");
-    let run = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .args(args)
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_STATE_HOME", dir.join("data"))
-            .env("PILOTLIGHT_OPERATOR", "ana")
-            .current_dir(crate::common::root())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| as_operator(&dir, "ana", args, &[]);
     let journal = dir.join("drill.jsonl");
     let out = run(&[
         "drill",
@@ -693,18 +674,8 @@ fn a_journal_behind_its_mirror_is_refused_not_run_on() {
 fn a_run_taken_over_after_its_holders_lease_expired_says_whose_in_its_journal() {
     let dir = temp_dir("team-takeover");
     let state = dir.join("store");
-    let bin = env!("CARGO_BIN_EXE_pilotlight");
-    let run = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .args(args)
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_STATE_HOME", dir.join("data"))
-            .env("PILOTLIGHT_OPERATOR", "bo")
-            .env("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS", "25")
-            .current_dir(crate::common::root())
-            .output()
-            .unwrap()
-    };
+    let crash_after_25 = [("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS", "25")];
+    let run = |args: &[&str]| as_operator(&dir, "bo", args, &crash_after_25);
     let journal = dir.join("drill.jsonl");
     let (j, s) = (journal.to_str().unwrap(), state.to_str().unwrap());
     // Ana's drill dies half-way (a crash after 25 records): her lock stays, her lease runs out.
@@ -740,25 +711,12 @@ fn a_run_taken_over_after_its_holders_lease_expired_says_whose_in_its_journal() 
     held.renewed_at = t0();
     std::fs::write(&lock, serde_json::to_vec(&held).unwrap()).unwrap();
     // Bo takes over by resuming the journal.
-    let out = std::process::Command::new(bin)
-        .args([
-            "drill",
-            "runbooks/pilot-light-failover.yaml",
-            "--unattended",
-            "--speed",
-            "max",
-            "--resume",
-            j,
-            "--state",
-            s,
-            "--take-over",
-        ])
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_STATE_HOME", dir.join("data"))
-        .env("PILOTLIGHT_OPERATOR", "bo")
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap();
+    let out = as_operator(
+        &dir,
+        "bo",
+        &drill_args(&["--resume", j, "--state", s, "--take-over"]),
+        &[],
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("took the run over from ana"), "{said}");
