@@ -12,13 +12,18 @@ impl App {
             Screen::Main => self.focus,
         };
         match focus {
-            Pane::Resources => match self.visible_resources().get(self.resource_row) {
-                Some(name) => {
-                    let name = name.to_string();
-                    self.copy_resource(&name)
+            Pane::Resources => {
+                match self.visible_resources().get(self.resource_row) {
+                    Some(name) => {
+                        let name = name.to_string();
+                        self.copy_resource(&name)
+                    }
+                    None => self.message = Some(
+                        "no resource here to copy: move to one (Up/Down) or clear the filter (Esc)"
+                            .into(),
+                    ),
                 }
-                None => self.message = Some("no resource here to copy".into()),
-            },
+            }
             Pane::Steps | Pane::Detail => self.copy_step(),
             Pane::Audit => match &self.view.journal {
                 Some(path) => {
@@ -37,7 +42,12 @@ impl App {
                 let what = format!("{name}'s AWS id");
                 self.copied(&what, res.id.clone())
             }
-            None => self.message = Some("no resource here to copy".into()),
+            None => {
+                self.message = Some(
+                    "no resource here to copy: move to one (Up/Down) or clear the filter (Esc)"
+                        .into(),
+                )
+            }
         }
     }
 

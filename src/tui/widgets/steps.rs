@@ -31,14 +31,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let pos = visible.iter().position(|i| *i == shown);
     let first = first_row(pos.unwrap_or(0), visible.len(), height);
     // As wide as the longest step id (at most 22), so durations fit in narrow panes.
-    let id_width = v
-        .runbook
-        .steps
-        .iter()
-        .map(|s| s.id.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(22);
+    let id_width = id_width(&v.runbook, 22);
     // In a narrow pane the mark (✓ ? … ✗ ») stands for the state word, and durations stay.
     let show_state = area.width.saturating_sub(2) as usize >= 2 + id_width + 14 + 11;
     let items: Vec<ListItem> = visible
@@ -127,4 +120,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 pub fn first_row(pos: usize, len: usize, height: usize) -> usize {
     pos.saturating_sub(height.saturating_sub(1) / 2)
         .min(len.saturating_sub(height))
+}
+
+/// The width of the step id column: the longest id, at most `most`.
+pub fn id_width(runbook: &crate::runbook::Runbook, most: usize) -> usize {
+    runbook
+        .steps
+        .iter()
+        .map(|s| s.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(most)
 }

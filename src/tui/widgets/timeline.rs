@@ -117,14 +117,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if inner.height < 3 || inner.width < 30 {
         return;
     }
-    let label = v
-        .runbook
-        .steps
-        .iter()
-        .map(|s| s.id.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(if inner.width < 90 { 16 } else { 22 });
+    let label = super::steps::id_width(&v.runbook, if inner.width < 90 { 16 } else { 22 });
     let width = (inner.width as usize).saturating_sub(label + 3).max(10);
     let col =
         |secs: u64| ((secs as u128 * width as u128 / span.max(1) as u128) as usize).min(width - 1);

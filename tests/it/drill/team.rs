@@ -505,11 +505,7 @@ fn the_mirror_catches_up_after_the_store_was_unreachable_and_never_takes_half_a_
     use pilotlight::runtime::mirror::{read_batches, Mirror, MirrorError};
     let store = Clocked::new("mirror-outage");
     let dir = temp_dir("mirror-outage");
-    let all = std::fs::read_to_string(
-        crate::common::root()
-            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
-    )
-    .unwrap();
+    let (all, prefix) = unfinished_run();
     let lines: Vec<&str> = all.split_inclusive('\n').collect();
     let journal = dir.join("j.jsonl");
     std::fs::write(&journal, lines[..10].concat()).unwrap();
@@ -527,11 +523,6 @@ fn the_mirror_catches_up_after_the_store_was_unreachable_and_never_takes_half_a_
     std::fs::write(&journal, lines.concat()).unwrap();
     assert_eq!(mirror.sync().unwrap(), lines.len() as u64);
     // The store holds the journal exactly, in batches created once each.
-    let started = pilotlight::audit::verify(all.as_bytes()).unwrap().records[0].clone();
-    let pilotlight::audit::Event::RunStarted(s) = &started.event else {
-        panic!()
-    };
-    let prefix = pilotlight::runtime::mirror::run_prefix(&started.runbook, &s.run_id);
     assert_eq!(read_batches(&*store, &prefix).unwrap(), all.as_bytes());
     // A second mirror of the same journal (the run resumed on another machine) writes nothing
     // twice; one of a journal that differs from the mirror stops and says so.
@@ -614,21 +605,12 @@ fn a_batch_written_but_whose_answer_was_lost_is_moved_past_not_a_disagreement() 
     use pilotlight::runtime::mirror::Mirror;
     let store = Clocked::new("mirror-lost-answer");
     let dir = temp_dir("mirror-lost-answer");
-    let all = std::fs::read_to_string(
-        crate::common::root()
-            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
-    )
-    .unwrap();
+    let (all, prefix) = unfinished_run();
     let lines: Vec<&str> = all.split_inclusive('\n').collect();
     let journal = dir.join("j.jsonl");
     std::fs::write(&journal, lines[..10].concat()).unwrap();
     assert_eq!(Mirror::new(store.clone(), &journal).sync().unwrap(), 10);
     // A look wrote records 10..15 and crashed before it heard back.
-    let started = pilotlight::audit::verify(all.as_bytes()).unwrap().records[0].clone();
-    let pilotlight::audit::Event::RunStarted(s) = &started.event else {
-        panic!()
-    };
-    let prefix = pilotlight::runtime::mirror::run_prefix(&started.runbook, &s.run_id);
     store
         .create(
             &format!("{prefix}/journal/{:012}.jsonl", 10),
@@ -650,11 +632,7 @@ fn a_journal_behind_its_mirror_is_refused_not_run_on() {
     use pilotlight::runtime::mirror::{Mirror, MirrorError};
     let store = Clocked::new("mirror-ahead");
     let dir = temp_dir("mirror-ahead");
-    let all = std::fs::read_to_string(
-        crate::common::root()
-            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
-    )
-    .unwrap();
+    let (all, _) = unfinished_run();
     let lines: Vec<&str> = all.split_inclusive('\n').collect();
     // The run went on elsewhere: the mirror has 20 records.
     let ahead = dir.join("ahead.jsonl");
@@ -736,4 +714,19 @@ fn a_run_taken_over_after_its_holders_lease_expired_says_whose_in_its_journal() 
             .starts_with("ana"),
         "{detail}"
     );
+}
+
+/// An unfinished drill's journal (a v0.1 fixture), and where its run goes in a store.
+fn unfinished_run() -> (String, String) {
+    let all = std::fs::read_to_string(
+        crate::common::root()
+            .join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
+    )
+    .unwrap();
+    let started = pilotlight::audit::verify(all.as_bytes()).unwrap().records[0].clone();
+    let pilotlight::audit::Event::RunStarted(s) = &started.event else {
+        panic!("the fixture begins with its run's start")
+    };
+    let prefix = pilotlight::runtime::mirror::run_prefix(&started.runbook, &s.run_id);
+    (all, prefix)
 }
