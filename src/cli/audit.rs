@@ -7,9 +7,12 @@ use std::process::ExitCode;
 
 use crate::audit::{format_time, verify, Event, Tamper};
 
-/// A journal's bytes: a file, or a run's folder in a state store (its mirrored batches in
-/// order).
+/// A journal's bytes: a file, or a run in a state store (its folder, or its `s3://` URL: its
+/// mirrored batches in order).
 pub fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Some(url) = path.to_str().filter(|p| p.starts_with("s3://")) {
+        return super::team::read_s3_run(url).map_err(std::io::Error::other);
+    }
     if !path.is_dir() {
         return std::fs::read(path);
     }

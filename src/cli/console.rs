@@ -277,12 +277,31 @@ pub fn watch(rt: &Runtime, args: WatchArgs) -> ExitCode {
         estimate.clone(),
         now,
     );
+    // A run in an S3 state store, by its URL: read with reads only.
+    let in_store = match args.follow.as_deref().and_then(|p| p.to_str()) {
+        Some(url) if url.starts_with("s3://") => {
+            let Some((root, prefix)) = super::team::split_run_url(url) else {
+                tell!("error: `{}` is not a run's URL (s3://BUCKET/PREFIX/runs/RUNBOOK/RUN_ID, as `pilotlight runs` lists them)", crate::safe::one_line(url));
+                return ExitCode::from(2);
+            };
+            match super::team::open_store(root, Some(&runbook), Access::ReadOnly) {
+                Ok(store) => Some(crate::runtime::StoreRun::new(store, prefix)),
+                Err(e) => {
+                    tell!("error: the state store: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        _ => None,
+    };
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
     // Reading and replaying the journal (or observing the world) is a task of its own: the
     // screen never waits for the disk.
     let producer = rt.spawn(async move {
         match args.follow {
-            Some(journal) => follow::follow(runbook, journal, estimate, view, views_tx).await,
+            Some(journal) => {
+                follow::follow(runbook, journal, in_store, estimate, view, views_tx).await
+            }
             None if !args.sim => {
                 // Read-only twice over: a backend that refuses every change, and clients whose
                 // request guard lets only reads leave the process.

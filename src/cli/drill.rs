@@ -84,7 +84,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     let team = match super::team::hold(
         &args.team,
         crate::runtime::lease::Namespace::Drill,
-        &runbook.id,
+        &runbook,
         &operator,
         None,
         args.resume.is_some(),

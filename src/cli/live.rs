@@ -128,7 +128,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
     let team = match super::team::hold(
         &args.team,
         crate::runtime::lease::Namespace::Live,
-        &runbook.id,
+        &runbook,
         &operator,
         Some(identity.arn.clone()),
         args.resume.is_some(),

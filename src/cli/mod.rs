@@ -154,7 +154,8 @@ pub enum Command {
         /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
-        /// The journal of the run to follow (it is re-read as it grows).
+        /// The journal of the run to follow, or its URL in a state store (`pilotlight runs`
+        /// lists them); only what it gains is read.
         #[arg(long, value_name = "JOURNAL")]
         follow: Option<std::path::PathBuf>,
         /// Show the simulated world's health instead of AWS.
@@ -167,8 +168,8 @@ pub enum Command {
         /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
-        /// The state store (default: $PILOTLIGHT_STATE).
-        #[arg(long, value_name = "DIR")]
+        /// The state store: s3://BUCKET/PREFIX or a folder (default: $PILOTLIGHT_STATE).
+        #[arg(long, value_name = "STORE")]
         state: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: runs::RunsFormat,
@@ -186,20 +187,20 @@ pub enum Command {
 pub enum AuditCommand {
     /// Exit 0 if the journal is exactly as written; 1 naming the first bad line otherwise.
     Verify {
-        /// The journal file of a run (JSONL), as `drill` or `run` wrote it, or a run's folder
-        /// in a state store (`STATE/runs/RUNBOOK/RUN_ID`).
+        /// The journal file of a run (JSONL), as `drill` or `run` wrote it, or a run's URL in a
+        /// state store (`s3://BUCKET/PREFIX/runs/RUNBOOK/RUN_ID` or that folder).
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
-        /// Also compare it with its mirror in the state store (a run's folder there): a
-        /// journal re-chained after it was mirrored is caught.
+        /// Also compare it with its mirror in the state store (the run's URL there, as `runs`
+        /// lists it): a journal re-chained after it was mirrored is caught.
         #[arg(long, value_name = "RUN")]
         against: Option<std::path::PathBuf>,
     },
     /// The post-incident timeline of a journal: per step who, when, how long, against the
     /// expected durations and the RTO target.
     Report {
-        /// The journal file of a run (JSONL), as `drill` or `run` wrote it, or a run's folder
-        /// in a state store.
+        /// The journal file of a run (JSONL), as `drill` or `run` wrote it, or a run's URL in a
+        /// state store.
         #[arg(value_name = "JOURNAL")]
         journal: std::path::PathBuf,
         /// Markdown for people, JSON for machines.

@@ -1,4 +1,4 @@
-//! `pilotlight runs RUNBOOK --state DIR [--format table|json]`: the runs of a runbook its team's
+//! `pilotlight runs RUNBOOK --state STORE [--format table|json]`: the runs of a runbook its team's
 //! state store holds (their mirrored journals), newest first: id, operator, when it began, how
 //! it stands, and where it is (`url`, for `watch --follow`, `audit verify` and `audit report`).
 
@@ -9,9 +9,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::audit::{format_time, verify, Event};
+use crate::cloud::aws::clients::Access;
 use crate::engine::{Engine, RunStatus};
 use crate::runtime::mirror::read_batches;
-use crate::runtime::store::{Folder, Store};
+use crate::runtime::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RunsFormat {
@@ -37,15 +38,11 @@ pub fn run(runbook_file: &Path, state: Option<String>, format: RunsFormat) -> Ex
         .or_else(|| std::env::var("PILOTLIGHT_STATE").ok())
         .filter(|s| !s.trim().is_empty())
     else {
-        tell!("error: which state store? give it with --state DIR (or PILOTLIGHT_STATE)");
+        tell!("error: which state store? give it with --state s3://BUCKET/PREFIX or --state DIR (or PILOTLIGHT_STATE)");
         return ExitCode::from(2);
     };
-    if state.contains("://") {
-        tell!("error: only a folder can be a state store in this version (--state DIR)");
-        return ExitCode::from(2);
-    }
     let root = state.trim_end_matches('/').to_string();
-    let store = match Folder::open(Path::new(&root)) {
+    let store = match super::team::open_store(&root, Some(&runbook), Access::ReadOnly) {
         Ok(s) => s,
         Err(e) => {
             tell!("error: the state store: {e}");
@@ -68,7 +65,7 @@ pub fn run(runbook_file: &Path, state: Option<String>, format: RunsFormat) -> Ex
     let runbook = Arc::new(runbook);
     let mut rows: Vec<RunRow> = ids
         .iter()
-        .map(|id| row(&store, &runbook, id, &root))
+        .map(|id| row(&*store, &runbook, id, &root))
         .collect();
     rows.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
     match format {
@@ -107,7 +104,7 @@ pub fn run(runbook_file: &Path, state: Option<String>, format: RunsFormat) -> Ex
 }
 
 /// One run as its mirror tells it.
-fn row(store: &Folder, runbook: &Arc<crate::runbook::Runbook>, id: &str, root: &str) -> RunRow {
+fn row(store: &dyn Store, runbook: &Arc<crate::runbook::Runbook>, id: &str, root: &str) -> RunRow {
     let prefix = format!("runs/{}/{id}", runbook.id);
     let url = format!("{root}/{prefix}");
     let mut row = RunRow {

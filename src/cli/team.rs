@@ -4,17 +4,19 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::cloud::aws::clients::Access;
+use crate::cloud::aws::s3_store::S3Store;
 use crate::cloud::leased::LeaseHealth;
 use crate::runtime::lease::{self, Held, Lease, LeaseError, Namespace};
 use crate::runtime::mirror::Mirroring;
-use crate::runtime::store::Folder;
+use crate::runtime::store::{Folder, Store};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TeamArgs {
-    /// The team's state store: a folder every operator's machine reaches. One run per runbook
-    /// there, whichever machine it runs on; drills apart from live runs (default:
-    /// $PILOTLIGHT_STATE).
-    #[arg(long, value_name = "DIR")]
+    /// The team's state store: s3://BUCKET/PREFIX (in a region that survives the incident), or
+    /// a folder every operator's machine reaches. One run per runbook there, whichever machine
+    /// it runs on; drills apart from live runs (default: $PILOTLIGHT_STATE).
+    #[arg(long, value_name = "STORE")]
     pub state: Option<String>,
     /// Take over a run whose holder's lease in the state store has expired (the holder's
     /// machine is gone); resume its journal with --resume.
@@ -27,7 +29,7 @@ pub struct Team {
     /// Held for as long as the run is open here: dropping it releases the lock.
     pub held: Option<Held>,
     pub lease: LeaseHealth,
-    pub store: Option<(String, Arc<Folder>)>,
+    pub store: Option<(String, Arc<dyn Store>)>,
 }
 
 impl Team {
@@ -79,7 +81,7 @@ pub fn mirrored(team: &Team, mirroring: Option<Mirroring>) {
 pub fn hold(
     team: &TeamArgs,
     ns: Namespace,
-    runbook: &str,
+    runbook: &crate::runbook::Runbook,
     operator: &str,
     principal: Option<String>,
     resuming: bool,
@@ -104,20 +106,16 @@ pub fn hold(
             store: None,
         });
     };
-    if state.contains("://") {
-        tell!(
-            "error: `{}`: only a folder can be a state store in this version (--state DIR); S3 stores are not built yet",
-            crate::safe::one_line(&state)
-        );
-        return Err(ExitCode::from(2));
-    }
-    let store = match Folder::open(std::path::Path::new(&state)) {
-        Ok(s) => Arc::new(s),
+    let store = match open_store(&state, Some(runbook), Access::ReadWrite) {
+        Ok(s) => s,
         Err(e) => {
             tell!("error: the state store: {e}");
             return Err(ExitCode::from(2));
         }
     };
+    if let Some(w) = store.warning() {
+        tell!("warning: {w}");
+    }
     let me = Lease {
         operator: operator.to_string(),
         principal,
@@ -130,7 +128,7 @@ pub fn hold(
     match lease::acquire_within(
         store.clone(),
         ns,
-        runbook,
+        &runbook.id,
         me,
         team.take_over,
         ANSWER_WITHIN,
@@ -159,4 +157,65 @@ pub fn hold(
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// The region of a runbook's state store in S3: its recovery region (which survives the
+/// incident), else the standard chain's, else us-east-1.
+fn store_region(runbook: Option<&crate::runbook::Runbook>) -> String {
+    runbook
+        .and_then(|r| r.failover.as_ref())
+        .map(|f| f.recovery.clone())
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+/// The state store `state` names: `s3://BUCKET/PREFIX` or a folder. A read-only store
+/// (`watch`, `runs`, `audit`) can send no write.
+pub fn open_store(
+    state: &str,
+    runbook: Option<&crate::runbook::Runbook>,
+    access: Access,
+) -> Result<Arc<dyn Store>, String> {
+    if state.starts_with("s3://") {
+        let timeouts = crate::cloud::aws::clients::Timeouts::from_env()?;
+        let store = S3Store::open(state, &store_region(runbook), access, timeouts)
+            .map_err(|e| e.to_string())?;
+        return Ok(Arc::new(store));
+    }
+    if state.contains("://") {
+        return Err(format!(
+            "`{}`: a state store is s3://BUCKET/PREFIX or a folder",
+            crate::safe::one_line(state)
+        ));
+    }
+    let folder = Folder::open(std::path::Path::new(state)).map_err(|e| e.to_string())?;
+    Ok(Arc::new(folder))
+}
+
+/// A run's URL in an S3 store (`s3://BUCKET/PREFIX/runs/RUNBOOK/RUN_ID`) as its store's URL and
+/// the run's place in it (`runs/RUNBOOK/RUN_ID`).
+pub fn split_run_url(url: &str) -> Option<(&str, &str)> {
+    let i = url.strip_prefix("s3://")?.rfind("/runs/")? + "s3://".len();
+    Some((&url[..i], &url[i + 1..]))
+}
+
+/// The journal of the run at `url` in an S3 store (its mirrored batches in order), read with
+/// reads only.
+pub fn read_s3_run(url: &str) -> Result<Vec<u8>, String> {
+    let (root, prefix) = split_run_url(url).ok_or_else(|| {
+        format!(
+            "`{}` is not a run's URL (s3://BUCKET/PREFIX/runs/RUNBOOK/RUN_ID, as `pilotlight runs` lists them)",
+            crate::safe::one_line(url)
+        )
+    })?;
+    let store = open_store(root, None, Access::ReadOnly)?;
+    let bytes = crate::runtime::mirror::read_batches(&*store, prefix).map_err(|e| e.to_string())?;
+    if bytes.is_empty() {
+        return Err(format!(
+            "{url} holds no journal batches: is the run's URL right?"
+        ));
+    }
+    Ok(bytes)
 }

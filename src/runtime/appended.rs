@@ -90,3 +90,81 @@ async fn appended_batches(
     *looked_at = at_end.then_some(total);
     Ok(Some((out, at_end)))
 }
+
+/// A run followed by its URL in a state store (S3): each of its batches is read once, in
+/// order, and only the batches after the last one read are asked for.
+pub struct StoreRun {
+    store: std::sync::Arc<dyn crate::runtime::store::Store>,
+    /// `runs/RUNBOOK/RUN_ID`.
+    prefix: String,
+    /// The last batch read.
+    last: Option<String>,
+    /// Bytes read but not yet taken, starting at journal offset `base`.
+    base: u64,
+    pending: Vec<u8>,
+}
+
+impl StoreRun {
+    pub fn new(store: std::sync::Arc<dyn crate::runtime::store::Store>, prefix: &str) -> StoreRun {
+        StoreRun {
+            store,
+            prefix: prefix.to_string(),
+            last: None,
+            base: 0,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// As [`appended`], for a run in a state store: what its batches hold from byte `from`, at
+/// most about [`PIECE`] bytes, and whether that is all there is for now.
+pub(super) async fn appended_store(
+    run: &mut StoreRun,
+    from: u64,
+) -> Result<Option<(Vec<u8>, bool)>, (String, bool)> {
+    if from < run.base || from > run.base + run.pending.len() as u64 {
+        return Err((
+            format!("byte {from} of the run is not where its batches were read up to"),
+            true,
+        ));
+    }
+    run.pending.drain(..(from - run.base) as usize);
+    run.base = from;
+    let mut more = false;
+    if (run.pending.len() as u64) < PIECE {
+        let (store, journal, last) = (
+            run.store.clone(),
+            format!("{}/journal", run.prefix),
+            run.last.clone(),
+        );
+        let got = tokio::task::spawn_blocking(move || {
+            let keys = store.list_after(&journal, last.as_deref())?;
+            let mut read = Vec::new();
+            let mut size = 0u64;
+            for key in keys.iter().filter(|k| k.ends_with(".jsonl")) {
+                if size >= PIECE {
+                    return Ok((read, true));
+                }
+                // A listed batch is never removed or changed; one gone is a tampered store.
+                let body = store.get(key)?.map(|o| o.body).unwrap_or_default();
+                size += body.len() as u64;
+                read.push((key.clone(), body));
+            }
+            Ok::<_, crate::runtime::store::StoreError>((read, false))
+        })
+        .await
+        .map_err(|e| (e.to_string(), false))?
+        .map_err(|e| (e.to_string(), false))?;
+        more = got.1;
+        for (key, body) in got.0 {
+            run.pending.extend(body);
+            run.last = Some(key);
+        }
+    }
+    if run.pending.is_empty() {
+        return Ok(None);
+    }
+    let take = run.pending.len().min(PIECE as usize);
+    let at_end = !more && take == run.pending.len();
+    Ok(Some((run.pending[..take].to_vec(), at_end)))
+}

@@ -9,7 +9,7 @@ use chrono::Utc;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
-use super::appended::appended;
+use super::appended::{appended, appended_store, StoreRun};
 use super::view::{RunView, TAIL};
 use crate::audit::{Chain, Record};
 use crate::cloud::{Observe, ReadOnly};
@@ -20,13 +20,15 @@ use crate::runbook::Runbook;
 /// How often a followed journal is looked at.
 pub const FOLLOW_EVERY: StdDuration = StdDuration::from_millis(500);
 
-/// Publishes the run recorded in `journal` each time it grows, until the console goes away.
+/// Publishes the run recorded in `journal` (a file or a run's folder, or in `in_store`, a run
+/// in an S3 state store) each time it grows, until the console goes away.
 /// Only what was appended is read, verified against the last record and folded into the run:
 /// the cost of a look does not grow with the journal, and nothing but the console's tail of
 /// records is kept.
 pub async fn follow(
     runbook: Arc<Runbook>,
     journal: PathBuf,
+    mut in_store: Option<StoreRun>,
     estimate: RtoEstimate,
     mut view: RunView,
     views: watch::Sender<Arc<RunView>>,
@@ -57,7 +59,10 @@ pub async fn follow(
         // (the error, and whether reading on could ever help: not after tampering)
         let grown = match broken {
             true => Ok(None),
-            false => appended(&journal, chain.consumed, &mut looked_at).await,
+            false => match &mut in_store {
+                Some(run) => appended_store(run, chain.consumed).await,
+                None => appended(&journal, chain.consumed, &mut looked_at).await,
+            },
         };
         // A long journal is read a piece at a time, without pausing, until it is caught up.
         let mut behind = false;

@@ -139,7 +139,7 @@ pub fn join_within(worker: std::thread::JoinHandle<()>, limit: Duration) {
 }
 
 /// [`acquire`], given at most `limit` to get an answer from the store.
-pub fn acquire_within<S: Store + 'static>(
+pub fn acquire_within<S: Store + ?Sized + 'static>(
     store: Arc<S>,
     ns: Namespace,
     runbook: &str,
@@ -162,7 +162,7 @@ pub fn acquire_within<S: Store + 'static>(
 
 /// Takes the run's lock in `store`, or says who holds it. `take_over` replaces an expired lease
 /// (never a live one).
-pub fn acquire<S: Store + 'static>(
+pub fn acquire<S: Store + ?Sized + 'static>(
     store: Arc<S>,
     ns: Namespace,
     runbook: &str,
@@ -236,7 +236,7 @@ pub fn acquire<S: Store + 'static>(
 }
 
 /// Renews the lease every third of its length until told to stop, then releases it.
-fn renew<S: Store>(
+fn renew<S: Store + ?Sized>(
     store: &S,
     key: &str,
     mut lease: Lease,

@@ -36,7 +36,7 @@ pub struct MirrorState {
 }
 
 /// Copies a local journal's new records to a store.
-pub struct Mirror<S: Store> {
+pub struct Mirror<S: Store + ?Sized> {
     store: Arc<S>,
     journal: PathBuf,
     chain: Chain,
@@ -44,7 +44,7 @@ pub struct Mirror<S: Store> {
     prefix: Option<String>,
 }
 
-impl<S: Store> Mirror<S> {
+impl<S: Store + ?Sized> Mirror<S> {
     pub fn new(store: Arc<S>, journal: &Path) -> Mirror<S> {
         Mirror {
             store,
@@ -190,7 +190,7 @@ pub struct Mirroring {
 impl Mirroring {
     /// Takes a first look at once (within `limit`): a journal its mirror disagrees with (the run
     /// went on elsewhere) is not run on. A store that does not answer only delays the mirror.
-    pub fn start<S: Store + 'static>(
+    pub fn start<S: Store + ?Sized + 'static>(
         store: Arc<S>,
         journal: &Path,
         limit: Duration,
@@ -221,7 +221,7 @@ impl Mirroring {
     }
 
     /// Keeps `mirror` going in the background.
-    fn keep<S: Store + 'static>(mut mirror: Mirror<S>, first: MirrorState) -> Mirroring {
+    fn keep<S: Store + ?Sized + 'static>(mut mirror: Mirror<S>, first: MirrorState) -> Mirroring {
         let state = Arc::new(Mutex::new(first));
         let (stop, stopped) = mpsc::channel::<()>();
         let shared = state.clone();

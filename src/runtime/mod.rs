@@ -2,6 +2,7 @@
 //! results back as inputs.
 
 mod appended;
+pub use appended::StoreRun;
 pub mod clock;
 mod flight;
 pub mod follow;

@@ -58,6 +58,36 @@ pub trait Store: Send + Sync {
     fn now(&self) -> Result<DateTime<Utc>, StoreError>;
     /// The keys under `prefix` (a folder: `runs/RUNBOOK/`), in order.
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+    /// The keys under `prefix` that sort after `after`, in order: what a follower has not
+    /// seen yet of a journal's batches.
+    fn list_after(&self, prefix: &str, after: Option<&str>) -> Result<Vec<String>, StoreError> {
+        let mut keys = self.list(prefix)?;
+        if let Some(after) = after {
+            keys.retain(|k| k.as_str() > after);
+        }
+        Ok(keys)
+    }
+    /// What the team should know about how safe the store is (an S3 bucket with neither
+    /// versioning nor Object Lock), asked once as a run starts.
+    fn warning(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Refuses a key pilotlight never writes: one that could leave the store's folder or prefix.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && !key.starts_with('/')
+        && key
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@/".contains(c));
+    match ok {
+        true => Ok(()),
+        false => Err(StoreError::BadKey(crate::safe::one_line(key))),
+    }
 }
 
 /// The store as a folder.
@@ -80,18 +110,8 @@ impl Folder {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let ok = !key.is_empty()
-            && !key.starts_with('/')
-            && key
-                .split('/')
-                .all(|p| !p.is_empty() && p != "." && p != "..")
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.@/".contains(c));
-        match ok {
-            true => Ok(self.root.join(key)),
-            false => Err(StoreError::BadKey(crate::safe::one_line(key))),
-        }
+        check_key(key)?;
+        Ok(self.root.join(key))
     }
 
     /// A complete temporary file beside `path`, to be linked or renamed into place.

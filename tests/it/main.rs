@@ -63,6 +63,7 @@ mod aws {
     mod crash;
     mod moto;
     mod replay;
+    mod s3_state;
     mod status;
     mod watch;
 }

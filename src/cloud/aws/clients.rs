@@ -250,6 +250,30 @@ impl Clients {
                 .any(|k| k == service || k.starts_with(&format!("{service}@")))
     }
 
+    /// The S3 client for the team's state store in `region`: reads (`false`) retry, writes
+    /// (`true`) are sent once. Path-style addressing when the endpoint is set by hand (a local
+    /// S3 such as moto has no per-bucket host names).
+    pub fn s3(&self, region: &str, changes: bool) -> aws_sdk_s3::Client {
+        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .region(Region::new(region.to_string()))
+            .timeout_config(timeout_config(self.timeouts))
+            .retry_config(RetryConfig::standard().with_max_attempts(self.timeouts.max_attempts))
+            .interceptor(Guard {
+                changes,
+                ..self.guard.clone()
+            });
+        if changes {
+            b = b.retry_classifier(SendOnce);
+        }
+        if let Some(url) = self.endpoint("s3", region) {
+            b = b.endpoint_url(url);
+        }
+        if self.endpoint_set("s3") {
+            b = b.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+
     fn endpoint(&self, service: &str, region: &str) -> Option<String> {
         self.endpoints
             .get(&format!("{service}@{region}"))

@@ -17,6 +17,7 @@ mod observe_net;
 mod pace;
 mod resolve;
 mod route53_health;
+pub mod s3_store;
 
 use std::sync::Arc;
 

@@ -18,7 +18,7 @@ fn time(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
 
 /// Seeds a DB instance with a snapshot and a volume with a snapshot; returns the runbook text
 /// and the newest recovery point time of each as moto itself reports them.
-async fn seed(tag: &str) -> (String, DateTime<Utc>, DateTime<Utc>) {
+pub(super) async fn seed(tag: &str) -> (String, DateTime<Utc>, DateTime<Utc>) {
     let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
     let rds = aws_sdk_rds::Client::new(&sdk);
     let db = format!("{tag}-orders");

@@ -29,7 +29,10 @@ fn start(
         t0(),
     );
     let (tx, rx) = watch::channel(Arc::new(view.clone()));
-    (rx, tokio::spawn(follow(rb, journal, estimate, view, tx)))
+    (
+        rx,
+        tokio::spawn(follow(rb, journal, None, estimate, view, tx)),
+    )
 }
 
 /// Follows fixture journal `name` and returns the views it published after each of `waits`.

@@ -342,10 +342,13 @@ fn two_machines_with_one_state_folder_run_one_drill_at_a_time() {
         "{}",
         String::from_utf8_lossy(&bo.stderr)
     );
-    // S3 stores are not built yet, and say so rather than run unlocked.
+    // A store that cannot be one is refused, never run unlocked.
     let s3 = as_operator(&b, "bo", &drill_args(&["--state", "s3://b/p"]), &[]);
     assert_eq!(s3.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&s3.stderr).contains("not built yet"));
+    assert!(String::from_utf8_lossy(&s3.stderr).contains("is not an S3 bucket name"));
+    let gs = as_operator(&b, "bo", &drill_args(&["--state", "gs://bucket/p"]), &[]);
+    assert_eq!(gs.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&gs.stderr).contains("s3://BUCKET/PREFIX or a folder"));
 }
 
 #[test]

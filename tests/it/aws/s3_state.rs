@@ -1,0 +1,305 @@
+//! The team's state store in S3, over the wire against moto (which enforces `If-None-Match`
+//! and `If-Match` as S3 does): the store's conditional writes, one live run per runbook across
+//! machines, a drill mirrored to the bucket and everything that reads a run by its URL.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pilotlight::cloud::aws::clients::{Access, Timeouts};
+use pilotlight::cloud::aws::s3_store::S3Store;
+use pilotlight::runtime::store::{Store, StoreError};
+
+use crate::common::pty::Pty;
+use crate::common::{moto, root, temp_dir};
+
+/// A new bucket in moto, named for the test.
+async fn bucket(name: &str) -> String {
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("pl-{name}-{}", std::process::id());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    bucket
+}
+
+async fn store(url: &str, access: Access) -> S3Store {
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    let url = url.to_string();
+    // Opened off the test's runtime, as the binary opens it before its own.
+    tokio::task::spawn_blocking(move || {
+        S3Store::open_with(&url, "us-east-1", access, Timeouts::default(), Some(sdk)).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_s3_store_creates_once_and_replaces_or_removes_only_what_was_read() {
+    let b = bucket("cas").await;
+    let s = Arc::new(store(&format!("s3://{b}/team"), Access::ReadWrite).await);
+    let s2 = s.clone();
+    tokio::task::spawn_blocking(move || {
+        let s = s2;
+        let t1 = s.create("locks/live/rb.json", b"one").unwrap();
+        assert!(matches!(
+            s.create("locks/live/rb.json", b"two"),
+            Err(StoreError::Exists(_))
+        ));
+        let got = s.get("locks/live/rb.json").unwrap().unwrap();
+        assert_eq!(
+            (got.body.as_slice(), got.tag.as_str()),
+            (&b"one"[..], t1.as_str())
+        );
+        let t2 = s.replace("locks/live/rb.json", b"three", &t1).unwrap();
+        // The first tag is stale now: a second writer that read "one" loses.
+        assert!(matches!(
+            s.replace("locks/live/rb.json", b"four", &t1),
+            Err(StoreError::Changed(_))
+        ));
+        assert!(matches!(
+            s.remove("locks/live/rb.json", &t1),
+            Err(StoreError::Changed(_))
+        ));
+        s.remove("locks/live/rb.json", &t2).unwrap();
+        assert_eq!(s.get("locks/live/rb.json").unwrap(), None);
+        // Keys come back relative to the prefix, in order; the clock's object is not one.
+        for k in [
+            "runs/rb/r1/journal/000000000001.jsonl",
+            "runs/rb/r1/journal/000000000007.jsonl",
+        ] {
+            s.create(k, b"x\n").unwrap();
+        }
+        let at = s.now().unwrap();
+        assert!((chrono::Utc::now() - at).num_seconds().abs() < 60, "{at}");
+        assert_eq!(
+            s.list("runs/rb").unwrap(),
+            [
+                "runs/rb/r1/journal/000000000001.jsonl",
+                "runs/rb/r1/journal/000000000007.jsonl"
+            ]
+        );
+        assert_eq!(
+            s.list_after(
+                "runs/rb/r1/journal",
+                Some("runs/rb/r1/journal/000000000001.jsonl")
+            )
+            .unwrap(),
+            ["runs/rb/r1/journal/000000000007.jsonl"]
+        );
+        // A bucket without versioning or Object Lock is said to be one.
+        let w = s.warning().unwrap_or_default();
+        assert!(w.contains("neither versioning nor Object Lock"), "{w}");
+    })
+    .await
+    .unwrap();
+    // A read-only store (a war room's) sends no write at all.
+    let ro = store(&format!("s3://{b}/team"), Access::ReadOnly).await;
+    tokio::task::spawn_blocking(move || {
+        let e = ro.create("locks/live/other.json", b"x").unwrap_err();
+        assert!(e.to_string().contains("read-only"), "{e}");
+        assert_eq!(ro.get("locks/live/other.json").unwrap(), None);
+        assert_eq!(ro.list("runs/rb").unwrap().len(), 2);
+    })
+    .await
+    .unwrap();
+}
+
+fn pilotlight(dir: &std::path::Path, operator: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(args)
+        .current_dir(root())
+        .envs(moto::binary_env(dir, moto::url(), "us-east-1"))
+        .env("PILOTLIGHT_OPERATOR", operator)
+        .env_remove("PILOTLIGHT_STATE")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_mirrored_to_s3_is_listed_verified_and_followed_from_another_machine() {
+    let b = bucket("drill").await;
+    let state = format!("s3://{b}/team");
+    let (ana, room) = (temp_dir("s3-drill-ana"), temp_dir("s3-drill-room"));
+    let journal = ana.join("drill.jsonl");
+    let (state2, ana2, room2, journal2) =
+        (state.clone(), ana.clone(), room.clone(), journal.clone());
+    tokio::task::spawn_blocking(move || {
+        let (state, ana, room, journal) = (state2, ana2, room2, journal2);
+        let j = journal.to_str().unwrap();
+        let out = pilotlight(
+            &ana,
+            "ana",
+            &[
+                "drill",
+                "runbooks/pilot-light-failover.yaml",
+                "--unattended",
+                "--speed",
+                "max",
+                "--journal",
+                j,
+                "--state",
+                &state,
+            ],
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{said}{err}");
+        assert!(err.contains("neither versioning nor Object Lock"), "{err}");
+        let line = said
+            .lines()
+            .find(|l| l.starts_with("mirror: "))
+            .unwrap_or_else(|| panic!("{said}"));
+        let url = line.split(" records in ").nth(1).unwrap().to_string();
+        assert!(
+            url.starts_with(&format!("{state}/runs/pilot-light-failover/")),
+            "{url}"
+        );
+        // Listed, from another machine, with its url.
+        let runs = pilotlight(
+            &room,
+            "room",
+            &[
+                "runs",
+                "runbooks/pilot-light-failover.yaml",
+                "--state",
+                &state,
+                "--format",
+                "json",
+            ],
+        );
+        let listed: serde_json::Value = serde_json::from_slice(&runs.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&runs.stderr)));
+        assert_eq!(listed[0]["url"], url.as_str(), "{listed}");
+        assert_eq!(listed[0]["status"], "finished", "{listed}");
+        assert_eq!(listed[0]["operator"], "ana", "{listed}");
+        // Verified and reported by its url.
+        let verify = pilotlight(&room, "room", &["audit", "verify", &url]);
+        let said = String::from_utf8_lossy(&verify.stdout);
+        assert_eq!(verify.status.code(), Some(0), "{said}");
+        assert!(said.contains("intact"), "{said}");
+        let report = pilotlight(
+            &room,
+            "room",
+            &["audit", "report", &url, "--format", "json"],
+        );
+        assert_eq!(
+            report.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&report.stderr)
+        );
+        assert!(
+            pilotlight(&ana, "ana", &["audit", "verify", j, "--against", &url])
+                .status
+                .success()
+        );
+        // The war room follows it by its url, in a real terminal, with its own data folder.
+        let env = moto::binary_env(&room, moto::url(), "us-east-1");
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut pty = Pty::spawn_with(
+            &[
+                "watch",
+                "runbooks/pilot-light-failover.yaml",
+                "--follow",
+                &url,
+            ],
+            &room,
+            24,
+            80,
+            &env,
+            Duration::from_secs(60),
+        );
+        pty.until_text("RECOVERED in");
+        pty.until_text("Steps 15/15");
+        pty.send(b"q");
+        assert!(pty.finish().success());
+        // Re-chained on the laptop after the run: caught against the bucket.
+        let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+            .unwrap()
+            .records;
+        let mut prev = pilotlight::audit::GENESIS.to_string();
+        let mut forged = String::new();
+        for r in &records {
+            let operator = match r.kind() {
+                pilotlight::audit::EventKind::GateApproved => "someone-else",
+                _ => r.operator.as_str(),
+            };
+            let entry = pilotlight::audit::Entry {
+                at: r.at,
+                step: r.step.clone(),
+                event: r.event.clone(),
+            };
+            let (line, rec) =
+                pilotlight::audit::seal(r.seq, operator, &r.runbook, r.mode, &entry, &prev)
+                    .unwrap();
+            forged.push_str(&line);
+            prev = rec.hash;
+        }
+        std::fs::write(&journal, forged).unwrap();
+        assert!(pilotlight(&ana, "ana", &["audit", "verify", j])
+            .status
+            .success());
+        let against = pilotlight(&ana, "ana", &["audit", "verify", j, "--against", &url]);
+        let said = String::from_utf8_lossy(&against.stdout);
+        assert_eq!(against.status.code(), Some(1), "{said}");
+        assert!(said.contains("DIFFERS FROM ITS MIRROR"), "{said}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_live_run_anywhere_with_the_same_s3_store_is_refused_naming_the_holder() {
+    let b = bucket("live").await;
+    let state = format!("s3://{b}/team");
+    let (text, _, _) = super::cli::seed("s3lock").await;
+    let (ana, bo) = (temp_dir("s3-live-ana"), temp_dir("s3-live-bo"));
+    let runbook = ana.join("restore.yaml");
+    std::fs::write(&runbook, &text).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let rb = runbook.to_str().unwrap();
+        let env = moto::binary_env(&ana, moto::url(), "us-east-1");
+        let mut env: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("PILOTLIGHT_OPERATOR", "ana"));
+        let mut first = Pty::spawn_with(
+            &["run", rb, "--state", &state],
+            &ana,
+            36,
+            120,
+            &env,
+            Duration::from_secs(60),
+        );
+        first.until_text(" LIVE ");
+        first.until_text("GATE waiting for you");
+        // Bo, on another laptop (his own data folder), same runbook and bucket.
+        let env = moto::binary_env(&bo, moto::url(), "us-east-1");
+        let mut env: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("PILOTLIGHT_OPERATOR", "bo"));
+        let mut second = Pty::spawn_with(
+            &["run", rb, "--state", &state],
+            &bo,
+            36,
+            120,
+            &env,
+            Duration::from_secs(60),
+        );
+        second.until_text("already being run by ana");
+        assert_eq!(second.finish().exit_code(), 2, "{}", second.screen());
+        first.send(b"q");
+        assert!(first.finish().success(), "{}", first.screen());
+    })
+    .await
+    .unwrap();
+    // Released on the way out: the next operator need not wait for the lease to expire.
+    let s = store(&format!("s3://{b}/team"), Access::ReadOnly).await;
+    let locks = tokio::task::spawn_blocking(move || s.list("locks").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(locks, Vec::<String>::new());
+}
