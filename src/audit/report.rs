@@ -268,6 +268,11 @@ pub struct GateReport {
     /// What the cloud said the change would do when the decision was made (a cutover's
     /// before -> after).
     pub seen: Option<String>,
+    /// At a two-approver gate: the second person (their AWS principal in a live run), and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_approver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]

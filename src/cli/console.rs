@@ -85,6 +85,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         expect,
         lease,
         mirror,
+        approvals,
     } = drill;
     let target = format!("simulated world ({})", world.scenario_name());
     let fast = match speed {
@@ -103,6 +104,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         expect,
         lease,
         mirror,
+        approvals,
     };
     attend(attended, operator, runbook_file).await
 }
@@ -124,6 +126,8 @@ pub struct Attended<B> {
     pub lease: crate::cloud::leased::LeaseHealth,
     /// How far the journal's mirror in the state store has come (the header says if behind).
     pub mirror: Option<Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
+    /// Where second approvers' approvals come from (the state store).
+    pub approvals: Option<crate::runtime::runner::Approvals>,
 }
 
 /// Runs the session as a task and the console on this thread, until the run ends or the
@@ -143,6 +147,7 @@ where
         expect,
         lease,
         mirror,
+        approvals,
     } = run;
     let Launched {
         journal,
@@ -165,10 +170,12 @@ where
         clock.now(),
     );
     view.notice = notice.clone();
+    view.approve_url = approvals.as_ref().map(|a| a.url.clone());
     let (views_tx, views_rx) = watch::channel(Arc::new(view.clone()));
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     // A resumed run's audit pane goes on from its journal, not from an empty page.
     let skip = records.len().saturating_sub(crate::runtime::view::TAIL);
+    let waiting = approvals.map(|a| (a, records.clone()));
     let log = ConsoleLog {
         notice,
         tail: records.into_iter().skip(skip).collect(),
@@ -187,6 +194,10 @@ where
         first,
     )
     .observe_every(chrono::TimeDelta::minutes(1));
+    let runner = match waiting {
+        Some((a, records)) => runner.with_approvals(a, &records),
+        None => runner,
+    };
     let session = Interactive {
         runner,
         estimate,

@@ -45,6 +45,8 @@ pub struct Drill {
     pub lease: crate::cloud::leased::LeaseHealth,
     /// How far its journal's mirror in the state store has come.
     pub mirror: Option<Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
+    /// Where second approvers' approvals come from (the state store).
+    pub approvals: Option<crate::runtime::runner::Approvals>,
 }
 
 pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
@@ -108,6 +110,7 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         Err(code) => return code,
     };
     drill.mirror = mirroring.as_ref().map(|m| m.state.clone());
+    drill.approvals = team.approvals(&drill.launched.engine);
     let code = if args.unattended {
         rt.block_on(super::unattended::run(drill, args.speed, args.rollback))
     } else {
@@ -189,5 +192,6 @@ fn prepare(
         lock,
         lease: crate::cloud::leased::LeaseHealth::held_now(),
         mirror: None,
+        approvals: None,
     })
 }

@@ -150,6 +150,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         Ok(m) => m,
         Err(code) => return code,
     };
+    let approvals = team.approvals(&launched.engine);
     let attended = Attended {
         launched,
         backend: aws,
@@ -162,6 +163,7 @@ pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
         expect: None,
         lease: team.lease.clone(),
         mirror: mirroring.as_ref().map(|m| m.state.clone()),
+        approvals,
     };
     let code = rt.block_on(attend(attended, &operator, &args.runbook));
     // Mirrored to the end, and released, as the run ends here.

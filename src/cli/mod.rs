@@ -30,6 +30,7 @@ macro_rules! tell {
     }};
 }
 
+mod approve;
 mod audit;
 mod console;
 
@@ -162,6 +163,9 @@ pub enum Command {
         #[arg(long)]
         sim: bool,
     },
+    /// Approve, as a second person, the change waiting at a two-approver gate (`approvers: 2`)
+    /// of the run at RUN_URL: shows the request, asks for the phrase and a reason.
+    Approve(approve::ApproveArgs),
     /// The runs of a runbook in the team's state store, newest first: id, operator, start,
     /// status and url (for watch --follow, audit verify and audit report).
     Runs {
@@ -297,6 +301,7 @@ pub fn main() -> ExitCode {
             state,
             format,
         } => runs::run(&runbook, state, format),
+        Command::Approve(args) => approve::run(rt, args),
         Command::Watch {
             runbook,
             follow,

@@ -9,6 +9,7 @@ use crate::cloud::aws::s3_store::S3Store;
 use crate::cloud::leased::LeaseHealth;
 use crate::runtime::lease::{self, Held, Lease, LeaseError, Namespace};
 use crate::runtime::mirror::Mirroring;
+use crate::runtime::runner::Approvals;
 use crate::runtime::store::{Folder, Store};
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -37,6 +38,17 @@ impl Team {
     pub fn took_over(&self) -> Option<String> {
         let old = self.held.as_ref()?.took_over.as_ref()?;
         Some(old.who())
+    }
+
+    /// Where second approvers' approvals of this run come from: beside its mirror in the store.
+    pub fn approvals(&self, engine: &crate::engine::Engine) -> Option<Approvals> {
+        let (root, store) = self.store.as_ref()?;
+        let prefix = crate::runtime::mirror::run_prefix(&engine.runbook().id, engine.run_id());
+        Some(Approvals {
+            store: store.clone(),
+            url: format!("{root}/{prefix}"),
+            prefix,
+        })
     }
 
     /// Starts mirroring `journal` to the store (when there is one). A journal its mirror
@@ -96,6 +108,14 @@ pub fn hold(
         return Err(ExitCode::from(2));
     }
     let Some(state) = state else {
+        if let Some(step) = runbook
+            .steps
+            .iter()
+            .find(|s| s.gate.as_ref().is_some_and(|g| g.approvers > 1))
+        {
+            tell!("error: step {}'s gate needs a second approver, who approves through the team's state store: give one with --state STORE (or PILOTLIGHT_STATE)", step.id);
+            return Err(ExitCode::from(2));
+        }
         if team.take_over {
             tell!("error: --take-over takes over a run in a state store: give it with --state DIR");
             return Err(ExitCode::from(2));

@@ -21,6 +21,8 @@ use crate::runtime::unattended::run_to_end;
 
 struct Progress {
     t0: DateTime<Utc>,
+    /// The run's URL, where a second approver approves it.
+    approve_at: Option<String>,
     abort_after: Option<u64>,
     written: u64,
 }
@@ -39,6 +41,14 @@ impl Observer for Progress {
             }
             Event::StepFailed(f) => format!("{name}: {}", f.error),
             Event::RunAborted(a) => format!("{name}: {}", a.reason),
+            Event::GateConfirmed(_) => format!(
+                "{name}: waiting for a second approver: pilotlight approve {}",
+                self.approve_at.as_deref().unwrap_or("RUN_URL")
+            ),
+            Event::GateApproved(g) if g.second.is_some() => format!(
+                "{name}: also by {}",
+                g.second.as_ref().map_or("", |s| s.operator.as_str())
+            ),
             _ => name.to_string(),
         };
         let mut out = std::io::stdout().lock();
@@ -65,6 +75,7 @@ pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
         lock: _lock,
         lease,
         mirror: _,
+        approvals,
     } = drill;
     let abort_after = std::env::var("PILOTLIGHT_FAULT_ABORT_AFTER_RECORDS")
         .ok()
@@ -80,9 +91,11 @@ pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
     let t0 = launched.t0;
     let progress = Progress {
         t0,
+        approve_at: approvals.as_ref().map(|a| a.url.clone()),
         abort_after,
         written: 0,
     };
+    let records = launched.records;
     let mut runner = Runner::new(
         launched.engine,
         launched.journal,
@@ -96,6 +109,9 @@ pub async fn run(drill: Drill, speed: Speed, rollback: bool) -> ExitCode {
         launched.first,
     )
     .observe_every(chrono::TimeDelta::minutes(1));
+    if let Some(a) = approvals {
+        runner = runner.with_approvals(a, &records);
+    }
     let mut status = run_to_end(&mut runner).await;
     // Then undo what the run changed, newest first (unless a resumed journal already began).
     if rollback && runner.engine().state().rollback.is_none() {

@@ -113,14 +113,19 @@ impl State {
                 }
             }
             Event::AttemptBegun(d) => self.begin(runbook, i, at, d.attempt),
-            Event::GateShown(_) => self.steps[i].state = StepState::AwaitingGate,
+            Event::GateShown(_) => {
+                self.steps[i].state = StepState::AwaitingGate;
+                self.steps[i].confirmed = None;
+            }
+            Event::GateConfirmed(d) => self.steps[i].confirmed = Some(d.clone()),
             Event::GateApproved(d) => {
                 self.steps[i].approved = Some(Approved {
                     seq,
                     unattended: d.unattended,
                 })
             }
-            Event::GateCancelled(_) | Event::Error(_) => {}
+            Event::GateCancelled(_) => self.steps[i].confirmed = None,
+            Event::Error(_) => {}
             Event::Intent(d) => {
                 let run = &mut self.steps[i];
                 run.attempt = d.attempt;

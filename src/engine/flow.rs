@@ -65,6 +65,7 @@ impl Engine {
                 fx.push(Effect::Finished(status));
             }
             Input::Gate(decision) => self.gate_decision(decision, now, fx),
+            Input::SecondApproval(second) => self.second_approval(second, now, fx),
             Input::ManualDone | Input::ManualAssumed => match self.current_step() {
                 Some((step, StepState::Running)) if matches!(step.body, StepBody::Manual) => {
                     let done = if input == Input::ManualAssumed {

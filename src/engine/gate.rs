@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::plan::render;
 use super::{AfterAck, Effect, Engine, GateDecision, StepState};
-use crate::audit::event::{GateApproved, GateCancelled, GateShown};
+use crate::audit::event::{GateApproved, GateCancelled, GateShown, SecondApproval};
 use crate::audit::Event;
 use crate::model::ActionPlan;
 use crate::runbook::{ReasonPolicy, Step, StepBody};
@@ -21,6 +21,7 @@ impl Engine {
         match &step.gate {
             Some(gate) if self.state.steps[i].approved.is_none() => {
                 let shown = GateShown {
+                    approvers: (gate.approvers > 1).then_some(gate.approvers),
                     confirm: gate.confirm,
                     preview: self.preview(step),
                     reason: gate.reason,
@@ -123,9 +124,73 @@ impl Engine {
                 AfterAck::Nothing,
             );
         }
+        if self.state.steps[i].confirmed.is_some() {
+            return fx.push(Effect::Refused(
+                "confirmed: waiting for a second approver (`pilotlight approve`)".into(),
+            ));
+        }
         let approved = match approval(gate, d, seen) {
             Ok(a) => a,
             Err(why) => return fx.push(Effect::Refused(why)),
+        };
+        // The operator's half: the request now waits for a second, different person.
+        if gate.approvers > 1 {
+            let confirmed = Event::GateConfirmed(approved);
+            return self.emit(fx, now, Some(i), confirmed, AfterAck::Nothing);
+        }
+        let after = AfterAck::BeginAttempt { step: i };
+        self.emit(fx, now, Some(i), Event::GateApproved(approved), after);
+    }
+}
+
+impl Engine {
+    /// The step whose two-approver gate waits for a second person: the operator has confirmed.
+    pub fn awaiting_second(&self) -> Option<&Step> {
+        let i = self.state.current;
+        let run = self.state.steps.get(i)?;
+        let waits = run.state == StepState::AwaitingGate
+            && run.approved.is_none()
+            && run.confirmed.is_some()
+            && !self.rolling_back();
+        waits.then(|| self.runbook.steps.get(i)).flatten()
+    }
+
+    /// A second person's approval: the gate passes with both, and the attempt begins once that
+    /// record is durable. The runtime has checked who approved and what; the engine checks the
+    /// approval is for this step's waiting request and says what the gate asks for.
+    pub(super) fn second_approval(
+        &mut self,
+        second: SecondApproval,
+        now: DateTime<Utc>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(step) = self.awaiting_second().cloned() else {
+            return fx.push(Effect::Refused(
+                "no request waits for a second approver".into(),
+            ));
+        };
+        let i = self.state.current;
+        let (Some(gate), Some(first)) = (&step.gate, self.state.steps[i].confirmed.clone()) else {
+            return;
+        };
+        if second.step != step.id {
+            return fx.push(Effect::Refused(format!(
+                "the approval is for step {}, not {}",
+                second.step, step.id
+            )));
+        }
+        let decision = GateDecision {
+            approve: true,
+            typed: second.typed.clone(),
+            reason: second.reason.clone(),
+            unattended: false,
+        };
+        if let Err(why) = approval(gate, decision, None) {
+            return fx.push(Effect::Refused(format!("the second approval: {why}")));
+        }
+        let approved = GateApproved {
+            second: Some(second),
+            ..first
         };
         let after = AfterAck::BeginAttempt { step: i };
         self.emit(fx, now, Some(i), Event::GateApproved(approved), after);
@@ -153,5 +218,6 @@ pub(super) fn approval(
         seen,
         typed: d.typed,
         unattended: d.unattended,
+        second: None,
     })
 }

@@ -18,6 +18,9 @@ pub enum Input {
     /// A journal write failed: nothing may change any more.
     JournalFailed(String),
     Gate(GateDecision),
+    /// A second person approved the request waiting at the current step's two-approver gate
+    /// (the runtime has checked it is another person, bound to that request).
+    SecondApproval(crate::audit::event::SecondApproval),
     /// What the cloud says the change behind an open gate would do now (a cutover's before ->
     /// after), as the operator sees it; journaled with the gate's decision.
     LivePreview {

@@ -75,6 +75,9 @@ pub struct StepRun {
     /// The gate's approval, once its record was written (the capability to change things is
     /// minted from it only once that record is durable).
     pub approved: Option<Approved>,
+    /// At a two-approver gate: the operator's confirmation, once its record was written; the
+    /// gate stays open for the second person.
+    pub confirmed: Option<crate::audit::event::GateApproved>,
     /// The change requested by the current attempt (its intent).
     pub plan: Option<ActionPlan>,
     pub wait: Option<WaitFor>,

@@ -260,6 +260,8 @@ pub struct Gate {
     /// The operator must type exactly this to proceed.
     pub typed: Option<String>,
     pub reason: ReasonPolicy,
+    /// People who must approve: 1, or 2 (a second, different person, through the state store).
+    pub approvers: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -128,6 +128,11 @@ pub struct RawGate {
     pub typed: Option<String>,
     #[serde(default)]
     pub reason: ReasonPolicy,
+    /// People who must approve: 1 (the default) or 2. With 2, after the operator confirms, a
+    /// second, different person approves the same request with `pilotlight approve RUN_URL`
+    /// from their own machine; the run needs a state store (`--state`).
+    #[schemars(range(min = 1, max = 2))]
+    pub approvers: Option<u8>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

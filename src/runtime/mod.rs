@@ -3,6 +3,7 @@
 
 mod appended;
 pub use appended::StoreRun;
+pub mod approvals;
 pub mod clock;
 mod flight;
 pub mod follow;

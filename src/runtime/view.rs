@@ -63,6 +63,8 @@ pub struct RunView {
     pub notice: Option<String>,
     /// The gate waiting for the operator: a step's, or a step's rollback.
     pub open_gate: Option<OpenGate>,
+    /// The run's URL in the state store, where a second approver approves it.
+    pub approve_url: Option<String>,
     /// The rollback, once one began.
     pub rollback: Option<Rollback>,
     /// How many steps a rollback would undo now (the run is over, none began yet).
@@ -113,6 +115,7 @@ impl RunView {
             preview: None,
             notice: None,
             open_gate: None,
+            approve_url: None,
             rollback: None,
             rollback_ready: 0,
             rollback_progress: None,

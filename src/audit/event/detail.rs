@@ -171,6 +171,9 @@ pub struct GateShown {
     pub reason: ReasonPolicy,
     /// The phrase the operator must type.
     pub typed: Option<String>,
+    /// People who must approve, when more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approvers: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -183,6 +186,29 @@ pub struct GateApproved {
     pub typed: Option<String>,
     /// Confirmed by `drill --unattended`, not a person.
     pub unattended: bool,
+    /// At a two-approver gate: the second person's approval, as they gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second: Option<SecondApproval>,
+}
+
+/// A second person's approval of a request at a two-approver gate (`pilotlight approve`),
+/// bound to the hash of the `gate-confirmed` record it approves: that request and no other.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecondApproval {
+    /// The step whose gate it approves.
+    pub step: String,
+    /// The hash of the `gate-confirmed` record it approves.
+    pub bound_to: String,
+    pub operator: String,
+    /// The AWS principal (live runs): who the person is, role session name included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    pub typed: Option<String>,
+    pub reason: Option<String>,
+    /// When they approved, by their machine's clock.
+    pub at: String,
+    pub host: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

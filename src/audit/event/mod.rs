@@ -29,6 +29,8 @@ pub enum EventKind {
     GateShown,
     GateApproved,
     GateCancelled,
+    /// The operator confirmed a two-approver gate: the request waits for a second person.
+    GateConfirmed,
     /// Written and fsynced before a change is requested.
     Intent,
     /// Written after the change request returned (success or failure).
@@ -69,6 +71,7 @@ impl EventKind {
             EventKind::GateShown => "gate-shown",
             EventKind::GateApproved => "gate-approved",
             EventKind::GateCancelled => "gate-cancelled",
+            EventKind::GateConfirmed => "gate-confirmed",
             EventKind::Intent => "intent",
             EventKind::Outcome => "outcome",
             EventKind::StepSucceeded => "step-succeeded",
@@ -110,6 +113,8 @@ pub enum Event {
     GateShown(GateShown),
     GateApproved(GateApproved),
     GateCancelled(GateCancelled),
+    /// The first of two approvals (the operator's); the change waits for the second.
+    GateConfirmed(GateApproved),
     Intent(Intent),
     Outcome(Outcome),
     StepSucceeded(StepSucceeded),
@@ -145,6 +150,7 @@ impl Event {
             Event::GateShown(_) => EventKind::GateShown,
             Event::GateApproved(_) => EventKind::GateApproved,
             Event::GateCancelled(_) => EventKind::GateCancelled,
+            Event::GateConfirmed(_) => EventKind::GateConfirmed,
             Event::Intent(_) => EventKind::Intent,
             Event::Outcome(_) => EventKind::Outcome,
             Event::StepSucceeded(_) => EventKind::StepSucceeded,
@@ -183,6 +189,7 @@ impl Event {
             Event::GateShown(d) => v(d),
             Event::GateApproved(d) => v(d),
             Event::GateCancelled(d) => v(d),
+            Event::GateConfirmed(d) => v(d),
             Event::Intent(d) => v(d),
             Event::Outcome(d) => v(d),
             Event::StepSucceeded(d) => v(d),
@@ -231,6 +238,7 @@ impl Event {
             EventKind::GateShown => Event::GateShown(f(detail)?),
             EventKind::GateApproved => Event::GateApproved(f(detail)?),
             EventKind::GateCancelled => Event::GateCancelled(f(detail)?),
+            EventKind::GateConfirmed => Event::GateConfirmed(f(detail)?),
             EventKind::Intent => Event::Intent(f(detail)?),
             EventKind::Outcome => Event::Outcome(f(detail)?),
             EventKind::StepSucceeded => Event::StepSucceeded(f(detail)?),

@@ -171,6 +171,12 @@ impl Builder {
                 let id = clean(id);
                 let s = self.step(&id, rec.seq, false);
                 s.operators_add(&operator);
+                // A second approver had a hand in the step too.
+                if let Event::GateApproved(g) = event {
+                    if let Some(second) = &g.second {
+                        s.operators_add(&clean(&second.operator));
+                    }
+                }
                 s.apply(event, at, &operator);
             }
             (event, None) => self.note(format!(

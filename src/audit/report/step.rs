@@ -76,6 +76,12 @@ impl StepReport {
                             g.reason = text(&d.reason);
                             g.unattended = Some(d.unattended);
                             g.seen = text(&d.seen);
+                            if let Some(second) = &d.second {
+                                g.second_approver = Some(clean(
+                                    second.principal.as_deref().unwrap_or(&second.operator),
+                                ));
+                                g.second_reason = text(&second.reason);
+                            }
                         }
                         Event::GateCancelled(d) => {
                             g.decision = GateDecision::Cancelled;

@@ -166,6 +166,26 @@ impl AwsCloud {
     }
 }
 
+/// Who the standard AWS configuration is (STS GetCallerIdentity in its region): for a second
+/// approver, whose approval is their principal's.
+pub async fn caller(timeouts: Timeouts) -> Result<Identity, CloudError> {
+    let sdk = clients::load_config(timeouts).await;
+    let clients = Clients::new(sdk, Access::ReadOnly, timeouts, Endpoints::new());
+    let region = clients.home_region();
+    match clients.sts(&region).get_caller_identity().send().await {
+        Ok(out) => Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+        }),
+        Err(e) => Err(errors::cloud_error(
+            "sts:GetCallerIdentity",
+            timeouts.operation.as_secs().max(1),
+            e,
+        )),
+    }
+}
+
 impl Observe for AwsCloud {
     async fn observe(
         &self,

@@ -42,7 +42,8 @@ pub(super) fn wait_state(step: &Step) -> Option<&str> {
 }
 
 /// The gate a step's rollback passes: its `inverse.gate`, else the step's own, else a plain
-/// confirmation (a rollback changes things too).
+/// confirmation (a rollback changes things too). One person approves a rollback: it undoes
+/// what was approved, and must not wait for someone who cannot be reached.
 pub fn rollback_gate(step: &Step) -> Gate {
     let own = match &step.body {
         StepBody::Action {
@@ -50,11 +51,16 @@ pub fn rollback_gate(step: &Step) -> Gate {
         } => inv.gate.clone(),
         _ => None,
     };
-    own.or_else(|| step.gate.clone()).unwrap_or(Gate {
+    let gate = own.or_else(|| step.gate.clone()).unwrap_or(Gate {
         confirm: true,
         typed: None,
         reason: ReasonPolicy::Optional,
-    })
+        approvers: 1,
+    });
+    Gate {
+        approvers: 1,
+        ..gate
+    }
 }
 
 /// A gate waiting for the operator: a step's, or a step's rollback.
@@ -121,7 +127,8 @@ impl Engine {
         let i = self.state.current;
         let step = self.runbook.steps.get(i)?;
         let run = self.state.steps.get(i)?;
-        (run.state == StepState::AwaitingGate && run.approved.is_none())
+        // Confirmed at a two-approver gate: it waits for the second person, not the operator.
+        (run.state == StepState::AwaitingGate && run.approved.is_none() && run.confirmed.is_none())
             .then(|| step.gate.clone())
             .flatten()
             .map(|gate| OpenGate {
@@ -286,6 +293,7 @@ impl Engine {
         };
         let gate = rollback_gate(&self.runbook.steps[i]);
         let shown = GateShown {
+            approvers: None,
             confirm: gate.confirm,
             preview: Some(self.rollback_preview(i)),
             reason: gate.reason,

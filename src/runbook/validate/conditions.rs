@@ -54,10 +54,22 @@ impl Checker<'_> {
             );
             return None;
         }
+        let approvers = g.approvers.unwrap_or(1);
+        if !(1..=2).contains(&approvers) {
+            let mut at = path.to_vec();
+            at.push(Seg::Key("approvers"));
+            self.error_at(
+                &at,
+                format!("a gate has 1 or 2 approvers, not {approvers}"),
+                "use `approvers: 2` for a change a second person must approve",
+            );
+            return None;
+        }
         Some(Gate {
             confirm: g.confirm || typed.is_some(),
             typed,
             reason: g.reason,
+            approvers,
         })
     }
 

@@ -17,6 +17,9 @@ use futures_util::FutureExt;
 
 mod people;
 mod perform;
+mod second;
+
+pub use second::Approvals;
 
 use super::clock::Clock;
 use super::flight::InFlight;
@@ -77,6 +80,8 @@ pub struct Runner<B, C, O> {
     /// A drill's command step at the console: what the scenario says it answers, held until
     /// the operator marks it done (step, attempt, answer).
     held_command: Option<HeldCommand>,
+    /// Second approvals, when the run has a state store.
+    approvals: Option<second::Watch>,
 }
 
 type HeldCommand = (String, u32, Result<(i32, String), String>);
@@ -117,7 +122,24 @@ where
             errors: HashMap::new(),
             closing: false,
             held_command: None,
+            approvals: None,
         }
+    }
+
+    /// Takes second approvals from the team's state store; `records` are a resumed run's (a
+    /// request may be waiting already).
+    pub fn with_approvals(mut self, approvals: Approvals, records: &[Record]) -> Self {
+        self.approvals = Some(second::Watch::new(approvals, records));
+        self
+    }
+
+    /// Whether the step in hand waits for a second approver's approval in the store.
+    fn awaiting_second(&self) -> bool {
+        !self.closing
+            && self
+                .approvals
+                .as_ref()
+                .is_some_and(|w| w.wants(&self.engine))
     }
 
     /// Observes every resource this often (changes are journaled as status snapshots), first at
@@ -221,9 +243,13 @@ where
         e.runbook().steps.get(i).map(|s| s.id.clone())
     }
 
-    /// Whether anything is on its way: an answer, the gate's look, a status round.
+    /// Whether anything is on its way: an answer, the gate's look, a status round, a second
+    /// approver's approval.
     pub fn expecting(&self) -> bool {
-        !self.in_flight.is_empty() || self.looking.is_some() || self.round.is_some()
+        !self.in_flight.is_empty()
+            || self.looking.is_some()
+            || self.round.is_some()
+            || self.awaiting_second()
     }
 
     /// The earliest timer (a drill's manual step or command finishing), if any.
@@ -335,6 +361,15 @@ where
             seen = async { Some(self.round.as_mut()?.await) }, if self.round.is_some() => {
                 self.round = None;
                 self.observed(seen.unwrap_or_default());
+            }
+            found = async { self.approvals.as_mut()?.next().await.ok() }, if self.awaiting_second() => {
+                if let (Some(found), Some(w)) = (found, self.approvals.as_mut()) {
+                    let (approval, refused) = w.took(found);
+                    for why in refused {
+                        self.observer.refused(&why);
+                    }
+                    self.inputs.extend(approval);
+                }
             }
             else => std::future::pending().await,
         }

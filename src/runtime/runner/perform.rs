@@ -62,6 +62,9 @@ where
         match effect {
             Effect::Record(entry) => match self.journal.append(&entry) {
                 Ok(record) => {
+                    if let Some(w) = &mut self.approvals {
+                        w.recorded(&record);
+                    }
                     self.observer.recorded(&record);
                     self.inputs.push_back(Input::Recorded);
                 }

@@ -49,7 +49,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             lines.push(Line::from(Span::styled(what, theme.alert())));
         }
     }
-    if is_current && run.state == StepState::AwaitingGate && v.mode != ViewMode::ReadOnly {
+    let second = is_current && run.state == StepState::AwaitingGate && run.confirmed.is_some();
+    if second {
+        // Confirmed at a two-approver gate: the next move is someone else's.
+        let who = match v.mode {
+            ViewMode::ReadOnly => "GATE confirmed: waiting for a second approver",
+            _ => "GATE confirmed: waiting for a second approver (another person)",
+        };
+        lines.push(Line::from(Span::styled(who, theme.alert())));
+        let how = match &v.approve_url {
+            Some(url) => format!("they run: pilotlight approve {}", clean(url)),
+            None => "they run: pilotlight approve RUN_URL (pilotlight runs lists it)".into(),
+        };
+        lines.push(Line::from(how));
+    }
+    if is_current && run.state == StepState::AwaitingGate && !second && v.mode != ViewMode::ReadOnly
+    {
         // A manual step's gate is its one question: passing it says the work is done.
         let ask = match step.body {
             StepBody::Manual => "do this by hand, then pass its GATE: press g",
