@@ -57,6 +57,13 @@ impl App {
         let Some(step) = v.runbook.steps.get(self.shown_step()) else {
             return;
         };
+        // Waiting for a second approver: what they need is the run's URL.
+        let waits = v.steps.get(self.shown_step()).is_some_and(|r| {
+            r.state == crate::engine::StepState::AwaitingGate && r.confirmed.is_some()
+        });
+        if let (true, Some(url)) = (waits, v.approve_url.clone()) {
+            return self.copied("the run's URL for `pilotlight approve`", url);
+        }
         let made = v.outputs.get(&step.id).and_then(|outs| {
             outs.iter()
                 .find(|(k, val)| (k.ends_with("_id") || k.ends_with("arn")) && !val.is_empty())

@@ -204,6 +204,13 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         clean(&view.operator),
         clean(&view.target)
     )));
+    // Proceed is only the first of two approvals: said before the change, which may be long.
+    if gate.is_some_and(|g| g.approvers > 1) && !state.rollback {
+        lines.push(Line::from(Span::styled(
+            "two approvers: after you, another person approves this request with `pilotlight approve`",
+            theme.alert(),
+        )));
+    }
     let drill_note = if view.mode == crate::runtime::view::ViewMode::Drill {
         " (simulated in a drill)"
     } else {

@@ -57,6 +57,7 @@ fn said(event: &Event) -> Option<&str> {
         Event::RunAborted(a) => Some(&a.reason),
         Event::StepSkipped(s) => Some(&s.reason),
         Event::GateApproved(g) => g.reason.as_deref(),
+        Event::GateConfirmed(g) => g.reason.as_deref(),
         Event::GateCancelled(g) => g.reason.as_deref(),
         Event::StepRetried(x) => x.reason.as_deref(),
         Event::Intent(i) => i

@@ -57,9 +57,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             _ => "GATE confirmed: waiting for a second approver (another person)",
         };
         lines.push(Line::from(Span::styled(who, theme.alert())));
+        // The command on a line of its own, so a narrow pane breaks it as little as it can.
+        lines.push(Line::from(
+            "they run, on their own machine (y copies the URL):",
+        ));
         let how = match &v.approve_url {
-            Some(url) => format!("they run: pilotlight approve {}", clean(url)),
-            None => "they run: pilotlight approve RUN_URL (pilotlight runs lists it)".into(),
+            Some(url) => format!("pilotlight approve {}", clean(url)),
+            None => "pilotlight approve RUN_URL (pilotlight runs lists it)".into(),
         };
         lines.push(Line::from(how));
     }

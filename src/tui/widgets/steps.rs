@@ -62,6 +62,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             // A step a rollback reached shows how its undo stands.
             let (glyph, word, state) = match &run.rollback {
                 Some(rb) => (undo::mark(rb), undo::word(rb), rb.state),
+                // Confirmed at a two-approver gate: someone else's move now.
+                None if run.state == StepState::AwaitingGate && run.confirmed.is_some() => {
+                    ("2", "2nd approver", run.state)
+                }
                 None => (mark(run.state), run.state.name(), run.state),
             };
             ListItem::new(Line::from(vec![

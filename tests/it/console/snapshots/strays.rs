@@ -9,6 +9,7 @@ fn snapshot_files_have_no_strays() {
     let dir = root().join("tests/snapshots");
     let known = [
         "drill_gate_waiting_60x16",
+        "drill_second_approver_120x36",
         "drill_gate_waiting_80x24",
         "drill_gate_waiting_120x36",
         "drill_gate_waiting_200x50",

@@ -370,3 +370,37 @@ fn a_wide_window_shows_every_resources_aws_id() {
         assert!(row.contains(&format!(" {} ", res.id)), "{row}");
     }
 }
+
+#[test]
+fn a_gate_confirmed_waits_for_a_second_approver_and_says_how() {
+    let mut d = Drive::new("second-approver", None);
+    d.until_gate_of("promote-replica");
+    // As the view is once the operator's half of a two-approver gate is journaled.
+    let mut view = d.view(ViewMode::Drill);
+    let i = view.current;
+    view.steps[i].confirmed = Some(pilotlight::audit::event::GateApproved::default());
+    view.open_gate = None;
+    view.approve_url = Some("/srv/dr/runs/pilot-light-failover/r1".into());
+    let app = App::new(Arc::new(view));
+    let screen = text(&snapshot("drill_second_approver", &app, 120, 36));
+    assert!(
+        screen.contains("GATE confirmed: waiting for a second approver"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("pilotlight approve /srv/dr/runs/pilot-light-failover/r1"),
+        "{screen}"
+    );
+    assert!(screen.contains("promote-replica 2nd approver"), "{screen}");
+    assert!(
+        !screen.contains("press g"),
+        "not the operator's move: {screen}"
+    );
+    // `y` copies what the second approver needs.
+    let mut app = app;
+    app.on_key(key(KeyCode::Char('y')));
+    assert_eq!(
+        app.message.as_deref(),
+        Some("copied the run's URL for `pilotlight approve`: /srv/dr/runs/pilot-light-failover/r1 (OSC 52)")
+    );
+}
