@@ -303,3 +303,148 @@ async fn a_second_live_run_anywhere_with_the_same_s3_store_is_refused_naming_the
         .unwrap();
     assert_eq!(locks, Vec::<String>::new());
 }
+
+/// `pilotlight approve URL` as `operator` with `env`, answering its prompts with `answers`.
+fn approve(env: &[(String, String)], operator: &str, url: &str, answers: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["approve", url])
+        .current_dir(root())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("PILOTLIGHT_OPERATOR", operator)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(answers.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), said)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_second_approval_is_another_principals_not_another_name() {
+    let b = bucket("approve").await;
+    let state = format!("s3://{b}/team");
+    let (text, _, _) = super::cli::seed("s3appr").await;
+    let gate = "gate: { typed: s3appr-orders-dr, reason: required }";
+    assert!(text.contains(gate), "{text}");
+    let text = text.replace(
+        gate,
+        "gate: { typed: s3appr-orders-dr, reason: required, approvers: 2 }",
+    );
+    // A second principal: a role the approver assumes (moto's STS gives it its own keys).
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    let creds = aws_sdk_sts::Client::new(&sdk)
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/dr-approver")
+        .role_session_name("bo")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let (ana, bo) = (temp_dir("s3-appr-ana"), temp_dir("s3-appr-bo"));
+    let runbook = ana.join("restore.yaml");
+    std::fs::write(&runbook, &text).unwrap();
+    let journal = ana.join("run.jsonl");
+    tokio::task::spawn_blocking(move || {
+        let rb = runbook.to_str().unwrap();
+        let env = moto::binary_env(&ana, moto::url(), "us-east-1");
+        let mut env_refs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env_refs.push(("PILOTLIGHT_OPERATOR", "ana"));
+        let mut run = Pty::spawn_with(
+            &[
+                "run",
+                rb,
+                "--state",
+                &state,
+                "--journal",
+                journal.to_str().unwrap(),
+            ],
+            &ana,
+            36,
+            120,
+            &env_refs,
+            Duration::from_secs(60),
+        );
+        run.until("the gate of restore-db", |s| {
+            s.contains("Step restore-db") && s.contains("GATE waiting for you: press g")
+        });
+        run.send(b"g");
+        run.until_text("two approvers: after you, another person approves");
+        run.send(b"s3appr-orders-dr\tdb gone\t\r");
+        run.until_text("GATE confirmed: waiting for a second approver");
+        // Bo's machine, with ana's credentials: another name, the same principal.
+        let same_creds = moto::binary_env(&bo, moto::url(), "us-east-1");
+        // The mirror copies the journal every 2 s: the run is listed, then its request is
+        // there to approve.
+        let (mut said, mut url) = (String::new(), String::new());
+        for _ in 0..100 {
+            let runs = pilotlight(
+                &bo,
+                "bo",
+                &["runs", rb, "--state", &state, "--format", "json"],
+            );
+            let listed: serde_json::Value =
+                serde_json::from_slice(&runs.stdout).unwrap_or_default();
+            if let Some(u) = listed[0]["url"].as_str() {
+                url = u.to_string();
+                let (code, out) = approve(&same_creds, "bo", &url, "s3appr-orders-dr\nme\n");
+                said = out;
+                if !said.contains("nothing waits") {
+                    assert_eq!(code, 1, "{said}");
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(
+            said.contains("refused: ana confirmed this request"),
+            "{said}"
+        );
+        assert!(
+            said.contains("arn:aws:sts::123456789012:user/moto"),
+            "{said}"
+        );
+        // With the role bo assumed: another principal, approved.
+        let mut theirs = same_creds.clone();
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", creds.access_key_id()),
+            ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key()),
+            ("AWS_SESSION_TOKEN", creds.session_token()),
+        ] {
+            theirs.retain(|(key, _)| key != k);
+            theirs.push((k.to_string(), v.to_string()));
+        }
+        let (code, said) = approve(&theirs, "bo", &url, "s3appr-orders-dr\nIC approves\n");
+        assert_eq!(code, 0, "{said}");
+        run.until_text("RECOVERED in");
+        run.send(b"q");
+        assert!(run.finish().success(), "{}", run.screen());
+        let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+            .unwrap()
+            .records;
+        let second = records
+            .iter()
+            .find_map(|r| match &r.event {
+                pilotlight::audit::Event::GateApproved(g) => g.second.clone(),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            second.principal.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/dr-approver/bo")
+        );
+    })
+    .await
+    .unwrap();
+}
