@@ -35,10 +35,20 @@ pub struct RunArgs {
     pub team: super::team::TeamArgs,
 }
 
-pub fn run(rt: &Runtime, args: RunArgs) -> ExitCode {
+pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
     let Some(runbook) = load_runbook(&args.runbook) else {
         return ExitCode::from(1);
     };
+    // A run's URL in the state store: its mirror, copied here to go on from.
+    if let Some(resume) = args.resume.take() {
+        match super::team::resume_from(resume) {
+            Ok(local) => args.resume = Some(local),
+            Err(e) => {
+                tell!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let runbook = Arc::new(runbook);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         tell!(

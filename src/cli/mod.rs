@@ -88,8 +88,9 @@ pub enum Command {
         /// Where to write the audit journal (default: under $XDG_DATA_HOME/pilotlight/journals).
         #[arg(long, value_name = "FILE", conflicts_with = "resume")]
         journal: Option<std::path::PathBuf>,
-        /// Continue the run recorded in this journal.
-        #[arg(long, value_name = "JOURNAL")]
+        /// Continue the run recorded in this journal, or at this run's URL in a state store
+        /// (its mirror is copied to a local journal first).
+        #[arg(long, value_name = "JOURNAL|URL")]
         resume: Option<std::path::PathBuf>,
         /// Confirm every gate and finish manual steps without a person, then print a summary
         /// (without it, the drill runs at the full-screen console).
@@ -116,8 +117,10 @@ pub enum Command {
         /// Where to write the audit journal (default: under $XDG_DATA_HOME/pilotlight/journals).
         #[arg(long, value_name = "FILE", conflicts_with = "resume")]
         journal: Option<std::path::PathBuf>,
-        /// Continue the live run recorded in this journal.
-        #[arg(long, value_name = "JOURNAL")]
+        /// Continue the live run recorded in this journal, or at this run's URL in a state
+        /// store (another machine's run, with --take-over: its mirror is copied here first, and
+        /// every step in flight is reconciled against AWS before anything is sent).
+        #[arg(long, value_name = "JOURNAL|URL")]
         resume: Option<std::path::PathBuf>,
         /// Undo the finished run in --resume JOURNAL: every completed step that declares an
         /// `inverse`, newest first, each through its gate.

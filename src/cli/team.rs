@@ -239,3 +239,71 @@ pub fn read_s3_run(url: &str) -> Result<Vec<u8>, String> {
     }
     Ok(bytes)
 }
+
+/// `--resume` given a run's URL in a state store (`s3://…/runs/RUNBOOK/RUN_ID` or that folder):
+/// the run goes on here from its mirror, copied to a local journal first (the write-ahead record
+/// from now on), `journals/RUN_ID.from-store.jsonl` in this machine's data folder. A copy made
+/// before is used again only if the mirror is where it begins; otherwise nothing is touched.
+/// Anything else is a journal file, as it was.
+pub fn resume_from(resume: std::path::PathBuf) -> Result<std::path::PathBuf, String> {
+    let shown = resume.display().to_string();
+    let in_store = shown.starts_with("s3://") || resume.join("journal").is_dir();
+    if !in_store {
+        return Ok(resume);
+    }
+    let mirror = super::audit::read_journal(&resume).map_err(|e| format!("{shown}: {e}"))?;
+    let verified = crate::audit::verify(&mirror)
+        .map_err(|t| format!("{shown}: the run's mirror is NOT INTACT: {t}"))?;
+    if verified.records.is_empty() {
+        return Err(format!("{shown} holds no journal: is the run's URL right?"));
+    }
+    let run_id = shown
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("run");
+    if crate::runtime::store::check_key(run_id).is_err() || run_id.contains('/') {
+        return Err(format!("{shown}: `{run_id}` is not a run id"));
+    }
+    let dir = crate::runtime::paths::data_dir().join("journals");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let local = dir.join(format!("{run_id}.from-store.jsonl"));
+    match std::fs::read(&local) {
+        Ok(mine) if mine.starts_with(&mirror) => {
+            tell!("note: resuming from {} (a copy of {shown} made before)", local.display());
+            return Ok(local);
+        }
+        Ok(_) => {
+            return Err(format!(
+                "{} is a copy of {shown} that no longer matches it: move it away and resume from the URL again",
+                local.display()
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", local.display())),
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&local)
+        .map_err(|e| format!("{}: {e}", local.display()))?;
+    std::io::Write::write_all(&mut f, &mirror)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{}: {e}", local.display()))?;
+    tell!(
+        "note: {} records of {shown} copied to {}; the run goes on from there",
+        verified.records.len(),
+        local.display()
+    );
+    // The mirror trails the machine that ran by up to one look: what it wrote last (an intent
+    // whose change it then sent) may never have reached the store.
+    if let Some(last) = verified.records.last() {
+        tell!(
+            "note: the mirror ends at record #{} ({}); a machine lost mid-run may have written up to {} s more that never reached the store: if its own journal survives, resume from that instead",
+            last.seq,
+            crate::audit::format_time(last.at),
+            crate::runtime::mirror::EVERY.as_secs()
+        );
+    }
+    Ok(local)
+}

@@ -733,3 +733,61 @@ fn unfinished_run() -> (String, String) {
     let prefix = pilotlight::runtime::mirror::run_prefix(&started.runbook, &s.run_id);
     (all, prefix)
 }
+
+#[test]
+fn a_run_is_resumed_on_another_machine_from_its_url_in_the_store() {
+    use pilotlight::runtime::mirror::{read_batches, Mirror};
+    let dir = temp_dir("team-resume-url");
+    let state = dir.join("store");
+    let store = Arc::new(Folder::open(&state).unwrap());
+    // Ana's machine mirrored 30 records of her drill, then was lost with its disk.
+    let (all, prefix) = unfinished_run();
+    let hers = dir.join("ana.jsonl");
+    std::fs::write(&hers, &all).unwrap();
+    Mirror::new(store.clone(), &hers).sync().unwrap();
+    std::fs::remove_file(&hers).unwrap();
+    // Bo, on his machine, goes on from the run's URL: a local copy, then the run to its end.
+    let url = state.join(&prefix);
+    let bo = dir.join("bo");
+    // (the runbook as the fixture's run began with it)
+    let runbook = "tests/fixtures/journals/v0.1/pilot-light-failover.yaml";
+    let out = as_operator(
+        &bo,
+        "bo",
+        &[
+            "drill",
+            runbook,
+            "--unattended",
+            "--speed",
+            "max",
+            "--resume",
+            url.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("30 records of"), "{said}");
+    let copy = std::fs::read_dir(bo.join("data/pilotlight/journals"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".from-store.jsonl"))
+        .unwrap();
+    let records = pilotlight::audit::verify(&std::fs::read(&copy).unwrap())
+        .unwrap()
+        .records;
+    let mirrored = pilotlight::audit::verify(all.as_bytes()).unwrap().records;
+    assert_eq!(records[..30], mirrored[..]);
+    assert_eq!(records[30].kind(), pilotlight::audit::EventKind::RunResumed);
+    assert_eq!(records[30].operator, "bo");
+    assert!(records.last().unwrap().event.ends_run());
+    // The store's mirror went on with it: the same run, every record.
+    let now = read_batches(&*store, &prefix).unwrap();
+    assert_eq!(now, std::fs::read(&copy).unwrap());
+    // An S3 URL that names no run is refused before anything is written.
+    let none = as_operator(&bo, "bo", &drill_args(&["--resume", "s3://b/p"]), &[]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("is not a run's URL"));
+}
