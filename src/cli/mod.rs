@@ -175,7 +175,8 @@ pub enum Command {
         /// The runbook file (YAML; see runbooks/README.md).
         #[arg(value_name = "RUNBOOK")]
         runbook: std::path::PathBuf,
-        /// The state store: s3://BUCKET/PREFIX or a folder (default: $PILOTLIGHT_STATE).
+        /// The state store: s3://BUCKET/PREFIX or a folder (default: $PILOTLIGHT_STATE, else the
+        /// runbook's `state.url`).
         #[arg(long, value_name = "STORE")]
         state: Option<String>,
         #[arg(long, value_enum, default_value = "table")]

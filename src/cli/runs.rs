@@ -34,11 +34,8 @@ pub fn run(runbook_file: &Path, state: Option<String>, format: RunsFormat) -> Ex
     let Some(runbook) = super::load_runbook(runbook_file) else {
         return ExitCode::from(1);
     };
-    let Some(state) = state
-        .or_else(|| std::env::var("PILOTLIGHT_STATE").ok())
-        .filter(|s| !s.trim().is_empty())
-    else {
-        tell!("error: which state store? give it with --state s3://BUCKET/PREFIX or --state DIR (or PILOTLIGHT_STATE)");
+    let Some(state) = super::team::state_of(state, &runbook) else {
+        tell!("error: which state store? give it with --state s3://BUCKET/PREFIX or --state DIR (or PILOTLIGHT_STATE, or the runbook's state.url)");
         return ExitCode::from(2);
     };
     let root = state.trim_end_matches('/').to_string();

@@ -16,7 +16,8 @@ use crate::runtime::store::{Folder, Store};
 pub struct TeamArgs {
     /// The team's state store: s3://BUCKET/PREFIX (in a region that survives the incident), or
     /// a folder every operator's machine reaches. One run per runbook there, whichever machine
-    /// it runs on; drills apart from live runs (default: $PILOTLIGHT_STATE).
+    /// it runs on; drills apart from live runs (default: $PILOTLIGHT_STATE, else the runbook's
+    /// `state.url`).
     #[arg(long, value_name = "STORE")]
     pub state: Option<String>,
     /// Take over a run whose holder's lease in the state store has expired (the holder's
@@ -98,11 +99,7 @@ pub fn hold(
     principal: Option<String>,
     resuming: bool,
 ) -> Result<Team, ExitCode> {
-    let state = team
-        .state
-        .clone()
-        .or_else(|| std::env::var("PILOTLIGHT_STATE").ok())
-        .filter(|s| !s.trim().is_empty());
+    let state = state_of(team.state.clone(), runbook);
     if team.take_over && !resuming {
         tell!("error: a run is taken over by resuming its journal: --take-over --resume JOURNAL (the holder's records, from the state store's mirror)");
         return Err(ExitCode::from(2));
@@ -179,12 +176,24 @@ pub fn hold(
     }
 }
 
-/// The region of a runbook's state store in S3: its recovery region (which survives the
-/// incident), else the standard chain's, else us-east-1.
+/// The state store: `--state`, else `$PILOTLIGHT_STATE`, else the runbook's `state.url`.
+pub fn state_of(given: Option<String>, runbook: &crate::runbook::Runbook) -> Option<String> {
+    given
+        .or_else(|| std::env::var("PILOTLIGHT_STATE").ok())
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| runbook.state.as_ref().map(|s| s.url.clone()))
+}
+
+/// The region of a runbook's state store in S3: the runbook's `state.region`, else its
+/// recovery region (which survives the incident), else the standard chain's, else us-east-1.
 fn store_region(runbook: Option<&crate::runbook::Runbook>) -> String {
-    runbook
-        .and_then(|r| r.failover.as_ref())
-        .map(|f| f.recovery.clone())
+    let named = runbook.and_then(|r| r.state.as_ref()?.region.clone());
+    named
+        .or_else(|| {
+            runbook
+                .and_then(|r| r.failover.as_ref())
+                .map(|f| f.recovery.clone())
+        })
         .or_else(|| std::env::var("AWS_REGION").ok())
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.trim().is_empty())

@@ -117,6 +117,14 @@ pub struct FailoverRegions {
     pub recovery: String,
 }
 
+/// The team's state store a runbook names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateStore {
+    pub url: String,
+    /// The S3 bucket's region, when it is given.
+    pub region: Option<String>,
+}
+
 /// A validated runbook.
 #[derive(Debug, Clone)]
 pub struct Runbook {
@@ -127,6 +135,8 @@ pub struct Runbook {
     pub targets: Targets,
     /// `regions: { primary, recovery }`, when the runbook declares them.
     pub failover: Option<FailoverRegions>,
+    /// `state: { url, region }`: the team's state store, when the runbook names one.
+    pub state: Option<StateStore>,
     /// What `validate` warns about (the runbook loads and runs regardless).
     pub warnings: Vec<super::Diagnostic>,
     pub vars: IndexMap<String, String>,

@@ -50,6 +50,9 @@ pub struct RawRunbook {
     /// The region this runbook fails away from and the one it recovers into, used as
     /// `{{regions.primary}}` and `{{regions.recovery}}` anywhere below.
     pub regions: Option<RawRegions>,
+    /// The team's state store for runs of this runbook (`--state` and `PILOTLIGHT_STATE` come
+    /// first): one live run at a time there, the journal mirrored to it, second approvals.
+    pub state: Option<RawState>,
     /// Values used as `{{vars.NAME}}` anywhere below.
     #[serde(default)]
     pub vars: IndexMap<String, String>,
@@ -58,6 +61,17 @@ pub struct RawRunbook {
     pub resources: IndexMap<String, RawResource>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
+}
+
+/// Where the team's state store is.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    /// `s3://BUCKET/PREFIX` (a bucket in a region that survives the incident), or a folder
+    /// every operator's machine reaches.
+    pub url: String,
+    /// The bucket's region (default: the recovery region, `regions.recovery`).
+    pub region: Option<String>,
 }
 
 /// The two regions of a failover.

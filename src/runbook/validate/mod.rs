@@ -6,6 +6,7 @@ mod hidden;
 mod names;
 mod resources;
 mod serde_errors;
+mod state;
 mod steps;
 mod templates;
 mod warnings;
@@ -188,6 +189,7 @@ impl Checker<'_> {
         }
         self.failover = raw.regions.as_ref().and_then(|r| self.regions(r));
         self.regions_broken = raw.regions.is_some() && self.failover.is_none();
+        let state = raw.state.as_ref().and_then(|s| self.state(s));
         let vars = self.vars(&raw.vars);
         let resources = self.resources(&raw.resources, &vars);
         let steps = self.steps(&raw.steps, &vars, &resources);
@@ -205,6 +207,7 @@ impl Checker<'_> {
                 failback,
             },
             failover: self.failover.clone(),
+            state,
             warnings: Vec::new(),
             vars,
             resources,

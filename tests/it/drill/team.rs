@@ -791,3 +791,45 @@ fn a_run_is_resumed_on_another_machine_from_its_url_in_the_store() {
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("is not a run's URL"));
 }
+
+#[test]
+fn a_runbook_names_its_teams_state_store_and_the_command_line_comes_first() {
+    let dir = temp_dir("team-state-key");
+    let (named, given) = (dir.join("named"), dir.join("given"));
+    let text =
+        std::fs::read_to_string(crate::common::root().join("runbooks/pilot-light-failover.yaml"))
+            .unwrap();
+    let text = text.replacen(
+        "\nvars:",
+        &format!("\nstate: {{ url: \"{}\" }}\nvars:", named.display()),
+        1,
+    );
+    assert!(text.contains("\nstate: {"), "the runbook has vars");
+    let runbook = dir.join("rb.yaml");
+    std::fs::write(&runbook, text).unwrap();
+    let rb = runbook.to_str().unwrap();
+    let drill = |extra: &[&str]| {
+        let mut a = vec!["drill", rb, "--unattended", "--speed", "max"];
+        a.extend_from_slice(extra);
+        as_operator(&dir, "ana", &a, &[])
+    };
+    let out = drill(&[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "records in {}/runs/pilot-light-failover/",
+            named.display()
+        )),
+        "{said}"
+    );
+    let out = drill(&["--state", given.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "records in {}/runs/pilot-light-failover/",
+            given.display()
+        )),
+        "{said}"
+    );
+}
