@@ -8,7 +8,9 @@
 //! - `watch RUNBOOK --sim`: read-only, the simulated world looked at every 5 s;
 //! - `drill RUNBOOK --speed max`, waiting at its first gate (nothing to do but the clock);
 //! - `watch RUNBOOK --follow LONG.jsonl`: a run 100,000 records long (`FOLLOW_RECORDS=N` for
-//!   another length) still going on; ready once its last record is on screen.
+//!   another length) still going on; ready once its last record is on screen;
+//! - `watch RUNBOOK --follow s3://…/runs/RUNBOOK/RUN_ID`: the same run mirrored to S3 (moto on
+//!   127.0.0.1, started by the tests' harness) in batches of 1,000 records.
 //!
 //! Run: `cargo build --release && cargo bench --bench idle`
 //! (`cargo bench` builds `target/release/pilotlight` itself; `PILOTLIGHT_BIN=/path/to/pilotlight`
@@ -18,6 +20,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches may panic
 
 mod support;
+
+#[allow(dead_code)] // the tests use more of it
+#[path = "../tests/it/common/moto.rs"]
+mod moto;
+
+/// The crate's root (moto's harness script lives under tests/support).
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -61,6 +72,7 @@ fn main() {
         &dir,
         "watch --sim",
         &["watch", rb, "--sim"],
+        &[],
         "Resources (1000)",
         seconds,
     );
@@ -76,6 +88,7 @@ fn main() {
             "--journal",
             journal.to_str().unwrap(),
         ],
+        &[],
         "press g",
         seconds,
     );
@@ -99,10 +112,73 @@ fn main() {
         &dir,
         "watch --follow (long run)",
         &["watch", rb, "--follow", long.to_str().unwrap()],
+        &[],
+        &format!("#{}", records - 1),
+        seconds,
+    );
+    // The same run followed from S3, as a war room on another network would.
+    let url = mirror_to_s3(&long);
+    let env = [
+        ("AWS_ENDPOINT_URL", moto::url()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    measure(
+        &bin,
+        &dir,
+        "watch --follow (S3)",
+        &["watch", rb, "--follow", &url],
+        &env,
         &format!("#{}", records - 1),
         seconds,
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Puts `journal` in a bucket in moto as a run's mirror, in batches of 1,000 records; its URL.
+fn mirror_to_s3(journal: &Path) -> String {
+    use pilotlight::cloud::aws::clients::{Access, Timeouts};
+    use pilotlight::cloud::aws::s3_store::S3Store;
+    use pilotlight::runtime::store::Store;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bucket = format!("pl-bench-{}", std::process::id());
+    let sdk = rt.block_on(moto::sdk_config(moto::url(), "us-east-1"));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    rt.block_on(s3.create_bucket().bucket(&bucket).send()).unwrap();
+    let root = format!("s3://{bucket}/team");
+    let store = S3Store::open_with(&root, "us-east-1", Access::ReadWrite, Timeouts::default(), Some(sdk))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    let first = pilotlight::audit::verify(text.split_inclusive('\n').next().unwrap().as_bytes())
+        .unwrap()
+        .records
+        .remove(0);
+    let run_id = match &first.event {
+        pilotlight::audit::Event::RunStarted(s) => s.run_id.clone(),
+        _ => panic!("the journal begins with its run's start"),
+    };
+    let prefix = pilotlight::runtime::mirror::run_prefix(&first.runbook, &run_id);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let started = Instant::now();
+    for (i, chunk) in lines.chunks(1000).enumerate() {
+        let key = format!("{prefix}/journal/{:012}.jsonl", i * 1000);
+        store.create(&key, chunk.concat().as_bytes()).unwrap();
+    }
+    println!(
+        "mirrored to S3 (moto) in {} batches in {:.1?}",
+        lines.len().div_ceil(1000),
+        started.elapsed()
+    );
+    format!("{root}/{prefix}")
 }
 
 fn clock_ticks() -> f64 {
@@ -134,7 +210,15 @@ fn status_kb(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn measure(bin: &Path, dir: &Path, name: &str, args: &[&str], ready: &str, seconds: u64) {
+fn measure(
+    bin: &Path,
+    dir: &Path,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    ready: &str,
+    seconds: u64,
+) {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: 50,
@@ -149,6 +233,9 @@ fn measure(bin: &Path, dir: &Path, name: &str, args: &[&str], ready: &str, secon
     cmd.env("XDG_STATE_HOME", dir.join("state"));
     cmd.env("PILOTLIGHT_OPERATOR", "bench");
     cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let started = Instant::now();
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
