@@ -153,10 +153,17 @@ fn mirror_to_s3(journal: &Path) -> String {
             .force_path_style(true)
             .build(),
     );
-    rt.block_on(s3.create_bucket().bucket(&bucket).send()).unwrap();
-    let root = format!("s3://{bucket}/team");
-    let store = S3Store::open_with(&root, "us-east-1", Access::ReadWrite, Timeouts::default(), Some(sdk))
+    rt.block_on(s3.create_bucket().bucket(&bucket).send())
         .unwrap();
+    let root = format!("s3://{bucket}/team");
+    let store = S3Store::open_with(
+        &root,
+        "us-east-1",
+        Access::ReadWrite,
+        Timeouts::default(),
+        Some(sdk),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(journal).unwrap();
     let first = pilotlight::audit::verify(text.split_inclusive('\n').next().unwrap().as_bytes())
         .unwrap()

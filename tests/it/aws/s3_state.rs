@@ -448,3 +448,103 @@ async fn a_live_second_approval_is_another_principals_not_another_name() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_killed_mid_run_is_taken_over_from_its_url_once_its_s3_lease_expired() {
+    let b = bucket("takeover").await;
+    let state = format!("s3://{b}/team");
+    let (ana, bo) = (temp_dir("s3-take-ana"), temp_dir("s3-take-bo"));
+    tokio::task::spawn_blocking(move || {
+        let rb = "runbooks/pilot-light-failover.yaml";
+        let env = moto::binary_env(&ana, moto::url(), "us-east-1");
+        let mut env: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("PILOTLIGHT_OPERATOR", "ana"));
+        // Short leases, as tests run them.
+        env.push(("PILOTLIGHT_LEASE_SECONDS", "3"));
+        let mut first = Pty::spawn_with(
+            &["drill", rb, "--speed", "max", "--state", &state],
+            &ana,
+            36,
+            120,
+            &env,
+            Duration::from_secs(60),
+        );
+        first.until_text("press g");
+        // Once its mirror holds the run, ana's machine is lost: kill -9, no goodbye.
+        let mut url = None;
+        for _ in 0..100 {
+            let runs = pilotlight(
+                &bo,
+                "bo",
+                &["runs", rb, "--state", &state, "--format", "json"],
+            );
+            let listed: serde_json::Value =
+                serde_json::from_slice(&runs.stdout).unwrap_or_default();
+            if let Some(u) = listed[0]["url"].as_str() {
+                url = Some(u.to_string());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let url = url.expect("the run was mirrored");
+        let pid = first.child.process_id().unwrap() as i32;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        let _ = first.child.wait();
+        // Bo, elsewhere: refused while ana's lease stands, then (by S3's clock) taken over.
+        let take = |over: bool| {
+            let mut a = vec![
+                "drill",
+                rb,
+                "--unattended",
+                "--speed",
+                "max",
+                "--state",
+                &state,
+            ];
+            a.extend(["--resume", &url]);
+            if over {
+                a.push("--take-over");
+            }
+            pilotlight(&bo, "bo", &a)
+        };
+        let refused = take(false);
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{said}");
+        assert!(said.contains("already being run by ana"), "{said}");
+        let mut said = String::new();
+        for _ in 0..100 {
+            let out = take(true);
+            said = String::from_utf8_lossy(&out.stderr).into_owned();
+            if !said.contains("already being run by ana") {
+                assert_eq!(out.status.code(), Some(0), "{said}");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(said.contains("took the run over from ana"), "{said}");
+        // The run went on from the mirror and ended; the store holds all of it.
+        let runs = pilotlight(
+            &bo,
+            "bo",
+            &["runs", rb, "--state", &state, "--format", "json"],
+        );
+        let listed: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+        assert_eq!(listed[0]["status"], "finished", "{listed}");
+        let verify = pilotlight(&bo, "bo", &["audit", "verify", &url]);
+        assert!(verify.status.success());
+        let report = pilotlight(&bo, "bo", &["audit", "report", &url, "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+        assert_eq!(
+            report["operators"],
+            serde_json::json!(["ana", "bo"]),
+            "{report}"
+        );
+    })
+    .await
+    .unwrap();
+}
