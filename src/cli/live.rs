@@ -40,14 +40,8 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
         return ExitCode::from(1);
     };
     // A run's URL in the state store: its mirror, copied here to go on from.
-    if let Some(resume) = args.resume.take() {
-        match super::team::resume_from(resume) {
-            Ok(local) => args.resume = Some(local),
-            Err(e) => {
-                tell!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
+    if let Err(code) = super::team::resume_here(&mut args.resume) {
+        return code;
     }
     let runbook = Arc::new(runbook);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {

@@ -249,6 +249,24 @@ pub fn read_s3_run(url: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// `--resume` as a journal here: a run's URL is replaced by its local copy; `Err` is the exit
+/// code after saying why not.
+pub fn resume_here(resume: &mut Option<std::path::PathBuf>) -> Result<(), ExitCode> {
+    let Some(given) = resume.take() else {
+        return Ok(());
+    };
+    match resume_from(given) {
+        Ok(local) => {
+            *resume = Some(local);
+            Ok(())
+        }
+        Err(e) => {
+            tell!("error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// `--resume` given a run's URL in a state store (`s3://…/runs/RUNBOOK/RUN_ID` or that folder):
 /// the run goes on here from its mirror, copied to a local journal first (the write-ahead record
 /// from now on), `journals/RUN_ID.from-store.jsonl` in this machine's data folder. A copy made

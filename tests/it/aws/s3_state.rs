@@ -108,6 +108,15 @@ async fn the_s3_store_creates_once_and_replaces_or_removes_only_what_was_read() 
     .unwrap();
 }
 
+/// `pilotlight ARGS` in a real terminal as `operator` on their machine (`home`), against moto.
+fn console(home: &std::path::Path, operator: &str, args: &[&str], extra: &[(&str, &str)]) -> Pty {
+    let env = moto::binary_env(home, moto::url(), "us-east-1");
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("PILOTLIGHT_OPERATOR", operator));
+    env.extend_from_slice(extra);
+    Pty::spawn_with(args, home, 36, 120, &env, Duration::from_secs(60))
+}
+
 fn pilotlight(dir: &std::path::Path, operator: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pilotlight"))
         .args(args)
@@ -218,28 +227,7 @@ async fn a_drill_mirrored_to_s3_is_listed_verified_and_followed_from_another_mac
         pty.send(b"q");
         assert!(pty.finish().success());
         // Re-chained on the laptop after the run: caught against the bucket.
-        let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
-            .unwrap()
-            .records;
-        let mut prev = pilotlight::audit::GENESIS.to_string();
-        let mut forged = String::new();
-        for r in &records {
-            let operator = match r.kind() {
-                pilotlight::audit::EventKind::GateApproved => "someone-else",
-                _ => r.operator.as_str(),
-            };
-            let entry = pilotlight::audit::Entry {
-                at: r.at,
-                step: r.step.clone(),
-                event: r.event.clone(),
-            };
-            let (line, rec) =
-                pilotlight::audit::seal(r.seq, operator, &r.runbook, r.mode, &entry, &prev)
-                    .unwrap();
-            forged.push_str(&line);
-            prev = rec.hash;
-        }
-        std::fs::write(&journal, forged).unwrap();
+        crate::common::rechain_with_another_approver(&journal);
         assert!(pilotlight(&ana, "ana", &["audit", "verify", j])
             .status
             .success());
@@ -262,33 +250,11 @@ async fn a_second_live_run_anywhere_with_the_same_s3_store_is_refused_naming_the
     std::fs::write(&runbook, &text).unwrap();
     tokio::task::spawn_blocking(move || {
         let rb = runbook.to_str().unwrap();
-        let env = moto::binary_env(&ana, moto::url(), "us-east-1");
-        let mut env: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env.push(("PILOTLIGHT_OPERATOR", "ana"));
-        let mut first = Pty::spawn_with(
-            &["run", rb, "--state", &state],
-            &ana,
-            36,
-            120,
-            &env,
-            Duration::from_secs(60),
-        );
+        let mut first = console(&ana, "ana", &["run", rb, "--state", &state], &[]);
         first.until_text(" LIVE ");
         first.until_text("GATE waiting for you");
         // Bo, on another laptop (his own data folder), same runbook and bucket.
-        let env = moto::binary_env(&bo, moto::url(), "us-east-1");
-        let mut env: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env.push(("PILOTLIGHT_OPERATOR", "bo"));
-        let mut second = Pty::spawn_with(
-            &["run", rb, "--state", &state],
-            &bo,
-            36,
-            120,
-            &env,
-            Duration::from_secs(60),
-        );
+        let mut second = console(&bo, "bo", &["run", rb, "--state", &state], &[]);
         second.until_text("already being run by ana");
         assert_eq!(second.finish().exit_code(), 2, "{}", second.screen());
         first.send(b"q");
@@ -357,11 +323,9 @@ async fn a_live_second_approval_is_another_principals_not_another_name() {
     let journal = ana.join("run.jsonl");
     tokio::task::spawn_blocking(move || {
         let rb = runbook.to_str().unwrap();
-        let env = moto::binary_env(&ana, moto::url(), "us-east-1");
-        let mut env_refs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env_refs.push(("PILOTLIGHT_OPERATOR", "ana"));
-        let mut run = Pty::spawn_with(
+        let mut run = console(
+            &ana,
+            "ana",
             &[
                 "run",
                 rb,
@@ -370,11 +334,7 @@ async fn a_live_second_approval_is_another_principals_not_another_name() {
                 "--journal",
                 journal.to_str().unwrap(),
             ],
-            &ana,
-            36,
-            120,
-            &env_refs,
-            Duration::from_secs(60),
+            &[],
         );
         run.until("the gate of restore-db", |s| {
             s.contains("Step restore-db") && s.contains("GATE waiting for you: press g")
@@ -456,19 +416,12 @@ async fn a_holder_killed_mid_run_is_taken_over_from_its_url_once_its_s3_lease_ex
     let (ana, bo) = (temp_dir("s3-take-ana"), temp_dir("s3-take-bo"));
     tokio::task::spawn_blocking(move || {
         let rb = "runbooks/pilot-light-failover.yaml";
-        let env = moto::binary_env(&ana, moto::url(), "us-east-1");
-        let mut env: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env.push(("PILOTLIGHT_OPERATOR", "ana"));
         // Short leases, as tests run them.
-        env.push(("PILOTLIGHT_LEASE_SECONDS", "3"));
-        let mut first = Pty::spawn_with(
-            &["drill", rb, "--speed", "max", "--state", &state],
+        let mut first = console(
             &ana,
-            36,
-            120,
-            &env,
-            Duration::from_secs(60),
+            "ana",
+            &["drill", rb, "--speed", "max", "--state", &state],
+            &[("PILOTLIGHT_LEASE_SECONDS", "3")],
         );
         first.until_text("press g");
         // Once its mirror holds the run, ana's machine is lost: kill -9, no goodbye.

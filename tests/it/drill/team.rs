@@ -468,24 +468,7 @@ fn a_drill_is_mirrored_to_the_store_and_a_journal_rechained_after_it_is_caught()
     assert!(String::from_utf8_lossy(&alone.stderr).contains("--take-over --resume JOURNAL"));
     // Someone with write access to the laptop re-chains the journal: another name on an
     // approval, every hash after it recomputed. The file alone verifies; against its mirror not.
-    let mut prev = pilotlight::audit::GENESIS.to_string();
-    let mut forged = String::new();
-    for r in &records {
-        let operator = match r.kind() {
-            pilotlight::audit::EventKind::GateApproved => "someone-else",
-            _ => r.operator.as_str(),
-        };
-        let entry = pilotlight::audit::Entry {
-            at: r.at,
-            step: r.step.clone(),
-            event: r.event.clone(),
-        };
-        let (line, rec) =
-            pilotlight::audit::seal(r.seq, operator, &r.runbook, r.mode, &entry, &prev).unwrap();
-        forged.push_str(&line);
-        prev = rec.hash;
-    }
-    std::fs::write(&journal, forged).unwrap();
+    crate::common::rechain_with_another_approver(&journal);
     let alone = run(&["audit", "verify", journal.to_str().unwrap()]);
     assert_eq!(alone.status.code(), Some(0), "the chain alone cannot tell");
     let against = run(&[
