@@ -117,6 +117,24 @@ fn console(home: &std::path::Path, operator: &str, args: &[&str], extra: &[(&str
     Pty::spawn_with(args, home, 36, 120, &env, Duration::from_secs(60))
 }
 
+/// The URL of the newest run of `rb` in `state`, as `pilotlight runs` lists it once the run's
+/// mirror holds it (the mirror copies the journal every 2 s).
+fn newest_run(home: &std::path::Path, rb: &str, state: &str) -> String {
+    for _ in 0..100 {
+        let runs = pilotlight(
+            home,
+            "room",
+            &["runs", rb, "--state", state, "--format", "json"],
+        );
+        let listed: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap_or_default();
+        if let Some(u) = listed[0]["url"].as_str() {
+            return u.to_string();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("no run of {rb} was mirrored to {state}")
+}
+
 fn pilotlight(dir: &std::path::Path, operator: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pilotlight"))
         .args(args)
@@ -345,25 +363,15 @@ async fn a_live_second_approval_is_another_principals_not_another_name() {
         run.until_text("GATE confirmed: waiting for a second approver");
         // Bo's machine, with ana's credentials: another name, the same principal.
         let same_creds = moto::binary_env(&bo, moto::url(), "us-east-1");
-        // The mirror copies the journal every 2 s: the run is listed, then its request is
-        // there to approve.
-        let (mut said, mut url) = (String::new(), String::new());
+        // The run is listed, then its request is there to approve.
+        let url = newest_run(&bo, rb, &state);
+        let mut said = String::new();
         for _ in 0..100 {
-            let runs = pilotlight(
-                &bo,
-                "bo",
-                &["runs", rb, "--state", &state, "--format", "json"],
-            );
-            let listed: serde_json::Value =
-                serde_json::from_slice(&runs.stdout).unwrap_or_default();
-            if let Some(u) = listed[0]["url"].as_str() {
-                url = u.to_string();
-                let (code, out) = approve(&same_creds, "bo", &url, "s3appr-orders-dr\nme\n");
-                said = out;
-                if !said.contains("nothing waits") {
-                    assert_eq!(code, 1, "{said}");
-                    break;
-                }
+            let (code, out) = approve(&same_creds, "bo", &url, "s3appr-orders-dr\nme\n");
+            said = out;
+            if !said.contains("nothing waits") {
+                assert_eq!(code, 1, "{said}");
+                break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -425,22 +433,7 @@ async fn a_holder_killed_mid_run_is_taken_over_from_its_url_once_its_s3_lease_ex
         );
         first.until_text("press g");
         // Once its mirror holds the run, ana's machine is lost: kill -9, no goodbye.
-        let mut url = None;
-        for _ in 0..100 {
-            let runs = pilotlight(
-                &bo,
-                "bo",
-                &["runs", rb, "--state", &state, "--format", "json"],
-            );
-            let listed: serde_json::Value =
-                serde_json::from_slice(&runs.stdout).unwrap_or_default();
-            if let Some(u) = listed[0]["url"].as_str() {
-                url = Some(u.to_string());
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let url = url.expect("the run was mirrored");
+        let url = newest_run(&bo, rb, &state);
         let pid = first.child.process_id().unwrap() as i32;
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -497,6 +490,58 @@ async fn a_holder_killed_mid_run_is_taken_over_from_its_url_once_its_s3_lease_ex
             serde_json::json!(["ana", "bo"]),
             "{report}"
         );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mirror_catches_up_once_s3_answers_again_and_the_journal_never_waited() {
+    use pilotlight::runtime::mirror::{read_batches, run_prefix, Mirror, MirrorError};
+    // A bucket that is not there yet: every write is refused, as while S3 is out of reach.
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    let name = format!("pl-outage-{}", std::process::id());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let store = Arc::new(store(&format!("s3://{name}/team"), Access::ReadWrite).await);
+    let dir = temp_dir("s3-outage");
+    let all = std::fs::read_to_string(
+        root().join("tests/fixtures/journals/v0.1/pilot-light-failover.crash-30.jsonl"),
+    )
+    .unwrap();
+    let lines: Vec<String> = all.split_inclusive('\n').map(str::to_string).collect();
+    let journal = dir.join("j.jsonl");
+    let (s, j, l) = (store.clone(), journal.clone(), lines.clone());
+    let mut mirror = tokio::task::spawn_blocking(move || {
+        std::fs::write(&j, l[..10].concat()).unwrap();
+        let mut mirror = Mirror::new(s, &j);
+        let failed = mirror.sync();
+        assert!(matches!(failed, Err(MirrorError::Store(_))), "{failed:?}");
+        // The run goes on meanwhile: its journal is written whatever S3 says.
+        std::fs::write(&j, l[..20].concat()).unwrap();
+        assert!(matches!(mirror.sync(), Err(MirrorError::Store(_))));
+        mirror
+    })
+    .await
+    .unwrap();
+    // S3 answers again: the mirror catches up, in order, with nothing twice.
+    s3.create_bucket().bucket(&name).send().await.unwrap();
+    let first = pilotlight::audit::verify(lines[0].as_bytes())
+        .unwrap()
+        .records[0]
+        .clone();
+    let pilotlight::audit::Event::RunStarted(started) = &first.event else {
+        panic!("the fixture begins with its run's start")
+    };
+    let prefix = run_prefix(&first.runbook, &started.run_id);
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(mirror.sync().unwrap(), 20);
+        std::fs::write(&journal, lines.concat()).unwrap();
+        assert_eq!(mirror.sync().unwrap(), lines.len() as u64);
+        assert_eq!(read_batches(&*store, &prefix).unwrap(), all.as_bytes());
     })
     .await
     .unwrap();
