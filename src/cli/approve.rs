@@ -255,5 +255,10 @@ mod tests {
         );
         assert_eq!(s("runs/rb/r1"), Some((".".into(), "runs/rb/r1".into())));
         assert_eq!(s("/srv/state/runs/rb"), None);
+        // As the run's own split does, a trailing slash changes nothing.
+        assert_eq!(
+            crate::cli::team::split_run_url("s3://b/team/runs/rb/r1/"),
+            Some(("s3://b/team", "runs/rb/r1"))
+        );
     }
 }

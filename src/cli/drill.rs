@@ -54,9 +54,10 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
         return ExitCode::from(1);
     };
     // A run's URL in the state store: its mirror, copied here to go on from.
-    if let Err(code) = super::team::resume_here(&mut args.resume) {
-        return code;
-    }
+    let from_mirror = match super::team::resume_here(&mut args.resume) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let runbook = Arc::new(runbook);
     let scenario = match sim::load_scenario(args.scenario.as_deref(), &runbook) {
         Ok(s) => s,
@@ -109,12 +110,15 @@ pub fn run(rt: &Runtime, mut args: DrillArgs) -> ExitCode {
     if let Some(holder) = team.took_over() {
         drill.launched.engine.taking_over(holder);
     }
+    if from_mirror {
+        drill.launched.engine.tail_may_be_lost();
+    }
     let mirroring = match team.mirror(drill.launched.journal.path()) {
         Ok(m) => m,
         Err(code) => return code,
     };
     drill.mirror = mirroring.as_ref().map(|m| m.state.clone());
-    drill.approvals = team.approvals(&drill.launched.engine);
+    drill.approvals = team.approvals(&drill.launched.engine, false);
     let code = if args.unattended {
         rt.block_on(super::unattended::run(drill, args.speed, args.rollback))
     } else {

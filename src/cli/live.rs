@@ -40,9 +40,10 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
         return ExitCode::from(1);
     };
     // A run's URL in the state store: its mirror, copied here to go on from.
-    if let Err(code) = super::team::resume_here(&mut args.resume) {
-        return code;
-    }
+    let from_mirror = match super::team::resume_here(&mut args.resume) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let runbook = Arc::new(runbook);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         tell!(
@@ -150,11 +151,14 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
     if let Some(holder) = team.took_over() {
         launched.engine.taking_over(holder);
     }
+    if from_mirror {
+        launched.engine.tail_may_be_lost();
+    }
     let mirroring = match team.mirror(launched.journal.path()) {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let approvals = team.approvals(&launched.engine);
+    let approvals = team.approvals(&launched.engine, true);
     let attended = Attended {
         launched,
         backend: aws,

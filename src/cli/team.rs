@@ -42,13 +42,14 @@ impl Team {
     }
 
     /// Where second approvers' approvals of this run come from: beside its mirror in the store.
-    pub fn approvals(&self, engine: &crate::engine::Engine) -> Option<Approvals> {
+    pub fn approvals(&self, engine: &crate::engine::Engine, live: bool) -> Option<Approvals> {
         let (root, store) = self.store.as_ref()?;
         let prefix = crate::runtime::mirror::run_prefix(&engine.runbook().id, engine.run_id());
         Some(Approvals {
             store: store.clone(),
             url: format!("{root}/{prefix}"),
             prefix,
+            live,
         })
     }
 
@@ -209,8 +210,17 @@ pub fn open_store(
 ) -> Result<Arc<dyn Store>, String> {
     if state.starts_with("s3://") {
         let timeouts = crate::cloud::aws::clients::Timeouts::from_env()?;
-        let store = S3Store::open(state, &store_region(runbook), access, timeouts)
-            .map_err(|e| e.to_string())?;
+        let region = store_region(runbook);
+        let store = S3Store::open(state, &region, access, timeouts).map_err(|e| e.to_string())?;
+        // Without a runbook to say where the bucket is (a run's URL alone), S3 says: its SDK
+        // does not follow a bucket to its region.
+        if runbook.is_none() {
+            if let Some(there) = store.bucket_region().filter(|r| *r != region) {
+                let store =
+                    S3Store::open(state, &there, access, timeouts).map_err(|e| e.to_string())?;
+                return Ok(Arc::new(store));
+            }
+        }
         return Ok(Arc::new(store));
     }
     if state.contains("://") {
@@ -226,6 +236,7 @@ pub fn open_store(
 /// A run's URL in an S3 store (`s3://BUCKET/PREFIX/runs/RUNBOOK/RUN_ID`) as its store's URL and
 /// the run's place in it (`runs/RUNBOOK/RUN_ID`).
 pub fn split_run_url(url: &str) -> Option<(&str, &str)> {
+    let url = url.trim_end_matches('/');
     let i = url.strip_prefix("s3://")?.rfind("/runs/")? + "s3://".len();
     Some((&url[..i], &url[i + 1..]))
 }
@@ -249,16 +260,18 @@ pub fn read_s3_run(url: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// `--resume` as a journal here: a run's URL is replaced by its local copy; `Err` is the exit
-/// code after saying why not.
-pub fn resume_here(resume: &mut Option<std::path::PathBuf>) -> Result<(), ExitCode> {
+/// `--resume` as a journal here: a run's URL is replaced by its local copy. Whether it was a
+/// URL (the run then goes on from a mirror, which may lack its last seconds); `Err` is the
+/// exit code after saying why not.
+pub fn resume_here(resume: &mut Option<std::path::PathBuf>) -> Result<bool, ExitCode> {
     let Some(given) = resume.take() else {
-        return Ok(());
+        return Ok(false);
     };
-    match resume_from(given) {
+    match resume_from(given.clone()) {
         Ok(local) => {
+            let from_mirror = local != given;
             *resume = Some(local);
-            Ok(())
+            Ok(from_mirror)
         }
         Err(e) => {
             tell!("error: {e}");

@@ -78,6 +78,19 @@ impl Engine {
                     self.live[step].awaiting = Some(attempt);
                 }
             }
+            AfterAck::ReconcileFirst { step, attempt } => {
+                if !self.attempt_still_requesting(step, attempt) {
+                    return;
+                }
+                let plan = self.state.steps[step]
+                    .plan
+                    .clone()
+                    .filter(|p| p.attempt == attempt);
+                if let Some(plan) = plan {
+                    self.live[step].awaiting = Some(attempt);
+                    fx.push(Effect::Reconcile { plan });
+                }
+            }
             AfterAck::RunCommand {
                 step,
                 attempt,

@@ -148,6 +148,8 @@ impl Engine {
                     fx,
                 ),
                 Ok(None) => {
+                    // Not sent before: the machine before got no further than this.
+                    self.tail_lost = false;
                     let attempt = self.state.steps[self.state.current].attempt;
                     self.request_change(now, fx, attempt, true)
                 }

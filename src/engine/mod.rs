@@ -58,6 +58,12 @@ enum AfterAck {
         step: usize,
         attempt: u32,
     },
+    /// The intent is durable, but the change may have been sent already by a machine whose
+    /// last records were lost: the cloud is asked first.
+    ReconcileFirst {
+        step: usize,
+        attempt: u32,
+    },
     RunCommand {
         step: usize,
         attempt: u32,
@@ -111,6 +117,9 @@ pub struct Engine {
     resumed_as: Option<crate::model::Identity>,
     /// Whose expired lease the resumption took over, for its run-resumed record.
     took_over_from: Option<String>,
+    /// Resumed from a mirror that may lack the last records of the machine that ran before:
+    /// each change is looked for in the cloud before it is sent, until one is not found there.
+    tail_lost: bool,
 }
 
 impl Engine {
@@ -137,6 +146,7 @@ impl Engine {
             context: None,
             resumed_as: None,
             took_over_from: None,
+            tail_lost: false,
         }
     }
 
@@ -172,6 +182,15 @@ impl Engine {
     /// its run-resumed record says whose.
     pub fn taking_over(&mut self, holder: String) {
         self.took_over_from = Some(holder);
+    }
+
+    /// The run is resumed from its mirror in the state store, which trails the machine that
+    /// ran it by a few seconds: that machine may have sent changes its mirror never got to
+    /// record. Until a change is found not to have been sent, each is looked for in the cloud
+    /// (as a change in flight at a crash is) before it is sent, and a command is not run
+    /// again without the operator.
+    pub fn tail_may_be_lost(&mut self) {
+        self.tail_lost = true;
     }
 
     pub fn runbook(&self) -> &Runbook {

@@ -24,6 +24,13 @@ impl Engine {
         let StepBody::Command { run: command, .. } = &step.body else {
             return;
         };
+        // The machine before may have run it in its last seconds: a person checks first (a
+        // drill's simulated commands just run).
+        if self.tail_lost && !resend && !self.rerun_interrupted_commands {
+            self.tail_lost = false;
+            let why = "the run was taken up from its mirror, which may lack the last seconds of the machine that ran it before: check whether this command (or anything after it) ran there, then retry to run it, or skip";
+            return self.fail_now(why.to_string(), now, fx);
+        }
         match command.render(&self.state.outputs) {
             Ok(command) => {
                 let intent = Intent {
@@ -77,7 +84,11 @@ impl Engine {
                     plan: Some(plan),
                     resend,
                 };
-                let after = AfterAck::SendMutate { step: i, attempt };
+                // A change the machine before may have sent: the cloud is asked first.
+                let after = match self.tail_lost && !resend {
+                    true => AfterAck::ReconcileFirst { step: i, attempt },
+                    false => AfterAck::SendMutate { step: i, attempt },
+                };
                 self.emit(fx, now, Some(i), Event::Intent(intent), after);
             }
             Err(e) => {

@@ -157,11 +157,13 @@ pub struct Found {
     pub refused: Vec<(String, String)>,
 }
 
-/// Looks in `store` for approvals of `request`.
+/// Looks in `store` for approvals of `request`. In a live run (`live`) an approval must name the
+/// AWS principal that made it, as `pilotlight approve` does.
 pub fn look(
     store: &Arc<dyn Store>,
     request: &Request,
     told: &[String],
+    live: bool,
 ) -> Result<Found, StoreError> {
     let mut found = Found::default();
     for k in store.list(&folder(&request.prefix, &request.bound_to))? {
@@ -170,6 +172,13 @@ pub fn look(
         }
         let Some(obj) = store.get(&k)? else { continue };
         match serde_json::from_slice::<SecondApproval>(&obj.body) {
+            Ok(a) if live && a.principal.is_none() => found.refused.push((
+                k.clone(),
+                format!(
+                    "an approval by {} names no AWS principal: in a live run the second approver approves with `pilotlight approve`, which says who they are in AWS",
+                    a.operator
+                ),
+            )),
             Ok(a) => match refusal(request, &a) {
                 None => {
                     found.approval = Some(a);
@@ -199,6 +208,47 @@ mod tests {
         ));
         assert!(same_person(("ana", None), ("ana", None)));
         assert!(!same_person(("ana", None), ("bo", None)));
+    }
+
+    #[test]
+    fn a_live_runs_approval_must_name_its_principal_and_be_for_this_request() {
+        let dir = std::env::temp_dir().join(format!("pilotlight-appr-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store: Arc<dyn Store> = Arc::new(crate::runtime::store::Folder::open(&dir).unwrap());
+        let req = Request {
+            prefix: "runs/rb/r1".into(),
+            step: "restore".into(),
+            bound_to: "h1".into(),
+            operator: "ana".into(),
+            principal: Some("arn:aws:sts::1:assumed-role/dr/ana".into()),
+        };
+        let write = |who: &str, a: &SecondApproval| {
+            let k = key(&req.prefix, &req.bound_to, who);
+            store.create(&k, &serde_json::to_vec(a).unwrap()).unwrap();
+        };
+        // Written by hand into the store, in another's name and without a principal.
+        let forged = SecondApproval {
+            step: "restore".into(),
+            bound_to: "h1".into(),
+            operator: "x".into(),
+            ..SecondApproval::default()
+        };
+        write("x", &forged);
+        let found = look(&store, &req, &[], true).unwrap();
+        assert!(found.approval.is_none());
+        assert!(
+            found.refused[0].1.contains("names no AWS principal"),
+            "{:?}",
+            found.refused
+        );
+        // In a drill a name is all there is.
+        assert!(look(&store, &req, &[], false).unwrap().approval.is_some());
+        // Another request's approval does not pass this one.
+        let other = Request {
+            bound_to: "h2".into(),
+            ..req.clone()
+        };
+        assert!(look(&store, &other, &[], false).unwrap().approval.is_none());
     }
 
     #[test]

@@ -127,6 +127,26 @@ impl S3Store {
         })
     }
 
+    /// The bucket's own region, as S3 says it (`GetBucketLocation`), when it answers.
+    pub fn bucket_region(&self) -> Option<String> {
+        let (client, bucket) = (self.reads.clone(), self.bucket.clone());
+        self.call(async move {
+            let out = client
+                .get_bucket_location()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| io_err("GetBucketLocation", e.to_string()))?;
+            // No constraint is us-east-1; `EU` is the old name of eu-west-1.
+            Ok(match out.location_constraint().map(|c| c.as_str()) {
+                None | Some("") => "us-east-1".to_string(),
+                Some("EU") => "eu-west-1".to_string(),
+                Some(r) => r.to_string(),
+            })
+        })
+        .ok()
+    }
+
     /// Runs `call` on the store's thread and waits for its answer.
     fn call<T: Send + 'static>(
         &self,
@@ -181,6 +201,16 @@ fn failed<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // S3 answers a request sent to the wrong region with a redirect the SDK does not follow.
+    if matches!(
+        e.code(),
+        Some("PermanentRedirect" | "AuthorizationHeaderMalformed" | "301")
+    ) {
+        return io_err(
+            url,
+            "the bucket is in another region: set the runbook's `state: { region: … }` (or AWS_REGION) to the bucket's region".into(),
+        );
+    }
     io_err(url, super::errors::cloud_error(action, 20, e).to_string())
 }
 
@@ -285,11 +315,16 @@ impl Store for S3Store {
 
     /// S3's clock: the `Last-Modified` S3 gives an object this process writes now.
     fn now(&self) -> Result<DateTime<Utc>, StoreError> {
-        let name = format!(
-            ".clock/{}-{}",
-            crate::runtime::lock::this_host().replace(['/', '.', ' '], "_"),
-            std::process::id()
-        );
+        // One clock object per process, named so that any host name makes a valid key.
+        let host: String = crate::runtime::lock::this_host()
+            .chars()
+            .map(|c| match c.is_ascii_alphanumeric() || c == '-' {
+                true => c,
+                false => '_',
+            })
+            .take(60)
+            .collect();
+        let name = format!(".clock/{host}-{}", std::process::id());
         let (k, url) = (self.key(&name)?, self.url(&name));
         let (writes, reads, bucket) =
             (self.writes.clone(), self.reads.clone(), self.bucket.clone());

@@ -96,6 +96,16 @@ impl Checker<'_> {
                             Seg::Key("inverse"),
                             Seg::Key("gate"),
                         ];
+                        if g.approvers.is_some_and(|n| n > 1) {
+                            let mut at = gpath.to_vec();
+                            at.push(Seg::Key("approvers"));
+                            self.error_at(
+                                &at,
+                                "a rollback is approved by one person",
+                                "remove `approvers`: the rollback undoes what was approved, and must not wait for someone who cannot be reached",
+                            );
+                            return None;
+                        }
                         Some(self.gate(g, &gpath, vars, &inverse_scope)?)
                     }
                     None => None,

@@ -362,10 +362,10 @@ where
                 self.round = None;
                 self.observed(seen.unwrap_or_default());
             }
-            found = async { self.approvals.as_mut()?.next().await.ok() }, if self.awaiting_second() => {
+            found = async { self.approvals.as_mut()?.next().await }, if self.awaiting_second() => {
                 if let (Some(found), Some(w)) = (found, self.approvals.as_mut()) {
-                    let (approval, refused) = w.took(found);
-                    for why in refused {
+                    let (approval, said) = w.took(found);
+                    for why in said {
                         self.observer.refused(&why);
                     }
                     self.inputs.extend(approval);

@@ -20,6 +20,7 @@ use serde_json::json;
 
 mod failures;
 mod happy_path;
+mod mirror;
 mod rollback;
 mod steps;
 
