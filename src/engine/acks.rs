@@ -65,7 +65,8 @@ impl Engine {
             }
             // A change goes out only for the attempt whose intent this was, and only while that
             // attempt still stands (it may have timed out, been skipped, or been superseded).
-            AfterAck::SendMutate { step, attempt } => {
+            // One the machine before may have sent is looked for in the cloud first.
+            AfterAck::SendMutate { step, attempt } | AfterAck::ReconcileFirst { step, attempt } => {
                 if !self.attempt_still_requesting(step, attempt) {
                     return;
                 }
@@ -73,23 +74,13 @@ impl Engine {
                     .plan
                     .clone()
                     .filter(|p| p.attempt == attempt);
-                if let (Some(plan), Some(approval)) = (plan, self.approval(step)) {
-                    fx.push(Effect::Mutate { plan, approval });
-                    self.live[step].awaiting = Some(attempt);
+                let first = matches!(after, AfterAck::ReconcileFirst { .. });
+                match (plan, self.approval(step)) {
+                    (Some(plan), _) if first => fx.push(Effect::Reconcile { plan }),
+                    (Some(plan), Some(approval)) => fx.push(Effect::Mutate { plan, approval }),
+                    _ => return,
                 }
-            }
-            AfterAck::ReconcileFirst { step, attempt } => {
-                if !self.attempt_still_requesting(step, attempt) {
-                    return;
-                }
-                let plan = self.state.steps[step]
-                    .plan
-                    .clone()
-                    .filter(|p| p.attempt == attempt);
-                if let Some(plan) = plan {
-                    self.live[step].awaiting = Some(attempt);
-                    fx.push(Effect::Reconcile { plan });
-                }
+                self.live[step].awaiting = Some(attempt);
             }
             AfterAck::RunCommand {
                 step,

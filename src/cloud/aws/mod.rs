@@ -18,6 +18,7 @@ mod pace;
 mod resolve;
 mod route53_health;
 pub mod s3_store;
+mod s3_url;
 
 use std::sync::Arc;
 

@@ -17,6 +17,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 
 use super::clients::{Access, Clients, Endpoints, Timeouts};
+pub use super::s3_url::parse_url;
 use crate::runtime::store::{check_key, Object, Store, StoreError};
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -29,30 +30,6 @@ pub struct S3Store {
     reads: aws_sdk_s3::Client,
     writes: aws_sdk_s3::Client,
     jobs: tokio::sync::mpsc::UnboundedSender<Job>,
-}
-
-/// `s3://BUCKET/PREFIX` as (bucket, prefix), or why not.
-pub fn parse_url(url: &str) -> Result<(String, String), String> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| format!("`{}` is not an s3:// URL", crate::safe::one_line(url)))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let prefix = prefix.trim_matches('/');
-    let bucket_ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    if !bucket_ok {
-        return Err(format!(
-            "`{}`: `{}` is not an S3 bucket name (3 to 63 lower-case letters, digits, `-` and `.`)",
-            crate::safe::one_line(url),
-            crate::safe::one_line(bucket)
-        ));
-    }
-    if !prefix.is_empty() {
-        check_key(prefix).map_err(|e| e.to_string())?;
-    }
-    Ok((bucket.to_string(), prefix.to_string()))
 }
 
 impl S3Store {
