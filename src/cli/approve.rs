@@ -54,6 +54,13 @@ pub fn run(rt: &Runtime, args: ApproveArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    if !root.starts_with("s3://") && !std::path::Path::new(&root).is_dir() {
+        tell!(
+            "error: there is no state store at {}: check the run's URL",
+            crate::safe::one_line(&root)
+        );
+        return ExitCode::from(2);
+    }
     let store = match super::team::open_store(&root, None, Access::ReadWrite) {
         Ok(s) => s,
         Err(e) => {
@@ -63,9 +70,13 @@ pub fn run(rt: &Runtime, args: ApproveArgs) -> ExitCode {
     };
     let records = match crate::runtime::mirror::read_batches(&*store, &prefix)
         .map_err(|e| e.to_string())
-        .and_then(|b| verify(&b).map_err(|t| format!("the run's mirror is NOT INTACT: {t}")))
-    {
-        Ok(v) if !v.records.is_empty() => v.records,
+        .and_then(|b| match b.is_empty() {
+            true => Ok(Vec::new()),
+            false => verify(&b)
+                .map(|v| v.records)
+                .map_err(|t| format!("the run's mirror is NOT INTACT: {t}")),
+        }) {
+        Ok(records) if !records.is_empty() => records,
         Ok(_) => {
             tell!(
                 "error: {} holds no journal: is the run's URL right?",

@@ -229,6 +229,14 @@ pub fn open_store(
             crate::safe::one_line(state)
         ));
     }
+    // Only a run makes a new folder store: a reader (or an approver) of one that is not there
+    // has the path wrong.
+    if access == Access::ReadOnly && !std::path::Path::new(state).is_dir() {
+        return Err(format!(
+            "there is no state store at {}: check the path",
+            crate::safe::one_line(state)
+        ));
+    }
     let folder = Folder::open(std::path::Path::new(state)).map_err(|e| e.to_string())?;
     Ok(Arc::new(folder))
 }

@@ -816,3 +816,22 @@ fn a_runbook_names_its_teams_state_store_and_the_command_line_comes_first() {
         "{said}"
     );
 }
+
+#[test]
+fn reading_a_store_that_is_not_there_says_so_and_makes_nothing() {
+    let dir = temp_dir("team-no-store");
+    let missing = dir.join("no-such-store");
+    let m = missing.to_str().unwrap();
+    let runs = as_operator(
+        &dir,
+        "ana",
+        &["runs", "runbooks/pilot-light-failover.yaml", "--state", m],
+        &[],
+    );
+    assert_eq!(runs.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&runs.stderr).contains("there is no state store at"));
+    let url = missing.join("runs/pilot-light-failover/r1");
+    let approve = as_operator(&dir, "bo", &["approve", url.to_str().unwrap()], &[]);
+    assert_eq!(approve.status.code(), Some(2));
+    assert!(!missing.exists(), "nothing was made by reading");
+}
