@@ -97,13 +97,9 @@ pub struct Folder {
 }
 
 impl Folder {
-    /// The folder at `root` (made, owner-only, if missing).
+    /// The folder at `root` (made for the team's group, as the umask allows, if missing).
     pub fn open(root: &Path) -> Result<Folder, StoreError> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(DIR_MODE)
-            .create(root)
-            .map_err(|e| io(root, e))?;
+        make_dir(root)?;
         Ok(Folder {
             root: root.to_path_buf(),
         })
@@ -117,11 +113,7 @@ impl Folder {
     /// A complete temporary file beside `path`, to be linked or renamed into place.
     fn staged(&self, path: &Path, body: &[u8]) -> Result<PathBuf, StoreError> {
         let dir = path.parent().unwrap_or(&self.root);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(DIR_MODE)
-            .create(dir)
-            .map_err(|e| io(dir, e))?;
+        make_dir(dir)?;
         // A name no other writer (another machine, the same pid in another container) can
         // have: this process's, a counter, and the time in nanoseconds; created new, never
         // opened over another's.
@@ -158,11 +150,7 @@ impl Folder {
         f: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let dir = path.parent().unwrap_or(&self.root);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(DIR_MODE)
-            .create(dir)
-            .map_err(|e| io(dir, e))?;
+        make_dir(dir)?;
         let side = dir.join(format!(
             ".{}.cas",
             path.file_name().and_then(|n| n.to_str()).unwrap_or("key")
@@ -180,6 +168,15 @@ impl Folder {
         drop(file);
         out
     }
+}
+
+/// Makes `dir` (and what leads to it) with the team's mode, if it is not there.
+fn make_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+        .map_err(|e| io(dir, e))
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
