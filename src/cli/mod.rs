@@ -45,8 +45,10 @@ fn operator_name(given: Option<&str>) -> Result<String, std::process::ExitCode> 
     Ok(name)
 }
 mod drill;
+mod iam;
 mod live;
 mod mirror_check;
+mod preflight;
 mod runs;
 mod status;
 mod team;
@@ -152,6 +154,22 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         history: Option<std::path::PathBuf>,
     },
+    /// Would each step of a runbook work now? Resources, recovery points, restore targets,
+    /// what the steps name, and the caller's permissions (IAM's policy simulator), read-only.
+    /// Exit codes as `status`: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Preflight {
+        /// The runbook file (YAML; see runbooks/README.md).
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// Look at the simulated world (the default scenario) instead of live AWS.
+        #[arg(long)]
+        sim: bool,
+        /// Look at the simulated world set up by this scenario.
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: status::StatusFormat,
+    },
     /// A read-only console: follow another operator's run from its journal, or look at the
     /// simulated world. No key changes anything.
     Watch {
@@ -181,6 +199,18 @@ pub enum Command {
         state: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: runs::RunsFormat,
+    },
+    /// Print the least-privilege IAM policy (JSON) of a runbook: every API its steps and its
+    /// observations call, scoped to its resources and regions; each statement's Sid names the
+    /// steps that need it.
+    Iam {
+        /// The runbook file (YAML; see runbooks/README.md).
+        #[arg(value_name = "RUNBOOK")]
+        runbook: std::path::PathBuf,
+        /// `run`: what `run` needs, changes included; `read`: what `watch`, `status` and
+        /// `preflight` need, reads only.
+        #[arg(long, value_enum, default_value = "run")]
+        mode: iam::IamMode,
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
@@ -300,6 +330,20 @@ pub fn main() -> ExitCode {
                 history,
             },
         ),
+        Command::Preflight {
+            runbook,
+            sim,
+            scenario,
+            format,
+        } => preflight::run(
+            rt,
+            preflight::PreflightArgs {
+                runbook,
+                sim,
+                scenario,
+                format,
+            },
+        ),
         Command::Runs {
             runbook,
             state,
@@ -318,6 +362,7 @@ pub fn main() -> ExitCode {
                 sim,
             },
         ),
+        Command::Iam { runbook, mode } => iam::run(&runbook, mode),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());
             ExitCode::SUCCESS

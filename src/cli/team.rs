@@ -188,13 +188,8 @@ pub fn state_of(given: Option<String>, runbook: &crate::runbook::Runbook) -> Opt
 /// The region of a runbook's state store in S3: the runbook's `state.region`, else its
 /// recovery region (which survives the incident), else the standard chain's, else us-east-1.
 fn store_region(runbook: Option<&crate::runbook::Runbook>) -> String {
-    let named = runbook.and_then(|r| r.state.as_ref()?.region.clone());
-    named
-        .or_else(|| {
-            runbook
-                .and_then(|r| r.failover.as_ref())
-                .map(|f| f.recovery.clone())
-        })
+    runbook
+        .and_then(|r| r.state_region())
         .or_else(|| std::env::var("AWS_REGION").ok())
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.trim().is_empty())

@@ -8,6 +8,7 @@
 
 pub mod aws;
 mod command;
+pub mod inspect;
 pub mod leased;
 pub mod sim;
 
@@ -21,6 +22,7 @@ use crate::model::{ActionPlan, CloudError, Progress, ResourceStatus, Started};
 use crate::runbook::{Duration, Resource};
 
 pub use command::run_local;
+pub use inspect::{Denial, Inspect, PermissionCheck};
 
 /// One resource's observation, by its runbook name.
 pub type Observation = (String, Result<ResourceStatus, CloudError>);
@@ -225,6 +227,29 @@ impl<B: Change> Mutate for Gated<B> {
 /// A backend for read-only consoles (`watch`, `status`): reads pass through, every change is
 /// refused before it is sent, whatever asks for it.
 pub struct ReadOnly<B>(pub B);
+
+/// Preflight reads through a read-only backend as through the backend.
+impl<B: Inspect> Inspect for ReadOnly<B> {
+    async fn exists(&self, thing: &crate::engine::preflight::Named) -> Result<bool, CloudError> {
+        self.0.exists(thing).await
+    }
+
+    async fn caller_in(&self, region: &str) -> Result<crate::model::Identity, CloudError> {
+        self.0.caller_in(region).await
+    }
+
+    async fn denied(
+        &self,
+        caller: &crate::model::Identity,
+        checks: &[PermissionCheck],
+    ) -> Result<Option<Vec<Denial>>, CloudError> {
+        self.0.denied(caller, checks).await
+    }
+
+    async fn health_note(&self) -> Option<String> {
+        self.0.health_note().await
+    }
+}
 
 impl<B: Sync> Mutate for ReadOnly<B> {
     async fn start(

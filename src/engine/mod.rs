@@ -21,6 +21,7 @@ pub mod objectives;
 mod operator;
 mod outcomes;
 mod plan;
+pub mod preflight;
 mod request;
 mod resume;
 mod rollback;

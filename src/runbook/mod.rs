@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod diagnostic;
 pub mod duration;
+pub mod iam;
 pub mod model;
 pub mod params;
 pub mod raw;

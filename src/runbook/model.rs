@@ -200,6 +200,16 @@ impl Runbook {
         ))
     }
 
+    /// The region of the state store's S3 bucket as the runbook says it: its `state.region`,
+    /// else its recovery region (which survives the incident).
+    pub fn state_region(&self) -> Option<String> {
+        self.state
+            .as_ref()?
+            .region
+            .clone()
+            .or_else(|| self.failover.as_ref().map(|f| f.recovery.clone()))
+    }
+
     /// The regions the runbook touches, in first-mention order (for health and RTO views).
     pub fn regions(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -295,6 +305,31 @@ pub struct ActionCall {
     pub action: ActionKind,
     /// The `with:` parameters, vars substituted and `{{steps...}}` holes left for run time.
     pub params: ActionParams,
+}
+
+impl ActionCall {
+    /// The region the call goes to, as the engine will plan it: Global Accelerator's API in
+    /// us-west-2, Route 53's in us-east-1, else the `region` parameter, an AWS Backup restore's
+    /// vault region, or the resource's. `None`: known only at run time (an earlier step's
+    /// output).
+    pub fn region(&self, resource: &Resource) -> Option<String> {
+        use super::params::ActionParams;
+        match self.action {
+            ActionKind::GaSetTrafficDial | ActionKind::GaSetEndpointWeights => {
+                Some("us-west-2".into())
+            }
+            ActionKind::Route53SetWeights | ActionKind::Route53UpsertRecord => {
+                Some("us-east-1".into())
+            }
+            _ => match self.params.region() {
+                Some(t) => t.as_literal().filter(|s| !s.trim().is_empty()),
+                None => match (&self.params, &resource.backup) {
+                    (ActionParams::BackupStartRestore(_), Some(b)) => Some(b.region.clone()),
+                    _ => resource.region.clone(),
+                },
+            },
+        }
+    }
 }
 
 /// How to undo an action (its rollback), and the gate that rollback passes.

@@ -14,6 +14,7 @@ pub mod lock;
 mod look;
 pub mod mirror;
 pub mod paths;
+pub mod preflight;
 pub mod runner;
 pub mod session;
 pub mod store;

@@ -25,6 +25,7 @@ mod journal {
 mod runbooks {
     mod fixtures;
     mod hostile;
+    mod iam;
     mod layering;
     mod schema;
 }
@@ -63,6 +64,7 @@ mod aws {
     mod cli;
     mod crash;
     mod moto;
+    mod preflight;
     mod replay;
     mod s3_state;
     mod status;

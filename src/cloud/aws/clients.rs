@@ -17,7 +17,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use super::guard::{is_read, CallCounts, CallLog, NotSendOnce, WriteRefused};
+pub use super::guard::{is_read, CallCounts, CallLog, NotCatalogued, NotSendOnce, WriteRefused};
 use super::guard::{Guard, SendOnce};
 
 /// Whether the backend may change anything.
@@ -170,6 +170,7 @@ client_cache! {
     route53, route53_of: aws_sdk_route53, "route53";
     health, health_of: aws_sdk_health, "health";
     sts, sts_of: aws_sdk_sts, "sts";
+    iam, iam_of: aws_sdk_iam, "iam";
 }
 
 /// Every client the backend uses, built in one place.

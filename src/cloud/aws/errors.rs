@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::clients::{NotSendOnce, WriteRefused};
+use super::clients::{NotCatalogued, NotSendOnce, WriteRefused};
 use super::guard::never_connected;
 use crate::model::CloudError;
 
@@ -21,6 +21,9 @@ where
         return CloudError::Refused(refused.to_string());
     }
     if let Some(refused) = find::<NotSendOnce>(&err) {
+        return CloudError::Refused(refused.to_string());
+    }
+    if let Some(refused) = find::<NotCatalogued>(&err) {
         return CloudError::Refused(refused.to_string());
     }
     // No credentials (or an expired SSO session): nothing was sent, and every region would say

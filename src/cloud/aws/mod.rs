@@ -9,6 +9,7 @@ pub mod clients;
 mod errors;
 mod guard;
 mod health;
+mod inspect;
 mod mutate;
 mod observe;
 mod observe_compute;

@@ -193,3 +193,46 @@ impl Change for SimWorld {
         }
     }
 }
+
+/// Preflight in the simulated world: every subnet group, vault, role and zone a runbook names
+/// is there; a restore's target exists only when a change made it or the runbook watches it
+/// as a resource no step creates; there is no IAM to ask.
+impl super::Inspect for SimWorld {
+    async fn exists(&self, thing: &crate::engine::preflight::Named) -> Result<bool, CloudError> {
+        use crate::engine::preflight::NamedKind as K;
+        Ok(match thing.kind {
+            K::DbInstance | K::Table => {
+                let watched = self.runbook.resources.values().any(|r| {
+                    r.id.eq_ignore_ascii_case(&thing.id) && self.runbook.made_by(&r.name).is_none()
+                });
+                let made = self.lock().made.iter().any(|m| {
+                    m.target_name
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case(&thing.id))
+                });
+                watched || made
+            }
+            _ => true,
+        })
+    }
+
+    async fn caller_in(&self, _region: &str) -> Result<crate::model::Identity, CloudError> {
+        Ok(crate::model::Identity {
+            account: "000000000000".into(),
+            arn: "simulated".into(),
+            user_id: "simulated".into(),
+        })
+    }
+
+    async fn denied(
+        &self,
+        _: &crate::model::Identity,
+        _: &[super::PermissionCheck],
+    ) -> Result<Option<Vec<super::Denial>>, CloudError> {
+        Ok(None)
+    }
+
+    async fn health_note(&self) -> Option<String> {
+        None
+    }
+}

@@ -179,13 +179,14 @@ impl Request {
         format!("{} {}", self.method, self.path)
     }
 
-    /// Whether it only reads: a `Describe*`, `List*` or `Get*` operation, or a REST `GET`/`HEAD`
-    /// no route above names.
+    /// Whether it only reads: a `Describe*`, `List*` or `Get*` operation, IAM's policy
+    /// simulator, or a REST `GET`/`HEAD` no route above names.
     pub fn is_read(&self) -> bool {
         let op = self.operation();
         ["Describe", "List", "Get"]
             .iter()
             .any(|p| op.starts_with(p))
+            || op == "SimulatePrincipalPolicy"
             || op.starts_with("GET /")
             || op.starts_with("HEAD /")
     }
@@ -493,7 +494,12 @@ impl StandIn {
 
     /// Keeps a rule of AWS's that the upstream does not.
     pub fn strict(&self, rule: impl Strict + 'static) -> &StandIn {
-        lock(&self.state).strict.push(Arc::new(rule));
+        self.strict_shared(Arc::new(rule))
+    }
+
+    /// The same, for a rule the test keeps a handle on (to read what it saw).
+    pub fn strict_shared(&self, rule: Arc<dyn Strict>) -> &StandIn {
+        lock(&self.state).strict.push(rule);
         self
     }
 

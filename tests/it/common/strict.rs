@@ -209,3 +209,72 @@ impl Strict for Throttle {
         }
     }
 }
+
+/// IAM's policy simulator, which moto lacks: `SimulatePrincipalPolicy` answered in the shape of
+/// the IAM API reference (query protocol, XML), `allowed` for every action asked about but
+/// those in `deny` (`implicitDeny`, per resource). Remembers every action it was asked about.
+pub struct Simulator {
+    deny: Vec<String>,
+    pub asked: Mutex<Vec<(String, Vec<String>)>>,
+}
+
+impl Simulator {
+    pub fn denying(deny: &[&str]) -> Simulator {
+        Simulator {
+            deny: deny.iter().map(|s| s.to_string()).collect(),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every (action, resources) the simulator was asked about.
+    pub fn asked(&self) -> Vec<(String, Vec<String>)> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The `Name.member.N` values of a query-protocol request, in order.
+fn members(r: &Request, name: &str) -> Vec<String> {
+    (1..)
+        .map_while(|n| r.form(&format!("{name}.member.{n}")))
+        .collect()
+}
+
+impl Strict for Simulator {
+    fn before(&self, r: &Request) -> Option<Reply> {
+        if r.operation() != "SimulatePrincipalPolicy" {
+            return None;
+        }
+        let actions = members(r, "ActionNames");
+        let resources = members(r, "ResourceArns");
+        let mut results = String::new();
+        for action in &actions {
+            self.asked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((action.clone(), resources.clone()));
+            let decision = if self.deny.contains(action) {
+                "implicitDeny"
+            } else {
+                "allowed"
+            };
+            let mut per_resource = String::new();
+            for res in &resources {
+                per_resource += &format!(
+                    "<member><EvalResourceName>{res}</EvalResourceName><EvalResourceDecision>{decision}</EvalResourceDecision><MatchedStatements/><MissingContextValues/></member>"
+                );
+            }
+            results += &format!(
+                "<member><EvalActionName>{action}</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/><ResourceSpecificResults>{per_resource}</ResourceSpecificResults></member>"
+            );
+        }
+        let body = format!(
+            "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
+        );
+        Some(Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "text/xml".into())],
+            body: body.into_bytes(),
+            hang: false,
+        })
+    }
+}

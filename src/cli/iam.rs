@@ -1,0 +1,45 @@
+//! `pilotlight iam RUNBOOK [--mode run|read]`: the least-privilege IAM policy of a runbook,
+//! as a JSON policy document on stdout (from the catalogue in `runbook::iam`).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::runbook::iam::policy::{policy, Mode};
+
+/// Which commands the policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IamMode {
+    /// `run`: every change the runbook's steps make, and everything `read` needs.
+    Run,
+    /// `watch`, `status` and `preflight`: reads only.
+    Read,
+}
+
+/// The most a managed policy may hold (characters, whitespace not counted).
+const MANAGED_POLICY_LIMIT: usize = 6144;
+
+pub fn run(path: &Path, mode: IamMode) -> ExitCode {
+    let Some(runbook) = super::load_runbook(path) else {
+        return ExitCode::from(2);
+    };
+    let mode = match mode {
+        IamMode::Run => Mode::Run,
+        IamMode::Read => Mode::Read,
+    };
+    let text = policy(&runbook, mode).to_json_text();
+    say!("{}", crate::safe::json(&text));
+    let size = text.chars().filter(|c| !c.is_whitespace()).count();
+    if size > MANAGED_POLICY_LIMIT {
+        tell!(
+            "note: the policy is {size} characters without whitespace, over the {MANAGED_POLICY_LIMIT} a managed policy may hold: attach it as an inline policy (up to 10240 for a role) or split its statements across two managed policies"
+        );
+    }
+    if runbook
+        .resources
+        .values()
+        .any(|r| r.account.is_none() && r.kind.is_regional())
+    {
+        tell!("note: resources without `account:` are scoped to any account (`*` in their ARNs); the region and name scope them");
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,183 @@
+//! `pilotlight preflight` and `pilotlight iam` against moto over the wire, behind the stand-in
+//! that records every request and plays IAM's policy simulator (which moto lacks): a restore
+//! whose target name is taken is CRITICAL (exit 2) naming the step and the target, a denied
+//! permission names the action, and nothing but reads leaves the process. The policies `iam`
+//! prints for every shipped runbook are accepted by IAM's policy validator as moto runs it.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::common::standin::{Reply, StandIn};
+use crate::common::strict::Simulator;
+use crate::common::{moto, root, temp_dir};
+
+/// Runs `pilotlight preflight RUNBOOK --format json` against `server`: (exit code, report).
+fn preflight(dir: &std::path::Path, runbook: &std::path::Path, server: &StandIn) -> (i32, Value) {
+    let env = moto::binary_env(dir, server.url(), "us-east-1");
+    let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["preflight", runbook.to_str().unwrap(), "--format", "json"])
+        .current_dir(root())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), doc)
+}
+
+/// The stand-in in front of moto, answering AWS Health (none open) and the policy simulator.
+async fn server(sim: Arc<Simulator>) -> StandIn {
+    let s = StandIn::forwarding(moto::url()).await;
+    s.on_health("DescribeEvents", vec![Reply::cbor(json!({ "events": [] }))]);
+    s.strict_shared(sim);
+    s
+}
+
+fn findings<'a>(doc: &'a Value, step: &str, check: &str) -> Vec<&'a Value> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["step"] == step && f["check"] == check)
+        .collect()
+}
+
+fn assert_only_reads(server: &StandIn) {
+    let changes: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| !r.is_read())
+        .map(|r| r.name())
+        .collect();
+    assert!(changes.is_empty(), "preflight sent changes: {changes:?}");
+}
+
+// The stand-in serves from the runtime's other thread while the binary runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_whose_target_exists_is_critical_and_nothing_is_changed() {
+    let dir = temp_dir("preflight-taken");
+    let (text, _, _) = super::cli::seed("pft").await;
+    // Someone made an instance with the restore's target name.
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    aws_sdk_rds::Client::new(&sdk)
+        .create_db_instance()
+        .db_instance_identifier("pft-orders-dr")
+        .engine("postgres")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("not-a-secret-1")
+        .send()
+        .await
+        .unwrap();
+    let runbook = dir.join("restore.yaml");
+    std::fs::write(&runbook, &text).unwrap();
+    let sim = Arc::new(Simulator::denying(&[]));
+    let server = server(sim.clone()).await;
+
+    let (code, doc) = preflight(&dir, &runbook, &server);
+    assert_eq!(code, 2, "{doc:#}");
+    assert_eq!(doc["status"], "critical");
+    let target = findings(&doc, "restore-db", "restore target is free");
+    assert_eq!(target.len(), 1, "{doc:#}");
+    assert_eq!(target[0]["severity"], "critical");
+    let detail = target[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`pft-orders-dr`") && detail.contains("already exists"),
+        "{detail}"
+    );
+    // The rest was looked at and is fine: the database, its snapshot, the permissions.
+    assert_eq!(
+        findings(&doc, "restore-db", "recovery point")[0]["severity"],
+        "ok"
+    );
+    assert_eq!(
+        findings(&doc, "restore-db", "permissions")[0]["severity"],
+        "ok"
+    );
+    assert!(
+        sim.asked()
+            .iter()
+            .any(|(a, res)| a == "rds:RestoreDBInstanceFromDBSnapshot"
+                && res.iter().any(|r| r.ends_with(":db:pft-orders-dr"))),
+        "{:?}",
+        sim.asked()
+    );
+    assert_only_reads(&server);
+    assert!(!server.requests_of("DescribeDBInstances").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_free_target_passes_and_a_denied_permission_is_named() {
+    let dir = temp_dir("preflight-free");
+    let (text, _, _) = super::cli::seed("pff").await;
+    let runbook = dir.join("restore.yaml");
+    std::fs::write(&runbook, &text).unwrap();
+
+    let allowed = server(Arc::new(Simulator::denying(&[]))).await;
+    let (code, doc) = preflight(&dir, &runbook, &allowed);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(
+        findings(&doc, "restore-db", "restore target is free")[0]["severity"],
+        "ok"
+    );
+    assert_only_reads(&allowed);
+
+    let denying = server(Arc::new(Simulator::denying(&[
+        "rds:RestoreDBInstanceFromDBSnapshot",
+    ])))
+    .await;
+    let (code, doc) = preflight(&dir, &runbook, &denying);
+    assert_eq!(code, 2, "{doc:#}");
+    let denied = findings(&doc, "restore-db", "permissions");
+    assert_eq!(denied.len(), 1, "{doc:#}");
+    assert_eq!(denied[0]["severity"], "critical");
+    let detail = denied[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("rds:RestoreDBInstanceFromDBSnapshot") && detail.contains("implicitDeny"),
+        "{detail}"
+    );
+    assert_only_reads(&denying);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_shipped_runbooks_policy_is_a_valid_iam_policy_document() {
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let mut n = 0;
+    for entry in std::fs::read_dir(root().join("runbooks")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".yaml") || name.ends_with(".scenario.yaml") {
+            continue;
+        }
+        for mode in ["run", "read"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+                .args(["iam", path.to_str().unwrap(), "--mode", mode])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name} {mode}");
+            let doc = String::from_utf8(out.stdout).unwrap();
+            // moto runs IAM's policy document validator on CreatePolicy.
+            let made = iam
+                .create_policy()
+                .policy_name(format!(
+                    "pilotlight-{}-{mode}-{n}",
+                    name.trim_end_matches(".yaml")
+                ))
+                .policy_document(&doc)
+                .send()
+                .await;
+            assert!(made.is_ok(), "{name} --mode {mode}: {made:?}\n{doc}");
+            n += 1;
+        }
+    }
+    assert!(n >= 14, "{n}");
+}

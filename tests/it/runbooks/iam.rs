@@ -1,0 +1,179 @@
+//! `pilotlight iam`: the least-privilege policy comes from the one IAM catalogue, and the
+//! README's permissions are that catalogue, word for word.
+
+use std::process::Command;
+
+use pilotlight::runbook::iam::policy::{is_read_action, policy, Mode};
+use pilotlight::runbook::iam::{permissions_markdown, APIS};
+use serde_json::Value;
+
+use crate::common::root;
+
+fn shipped() -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(root().join("runbooks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.ends_with(".yaml") && !n.ends_with(".scenario.yaml")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn iam(path: &std::path::Path, mode: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["iam", path.to_str().unwrap(), "--mode", mode])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+        other => panic!("not a string or a list: {other}"),
+    }
+}
+
+/// The shape IAM requires of a policy document (the moto test also has IAM's validator
+/// accept it).
+fn assert_document(doc: &Value, what: &str) {
+    assert_eq!(doc["Version"], "2012-10-17", "{what}");
+    let mut sids = Vec::new();
+    for s in doc["Statement"].as_array().unwrap() {
+        let sid = s["Sid"].as_str().unwrap();
+        assert!(
+            !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{what}: Sid {sid}"
+        );
+        assert!(!sids.contains(&sid), "{what}: Sid {sid} twice");
+        sids.push(sid);
+        assert_eq!(s["Effect"], "Allow");
+        for a in list(&s["Action"]) {
+            let (svc, name) = a.split_once(':').unwrap();
+            assert!(!svc.is_empty() && !name.is_empty(), "{what}: {a}");
+            assert!(!a.contains('*'), "{what}: wildcard action {a}");
+        }
+        for r in list(&s["Resource"]) {
+            assert!(r == "*" || r.starts_with("arn:aws:"), "{what}: {r}");
+        }
+    }
+}
+
+#[test]
+fn read_policies_of_every_shipped_runbook_are_reads_only() {
+    let runbooks = shipped();
+    assert!(runbooks.len() >= 7);
+    for path in runbooks {
+        let what = path.display().to_string();
+        let doc = iam(&path, "read");
+        assert_document(&doc, &what);
+        for s in doc["Statement"].as_array().unwrap() {
+            for a in list(&s["Action"]) {
+                assert!(is_read_action(&a), "{what}: {a} is not a read");
+                // And a read the catalogue's reads need, nothing else.
+                assert!(
+                    APIS.iter()
+                        .any(|api| api.read && api.iam.contains(&a.as_str())),
+                    "{what}: {a}"
+                );
+            }
+        }
+        assert_document(&iam(&path, "run"), &what);
+    }
+}
+
+#[test]
+fn the_pilot_light_policy_promotes_the_replica_and_changes_only_its_hosted_zone() {
+    let doc = iam(&root().join("runbooks/pilot-light-failover.yaml"), "run");
+    let statements = doc["Statement"].as_array().unwrap();
+    let with = |action: &str| -> Vec<&Value> {
+        statements
+            .iter()
+            .filter(|s| list(&s["Action"]).iter().any(|a| a == action))
+            .collect()
+    };
+    let promote = with("rds:PromoteReadReplica");
+    assert_eq!(promote.len(), 1);
+    assert_eq!(
+        list(&promote[0]["Resource"]),
+        ["arn:aws:rds:us-west-2:*:db:shop-db-replica-usw2"]
+    );
+    assert!(promote[0]["Sid"]
+        .as_str()
+        .unwrap()
+        .contains("StepPromoteReplica"));
+    let dns = with("route53:ChangeResourceRecordSets");
+    assert_eq!(dns.len(), 1);
+    assert_eq!(
+        list(&dns[0]["Resource"]),
+        ["arn:aws:route53:::hostedzone/Z0ABC1234DEF567890"]
+    );
+    assert_eq!(
+        dns[0]["Condition"]["StringEquals"]["aws:RequestedRegion"],
+        serde_json::json!(["us-east-1"])
+    );
+    // The read policy has neither.
+    let read = iam(&root().join("runbooks/pilot-light-failover.yaml"), "read");
+    let text = read.to_string();
+    assert!(!text.contains("PromoteReadReplica") && !text.contains("ChangeResourceRecordSets"));
+}
+
+#[test]
+fn a_runbooks_state_store_is_covered_and_read_mode_only_reads_it() {
+    let yaml = r#"runbook: team
+title: Team
+targets: { rto: 1h }
+regions: { primary: us-east-1, recovery: us-west-2 }
+state: { url: "s3://dr-state/pilotlight" }
+resources:
+  db: { kind: rds-instance, region: us-west-2, id: orders }
+steps:
+  - id: look
+    kind: check
+    title: Look
+    expect: { resource: db, health: [ok] }
+"#;
+    let rb = pilotlight::runbook::parse(yaml.as_bytes()).unwrap();
+    let run = policy(&rb, Mode::Run);
+    let store: Vec<_> = run
+        .statements
+        .iter()
+        .filter(|s| s.sid.starts_with("StateStore"))
+        .collect();
+    assert!(store
+        .iter()
+        .any(|s| s.actions.contains(&"s3:PutObject".to_string())
+            && s.resources == ["arn:aws:s3:::dr-state/pilotlight/*"]));
+    assert!(store
+        .iter()
+        .any(|s| s.actions.contains(&"s3:ListBucket".to_string())
+            && s.resources.contains(&"arn:aws:s3:::dr-state".to_string())));
+    let read = policy(&rb, Mode::Read);
+    assert!(read.actions().contains(&"s3:GetObject"));
+    assert!(!read.actions().contains(&"s3:PutObject"));
+    assert!(!read.actions().contains(&"s3:DeleteObject"));
+}
+
+#[test]
+fn the_readme_lists_the_catalogues_permissions() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let begin = "<!-- permissions: generated from src/runbook/iam (a test holds them equal) -->\n";
+    let end = "<!-- /permissions -->";
+    let from = readme.find(begin).expect("the README's permissions block") + begin.len();
+    let to = readme[from..].find(end).expect("its end") + from;
+    let want = permissions_markdown();
+    assert_eq!(
+        &readme[from..to],
+        want,
+        "README.md's permissions differ from the catalogue; put this between the markers:\n{want}"
+    );
+}
