@@ -105,6 +105,7 @@ pub async fn drill(drill: Drill, speed: Speed, operator: &str, runbook_file: &Pa
         lease,
         mirror,
         approvals,
+        preflight: None,
     };
     attend(attended, operator, runbook_file).await
 }
@@ -128,6 +129,8 @@ pub struct Attended<B> {
     pub mirror: Option<Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
     /// Where second approvers' approvals come from (the state store).
     pub approvals: Option<crate::runtime::runner::Approvals>,
+    /// `run`'s preflight, checking in the background.
+    pub preflight: Option<crate::runtime::view::PreflightSlot>,
 }
 
 /// Runs the session as a task and the console on this thread, until the run ends or the
@@ -148,6 +151,7 @@ where
         lease,
         mirror,
         approvals,
+        preflight,
     } = run;
     let Launched {
         journal,
@@ -180,6 +184,7 @@ where
         notice,
         tail: records.into_iter().skip(skip).collect(),
         mirror,
+        preflight,
     };
     let runner = Runner::new(
         engine,

@@ -15,6 +15,7 @@ use super::load_runbook;
 use crate::audit::event::{LiveContext, RunContext};
 use crate::audit::Mode;
 use crate::cloud::aws::{Access, AwsCloud};
+use crate::cloud::ReadOnly;
 use crate::model::Identity;
 use crate::runbook::Runbook;
 use crate::runtime::clock::PacedClock;
@@ -159,6 +160,22 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
         Err(code) => return code,
     };
     let approvals = team.approvals(&launched.engine, true);
+    // Preflight checks in the background, through its own read-only clients, while the console
+    // opens: the header shows its verdict and each gate its step's problems. A slow or dark
+    // region delays only the verdict, never the console.
+    let preflight = crate::runtime::view::PreflightSlot::default();
+    {
+        let slot = preflight.clone();
+        let runbook = runbook.clone();
+        rt.spawn(async move {
+            let aws =
+                ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
+            let report = crate::runtime::preflight::preflight(&aws, &runbook, Utc::now()).await;
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(Arc::new(report));
+            }
+        });
+    }
     let attended = Attended {
         launched,
         backend: aws,
@@ -172,6 +189,7 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
         lease: team.lease.clone(),
         mirror: mirroring.as_ref().map(|m| m.state.clone()),
         approvals,
+        preflight: Some(preflight),
     };
     let code = rt.block_on(attend(attended, &operator, &args.runbook));
     // Mirrored to the end, and released, as the run ends here.

@@ -121,7 +121,27 @@ pub async fn preflight<B: Observe + Inspect>(
             .and_then(|s| runbook.steps.iter().position(|x| x.id == s))
             .is_some_and(|at| at <= i);
         let where_ = res.region.as_deref().unwrap_or("its service");
+        // A check that expects the resource down (the incident it confirms) is not failed by
+        // a resource that cannot be seen: that is what it will find.
+        let expects_down = match &step.body {
+            StepBody::Check { expect } => expect.health.iter().any(|h| {
+                matches!(
+                    h,
+                    crate::runbook::Health::Unavailable | crate::runbook::Health::Impaired
+                )
+            }),
+            _ => false,
+        };
         match status {
+            Some(Err(e)) if expects_down => out.push(finding(
+                Some(id),
+                "resource",
+                Severity::Ok,
+                format!(
+                    "{} cannot be seen now ({e}), which this check takes as the incident it confirms",
+                    res.name
+                ),
+            )),
             Some(Ok(s)) => out.push(finding(
                 Some(id),
                 "resource",

@@ -51,6 +51,8 @@ pub struct ConsoleLog {
     pub notice: Option<String>,
     /// How far the journal's mirror in the team's state store has come, when there is one.
     pub mirror: Option<std::sync::Arc<std::sync::Mutex<crate::runtime::mirror::MirrorState>>>,
+    /// `run`'s preflight, checking in the background, when there is one.
+    pub preflight: Option<crate::runtime::view::PreflightSlot>,
 }
 
 impl Observer for ConsoleLog {
@@ -207,6 +209,13 @@ fn publish<B>(
         // A mirror a look behind is normal; one the store does not take is worth saying.
         (m.error.is_some() || behind >= 20).then_some(behind)
     });
+    v.preflight =
+        log.preflight
+            .as_ref()
+            .map(|slot| match slot.lock().ok().and_then(|r| r.clone()) {
+                Some(report) => crate::runtime::view::Preflight::Done(report),
+                None => crate::runtime::view::Preflight::Checking,
+            });
     v.journal = Some(runner.journal().path().to_path_buf());
     v.version += 1;
     views.send_replace(Arc::new(v.clone()));

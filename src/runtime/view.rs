@@ -24,6 +24,16 @@ pub enum ViewMode {
     ReadOnly,
 }
 
+/// Preflight as the console has it.
+#[derive(Debug, Clone)]
+pub enum Preflight {
+    Checking,
+    Done(Arc<crate::engine::preflight::Report>),
+}
+
+/// Where a background preflight puts its report for the session to show.
+pub type PreflightSlot = Arc<std::sync::Mutex<Option<Arc<crate::engine::preflight::Report>>>>;
+
 /// How many journal records the console keeps for its audit pane.
 pub const TAIL: usize = 200;
 
@@ -76,6 +86,9 @@ pub struct RunView {
     /// How many records the journal's mirror in the team's state store is behind, when that is
     /// worth saying (the store is unreachable, or it fell well behind).
     pub mirror_behind: Option<u64>,
+    /// `run`'s preflight: still checking, or its findings (the header shows the verdict, each
+    /// gate its step's problems).
+    pub preflight: Option<Preflight>,
     /// Bumped on every change, so the UI redraws only when something changed.
     pub version: u64,
 }
@@ -121,6 +134,7 @@ impl RunView {
             rollback_progress: None,
             change_out: None,
             mirror_behind: None,
+            preflight: None,
             version: 0,
         }
     }

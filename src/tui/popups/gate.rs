@@ -11,7 +11,7 @@ use ratatui::Frame;
 use super::centered;
 use crate::audit::report::clean;
 use crate::runbook::{Gate, ReasonPolicy, StepBody};
-use crate::runtime::view::RunView;
+use crate::runtime::view::{Preflight, RunView};
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +235,28 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
             format!("warning: {}", clean(&risk)),
             theme.alert(),
         )));
+    }
+    // What `run`'s preflight found wrong with this step, before the operator decides.
+    if !state.rollback {
+        match &view.preflight {
+            Some(Preflight::Done(report)) => {
+                for f in report.problems_of(&step.id) {
+                    lines.push(Line::from(Span::styled(
+                        format!(
+                            "preflight {}: {}",
+                            f.severity.name().to_uppercase(),
+                            clean(&f.detail)
+                        ),
+                        theme.alert(),
+                    )));
+                }
+            }
+            Some(Preflight::Checking) => lines.push(Line::from(Span::styled(
+                "preflight: still checking",
+                theme.dim(),
+            ))),
+            None => {}
+        }
     }
     // The step's own words (warnings such as "one-way") belong in front of the decision.
     if let (Some(text), false) = (&step.instructions, state.rollback) {

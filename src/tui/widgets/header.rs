@@ -11,7 +11,7 @@ use super::{clock, dur};
 use crate::audit::report::clean;
 use crate::engine::objectives::Verdict;
 use crate::engine::RunStatus;
-use crate::runtime::view::{RunView, ViewMode};
+use crate::runtime::view::{Preflight, RunView, ViewMode};
 use crate::tui::theme::Theme;
 
 /// `s` cut to at most `n` characters, with an ellipsis when cut.
@@ -114,6 +114,28 @@ fn rto(v: &RunView, elapsed: Option<i64>) -> ([String; 3], Verdict) {
     }
 }
 
+/// `run`'s preflight verdict: still checking, ok, or how many findings of the worst kind.
+fn preflight_span(p: &Preflight, width: u16, theme: Theme) -> Span<'static> {
+    use crate::engine::preflight::Severity;
+    let word = if width >= 90 { "preflight" } else { "pf" };
+    let Preflight::Done(report) = p else {
+        return Span::styled(format!("{word}…  "), theme.dim());
+    };
+    let worst = report.verdict();
+    let n = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == worst)
+        .count();
+    let (text, verdict) = match worst {
+        Severity::Ok => (format!("{word} ok  "), Verdict::Ok),
+        Severity::Warning => (format!("{word} {n} warn  "), Verdict::Warning),
+        Severity::Unknown => (format!("{word} {n} unknown  "), Verdict::Unknown),
+        Severity::Critical => (format!("{word} {n} CRIT  "), Verdict::Breach),
+    };
+    Span::styled(text, theme.verdict(verdict))
+}
+
 pub fn render(frame: &mut Frame, area: Rect, v: &RunView, theme: Theme) {
     let banner = match v.mode {
         ViewMode::Live => " LIVE ",
@@ -137,9 +159,14 @@ pub fn render(frame: &mut Frame, area: Rect, v: &RunView, theme: Theme) {
     let mirror = v
         .mirror_behind
         .map(|n| Span::styled(format!("mirror -{n}  "), theme.verdict(Verdict::Warning)));
+    let preflight = v
+        .preflight
+        .as_ref()
+        .map(|p| preflight_span(p, area.width, theme));
     let right = Line::from(
         mirror
             .into_iter()
+            .chain(preflight)
             .chain([
                 Span::raw(clock_text),
                 Span::styled(rto_text, theme.verdict(verdict)),

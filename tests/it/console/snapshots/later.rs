@@ -148,3 +148,85 @@ fn an_open_gate_puts_its_own_keys_in_the_footer() {
     assert!(footer.contains("Tab moves"), "{footer}");
     assert!(!footer.contains("d done"), "{footer}");
 }
+
+#[test]
+fn a_live_runs_header_shows_preflights_verdict_and_the_gate_its_steps_problems() {
+    use pilotlight::engine::preflight::{Finding, Report, Severity};
+    use pilotlight::runtime::view::Preflight;
+    let mut d = Drive::new("preflight", None);
+    d.until_gate_of("promote-replica");
+    let with = |p: Option<Preflight>| {
+        let mut v = d.view(ViewMode::Live);
+        v.preflight = p;
+        let mut app = App::new(Arc::new(v));
+        app.on_key(key(KeyCode::Char('g')));
+        app
+    };
+    // Still checking: said, and nothing claimed.
+    let app = with(Some(Preflight::Checking));
+    let screen = text(&draw(&app, 120, 36, Theme { color: false }));
+    assert!(
+        screen.lines().next().unwrap().contains("preflight…"),
+        "{screen}"
+    );
+    assert!(screen.contains("preflight: still checking"), "{screen}");
+    // Done: the worst kind counted in the header, the step's own problems at its gate.
+    let report = Report {
+        findings: vec![
+            Finding {
+                step: None,
+                check: "credentials".into(),
+                severity: Severity::Ok,
+                detail: "credentials work in us-west-2".into(),
+            },
+            Finding {
+                step: Some("promote-replica".into()),
+                check: "permissions".into(),
+                severity: Severity::Critical,
+                detail: "the caller may not call rds:PromoteReadReplica on arn:aws:rds:us-west-2:123456789012:db:shop-db-replica-usw2 (implicitDeny)".into(),
+            },
+            Finding {
+                step: Some("shift-dns".into()),
+                check: "hosted zone exists".into(),
+                severity: Severity::Critical,
+                detail: "hosted zone `Z0ABC1234DEF567890` does not exist".into(),
+            },
+        ],
+    };
+    let app = with(Some(Preflight::Done(Arc::new(report))));
+    let buf = snapshot("live_preflight_gate", &app, 120, 36);
+    let screen = text(&buf);
+    assert!(
+        screen.lines().next().unwrap().contains("preflight 2 CRIT"),
+        "{screen}"
+    );
+    let (x, y) = find(
+        &buf,
+        "preflight CRITICAL: the caller may not call rds:PromoteReadReplica",
+    );
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    // Another step's problem is not this gate's.
+    assert!(
+        !screen.contains("Z0ABC1234DEF567890` does not exist"),
+        "{screen}"
+    );
+    // The header with the gate closed, as narrow as the console goes.
+    let mut v = d.view(ViewMode::Live);
+    v.preflight = app.view.preflight.clone();
+    let closed = App::new(Arc::new(v));
+    for (w, h) in [(80, 24), (60, 16)] {
+        let header = text(&draw(&closed, w, h, Theme { color: false }));
+        assert!(
+            header.lines().next().unwrap().contains("pf 2 CRIT"),
+            "{w}x{h}: {header}"
+        );
+    }
+    // A drill has no preflight: its header says nothing of one.
+    let drill = text(&draw(
+        &d.app(ViewMode::Drill),
+        120,
+        36,
+        Theme { color: false },
+    ));
+    assert!(!drill.contains("preflight"), "{drill}");
+}

@@ -14,6 +14,7 @@ fn snapshot_files_have_no_strays() {
         "drill_gate_waiting_120x36",
         "drill_gate_waiting_200x50",
         "live_gate_waiting_120x36",
+        "live_preflight_gate_120x36",
         "read_only_120x36",
         "read_only_80x24",
         "drill_typed_gate_waiting_120x36",
