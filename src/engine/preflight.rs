@@ -110,6 +110,21 @@ pub enum NamedKind {
 }
 
 impl NamedKind {
+    /// The operation that looks for one (in the IAM catalogue's `preflight_ops`).
+    pub fn op(self) -> &'static str {
+        match self {
+            NamedKind::DbInstance => "rds:DescribeDBInstances",
+            NamedKind::Table => "dynamodb:DescribeTable",
+            NamedKind::DbSubnetGroup => "rds:DescribeDBSubnetGroups",
+            NamedKind::SecurityGroup => "ec2:DescribeSecurityGroups",
+            NamedKind::Subnet => "ec2:DescribeSubnets",
+            NamedKind::AvailabilityZone => "ec2:DescribeAvailabilityZones",
+            NamedKind::BackupVault => "backup:DescribeBackupVault",
+            NamedKind::Role => "iam:GetRole",
+            NamedKind::HostedZone => "route53:GetHostedZone",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             NamedKind::DbInstance => "DB instance",

@@ -127,9 +127,9 @@ pub fn observe_ops(resource: &Resource) -> Vec<&'static str> {
     ops
 }
 
-/// What `preflight` sends, beyond the action's own reads, to see that what a step's
-/// parameters name exists: subnet groups, security groups, Availability Zones, vaults, roles,
-/// hosted zones.
+/// What `preflight` sends to see that what a step's parameters name exists (subnet groups,
+/// security groups, Availability Zones, vaults, roles, hosted zones, a replica) or is free (a
+/// restore's target).
 pub fn preflight_ops(call: &super::model::ActionCall) -> Vec<&'static str> {
     use super::params::ActionParams as P;
     let mut ops = Vec::new();
@@ -142,6 +142,7 @@ pub fn preflight_ops(call: &super::model::ActionCall) -> Vec<&'static str> {
         }
         P::RestoreVolume(_) => ops.push("ec2:DescribeAvailabilityZones"),
         P::RdsRestoreSnapshot(x) => {
+            ops.push("rds:DescribeDBInstances");
             if x.subnet_group.is_some() {
                 ops.push("rds:DescribeDBSubnetGroups");
             }
@@ -150,12 +151,17 @@ pub fn preflight_ops(call: &super::model::ActionCall) -> Vec<&'static str> {
             }
         }
         P::RdsRestorePointInTime(x) => {
+            ops.push("rds:DescribeDBInstances");
             if x.subnet_group.is_some() {
                 ops.push("rds:DescribeDBSubnetGroups");
             }
             if !x.security_groups.is_empty() {
                 ops.push("ec2:DescribeSecurityGroups");
             }
+        }
+        P::RdsPromoteReplica(_) => ops.push("rds:DescribeDBInstances"),
+        P::DynamodbRestorePointInTime(_) | P::DynamodbRestoreBackup(_) => {
+            ops.push("dynamodb:DescribeTable")
         }
         P::BackupStartRestore(_) => ops.extend(["backup:DescribeBackupVault", "iam:GetRole"]),
         P::SetRecordWeights(_) | P::UpsertRecord(_) => ops.push("route53:GetHostedZone"),

@@ -3,7 +3,7 @@
 
 use super::policy::Mode;
 use super::scope::{partition, Target};
-use super::{action_ops, api, observe_ops, preflight_ops, store_ops};
+use super::{action_ops, observe_ops, preflight_ops, store_ops};
 use crate::runbook::params::ActionParams;
 use crate::runbook::template::Template;
 use crate::runbook::{ActionCall, ActionKind, Resource, Runbook, StepBody};
@@ -198,11 +198,12 @@ fn step_need(id: &str, call: &ActionCall, r: &Resource, mode: Mode) -> Need {
     let region = call.region(r).unwrap_or_else(|| "*".into());
     let mut t = target(&region, r.account.as_deref());
     step_arns(call, r, &mut t);
-    let mut ops: Vec<&'static str> = action_ops(call.action).to_vec();
+    // Reading, a step needs only what preflight asks about it; running, its action's calls.
+    let mut ops: Vec<&'static str> = match mode {
+        Mode::Read => Vec::new(),
+        Mode::Run => action_ops(call.action).to_vec(),
+    };
     ops.extend(preflight_ops(call));
-    if mode == Mode::Read {
-        ops.retain(|o| api(o).is_some_and(|a| a.read));
-    }
     Need {
         label: format!("Step{}", camel(id)),
         ops,

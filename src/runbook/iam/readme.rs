@@ -36,14 +36,15 @@ pub fn permissions_markdown() -> String {
     );
     s += &format!("| AWS Health | {} |\n", iam_of(&["health:DescribeEvents"]));
     s += &format!(
-        "| `preflight` | {} and the reads of each step's action |\n",
+        "| `preflight` | {}, and per step what it looks for: {} |\n",
+        iam_of(&["iam:SimulatePrincipalPolicy", "iam:GetRole"]),
         iam_of(&[
-            "iam:SimulatePrincipalPolicy",
-            "iam:GetRole",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeAvailabilityZones",
+            "rds:DescribeDBInstances",
+            "dynamodb:DescribeTable",
             "rds:DescribeDBSubnetGroups",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeAvailabilityZones",
             "backup:DescribeBackupVault",
             "route53:GetHostedZone",
         ])

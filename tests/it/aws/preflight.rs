@@ -181,3 +181,142 @@ async fn every_shipped_runbooks_policy_is_a_valid_iam_policy_document() {
     }
     assert!(n >= 14, "{n}");
 }
+
+/// Every kind of thing a step can name, looked for in moto over the wire: there, and not.
+#[tokio::test(flavor = "current_thread")]
+async fn preflight_finds_what_steps_name_and_what_is_missing() {
+    use pilotlight::cloud::aws::{Access, AwsCloud, Clients, Endpoints, Timeouts};
+    use pilotlight::cloud::Inspect;
+    use pilotlight::engine::preflight::{Named, NamedKind};
+    let sdk = moto::sdk_config(moto::url(), "us-east-1").await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let mut subnets = Vec::new();
+    for (az, cidr) in [("us-east-1a", "10.9.1.0/24"), ("us-east-1b", "10.9.2.0/24")] {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .availability_zone(az)
+            .cidr_block(cidr)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let sg = ec2
+        .create_security_group()
+        .group_name("pf-db")
+        .description("preflight")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let sg = sg.group_id().unwrap().to_string();
+    aws_sdk_rds::Client::new(&sdk)
+        .create_db_subnet_group()
+        .db_subnet_group_name("pf-group")
+        .db_subnet_group_description("preflight")
+        .set_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_backup::Client::new(&sdk)
+        .create_backup_vault()
+        .backup_vault_name("pf-vault")
+        .send()
+        .await
+        .unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"backup.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    aws_sdk_iam::Client::new(&sdk)
+        .create_role()
+        .role_name("pf-restore")
+        .path("/service-role/")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let zone = aws_sdk_route53::Client::new(&sdk)
+        .create_hosted_zone()
+        .name("pf.example.com")
+        .caller_reference("pf-preflight")
+        .send()
+        .await
+        .unwrap();
+    let zone = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    ddb.create_table()
+        .table_name("pf-table")
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+
+    let rb = pilotlight::runbook::parse(
+        b"runbook: pf\ntitle: pf\ntargets: { rto: 1h }\nresources:\n  t: { kind: dynamodb-table, region: us-east-1, id: pf-table }\nsteps:\n  - { id: a, kind: manual, title: a }\n",
+    )
+    .unwrap();
+    let aws = AwsCloud::new(
+        Clients::new(sdk, Access::ReadOnly, Timeouts::default(), Endpoints::new()),
+        Arc::new(rb),
+    );
+    let named = |kind, id: &str| Named {
+        kind,
+        region: "us-east-1".into(),
+        id: id.into(),
+    };
+    use NamedKind as K;
+    let role = "arn:aws:iam::123456789012:role/service-role/pf-restore";
+    for (kind, there, missing) in [
+        (K::Table, "pf-table", "pf-no-table"),
+        (K::DbSubnetGroup, "pf-group", "pf-no-group"),
+        (K::SecurityGroup, sg.as_str(), "sg-0000000000000000f"),
+        (K::Subnet, subnets[0].as_str(), "subnet-0000000000000000f"),
+        (K::AvailabilityZone, "us-east-1a", "us-east-1q"),
+        (K::BackupVault, "pf-vault", "pf-no-vault"),
+        (K::Role, role, "arn:aws:iam::123456789012:role/pf-no-role"),
+        (K::HostedZone, zone.as_str(), "Z0000000000000000000F"),
+    ] {
+        assert_eq!(
+            aws.exists(&named(kind, there)).await,
+            Ok(true),
+            "{kind:?} {there}"
+        );
+        assert_eq!(
+            aws.exists(&named(kind, missing)).await,
+            Ok(false),
+            "{kind:?} {missing}"
+        );
+    }
+    // Only reads, and each through the catalogue: the read-only guard refused nothing.
+    assert!(
+        aws.calls().counts().refused.is_empty(),
+        "{:?}",
+        aws.calls().counts()
+    );
+    assert!(aws.calls().counts().transmitted_changes().is_empty());
+}

@@ -177,3 +177,39 @@ fn the_readme_lists_the_catalogues_permissions() {
         "README.md's permissions differ from the catalogue; put this between the markers:\n{want}"
     );
 }
+
+#[test]
+fn preflight_looks_only_through_operations_the_read_policy_allows() {
+    use pilotlight::engine::preflight::wants;
+    use pilotlight::runbook::iam::{api, preflight_ops};
+    use pilotlight::runbook::StepBody;
+    let mut looked = 0;
+    for path in shipped() {
+        let rb = pilotlight::runbook::parse(&std::fs::read(&path).unwrap()).unwrap();
+        let read = policy(&rb, Mode::Read);
+        for step in &rb.steps {
+            let StepBody::Action { resource, call, .. } = &step.body else {
+                continue;
+            };
+            let res = rb.resources.get(resource);
+            for (named, _) in wants(step, res) {
+                let op = named.kind.op();
+                assert!(
+                    preflight_ops(call).contains(&op),
+                    "{}: step {} looks for {named:?} with {op}",
+                    path.display(),
+                    step.id
+                );
+                for action in api(op).unwrap().iam {
+                    assert!(
+                        read.actions().contains(action),
+                        "{}: {action}",
+                        path.display()
+                    );
+                }
+                looked += 1;
+            }
+        }
+    }
+    assert!(looked >= 8, "{looked}");
+}
