@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use crate::runbook::params::{ActionParams, Source};
+use crate::model::RecoveryPointKind;
+use crate::runbook::params::{ActionParams, RestoreTime, Source};
 use crate::runbook::template::Template;
 use crate::runbook::{ActionCall, ActionKind, Resource, Step, StepBody};
 
@@ -242,14 +243,33 @@ pub fn wants(step: &Step, resource: Option<&Resource>) -> Vec<(Named, Expect)> {
     out
 }
 
-/// Whether the step restores from the newest recovery point its resource has (`latest`), so
-/// that one must exist now.
-pub fn needs_recovery_point(call: &ActionCall) -> bool {
-    call.params
+/// The kinds of recovery point a step restores the newest of (`latest`), which must exist
+/// now; `None` when it names its own (or is no restore).
+pub fn restores_from(call: &ActionCall) -> Option<&'static [RecoveryPointKind]> {
+    use RecoveryPointKind as K;
+    let latest = call
+        .params
         .sources()
         .iter()
-        .any(|(_, s, _, _)| matches!(s, Source::Latest))
-        && call.action != ActionKind::Ec2LaunchFromAmi
+        .any(|(_, s, _, _)| matches!(s, Source::Latest));
+    let latest_time = matches!(&call.params,
+        ActionParams::RdsRestorePointInTime(p) if p.restore_time == RestoreTime::Latest)
+        || matches!(&call.params,
+        ActionParams::DynamodbRestorePointInTime(p) if p.restore_time == RestoreTime::Latest);
+    match call.action {
+        ActionKind::RdsRestoreSnapshot | ActionKind::EbsRestoreVolume if latest => {
+            Some(&[K::Snapshot])
+        }
+        ActionKind::DynamodbRestoreBackup | ActionKind::BackupStartRestore if latest => {
+            Some(&[K::Backup, K::BackupCopy])
+        }
+        ActionKind::RdsRestorePointInTime | ActionKind::DynamodbRestorePointInTime
+            if latest_time =>
+        {
+            Some(&[K::Pitr])
+        }
+        _ => None,
+    }
 }
 
 /// The finding for a named thing, given whether AWS says it exists.

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use crate::cloud::{observe_all, Inspect, Observe, PermissionCheck};
 use crate::engine::objectives::{rpo, Verdict};
 use crate::engine::preflight::{
-    named_finding, needs_recovery_point, wants, Finding, Named, Report, Severity,
+    named_finding, restores_from, wants, Finding, Named, Report, Severity,
 };
-use crate::model::{CloudError, Identity, ResourceStatus};
+use crate::model::{CloudError, Identity, RecoveryPointKind, ResourceStatus};
 use crate::runbook::iam::policy::step_policy;
 use crate::runbook::{Duration, Runbook, StepBody};
 
@@ -174,11 +174,26 @@ pub async fn preflight<B: Observe + Inspect>(
         let StepBody::Action { call, .. } = &step.body else {
             continue;
         };
-        if needs_recovery_point(call) {
+        if let Some(kinds) = restores_from(call) {
             let ok = status.and_then(|s| s.as_ref().ok());
             let point = ok.and_then(|s| s.latest_recovery_point.as_ref());
             let r = rpo(runbook, res, ok, now);
+            let kind_of = |k: RecoveryPointKind| format!("{k:?}").to_lowercase();
             match (point, r.verdict) {
+                // The look keeps the newest point of any kind: one of another kind says there
+                // are points, not that the step's own kind has one.
+                (Some(p), _) if !kinds.contains(&p.kind) => out.push(finding(
+                    Some(id),
+                    "recovery point",
+                    Severity::Ok,
+                    format!(
+                        "{} has recovery points (newest: {}, a {}); the step restores from its newest {}, which this look does not list apart",
+                        res.name,
+                        p.id,
+                        kind_of(p.kind),
+                        kinds.iter().map(|k| kind_of(*k)).collect::<Vec<_>>().join(" or ")
+                    ),
+                )),
                 (None, _) if ok.is_some() => out.push(finding(
                     Some(id),
                     "recovery point",
@@ -205,7 +220,12 @@ pub async fn preflight<B: Observe + Inspect>(
                     Some(id),
                     "recovery point",
                     Severity::Ok,
-                    format!("{} restores from {} ({})", res.name, p.id, p.at.to_rfc3339()),
+                    format!(
+                        "{} restores from {} ({})",
+                        res.name,
+                        p.id,
+                        p.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
                 )),
             }
         }

@@ -99,6 +99,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             }
         }
     }
+    // What preflight found wrong with this step: for any step, so the operator can read ahead.
+    if let Some(crate::runtime::view::Preflight::Done(report)) = &v.preflight {
+        for f in report.problems_of(&step.id) {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "preflight {}: {}",
+                    f.severity.name().to_uppercase(),
+                    clean(&f.detail)
+                ),
+                theme.alert(),
+            )));
+        }
+    }
     if let StepBody::Command { run: cmd, .. } = &step.body {
         let note = if v.mode == ViewMode::Drill {
             " (simulated in a drill)"

@@ -210,10 +210,16 @@ fn a_live_runs_header_shows_preflights_verdict_and_the_gate_its_steps_problems()
         !screen.contains("Z0ABC1234DEF567890` does not exist"),
         "{screen}"
     );
-    // The header with the gate closed, as narrow as the console goes.
+    // The header with the gate closed, as narrow as the console goes; the step's detail has
+    // its problems too, to read ahead of its gate.
     let mut v = d.view(ViewMode::Live);
     v.preflight = app.view.preflight.clone();
     let closed = App::new(Arc::new(v));
+    let wide = text(&draw(&closed, 200, 50, Theme { color: false }));
+    assert!(
+        wide.contains("preflight CRITICAL: the caller may not call"),
+        "{wide}"
+    );
     for (w, h) in [(80, 24), (60, 16)] {
         let header = text(&draw(&closed, w, h, Theme { color: false }));
         assert!(
