@@ -165,12 +165,22 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
     // region delays only the verdict, never the console.
     let preflight = crate::runtime::view::PreflightSlot::default();
     {
+        use crate::engine::StepState as S;
+        let begun: Vec<String> = launched
+            .engine
+            .steps()
+            .iter()
+            .zip(&runbook.steps)
+            .filter(|(s, _)| !matches!(s.state, S::Pending | S::AwaitingGate))
+            .map(|(_, step)| step.id.clone())
+            .collect();
         let slot = preflight.clone();
         let runbook = runbook.clone();
         rt.spawn(async move {
             let aws =
                 ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
-            let report = crate::runtime::preflight::preflight(&aws, &runbook, Utc::now()).await;
+            let report =
+                crate::runtime::preflight::preflight(&aws, &runbook, &begun, Utc::now()).await;
             if let Ok(mut s) = slot.lock() {
                 *s = Some(Arc::new(report));
             }

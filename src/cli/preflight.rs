@@ -41,7 +41,7 @@ pub fn run(rt: &Runtime, args: PreflightArgs) -> ExitCode {
         let (report, calls) = rt.block_on(async {
             let aws =
                 ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
-            let report = preflight(&aws, &runbook, now).await;
+            let report = preflight(&aws, &runbook, &[], now).await;
             (report, aws.0.calls().counts().total_transmitted())
         });
         ("aws", None, report, Some(calls))
@@ -54,7 +54,7 @@ pub fn run(rt: &Runtime, args: PreflightArgs) -> ExitCode {
             }
         };
         let world = ReadOnly(SimWorld::new(runbook.clone(), scenario, now));
-        let report = rt.block_on(preflight(&world, &runbook, now));
+        let report = rt.block_on(preflight(&world, &runbook, &[], now));
         ("sim", Some(world.0.scenario_name()), report, None)
     };
     let verdict = report.verdict();

@@ -249,6 +249,14 @@ impl<B: Inspect> Inspect for ReadOnly<B> {
     async fn health_note(&self) -> Option<String> {
         self.0.health_note().await
     }
+
+    async fn newest_point(
+        &self,
+        call: &crate::runbook::ActionCall,
+        resource: &Resource,
+    ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
+        self.0.newest_point(call, resource).await
+    }
 }
 
 impl<B: Sync> Mutate for ReadOnly<B> {

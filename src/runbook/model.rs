@@ -20,16 +20,19 @@ pub enum ResourceKind {
     DynamodbTable,
     GlobalAccelerator,
     Route53Record,
+    /// A CloudWatch alarm: OK is ok, INSUFFICIENT_DATA impaired, ALARM unavailable.
+    CloudwatchAlarm,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 6] = [
+    pub const ALL: [ResourceKind; 7] = [
         ResourceKind::Ec2Instance,
         ResourceKind::EbsVolume,
         ResourceKind::RdsInstance,
         ResourceKind::DynamodbTable,
         ResourceKind::GlobalAccelerator,
         ResourceKind::Route53Record,
+        ResourceKind::CloudwatchAlarm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl ResourceKind {
             ResourceKind::DynamodbTable => "dynamodb-table",
             ResourceKind::GlobalAccelerator => "global-accelerator",
             ResourceKind::Route53Record => "route53-record",
+            ResourceKind::CloudwatchAlarm => "cloudwatch-alarm",
         }
     }
 
@@ -53,7 +57,7 @@ impl ResourceKind {
 
     /// Whether the resource holds data that has recovery points (and so an RPO).
     pub fn has_recovery_points(self) -> bool {
-        self.is_regional()
+        self.is_regional() && self != ResourceKind::CloudwatchAlarm
     }
 }
 
@@ -253,7 +257,19 @@ pub struct Resource {
     /// This resource's RPO target, else the runbook's.
     pub rpo: Option<Duration>,
     pub backup: Option<BackupSource>,
+    /// CloudWatch alarms (by name, in the resource's region; us-east-1 for a global resource)
+    /// that count towards its health: the worst of the resource and its alarms.
+    pub alarms: Vec<String>,
     pub description: Option<String>,
+}
+
+impl Resource {
+    /// The region of the alarms it lists.
+    pub fn alarm_region(&self) -> String {
+        self.region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_string())
+    }
 }
 
 /// Which Route 53 record set a `route53-record` resource is.

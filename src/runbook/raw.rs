@@ -121,6 +121,10 @@ pub struct RawResource {
     pub rpo: Option<DurationText>,
     /// AWS Backup vault holding recovery points (or their copies) of this resource.
     pub backup: Option<RawBackup>,
+    /// CloudWatch alarms (names, in the resource's region; us-east-1 for a global resource)
+    /// whose state counts towards this resource's health.
+    #[serde(default)]
+    pub alarms: Vec<String>,
     pub description: Option<String>,
 }
 

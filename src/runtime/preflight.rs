@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::cloud::{observe_all, Inspect, Observe, PermissionCheck};
-use crate::engine::objectives::{rpo, Verdict};
+use crate::engine::objectives::Verdict;
 use crate::engine::preflight::{
     named_finding, restores_from, wants, Finding, Named, Report, Severity,
 };
 use crate::model::{CloudError, Identity, RecoveryPointKind, ResourceStatus};
 use crate::runbook::iam::policy::step_policy;
-use crate::runbook::{Duration, Runbook, StepBody};
+use crate::runbook::{ActionCall, Duration, Resource, Runbook, StepBody};
 
 fn finding(step: Option<&str>, check: &str, severity: Severity, detail: String) -> Finding {
     Finding {
@@ -53,6 +53,7 @@ pub fn permission_checks(runbook: &Runbook, step: &str, account: &str) -> Vec<Pe
         .statements
         .into_iter()
         .map(|s| PermissionCheck {
+            step: step.to_string(),
             actions: s.actions,
             resources: s.resources.iter().map(|r| in_account(r, account)).collect(),
             context: s
@@ -65,10 +66,12 @@ pub fn permission_checks(runbook: &Runbook, step: &str, account: &str) -> Vec<Pe
         .collect()
 }
 
-/// Runs every check of `runbook` against `backend`, in step order.
+/// Runs every check of `runbook` against `backend`, in step order. Steps in `begun` (a resumed
+/// run's, whose changes may be out already: a restore's target may be its own) are not checked.
 pub async fn preflight<B: Observe + Inspect>(
     backend: &B,
     runbook: &Runbook,
+    begun: &[String],
     now: DateTime<Utc>,
 ) -> Report {
     let mut out = Vec::new();
@@ -103,9 +106,19 @@ pub async fn preflight<B: Observe + Inspect>(
             .into_iter()
             .collect();
     let mut seen: HashMap<Named, Result<bool, CloudError>> = HashMap::new();
-    let mut unchecked = false;
+    let mut checks = Vec::new();
     for (i, step) in runbook.steps.iter().enumerate() {
         let id = step.id.as_str();
+        if begun.iter().any(|b| b == id) {
+            out.push(finding(
+                Some(id),
+                "resumed",
+                Severity::Ok,
+                "begun before this resume: what it made is its own, so it is not checked again"
+                    .into(),
+            ));
+            continue;
+        }
         let name = match &step.body {
             StepBody::Action { resource, .. } => Some(resource.as_str()),
             StepBody::Check { expect } => Some(expect.resource.as_str()),
@@ -174,60 +187,8 @@ pub async fn preflight<B: Observe + Inspect>(
         let StepBody::Action { call, .. } = &step.body else {
             continue;
         };
-        if let Some(kinds) = restores_from(call) {
-            let ok = status.and_then(|s| s.as_ref().ok());
-            let point = ok.and_then(|s| s.latest_recovery_point.as_ref());
-            let r = rpo(runbook, res, ok, now);
-            let kind_of = |k: RecoveryPointKind| format!("{k:?}").to_lowercase();
-            match (point, r.verdict) {
-                // The look keeps the newest point of any kind: one of another kind says there
-                // are points, not that the step's own kind has one.
-                (Some(p), _) if !kinds.contains(&p.kind) => out.push(finding(
-                    Some(id),
-                    "recovery point",
-                    Severity::Ok,
-                    format!(
-                        "{} has recovery points (newest: {}, a {}); the step restores from its newest {}, which this look does not list apart",
-                        res.name,
-                        p.id,
-                        kind_of(p.kind),
-                        kinds.iter().map(|k| kind_of(*k)).collect::<Vec<_>>().join(" or ")
-                    ),
-                )),
-                (None, _) if ok.is_some() => out.push(finding(
-                    Some(id),
-                    "recovery point",
-                    Severity::Critical,
-                    format!(
-                        "{} has no recovery point to restore from: the step would fail",
-                        res.name
-                    ),
-                )),
-                (None, _) => {}
-                (Some(p), Verdict::Breach) => out.push(finding(
-                    Some(id),
-                    "recovery point",
-                    Severity::Warning,
-                    format!(
-                        "the newest recovery point of {} ({}) is {} old, over its RPO target {}: the restore would lose more data than planned",
-                        res.name,
-                        p.id,
-                        Duration::from_secs(r.seconds.unwrap_or(0)),
-                        Duration::from_secs(r.target_seconds.unwrap_or(0))
-                    ),
-                )),
-                (Some(p), _) => out.push(finding(
-                    Some(id),
-                    "recovery point",
-                    Severity::Ok,
-                    format!(
-                        "{} restores from {} ({})",
-                        res.name,
-                        p.id,
-                        p.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    ),
-                )),
-            }
+        if let Some(f) = point_finding(backend, runbook, id, call, res, status, now).await {
+            out.push(f);
         }
         for (named, expect) in wants(step, Some(res)) {
             let answer = match seen.get(&named) {
@@ -249,62 +210,169 @@ pub async fn preflight<B: Observe + Inspect>(
             }
         }
         if let Ok(me) = &caller {
-            unchecked |= permissions(backend, runbook, id, me, &mut out).await;
+            checks.extend(permission_checks(runbook, id, &me.account));
         }
     }
-    if unchecked {
-        out.push(finding(
+    if let Ok(me) = &caller {
+        permissions(backend, me, &checks, &mut out).await;
+    }
+    // Step by step in runbook order, the runbook-wide findings first.
+    let order = |f: &Finding| {
+        f.step
+            .as_ref()
+            .and_then(|s| runbook.steps.iter().position(|x| &x.id == s))
+            .map_or(0, |i| i + 1)
+    };
+    out.sort_by_key(order);
+    Report { findings: out }
+}
+
+/// Whether the recovery point a restore from `latest` will use is there now, and how old: a
+/// point-in-time window from the look, any other kind as the step itself will find it (its
+/// kind, in its region).
+async fn point_finding<B: Inspect>(
+    backend: &B,
+    runbook: &Runbook,
+    step: &str,
+    call: &ActionCall,
+    res: &Resource,
+    status: Option<&Result<ResourceStatus, CloudError>>,
+    now: DateTime<Utc>,
+) -> Option<Finding> {
+    let kinds = restores_from(call)?;
+    let check = |severity, detail| Some(finding(Some(step), "recovery point", severity, detail));
+    let newest = if kinds.contains(&RecoveryPointKind::Pitr) {
+        let ok = status.and_then(|s| s.as_ref().ok())?;
+        match ok.latest_recovery_point.as_ref().filter(|p| kinds.contains(&p.kind)) {
+            Some(p) => (p.id.clone(), p.at),
+            None => {
+                return check(
+                    Severity::Warning,
+                    format!(
+                        "the look shows no point-in-time restore window of {} (is point-in-time recovery on?)",
+                        res.name
+                    ),
+                )
+            }
+        }
+    } else {
+        match backend.newest_point(call, res).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                let region = call.region(res).unwrap_or_default();
+                return check(
+                    Severity::Critical,
+                    format!(
+                        "{} has no {} in {region} to restore from: the step would fail",
+                        res.name,
+                        kinds
+                            .iter()
+                            .map(|k| format!("{k:?}").to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
+                );
+            }
+            Err(e) => {
+                return check(
+                    Severity::Unknown,
+                    format!("cannot find the recovery point of {}: {e}", res.name),
+                )
+            }
+        }
+    };
+    let (point, at) = newest;
+    let age = (now - at).num_seconds().max(0) as u64;
+    let target = res.rpo.or(runbook.targets.rpo).map(|t| t.as_secs());
+    match target {
+        Some(t) if Verdict::of(age, t) == Verdict::Breach => check(
+            Severity::Warning,
+            format!(
+                "the newest recovery point of {} ({point}) is {} old, over its RPO target {}: the restore would lose more data than planned",
+                res.name,
+                Duration::from_secs(age),
+                Duration::from_secs(t)
+            ),
+        ),
+        _ => check(
+            Severity::Ok,
+            format!(
+                "{} restores from {point} ({}, {} old)",
+                res.name,
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                Duration::from_secs(age)
+            ),
+        ),
+    }
+}
+
+/// The permission findings of every step, from one session with IAM's policy simulator.
+async fn permissions<B: Inspect>(
+    backend: &B,
+    caller: &Identity,
+    checks: &[PermissionCheck],
+    out: &mut Vec<Finding>,
+) {
+    if checks.is_empty() {
+        return;
+    }
+    let mut steps: Vec<&str> = checks.iter().map(|c| c.step.as_str()).collect();
+    steps.dedup();
+    match backend.denied(caller, checks).await {
+        Ok(None) => out.push(finding(
             None,
             "permissions",
             Severity::Ok,
             "not checked: the simulated world has no IAM (preflight against AWS asks IAM's policy simulator)".into(),
-        ));
-    }
-    Report { findings: out }
-}
-
-/// The permission findings of one step; true when the backend has no IAM to ask.
-async fn permissions<B: Inspect>(
-    backend: &B,
-    runbook: &Runbook,
-    step: &str,
-    caller: &Identity,
-    out: &mut Vec<Finding>,
-) -> bool {
-    let checks = permission_checks(runbook, step, &caller.account);
-    match backend.denied(caller, &checks).await {
-        Ok(None) => true,
-        Ok(Some(denied)) if denied.is_empty() => {
-            out.push(finding(
-                Some(step),
-                "permissions",
-                Severity::Ok,
-                "the caller may call every API the step needs".into(),
-            ));
-            false
-        }
+        )),
         Ok(Some(denied)) => {
-            for d in denied {
-                out.push(finding(
-                    Some(step),
-                    "permissions",
-                    Severity::Critical,
-                    format!(
-                        "the caller may not call {} on {} ({}): grant it (`pilotlight iam RUNBOOK` prints the policy)",
-                        d.action, d.resource, d.decision
-                    ),
-                ));
+            for step in steps {
+                let mine: Vec<_> = denied.iter().filter(|d| d.step == step).collect();
+                if mine.is_empty() {
+                    out.push(finding(
+                        Some(step),
+                        "permissions",
+                        Severity::Ok,
+                        "the caller may call every API the step needs".into(),
+                    ));
+                }
+                for d in mine {
+                    // A decision that hangs on a condition the simulator was not given (a tag,
+                    // MFA) cannot be told; a KMS key's own policy may allow what IAM does not.
+                    let (severity, why) = if !d.missing_context.is_empty() {
+                        (
+                            Severity::Unknown,
+                            format!(
+                                "; it depends on {} the simulator was not given",
+                                d.missing_context.join(", ")
+                            ),
+                        )
+                    } else if d.action.starts_with("kms:") {
+                        (
+                            Severity::Warning,
+                            "; the key's own policy may allow it, and only encrypted sources need it"
+                                .to_string(),
+                        )
+                    } else {
+                        (Severity::Critical, String::new())
+                    };
+                    out.push(finding(
+                        Some(step),
+                        "permissions",
+                        severity,
+                        format!(
+                            "the caller may not call {} on {} ({}{why}): grant it (`pilotlight iam RUNBOOK` prints the policy)",
+                            d.action, d.resource, d.decision
+                        ),
+                    ));
+                }
             }
-            false
         }
-        Err(e) => {
-            out.push(finding(
-                Some(step),
-                "permissions",
-                Severity::Unknown,
-                format!("cannot ask IAM's policy simulator: {e} (grant iam:SimulatePrincipalPolicy and iam:GetRole: `pilotlight iam RUNBOOK --mode read`)"),
-            ));
-            false
-        }
+        Err(e) => out.push(finding(
+            None,
+            "permissions",
+            Severity::Unknown,
+            format!("cannot ask IAM's policy simulator: {e} (grant iam:SimulatePrincipalPolicy and iam:GetRole: `pilotlight iam RUNBOOK --mode read`)"),
+        )),
     }
 }

@@ -61,6 +61,7 @@ mod console {
 
 /// Live AWS over the wire: moto, replayed answers for what moto lacks, `watch`, the binary.
 mod aws {
+    mod alarms;
     mod cli;
     mod crash;
     mod moto;

@@ -171,6 +171,7 @@ client_cache! {
     health, health_of: aws_sdk_health, "health";
     sts, sts_of: aws_sdk_sts, "sts";
     iam, iam_of: aws_sdk_iam, "iam";
+    cloudwatch, cloudwatch_of: aws_sdk_cloudwatch, "cloudwatch";
 }
 
 /// Every client the backend uses, built in one place.

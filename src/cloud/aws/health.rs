@@ -68,6 +68,7 @@ fn service_code(kind: ResourceKind) -> &'static str {
         ResourceKind::DynamodbTable => "DYNAMODB",
         ResourceKind::GlobalAccelerator => "GLOBALACCELERATOR",
         ResourceKind::Route53Record => "ROUTE53",
+        ResourceKind::CloudwatchAlarm => "CLOUDWATCH",
     }
 }
 

@@ -3,18 +3,27 @@
 
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
 
-use super::AwsCloud;
+use chrono::{DateTime, Utc};
+
+use super::{resolve, AwsCloud};
 use crate::cloud::{Denial, Inspect, PermissionCheck};
 use crate::engine::preflight::{Named, NamedKind};
 use crate::model::{CloudError, Identity};
+use crate::runbook::{ActionCall, Resource};
 
 /// Whether a failed look says the thing is not there (`Ok(false)`), else the error.
 fn absent(e: CloudError) -> Result<bool, CloudError> {
     match e {
         CloudError::NotFound(_) => Ok(false),
-        // EC2 says an unknown Availability Zone is an invalid value.
-        CloudError::Api { code, .. } if code == "InvalidParameterValue" => Ok(false),
         e => Err(e),
+    }
+}
+
+/// The same for an Availability Zone, which EC2 says is an invalid value when it is unknown.
+fn absent_zone(e: CloudError) -> Result<bool, CloudError> {
+    match e {
+        CloudError::Api { code, .. } if code == "InvalidParameterValue" => Ok(false),
+        e => absent(e),
     }
 }
 
@@ -100,7 +109,7 @@ impl Inspect for AwsCloud {
                 .await
             {
                 Ok(out) => Ok(!out.availability_zones().is_empty()),
-                Err(e) => absent(self.fail("ec2:DescribeAvailabilityZones", e)),
+                Err(e) => absent_zone(self.fail("ec2:DescribeAvailabilityZones", e)),
             },
             NamedKind::BackupVault => match c
                 .backup(r)
@@ -192,6 +201,8 @@ impl Inspect for AwsCloud {
                         .map(|x| x.eval_resource_name().to_string())
                         .collect();
                     denied.push(Denial {
+                        step: check.step.clone(),
+                        missing_context: r.missing_context_values().to_vec(),
                         action: r.eval_action_name().to_string(),
                         resource: if on.is_empty() {
                             r.eval_resource_name().unwrap_or("*").to_string()
@@ -209,11 +220,68 @@ impl Inspect for AwsCloud {
                     break;
                 }
             }
+            if marker.is_some() {
+                return Err(CloudError::Refused(format!(
+                    "IAM's policy simulator kept paging past 20 pages for step `{}`",
+                    check.step
+                )));
+            }
         }
         Ok(Some(denied))
     }
 
     async fn health_note(&self) -> Option<String> {
         self.health_events().await.note
+    }
+
+    async fn newest_point(
+        &self,
+        call: &ActionCall,
+        resource: &Resource,
+    ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
+        use crate::runbook::ActionKind as A;
+        let Some(region) = call.region(resource) else {
+            return Err(CloudError::Refused(
+                "the step's region is known only at run time".into(),
+            ));
+        };
+        let region = region.as_str();
+        let id = resource.id.clone();
+        match call.action {
+            A::RdsRestoreSnapshot => {
+                let id = id.to_lowercase();
+                Ok(
+                    resolve::db_snapshots_of(self, region, std::slice::from_ref(&id))
+                        .await?
+                        .remove(&id),
+                )
+            }
+            A::EbsRestoreVolume if Some(region) == resource.region.as_deref() => Ok(
+                resolve::snapshots_of(self, region, std::slice::from_ref(&id))
+                    .await?
+                    .remove(&id),
+            ),
+            A::EbsRestoreVolume => resolve::copies_of(self, region, &id).await,
+            A::DynamodbRestoreBackup => Ok(resolve::table_backups(self, region, Some(&id))
+                .await?
+                .remove(&id)),
+            A::BackupStartRestore => {
+                let Some(b) = &resource.backup else {
+                    return Ok(None);
+                };
+                Ok(
+                    resolve::vault_points(self, &b.vault, region, b.account.as_deref())
+                        .await?
+                        .into_iter()
+                        .filter(|p| resolve::backup_matches(resource, &p.resource_arn))
+                        .max_by_key(|p| p.created)
+                        .map(|p| (p.arn, p.created)),
+                )
+            }
+            _ => Err(CloudError::Refused(format!(
+                "{} does not restore from a recovery point it finds",
+                call.action.name()
+            ))),
+        }
     }
 }

@@ -12,6 +12,7 @@ mod health;
 mod inspect;
 mod mutate;
 mod observe;
+mod observe_alarms;
 mod observe_compute;
 mod observe_db;
 mod observe_net;

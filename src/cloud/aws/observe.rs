@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, Stream};
 
+use super::observe_alarms::AlarmMemo;
 use super::pace::Look;
 use super::resolve::{self, BackupMemo};
 use super::AwsCloud;
@@ -22,6 +23,7 @@ pub(super) fn service_of(r: &Resource) -> String {
         ResourceKind::DynamodbTable => "dynamodb",
         ResourceKind::GlobalAccelerator => return "globalaccelerator".into(),
         ResourceKind::Route53Record => return "route53".into(),
+        ResourceKind::CloudwatchAlarm => "cloudwatch",
     };
     format!("{service} in {}", r.region.as_deref().unwrap_or("?"))
 }
@@ -52,6 +54,7 @@ impl AwsCloud {
         now: DateTime<Utc>,
     ) -> impl Stream<Item = Vec<Observation>> + Send + '_ {
         let memo = std::sync::Arc::new(BackupMemo::default());
+        let alarms = std::sync::Arc::new(AlarmMemo::for_resources(&resources));
         let mut groups: BTreeMap<(String, String), Vec<Resource>> = BTreeMap::new();
         for r in resources {
             let region = r.region.clone().unwrap_or_default();
@@ -75,6 +78,7 @@ impl AwsCloud {
             .into_values()
             .map(|group| {
                 let memo = memo.clone();
+                let alarms = alarms.clone();
                 async move {
                     let silent: HashMap<String, CloudError> = group
                         .iter()
@@ -82,7 +86,7 @@ impl AwsCloud {
                         .collect();
                     match tokio::time::timeout(
                         bound,
-                        self.group(group, Look { now, fresh: false }, &memo),
+                        self.group(group, Look { now, fresh: false }, &memo, &alarms),
                     )
                     .await
                     {
@@ -111,17 +115,29 @@ impl AwsCloud {
         group: Vec<Resource>,
         now: DateTime<Utc>,
     ) -> Vec<Observation> {
-        self.group(group, Look { now, fresh: true }, &BackupMemo::default())
-            .await
+        let alarms = AlarmMemo::for_resources(&group);
+        self.group(
+            group,
+            Look { now, fresh: true },
+            &BackupMemo::default(),
+            &alarms,
+        )
+        .await
     }
 
-    async fn group(&self, group: Vec<Resource>, look: Look, memo: &BackupMemo) -> Vec<Observation> {
+    async fn group(
+        &self,
+        group: Vec<Resource>,
+        look: Look,
+        memo: &BackupMemo,
+        alarms: &AlarmMemo,
+    ) -> Vec<Observation> {
         let Some(first) = group.first() else {
             return Vec::new();
         };
         let region = first.region.clone().unwrap_or_default();
         let (main, backups) = futures_util::join!(
-            self.kind_group(first.kind, &region, &group, look),
+            self.kind_group(first.kind, &region, &group, look, alarms),
             self.backup_points(&group, memo, look)
         );
         let mut main = main;
@@ -139,6 +155,7 @@ impl AwsCloud {
                 }
             }
         }
+        self.with_alarms(&group, &mut main, alarms).await;
         main
     }
 
@@ -148,8 +165,10 @@ impl AwsCloud {
         region: &str,
         group: &[Resource],
         look: Look,
+        alarms: &AlarmMemo,
     ) -> Vec<Observation> {
         match kind {
+            ResourceKind::CloudwatchAlarm => self.alarms(region, group, alarms).await,
             ResourceKind::Ec2Instance => self.instances(region, group).await,
             ResourceKind::EbsVolume => self.volumes(region, group, look).await,
             ResourceKind::RdsInstance => self.databases(region, group, look).await,

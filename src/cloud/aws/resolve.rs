@@ -265,7 +265,9 @@ pub(super) fn backup_matches(r: &Resource, arn: &str) -> bool {
         ResourceKind::EbsVolume => format!(":volume/{}", r.id),
         ResourceKind::RdsInstance => format!(":db:{}", r.id.to_lowercase()),
         ResourceKind::DynamodbTable => format!(":table/{}", r.id),
-        ResourceKind::GlobalAccelerator | ResourceKind::Route53Record => return false,
+        ResourceKind::GlobalAccelerator
+        | ResourceKind::Route53Record
+        | ResourceKind::CloudwatchAlarm => return false,
     };
     let arn = if r.kind == ResourceKind::RdsInstance {
         arn.to_lowercase()
@@ -290,6 +292,7 @@ mod tests {
             health_check: None,
             rpo: None,
             backup: None,
+            alarms: Vec::new(),
             description: None,
         }
     }

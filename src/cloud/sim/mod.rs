@@ -235,4 +235,18 @@ impl super::Inspect for SimWorld {
     async fn health_note(&self) -> Option<String> {
         None
     }
+
+    /// The simulated world's recovery points are one per resource, of every kind.
+    async fn newest_point(
+        &self,
+        _: &crate::runbook::ActionCall,
+        resource: &crate::runbook::Resource,
+    ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
+        let now = self.lock().t0;
+        Ok(self
+            .lock()
+            .observe(resource, now)
+            .latest_recovery_point
+            .map(|p| (p.id, p.at)))
+    }
 }

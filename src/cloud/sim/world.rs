@@ -129,6 +129,7 @@ impl World {
             (ResourceKind::DynamodbTable, _) => "ACTIVE",
             (ResourceKind::GlobalAccelerator, _) => "DEPLOYED",
             (ResourceKind::Route53Record, _) => "healthy",
+            (ResourceKind::CloudwatchAlarm, _) => "OK",
         };
         ResourceStatus {
             health,

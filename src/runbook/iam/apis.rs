@@ -50,10 +50,33 @@ pub const APIS: &[Api] = &[
         "ec2:DescribeAvailabilityZones",
         &["ec2:DescribeAvailabilityZones"],
     ),
-    change("ec2:StartInstances", &["ec2:StartInstances"]),
+    // Starting an instance whose volumes are encrypted with a customer key, or launching from
+    // an AMI whose snapshots are, needs the key too (else the instance stops again at once).
+    change(
+        "ec2:StartInstances",
+        &[
+            "ec2:StartInstances",
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
+    ),
     change(
         "ec2:RunInstances",
-        &["ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"],
+        &[
+            "ec2:RunInstances",
+            "ec2:CreateTags",
+            "iam:PassRole",
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
     ),
     change(
         "ec2:CreateVolume",
@@ -203,6 +226,8 @@ pub const APIS: &[Api] = &[
         "route53:ChangeResourceRecordSets",
         &["route53:ChangeResourceRecordSets"],
     ),
+    // CloudWatch
+    read("cloudwatch:DescribeAlarms", &["cloudwatch:DescribeAlarms"]),
     // AWS Health, STS, IAM
     read("health:DescribeEvents", &["health:DescribeEvents"]),
     read("sts:GetCallerIdentity", &[]),

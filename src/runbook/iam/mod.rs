@@ -111,6 +111,7 @@ pub fn kind_ops(kind: ResourceKind) -> &'static [&'static str] {
             "globalaccelerator:ListEndpointGroups",
         ],
         R::Route53Record => &["route53:ListResourceRecordSets"],
+        R::CloudwatchAlarm => &["cloudwatch:DescribeAlarms"],
     }
 }
 
@@ -123,6 +124,9 @@ pub fn observe_ops(resource: &Resource) -> Vec<&'static str> {
     }
     if resource.health_check.is_some() {
         ops.extend(["route53:GetHealthCheck", "route53:GetHealthCheckStatus"]);
+    }
+    if !resource.alarms.is_empty() && !ops.contains(&"cloudwatch:DescribeAlarms") {
+        ops.push("cloudwatch:DescribeAlarms");
     }
     ops
 }

@@ -66,18 +66,32 @@ fn resource_arns(r: &Resource, t: &mut Target) {
             "volume",
             format!("arn:{p}:ec2:{region}:{a}:volume/{}", r.id),
         ),
-        K::RdsInstance => ("db", format!("arn:{p}:rds:{region}:{a}:db:{}", r.id)),
+        // RDS ARNs are in lower case, whatever case the runbook writes.
+        K::RdsInstance => (
+            "db",
+            format!("arn:{p}:rds:{region}:{a}:db:{}", r.id.to_lowercase()),
+        ),
         K::DynamodbTable => (
             "table",
             format!("arn:{p}:dynamodb:{region}:{a}:table/{}", r.id),
         ),
         K::GlobalAccelerator => ("accelerator", r.id.clone()),
+        K::CloudwatchAlarm => (
+            "alarm",
+            format!("arn:{p}:cloudwatch:{region}:{a}:alarm:{}", r.id),
+        ),
         K::Route53Record => {
             let zone = r.record.as_ref().map_or("*", |x| x.zone.as_str());
             ("zone", format!("arn:{p}:route53:::hostedzone/{zone}"))
         }
     };
     t.arns.entry(kind).or_default().push(arn);
+    let alarm_region = r.alarm_region();
+    for alarm in &r.alarms {
+        t.arns.entry("alarm").or_default().push(format!(
+            "arn:{p}:cloudwatch:{alarm_region}:{a}:alarm:{alarm}"
+        ));
+    }
     if let Some(hc) = &r.health_check {
         t.arns
             .entry("healthcheck")
@@ -121,7 +135,7 @@ fn step_arns(call: &ActionCall, r: &Resource, t: &mut Target) {
     let a = t.account.clone();
     let src_region = r.region.clone().unwrap_or_else(|| region.clone());
     let mut put = |k: &'static str, v: String| t.arns.entry(k).or_default().push(v);
-    let db = |name: &str, reg: &str| format!("arn:{p}:rds:{reg}:{a}:db:{name}");
+    let db = |name: &str, reg: &str| format!("arn:{p}:rds:{reg}:{a}:db:{}", name.to_lowercase());
     let table = |name: &str, reg: &str| format!("arn:{p}:dynamodb:{reg}:{a}:table/{name}");
     let target_name = call.params.target_name().map(literal);
     match &call.params {
@@ -170,7 +184,12 @@ fn step_arns(call: &ActionCall, r: &Resource, t: &mut Target) {
             if let Some(b) = &r.backup {
                 put(
                     "vault",
-                    format!("arn:{p}:backup:{}:{a}:backup-vault:{}", b.region, b.vault),
+                    format!(
+                        "arn:{p}:backup:{}:{}:backup-vault:{}",
+                        b.region,
+                        b.account.as_deref().unwrap_or(&a),
+                        b.vault
+                    ),
                 );
             }
             if let Some(role) = literal(&x.iam_role_arn) {
@@ -234,13 +253,25 @@ pub(super) fn needs(runbook: &Runbook, mode: Mode) -> Vec<Need> {
         target: target(&home, None),
     });
     for step in &runbook.steps {
-        let StepBody::Action { resource, call, .. } = &step.body else {
+        let StepBody::Action {
+            resource,
+            call,
+            inverse,
+            ..
+        } = &step.body
+        else {
             continue;
         };
         let Some(r) = runbook.resources.get(resource) else {
             continue;
         };
         out.push(step_need(&step.id, call, r, mode));
+        // Its rollback is a change of its own (another action, or the same elsewhere).
+        if let (Some(inv), Mode::Run) = (inverse, mode) {
+            let mut need = step_need(&step.id, &inv.call, r, mode);
+            need.label.push_str("Rollback");
+            out.push(need);
+        }
     }
     if let Some(state) = &runbook.state {
         if let Some(rest) = state.url.strip_prefix("s3://") {

@@ -65,6 +65,10 @@ fn build(needs: Vec<Need>, mode: Mode) -> Policy {
             let mut t = need.target.clone();
             t.regions = served_from(op, t.regions.first().map_or("*", String::as_str));
             for action in api.iam {
+                // A role is passed only where the step names one to pass (an instance profile).
+                if *action == "iam:PassRole" && t.passed_to.is_none() {
+                    continue;
+                }
                 let (resources, mut cond) = scope(op, action, &t);
                 let regions: Vec<String> =
                     t.regions.iter().filter(|r| *r != "*").cloned().collect();
@@ -139,19 +143,12 @@ fn build(needs: Vec<Need>, mode: Mode) -> Policy {
     Policy { statements }
 }
 
-/// Whether an IAM action only reads (the read policy holds nothing else): the name test that
-/// holds for every IAM action the catalogue's reads need.
+/// Whether an IAM action only reads: it authorizes a read of the catalogue (so a data-plane
+/// `dynamodb:GetItem`, which only restores need, is not one).
 pub fn is_read_action(action: &str) -> bool {
-    let name = action.split_once(':').map_or(action, |(_, n)| n);
-    [
-        "Describe",
-        "List",
-        "Get",
-        "SimulatePrincipalPolicy",
-        "AssumeRole",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
+    super::APIS
+        .iter()
+        .any(|a| a.read && a.iam.contains(&action))
 }
 
 #[derive(serde::Serialize)]

@@ -34,6 +34,10 @@ pub fn permissions_markdown() -> String {
         "| a record's `health_check:` | {} |\n",
         iam_of(&["route53:GetHealthCheck", "route53:GetHealthCheckStatus"])
     );
+    s += &format!(
+        "| a resource's `alarms:` | {} |\n",
+        iam_of(&["cloudwatch:DescribeAlarms"])
+    );
     s += &format!("| AWS Health | {} |\n", iam_of(&["health:DescribeEvents"]));
     s += &format!(
         "| `preflight` | {}, and per step what it looks for: {} |\n",

@@ -113,10 +113,13 @@ pub fn scope(op: &str, action: &str, t: &Target) -> (Vec<String>, Cond) {
                 .iter()
                 .map(|r| format!("{}.{r}.amazonaws.com", op.split(':').next().unwrap_or("")))
                 .collect();
-            (
-                vec![t.arn("kms", "key/*")],
-                one("StringEquals", "kms:ViaService", via),
-            )
+            // A region known only at run time is a pattern, not a value.
+            let op = if t.regions.iter().any(|r| r == "*") {
+                "StringLike"
+            } else {
+                "StringEquals"
+            };
+            (vec![t.arn("kms", "key/*")], one(op, "kms:ViaService", via))
         }
         ("rds", "DescribeDBInstances") => (vec![t.arn("rds", "db:*")], none),
         ("rds", "DescribeDBSnapshots") => {
@@ -195,6 +198,9 @@ pub fn scope(op: &str, action: &str, t: &Target) -> (Vec<String>, Cond) {
                 }
                 _ => (accel, none),
             }
+        }
+        ("cloudwatch", "DescribeAlarms") => {
+            (t.named("alarm", || t.arn("cloudwatch", "alarm:*")), none)
         }
         ("route53", "GetChange") => (vec![format!("arn:{p}:route53:::change/*")], none),
         ("route53", "GetHealthCheck" | "GetHealthCheckStatus") => (

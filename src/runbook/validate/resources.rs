@@ -99,6 +99,20 @@ impl Checker<'_> {
                 &["zone", "name", "type"],
                 &["region", "id", "arn", "backup", "rpo"],
             ),
+            ResourceKind::CloudwatchAlarm => (
+                &["region", "id"],
+                &[
+                    "arn",
+                    "zone",
+                    "name",
+                    "type",
+                    "set_identifier",
+                    "backup",
+                    "rpo",
+                    "health_check",
+                    "alarms",
+                ],
+            ),
             _ => (
                 &["region", "id"],
                 &["arn", "zone", "name", "type", "set_identifier"],
@@ -114,6 +128,8 @@ impl Checker<'_> {
             "backup" => r.backup.is_some(),
             "rpo" => r.rpo.is_some(),
             "set_identifier" => r.set_identifier.is_some(),
+            "health_check" => r.health_check.is_some(),
+            "alarms" => !r.alarms.is_empty(),
             _ => false,
         };
         for k in required.iter().filter(|k| !present(k)) {
@@ -212,6 +228,28 @@ impl Checker<'_> {
                 account,
             })
         });
+        let mut alarms = Vec::new();
+        for (i, a) in r.alarms.iter().enumerate() {
+            let path = [base[0], base[1], Seg::Key("alarms"), Seg::Index(i)];
+            let Some(a) = self.expand(a, &path, vars, &Scope::Resource) else {
+                continue;
+            };
+            if !is_alarm_name(&a) {
+                self.error_at(
+                    &path,
+                    format!("`{}` is not a CloudWatch alarm name", a.escape_debug()),
+                    "write the alarm's name as CloudWatch shows it (1-255 characters, no control characters)",
+                );
+            } else if alarms.contains(&a) {
+                self.error_at(
+                    &path,
+                    format!("alarm `{a}` is listed twice"),
+                    "list each alarm once",
+                );
+            } else {
+                alarms.push(a);
+            }
+        }
         if self.diags.len() > errors_before {
             return None;
         }
@@ -239,6 +277,7 @@ impl Checker<'_> {
             health_check: r.health_check.clone(),
             rpo,
             backup,
+            alarms,
             description: r.description.clone(),
         })
     }
@@ -265,8 +304,17 @@ fn id_shape(kind: ResourceKind) -> Option<Shape> {
             is_table_name,
             "a table name of 3 to 255 letters, digits, `_`, `-` and `.`",
         ),
+        ResourceKind::CloudwatchAlarm => (
+            is_alarm_name,
+            "the alarm's name as CloudWatch shows it (1-255 characters, no control characters)",
+        ),
         ResourceKind::GlobalAccelerator | ResourceKind::Route53Record => return None,
     })
+}
+
+/// CloudWatch: 1 to 255 characters, none of them a control character.
+fn is_alarm_name(s: &str) -> bool {
+    (1..=255).contains(&s.chars().count()) && !s.chars().any(char::is_control) && s.trim() == s
 }
 
 /// `i-` or `vol-` and 8 or 17 lowercase hex digits, as EC2 makes them.
@@ -320,6 +368,9 @@ fn example(kind: ResourceKind) -> &'static str {
         }
         ResourceKind::Route53Record => {
             "e.g. `{ kind: route53-record, zone: Z0123456789, name: api.example.com., type: A }`"
+        }
+        ResourceKind::CloudwatchAlarm => {
+            "e.g. `{ kind: cloudwatch-alarm, region: us-west-2, id: shop-5xx-rate }`"
         }
     }
 }

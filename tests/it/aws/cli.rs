@@ -201,7 +201,6 @@ async fn status_shows_what_moto_holds_and_run_restores_through_a_typed_gate() {
     pty.until_text("GATE: restore-db");
     pty.until_text("rds:RestoreDBInstanceFromDBSnapshot in us-east-1");
     pty.until_text("type `e2e-orders-dr` to proceed:");
-    pty.until_text("preflight UNKNOWN: cannot ask IAM's policy simulator");
     pty.send(b"e2e-orders-dr\tmoto end-to-end\t\r");
     pty.until_text("RECOVERED in");
     pty.send(b"q");

@@ -35,6 +35,7 @@ pub fn load_runbook(path: &str) -> std::sync::Arc<pilotlight::runbook::Runbook> 
     std::sync::Arc::new(runbook)
 }
 pub mod answers;
+pub mod cloudwatch;
 pub mod engine;
 pub mod moto;
 pub mod pty;

@@ -213,3 +213,72 @@ fn preflight_looks_only_through_operations_the_read_policy_allows() {
     }
     assert!(looked >= 8, "{looked}");
 }
+
+fn one_step(resource: &str, step: &str) -> pilotlight::runbook::Runbook {
+    let yaml = format!(
+        "runbook: one\ntitle: One\ntargets: {{ rto: 1h }}\nresources:\n  {resource}\nsteps:\n{step}"
+    );
+    pilotlight::runbook::parse(yaml.as_bytes()).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"))
+}
+
+#[test]
+fn a_role_is_passed_only_where_a_step_names_one_and_only_to_its_service() {
+    let launch = |profile: &str| {
+        one_step(
+            "app: { kind: ec2-instance, region: us-west-2, id: i-0abc1234 }",
+            &format!(
+                "  - id: launch\n    kind: action\n    title: Launch\n    action: ec2.launch-from-ami\n    resource: app\n    with: {{ ami: ami-0abc1234, instance_type: m6i.large, subnet_id: subnet-0abc1234{profile} }}\n    gate: {{ confirm: true }}\n"
+            ),
+        )
+    };
+    let bare = policy(&launch(""), Mode::Run);
+    assert!(!bare.actions().contains(&"iam:PassRole"), "{bare:?}");
+    let with = policy(&launch(", iam_instance_profile: app"), Mode::Run);
+    let pass = with
+        .statements
+        .iter()
+        .find(|s| s.actions.contains(&"iam:PassRole".to_string()))
+        .expect("PassRole for the instance profile's role");
+    assert_eq!(
+        pass.condition["StringEquals"]["iam:PassedToService"],
+        ["ec2.amazonaws.com"]
+    );
+}
+
+#[test]
+fn rds_arns_are_lower_case_and_a_rollback_is_covered() {
+    let rb = one_step(
+        "db: { kind: rds-instance, region: us-west-2, id: Shop-DB-Replica }",
+        "  - id: promote\n    kind: action\n    title: Promote\n    action: rds.promote-replica\n    resource: db\n    with: { replica_id: Shop-DB-Replica }\n    gate: { confirm: true }\n",
+    );
+    let p = policy(&rb, Mode::Run);
+    let promote = p
+        .statements
+        .iter()
+        .find(|s| s.actions.contains(&"rds:PromoteReadReplica".to_string()))
+        .unwrap();
+    assert_eq!(
+        promote.resources,
+        ["arn:aws:rds:us-west-2:*:db:shop-db-replica"]
+    );
+    // The analytics runbook's traffic dial is undone by its inverse: covered under its own Sid.
+    let rb = pilotlight::runbook::parse(
+        &std::fs::read(root().join("runbooks/analytics-global-accelerator-failover.yaml")).unwrap(),
+    )
+    .unwrap();
+    let p = policy(&rb, Mode::Run);
+    assert!(
+        p.statements.iter().any(|s| s.sid.contains("Rollback")
+            && s.actions
+                .contains(&"globalaccelerator:UpdateEndpointGroup".to_string())),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_data_plane_write_is_not_a_read() {
+    assert!(!is_read_action("dynamodb:GetItem"));
+    assert!(!is_read_action("dynamodb:PutItem"));
+    assert!(is_read_action("dynamodb:DescribeTable"));
+    assert!(is_read_action("iam:SimulatePrincipalPolicy"));
+}
