@@ -72,6 +72,21 @@ pub enum Health {
 }
 
 impl Health {
+    /// The worse of two: unavailable, impaired, unknown, ok (a resource and its alarms).
+    pub fn worse(self, other: Health) -> Health {
+        let rank = |h: Health| match h {
+            Health::Ok => 0,
+            Health::Unknown => 1,
+            Health::Impaired => 2,
+            Health::Unavailable => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Health::Ok => "ok",

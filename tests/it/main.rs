@@ -33,6 +33,7 @@ mod runbooks {
 /// Drills against the simulated world: unattended drills, resume after a crash, a run's state as
 /// the fold of its journal file, the one-operator lock, `status`, the command-line contract.
 mod drill {
+    mod alarms;
     mod approvers;
     mod before;
     mod cli;

@@ -206,25 +206,10 @@ impl AwsCloud {
                     ),
                     Err(e) => (Health::Unknown, format!("alarm {alarm}: {e}")),
                 };
-                status.health = worse(status.health, health);
+                status.health = status.health.worse(health);
                 status.state = format!("{}; {note}", status.state);
             }
         }
-    }
-}
-
-/// The worse of two healths: unavailable, impaired, unknown, ok.
-pub(super) fn worse(a: Health, b: Health) -> Health {
-    let rank = |h: Health| match h {
-        Health::Ok => 0,
-        Health::Unknown => 1,
-        Health::Impaired => 2,
-        Health::Unavailable => 3,
-    };
-    if rank(b) > rank(a) {
-        b
-    } else {
-        a
     }
 }
 
@@ -256,9 +241,9 @@ mod tests {
             };
             assert_eq!(s.health(), h);
         }
-        assert_eq!(worse(Health::Ok, Health::Impaired), Health::Impaired);
+        assert_eq!(Health::Ok.worse(Health::Impaired), Health::Impaired);
         assert_eq!(
-            worse(Health::Unavailable, Health::Unknown),
+            Health::Unavailable.worse(Health::Unknown),
             Health::Unavailable
         );
     }

@@ -2,6 +2,7 @@
 //! Resources have health and recovery points that follow a scenario; changes take realistic,
 //! seeded time; everything is deterministic for a given scenario, clock and seed.
 
+mod alarms;
 mod before;
 mod outputs;
 pub mod scenario;

@@ -5,6 +5,8 @@ use serde::Deserialize;
 
 use crate::runbook::{ActionKind, Duration, Health, Runbook, StepBody};
 
+pub use super::alarms::{AlarmChange, AlarmValue};
+
 /// A scenario file (`*.scenario.yaml`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +30,10 @@ pub struct Scenario {
     /// What command steps answer in the drill (which runs no command), by step id.
     #[serde(default)]
     pub commands: IndexMap<String, CommandSetup>,
+    /// CloudWatch alarms changing state: `cloudwatch-alarm` resources and the `alarms:` of
+    /// resources, by alarm name. An alarm no change names is OK.
+    #[serde(default)]
+    pub alarms: Vec<AlarmChange>,
     /// What the drill should end with, so a rehearsal can check its own result.
     pub expect: Option<Expectation>,
 }
@@ -125,6 +131,8 @@ pub struct Prepared {
     pub faults: Vec<Fault>,
     pub commands: IndexMap<String, CommandSetup>,
     pub expect: Option<Expectation>,
+    /// Alarm changes in time order: (at, alarm, state, reason).
+    pub alarms: Vec<(Duration, String, AlarmValue, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -174,7 +182,7 @@ pub fn parse(text: &str, runbook: &Runbook) -> Result<Prepared, ScenarioError> {
     prepare(s, runbook)
 }
 
-fn duration(text: &str, what: &str) -> Result<Duration, ScenarioError> {
+pub(super) fn duration(text: &str, what: &str) -> Result<Duration, ScenarioError> {
     Duration::parse(text).map_err(|e| ScenarioError::Invalid(format!("{what}: {e}")))
 }
 
@@ -288,6 +296,7 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
         ));
     }
     timeline.sort_by_key(|(at, _, _)| *at);
+    let alarms = super::alarms::prepare(&s.alarms, runbook)?;
     Ok(Prepared {
         name: s.scenario,
         seed: s.seed,
@@ -297,6 +306,7 @@ pub fn prepare(s: Scenario, runbook: &Runbook) -> Result<Prepared, ScenarioError
         faults: s.faults,
         commands: s.commands,
         expect: s.expect,
+        alarms,
     })
 }
 
@@ -370,6 +380,7 @@ pub fn default_for(runbook: &Runbook) -> Prepared {
         resources,
         faults: Vec::new(),
         commands: IndexMap::new(),
+        alarms: Vec::new(),
         expect: Some(Expectation {
             outcome: ExpectedOutcome::Finished,
             failed_step: None,

@@ -131,11 +131,13 @@ impl World {
             (ResourceKind::Route53Record, _) => "healthy",
             (ResourceKind::CloudwatchAlarm, _) => "OK",
         };
-        ResourceStatus {
+        let mut status = ResourceStatus {
             health,
             state: state.to_string(),
             latest_recovery_point: self.recovery_point(res, &setup, now),
-        }
+        };
+        self.alarms_of(res, &mut status, now);
+        status
     }
 
     fn recovery_point(

@@ -111,6 +111,7 @@ fn random_scenario(runbook: &Runbook, rng: &mut Rng, seed: u64) -> Scenario {
         resources,
         faults,
         commands,
+        alarms: Vec::new(),
         expect: None,
     }
 }
