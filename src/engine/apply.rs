@@ -166,6 +166,7 @@ impl State {
                 run.state = StepState::Failed;
                 run.wait = None;
                 run.error = Some(d.error.clone());
+                run.guard_trip = d.guard.clone();
                 self.status = RunStatus::Blocked(format!(
                     "step `{}` failed: {}",
                     runbook.steps[i].id, d.error
@@ -299,6 +300,10 @@ impl State {
         // the operator asked (its attempt-begun or intent record follows).
         run.attempt = d.attempt.saturating_sub(1);
         run.state = StepState::Waiting;
+        // The operator's retry after a guard paused the run goes on despite that alarm.
+        if let Some(g) = run.guard_trip.take().filter(|_| !d.auto) {
+            run.guards_overridden.push(g);
+        }
         if d.auto {
             let backoff = d
                 .backoff_secs

@@ -129,6 +129,10 @@ impl Engine {
                 "confirmed: waiting for a second approver (`pilotlight approve`)".into(),
             ));
         }
+        // A guard alarm in ALARM pauses the run before the change, whoever approves.
+        if let Some((guard, state)) = self.guard_in_alarm() {
+            return self.guard_trip(guard, state, now, fx);
+        }
         let approved = match approval(gate, d, seen) {
             Ok(a) => a,
             Err(why) => return fx.push(Effect::Refused(why)),

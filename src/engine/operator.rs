@@ -64,6 +64,11 @@ impl Engine {
             Event::StepRetried(retried),
             AfterAck::Nothing,
         );
+        // Paused at its gate (a guard alarm): the gate opens again, nothing was approved.
+        let step = self.runbook.steps[i].clone();
+        if step.gate.is_some() && self.state.steps[i].approved.is_none() {
+            return self.show_gate_or_begin(&step, now, fx);
+        }
         self.begin_attempt(now, fx);
     }
 

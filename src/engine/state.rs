@@ -89,6 +89,10 @@ pub struct StepRun {
     pub data_lost: Option<crate::audit::event::DataLost>,
     /// Its rollback, once one reached it.
     pub rollback: Option<StepRollback>,
+    /// The guard alarm that paused the run here, while it is paused.
+    pub guard_trip: Option<String>,
+    /// Guard alarms the operator went on despite (a retry with a reason after a pause).
+    pub guards_overridden: Vec<String>,
 }
 
 /// A step's rollback (its `inverse`), as the journal records it.

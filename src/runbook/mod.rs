@@ -1,6 +1,7 @@
 //! Runbook format v1: parse YAML text into a validated [`Runbook`], or say, line and column,
 //! what is wrong and what to write instead. No I/O here: callers hand over the bytes.
 
+mod call;
 pub mod catalogue;
 pub mod diagnostic;
 pub mod duration;

@@ -161,6 +161,8 @@ pub struct Runbook {
     pub vars: IndexMap<String, String>,
     pub resources: IndexMap<String, Resource>,
     pub steps: Vec<Step>,
+    /// `cloudwatch-alarm` resources that guard every action and command step.
+    pub guards: Vec<String>,
 }
 
 impl Runbook {
@@ -338,31 +340,6 @@ pub struct ActionCall {
     pub params: ActionParams,
 }
 
-impl ActionCall {
-    /// The region the call goes to, as the engine will plan it: Global Accelerator's API in
-    /// us-west-2, Route 53's in us-east-1, else the `region` parameter, an AWS Backup restore's
-    /// vault region, or the resource's. `None`: known only at run time (an earlier step's
-    /// output).
-    pub fn region(&self, resource: &Resource) -> Option<String> {
-        use super::params::ActionParams;
-        match self.action {
-            ActionKind::GaSetTrafficDial | ActionKind::GaSetEndpointWeights => {
-                Some("us-west-2".into())
-            }
-            ActionKind::Route53SetWeights | ActionKind::Route53UpsertRecord => {
-                Some("us-east-1".into())
-            }
-            _ => match self.params.region() {
-                Some(t) => t.as_literal().filter(|s| !s.trim().is_empty()),
-                None => match (&self.params, &resource.backup) {
-                    (ActionParams::BackupStartRestore(_), Some(b)) => Some(b.region.clone()),
-                    _ => resource.region.clone(),
-                },
-            },
-        }
-    }
-}
-
 /// How to undo an action (its rollback), and the gate that rollback passes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inverse {
@@ -406,6 +383,8 @@ pub struct Step {
     pub body: StepBody,
     /// The service is back once this step is done (`restores_service: true`).
     pub restores_service: bool,
+    /// `cloudwatch-alarm` resources that pause this step while it waits at its gate.
+    pub guards: Vec<String>,
 }
 
 impl Step {

@@ -61,6 +61,10 @@ pub struct RawRunbook {
     pub resources: IndexMap<String, RawResource>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// `cloudwatch-alarm` resources that guard every action and command step: one in ALARM
+    /// while such a step waits at its gate pauses the run there.
+    #[serde(default)]
+    pub guards: Vec<String>,
 }
 
 /// Where the team's state store is.
@@ -227,6 +231,10 @@ pub struct RawStep {
     /// The service is back once this step is done: the RTO clock stops here, and the steps
     /// after it (failback, clean-up) are timed against `targets.failback`. At most one step.
     pub restores_service: Option<bool>,
+    /// `cloudwatch-alarm` resources that guard this step: one in ALARM while the step waits at
+    /// its gate (or a wait step waits) pauses the run there.
+    #[serde(default)]
+    pub guards: Vec<String>,
 }
 
 /// The keys each step kind accepts besides the common ones.
@@ -251,4 +259,5 @@ pub const COMMON_STEP_KEYS: &[&str] = &[
     "timeout",
     "retry",
     "restores_service",
+    "guards",
 ];

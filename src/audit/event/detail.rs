@@ -286,6 +286,10 @@ pub struct StepSucceeded {
 pub struct StepFailed {
     pub attempt: u32,
     pub error: String,
+    /// The guard alarm (its resource name) whose ALARM paused the run at this step: a retry
+    /// with a reason goes on despite it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -359,7 +359,11 @@ impl Engine {
         };
         self.rollback_live.awaiting = None;
         self.rollback_live.next_poll = None;
-        let failed = StepFailed { attempt, error };
+        let failed = StepFailed {
+            attempt,
+            error,
+            guard: None,
+        };
         self.emit(
             fx,
             now,

@@ -2,6 +2,7 @@
 
 mod actions;
 mod conditions;
+mod guards;
 mod hidden;
 mod names;
 mod resources;
@@ -193,6 +194,7 @@ impl Checker<'_> {
         let vars = self.vars(&raw.vars);
         let resources = self.resources(&raw.resources, &vars);
         let steps = self.steps(&raw.steps, &vars, &resources);
+        let guards = self.guards(&raw.guards, &[Seg::Key("guards")], &resources);
         if !self.diags.is_empty() {
             return Err(sorted(self.diags));
         }
@@ -212,6 +214,7 @@ impl Checker<'_> {
             vars,
             resources,
             steps,
+            guards,
         };
         book.warnings = self.warnings(&book);
         Ok(book)

@@ -240,6 +240,11 @@ impl Checker<'_> {
             retry,
             body: body?,
             restores_service: s.restores_service == Some(true),
+            guards: self.guards(
+                &s.guards,
+                &[Seg::Key("steps"), Seg::Index(i), Seg::Key("guards")],
+                resources,
+            ),
         })
     }
 

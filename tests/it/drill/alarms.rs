@@ -152,3 +152,112 @@ fn a_resources_alarms_count_towards_its_health_and_an_unwatched_alarm_is_refused
         "{err}"
     );
 }
+
+#[test]
+fn a_guard_alarm_a_scenario_fires_pauses_the_drill_at_the_guarded_step_and_journals_why() {
+    let dir = temp_dir("sim-guards");
+    let rb = dir.join("guarded.yaml");
+    std::fs::write(
+        &rb,
+        r#"runbook: guarded
+title: Promote the replica unless the app is failing
+targets: { rto: 1h }
+regions: { primary: us-east-1, recovery: us-west-2 }
+resources:
+  primary: { kind: rds-instance, region: us-east-1, id: orders }
+  replica: { kind: rds-instance, region: us-west-2, id: orders-replica }
+  app-5xx: { kind: cloudwatch-alarm, region: us-west-2, id: orders-dr-5xx }
+steps:
+  - id: confirm
+    kind: check
+    title: The primary is down
+    expect: { resource: primary, health: [unavailable] }
+  - id: settle
+    kind: wait
+    title: Let the app settle in the recovery region
+    for: 20m
+  - id: promote
+    kind: action
+    title: Promote the replica
+    action: rds.promote-replica
+    resource: replica
+    with: { replica_id: orders-replica }
+    gate: { confirm: true }
+    guards: [app-5xx]
+"#,
+    )
+    .unwrap();
+    let scenario = dir.join("fires.scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "scenario: fires\nregions: { us-east-1: unavailable }\nalarms:\n  - { alarm: orders-dr-5xx, at: 10m, state: ALARM, reason: \"Threshold Crossed: 1 datapoint [19.0] was greater than the threshold (5.0)\" }\nexpect: { outcome: aborted, failed_step: promote }\n",
+    )
+    .unwrap();
+    let journal = dir.join("guarded.jsonl");
+    let out = pilotlight(
+        &[
+            "drill",
+            rb.to_str().unwrap(),
+            "--unattended",
+            "--speed",
+            "max",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "step `promote` failed: paused: guard alarm app-5xx is in ALARM (ALARM since "
+        ) && text.contains("scenario check: PASSED"),
+        "{text}"
+    );
+    let records = pilotlight::audit::verify(&std::fs::read(&journal).unwrap())
+        .unwrap()
+        .records;
+    let paused = records
+        .iter()
+        .find(|r| r.kind() == pilotlight::audit::EventKind::StepFailed)
+        .expect("the pause is journaled");
+    let detail = paused.event.detail().unwrap();
+    assert_eq!(paused.step.as_deref(), Some("promote"));
+    assert_eq!(detail["guard"], "app-5xx");
+    assert!(
+        detail["error"]
+            .as_str()
+            .unwrap()
+            .contains("[19.0] was greater"),
+        "{detail}"
+    );
+    // Nothing of the guarded step was sent.
+    assert!(!records
+        .iter()
+        .any(|r| r.kind() == pilotlight::audit::EventKind::Intent));
+    // Without the alarm the same drill promotes the replica.
+    std::fs::write(
+        &scenario,
+        "scenario: quiet\nregions: { us-east-1: unavailable }\n",
+    )
+    .unwrap();
+    let out = pilotlight(
+        &[
+            "drill",
+            rb.to_str().unwrap(),
+            "--unattended",
+            "--speed",
+            "max",
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -19,6 +19,7 @@ use pilotlight::runbook::Health;
 use serde_json::json;
 
 mod failures;
+mod guards;
 mod happy_path;
 mod mirror;
 mod rollback;
