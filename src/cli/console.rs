@@ -321,7 +321,10 @@ pub fn watch(rt: &Runtime, args: WatchArgs) -> ExitCode {
             None if !args.sim => {
                 // Read-only twice over: a backend that refuses every change, and clients whose
                 // request guard lets only reads leave the process.
-                let aws = AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await;
+                let aws = AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts)
+                    .await
+                    .assume_roles(&crate::runtime::paths::operator())
+                    .await;
                 // AWS Health on its own client, beside the first refresh, never before it.
                 let health = AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await;
                 let health = tokio::spawn(async move { health.health_events().await.summary() });

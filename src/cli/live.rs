@@ -102,6 +102,8 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    // Every other account's role, assumed in the operator's name.
+    let aws = rt.block_on(aws.assume_roles(&operator));
     // One operator per runbook and account, whichever journal they write.
     let lock_key = paths::data_dir()
         .join("locks")
@@ -164,6 +166,7 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
     // opens: the header shows its verdict and each gate its step's problems. A slow or dark
     // region delays only the verdict, never the console.
     let preflight = crate::runtime::view::PreflightSlot::default();
+    let preflight_operator = operator.clone();
     {
         use crate::engine::StepState as S;
         let begun: Vec<String> = launched
@@ -177,8 +180,12 @@ pub fn run(rt: &Runtime, mut args: RunArgs) -> ExitCode {
         let slot = preflight.clone();
         let runbook = runbook.clone();
         rt.spawn(async move {
-            let aws =
-                ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
+            let aws = ReadOnly(
+                AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts)
+                    .await
+                    .assume_roles(&preflight_operator)
+                    .await,
+            );
             let report =
                 crate::runtime::preflight::preflight(&aws, &runbook, &begun, Utc::now()).await;
             if let Ok(mut s) = slot.lock() {

@@ -39,8 +39,12 @@ pub fn run(rt: &Runtime, args: PreflightArgs) -> ExitCode {
         // Read-only twice over: a backend that refuses every change, and clients whose guard
         // sends only the IAM catalogue's reads.
         let (report, calls) = rt.block_on(async {
-            let aws =
-                ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
+            let aws = ReadOnly(
+                AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts)
+                    .await
+                    .assume_roles(&crate::runtime::paths::operator())
+                    .await,
+            );
             let report = preflight(&aws, &runbook, &[], now).await;
             (report, aws.0.calls().counts().total_transmitted())
         });

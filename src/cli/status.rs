@@ -71,7 +71,12 @@ struct Looked {
 /// Live AWS, read-only twice over: a backend that refuses every change, and clients whose
 /// request guard refuses any operation that is not a read.
 async fn look_at_aws(runbook: Arc<Runbook>, now: DateTime<Utc>, timeouts: Timeouts) -> Looked {
-    let aws = ReadOnly(AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts).await);
+    let aws = ReadOnly(
+        AwsCloud::from_env(runbook.clone(), Access::ReadOnly, timeouts)
+            .await
+            .assume_roles(&crate::runtime::paths::operator())
+            .await,
+    );
     let resources = runbook.resources.values().cloned().collect();
     let (observed, health) = tokio::join!(observe_all(&aws, resources, now), aws.0.health_events());
     // Requests that left the process: a call that could not be signed (no credentials) or was
@@ -150,6 +155,7 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
                 "name": res.name,
                 "kind": res.kind.name(),
                 "region": res.region,
+                "account": res.account,
                 "health": "absent",
                 "state": format!("not created yet: step `{step}` creates it"),
                 "latest_recovery_point": null,
@@ -207,6 +213,7 @@ fn report(args: &StatusArgs, runbook: &Runbook, looked: Looked, now: DateTime<Ut
             "name": res.name,
             "kind": res.kind.name(),
             "region": res.region,
+            "account": res.account,
             "health": health,
             "state": status.map(|s| s.state.clone()),
             "latest_recovery_point": rp.map(|p| p.at.to_rfc3339_opts(SecondsFormat::Secs, true)),

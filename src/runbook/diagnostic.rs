@@ -113,7 +113,10 @@ where
     let close = |c: &str, d: usize| {
         d <= (c.len().max(wrong.len()) / 3).max(1)
             // `launch` for `launch-app`: one is the other with something added.
-            || (c.len() >= 3 && (wrong_lower.starts_with(c) || c.starts_with(&wrong_lower)))
+            // (A letter or two is a prefix of too much to say which was meant.)
+            || (c.len() >= 3
+                && wrong_lower.len() >= 3
+                && (wrong_lower.starts_with(c) || c.starts_with(&wrong_lower)))
     };
     candidates
         .into_iter()

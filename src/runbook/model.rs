@@ -163,6 +163,16 @@ pub struct Runbook {
     pub steps: Vec<Step>,
     /// `cloudwatch-alarm` resources that guard every action and command step.
     pub guards: Vec<String>,
+    /// Other accounts by id: the role assumed there for resources whose `account:` names one.
+    pub accounts: IndexMap<String, AccountRole>,
+}
+
+/// The role pilotlight assumes in another account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRole {
+    pub role: String,
+    pub external_id: Option<String>,
+    pub region: Option<String>,
 }
 
 impl Runbook {

@@ -65,6 +65,22 @@ pub struct RawRunbook {
     /// while such a step waits at its gate pauses the run there.
     #[serde(default)]
     pub guards: Vec<String>,
+    /// Other AWS accounts, by 12-digit id: the role pilotlight assumes there for the resources
+    /// whose `account:` names it.
+    #[serde(default)]
+    pub accounts: IndexMap<String, RawAccount>,
+}
+
+/// How to reach one other account.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    /// The role to assume there: `arn:aws:iam::ACCOUNT:role/NAME`.
+    pub role: String,
+    /// The external id the role's trust policy asks for, if any.
+    pub external_id: Option<String>,
+    /// The region STS is asked in (default: the recovery region, else the standard chain's).
+    pub region: Option<String>,
 }
 
 /// Where the team's state store is.

@@ -62,6 +62,7 @@ mod console {
 
 /// Live AWS over the wire: moto, replayed answers for what moto lacks, `watch`, the binary.
 mod aws {
+    mod accounts;
     mod alarms;
     mod cli;
     mod crash;

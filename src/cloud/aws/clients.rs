@@ -207,6 +207,30 @@ impl Clients {
         self.guard.access
     }
 
+    /// The same clients (access, timeouts, endpoints, and the one call log) with `credentials`:
+    /// another account's, through a role assumed there.
+    pub fn with_credentials(
+        &self,
+        credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    ) -> Clients {
+        Clients {
+            sdk: self
+                .sdk
+                .to_builder()
+                .credentials_provider(credentials)
+                .build(),
+            timeouts: self.timeouts,
+            endpoints: self.endpoints.clone(),
+            guard: self.guard.clone(),
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// The standard chain's configuration these clients were built from.
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     /// The clients for changes: each request is sent once (see the module's documentation).
     pub fn change(&self) -> ChangeClients<'_> {
         ChangeClients(self)

@@ -239,6 +239,19 @@ impl Inspect for AwsCloud {
         call: &ActionCall,
         resource: &Resource,
     ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
+        self.for_account(resource.account.as_deref())
+            .newest_point_here(call, resource)
+            .await
+    }
+}
+
+impl AwsCloud {
+    /// The newest recovery point a step restores from, asked of this backend's account.
+    async fn newest_point_here(
+        &self,
+        call: &ActionCall,
+        resource: &Resource,
+    ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
         use crate::runbook::ActionKind as A;
         let Some(region) = call.region(resource) else {
             return Err(CloudError::Refused(

@@ -52,6 +52,11 @@ pub struct AwsCloud {
     /// How the active AWS Health region is found (none: in the usual order, as when Health's
     /// endpoint is set by hand).
     lookup: Option<Arc<dyn health::Lookup>>,
+    /// The backends of the runbook's other accounts (`accounts:`), by account id: the same
+    /// code through clients with the role assumed there.
+    accounts: std::collections::HashMap<String, AwsCloud>,
+    /// For another account's backend: (account, role), for its errors.
+    assumed: Option<(String, String)>,
 }
 
 impl AwsCloud {
@@ -63,8 +68,55 @@ impl AwsCloud {
             limits: pace::Limits::default(),
             slow: pace::SlowFacts::default(),
             lookup: None,
+            accounts: std::collections::HashMap::new(),
+            assumed: None,
         }
         .with_lookup(None)
+    }
+
+    /// With a backend for each of the runbook's `accounts:`: its role assumed through STS
+    /// (made once per account, refreshed before it expires, by the SDK's credentials cache),
+    /// the session named after `operator`, every call through the same guard and timeouts.
+    pub async fn assume_roles(mut self, operator: &str) -> AwsCloud {
+        let session: String = format!("pilotlight-{operator}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "=,.@-_".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
+        let home = self.clients.home_region();
+        for (account, role) in self.runbook.accounts.clone() {
+            let region = role
+                .region
+                .clone()
+                .or_else(|| self.runbook.failover.as_ref().map(|f| f.recovery.clone()))
+                .unwrap_or_else(|| home.clone());
+            let mut b = aws_config::sts::AssumeRoleProvider::builder(role.role.clone())
+                .session_name(session.clone())
+                .region(aws_config::Region::new(region))
+                .configure(self.clients.sdk());
+            if let Some(id) = &role.external_id {
+                b = b.external_id(id.clone());
+            }
+            let provider = b.build().await;
+            let clients = self.clients.with_credentials(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            );
+            let mut other = AwsCloud::new(clients, self.runbook.clone());
+            other.assumed = Some((account.clone(), role.role.clone()));
+            self.accounts.insert(account, other);
+        }
+        self
+    }
+
+    /// The backend for what `account` holds: another account's, or this one.
+    pub(super) fn for_account(&self, account: Option<&str>) -> &AwsCloud {
+        account.and_then(|a| self.accounts.get(a)).unwrap_or(self)
     }
 
     /// Finds the active AWS Health region with `lookup`; `None`: with the system resolver,
@@ -125,7 +177,23 @@ impl AwsCloud {
             + Sync
             + 'static,
     {
-        errors::cloud_error(action, self.timeout_secs(), err)
+        let e = errors::cloud_error(action, self.timeout_secs(), err);
+        match (&self.assumed, e) {
+            // Credentials that could not be had here are the role that could not be assumed.
+            (Some((account, role)), CloudError::Api { code, message }) if code == "NoCredentials" => {
+                CloudError::Api {
+                    code: "AssumeRoleFailed".into(),
+                    message: format!(
+                        "cannot assume {role} for account {account}, so {action} was not sent ({}); check that the role exists and its trust policy lets your principal assume it (with the external id, if it asks for one)",
+                        message
+                            .split_once("was not sent (")
+                            .and_then(|(_, rest)| rest.rsplit_once("); run"))
+                            .map_or(message.as_str(), |(why, _)| why)
+                    ),
+                }
+            }
+            (_, e) => e,
+        }
     }
 
     /// STS GetCallerIdentity: the account and principal every change will be made as. Asked of
@@ -224,12 +292,16 @@ impl Change for AwsCloud {
             )));
         }
         let resource = self.resource(&plan.resource)?;
-        self.start_action(plan, resource, now).await
+        self.for_account(resource.account.as_deref())
+            .start_action(plan, resource, now)
+            .await
     }
 
     async fn poll(&self, plan: &ActionPlan, _now: DateTime<Utc>) -> Result<Progress, CloudError> {
         let resource = self.resource(&plan.resource)?;
-        self.poll_action(plan, resource).await
+        self.for_account(resource.account.as_deref())
+            .poll_action(plan, resource)
+            .await
     }
 
     async fn reconcile(
@@ -238,10 +310,23 @@ impl Change for AwsCloud {
         _now: DateTime<Utc>,
     ) -> Result<Option<Started>, CloudError> {
         let resource = self.resource(&plan.resource)?;
-        self.find_made(plan, resource).await
+        self.for_account(resource.account.as_deref())
+            .find_made(plan, resource)
+            .await
     }
 
     async fn preview(&self, plan: &ActionPlan) -> Option<String> {
+        let account = self
+            .resource(&plan.resource)
+            .ok()
+            .and_then(|r| r.account.as_deref());
+        self.for_account(account).preview_here(plan).await
+    }
+}
+
+impl AwsCloud {
+    /// What the change would do as AWS stands now, asked of this backend's account.
+    async fn preview_here(&self, plan: &ActionPlan) -> Option<String> {
         let change = if plan.action == crate::runbook::ActionKind::BackupStartRestore {
             self.restore_preview(plan).await
         } else if plan.action.spec().cutover {

@@ -71,6 +71,11 @@ impl AwsCloud {
                 }
                 k => (k.name().to_string(), region),
             };
+            // Each account's resources are looked at through its own clients.
+            let key = (
+                format!("{}@{}", key.0, r.account.clone().unwrap_or_default()),
+                key.1,
+            );
             groups.entry(key).or_default().push(r);
         }
         let bound = self.clients.timeouts().operation;
@@ -86,7 +91,8 @@ impl AwsCloud {
                         .collect();
                     match tokio::time::timeout(
                         bound,
-                        self.group(group, Look { now, fresh: false }, &memo, &alarms),
+                        self.for_account(group.first().and_then(|r| r.account.as_deref()))
+                            .group(group, Look { now, fresh: false }, &memo, &alarms),
                     )
                     .await
                     {
@@ -116,13 +122,15 @@ impl AwsCloud {
         now: DateTime<Utc>,
     ) -> Vec<Observation> {
         let alarms = AlarmMemo::for_resources(&group);
-        self.group(
-            group,
-            Look { now, fresh: true },
-            &BackupMemo::default(),
-            &alarms,
-        )
-        .await
+        let cloud = self.for_account(group.first().and_then(|r| r.account.as_deref()));
+        cloud
+            .group(
+                group,
+                Look { now, fresh: true },
+                &BackupMemo::default(),
+                &alarms,
+            )
+            .await
     }
 
     async fn group(

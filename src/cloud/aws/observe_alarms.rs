@@ -54,25 +54,27 @@ impl AlarmState {
 
 type Alarms = Result<HashMap<String, AlarmState>, CloudError>;
 
+/// (account, or none for the caller's; region).
+type AccountRegion = (String, String);
+
 /// The alarms each region needs in one look, read once per region.
 pub(super) struct AlarmMemo {
-    /// Alarm names by region: every `cloudwatch-alarm` and every `alarms:` of the look.
-    names: HashMap<String, BTreeSet<String>>,
-    cells: std::sync::Mutex<HashMap<String, Arc<OnceCell<Alarms>>>>,
+    /// Alarm names by (account, region): every `cloudwatch-alarm` and every `alarms:` of the
+    /// look (an account's alarms are read through its own clients).
+    names: HashMap<AccountRegion, BTreeSet<String>>,
+    cells: std::sync::Mutex<HashMap<AccountRegion, Arc<OnceCell<Alarms>>>>,
 }
 
 impl AlarmMemo {
     pub(super) fn for_resources<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> Self {
-        let mut names: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut names: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
         for r in resources {
+            let key = (r.account.clone().unwrap_or_default(), r.alarm_region());
             if r.kind == ResourceKind::CloudwatchAlarm {
-                names
-                    .entry(r.alarm_region())
-                    .or_default()
-                    .insert(r.id.clone());
+                names.entry(key.clone()).or_default().insert(r.id.clone());
             }
             for a in &r.alarms {
-                names.entry(r.alarm_region()).or_default().insert(a.clone());
+                names.entry(key.clone()).or_default().insert(a.clone());
             }
         }
         AlarmMemo {
@@ -81,15 +83,17 @@ impl AlarmMemo {
         }
     }
 
-    /// The region's alarms, asked for at most once per look.
-    pub(super) async fn get(&self, aws: &AwsCloud, region: &str) -> Alarms {
+    /// The alarms of `account` in `region` (through `aws`, that account's backend), asked for
+    /// at most once per look.
+    pub(super) async fn get(&self, aws: &AwsCloud, account: Option<&str>, region: &str) -> Alarms {
+        let key = (account.unwrap_or_default().to_string(), region.to_string());
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
-            cells.entry(region.to_string()).or_default().clone()
+            cells.entry(key.clone()).or_default().clone()
         };
         let names: Vec<String> = self
             .names
-            .get(region)
+            .get(&key)
             .map(|n| n.iter().cloned().collect())
             .unwrap_or_default();
         cell.get_or_init(|| describe(aws, region, names))
@@ -154,7 +158,8 @@ impl AwsCloud {
         group: &[Resource],
         memo: &AlarmMemo,
     ) -> Vec<Observation> {
-        let seen = memo.get(self, region).await;
+        let account = group.first().and_then(|r| r.account.as_deref());
+        let seen = memo.get(self, account, region).await;
         group
             .iter()
             .map(|r| {
@@ -195,7 +200,9 @@ impl AwsCloud {
             let Ok(status) = result.as_mut() else {
                 continue;
             };
-            let all = memo.get(self, &r.alarm_region()).await;
+            let all = memo
+                .get(self, r.account.as_deref(), &r.alarm_region())
+                .await;
             for alarm in &r.alarms {
                 let (health, note) = match all.as_ref().map(|a| a.get(alarm)) {
                     Ok(Some(a)) if a.value == "OK" => continue,

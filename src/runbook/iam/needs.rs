@@ -273,6 +273,22 @@ pub(super) fn needs(runbook: &Runbook, mode: Mode) -> Vec<Need> {
             out.push(need);
         }
     }
+    // The roles of the runbook's other accounts, assumed by the caller (what each role may
+    // do in its account is that account's policy).
+    if !runbook.accounts.is_empty() {
+        // STS is asked in the account's region, or the recovery region, or the chain's: any.
+        let mut t = target("*", None);
+        t.partition = super::scope::partition(&home).to_string();
+        t.arns.insert(
+            "role",
+            runbook.accounts.values().map(|a| a.role.clone()).collect(),
+        );
+        out.push(Need {
+            label: "Accounts".into(),
+            ops: vec!["sts:AssumeRole"],
+            target: t,
+        });
+    }
     if let Some(state) = &runbook.state {
         if let Some(rest) = state.url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));

@@ -195,6 +195,7 @@ impl Checker<'_> {
         let resources = self.resources(&raw.resources, &vars);
         let steps = self.steps(&raw.steps, &vars, &resources);
         let guards = self.guards(&raw.guards, &[Seg::Key("guards")], &resources);
+        let accounts = self.accounts(&raw.accounts);
         if !self.diags.is_empty() {
             return Err(sorted(self.diags));
         }
@@ -215,6 +216,7 @@ impl Checker<'_> {
             resources,
             steps,
             guards,
+            accounts,
         };
         book.warnings = self.warnings(&book);
         Ok(book)

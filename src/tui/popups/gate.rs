@@ -204,6 +204,24 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         clean(&view.operator),
         clean(&view.target)
     )));
+    // A change in another account goes through the role assumed there: said with the account.
+    if let StepBody::Action { resource, .. } = &step.body {
+        let account = view
+            .runbook
+            .resources
+            .get(resource)
+            .and_then(|r| r.account.as_deref());
+        if let Some(a) = account {
+            let how = view.runbook.accounts.get(a).map_or_else(
+                || "with the credentials above".to_string(),
+                |r| format!("as {} (assumed)", clean(&r.role)),
+            );
+            lines.push(Line::from(Span::styled(
+                format!("in account {} {how}", clean(a)),
+                theme.alert(),
+            )));
+        }
+    }
     // Proceed is only the first of two approvals: said before the change, which may be long.
     if gate.is_some_and(|g| g.approvers > 1) && !state.rollback {
         lines.push(Line::from(Span::styled(

@@ -236,3 +236,58 @@ fn a_live_runs_header_shows_preflights_verdict_and_the_gate_its_steps_problems()
     ));
     assert!(!drill.contains("preflight"), "{drill}");
 }
+
+#[test]
+fn a_gate_in_another_account_names_the_account_and_the_role_assumed_there() {
+    let yaml = r#"runbook: other
+title: Promote in the DR account
+targets: { rto: 1h }
+accounts:
+  "111111111111": { role: "arn:aws:iam::111111111111:role/pilotlight-dr" }
+resources:
+  replica: { kind: rds-instance, region: us-west-2, id: orders-replica, account: "111111111111" }
+steps:
+  - id: promote
+    kind: action
+    title: Promote the replica
+    action: rds.promote-replica
+    resource: replica
+    with: { replica_id: orders-replica }
+    gate: { confirm: true }
+"#;
+    let rb = Arc::new(pilotlight::runbook::parse(yaml.as_bytes()).unwrap());
+    let estimate = estimate_rto(&rb, &BTreeMap::new());
+    let mut v = RunView::new(
+        rb,
+        ViewMode::Live,
+        "ana",
+        "aws 123456789012",
+        estimate,
+        t0(),
+    );
+    v.status = RunStatus::Running;
+    v.steps[0].state = StepState::AwaitingGate;
+    v.open_gate = Some(pilotlight::engine::OpenGate {
+        step: 0,
+        rollback: false,
+        gate: v.runbook.steps[0].gate.clone().unwrap(),
+    });
+    let mut app = App::new(Arc::new(v));
+    app.on_key(key(KeyCode::Char('g')));
+    for (w, h) in [(120, 36), (80, 24)] {
+        let buf = draw(&app, w, h, Theme { color: true });
+        let screen = text(&buf);
+        assert!(
+            screen.contains("in account 111111111111 as"),
+            "{w}x{h}: {screen}"
+        );
+        if w == 120 {
+            assert!(
+                screen.contains("arn:aws:iam::111111111111:role/pilotlight-dr (assumed)"),
+                "{screen}"
+            );
+            let (x, y) = find(&buf, "in account 111111111111");
+            assert_eq!(buf[(x, y)].fg, Color::Red);
+        }
+    }
+}
