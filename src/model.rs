@@ -168,6 +168,10 @@ pub struct ActionPlan {
     /// What the change reported when it was requested (its outputs so far), for following it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub made: BTreeMap<String, String>,
+    /// Who the change is made as when it is not the run's principal: the role assumed in the
+    /// resource's account (`accounts:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
 }
 
 impl ActionPlan {
@@ -208,6 +212,8 @@ struct PlanOnDisk {
     since: Option<DateTime<Utc>>,
     #[serde(default)]
     made: BTreeMap<String, String>,
+    #[serde(default)]
+    principal: Option<String>,
 }
 
 impl TryFrom<PlanOnDisk> for ActionPlan {
@@ -226,6 +232,7 @@ impl TryFrom<PlanOnDisk> for ActionPlan {
             run: p.run,
             since: p.since,
             made: p.made,
+            principal: p.principal,
         })
     }
 }

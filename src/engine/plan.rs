@@ -52,5 +52,6 @@ pub fn render(
         run: run_id.to_string(),
         since: None,
         made: BTreeMap::new(),
+        principal: resource.role.clone(),
     })
 }

@@ -147,6 +147,8 @@ pub struct Named {
     pub kind: NamedKind,
     pub region: String,
     pub id: String,
+    /// The account it is in (the step's resource's `account:`; none: the caller's).
+    pub account: Option<String>,
 }
 
 /// Whether the step needs the thing to exist, or to be free (a restore's new name).
@@ -180,7 +182,16 @@ pub fn wants(step: &Step, resource: Option<&Resource>) -> Vec<(Named, Expect)> {
                 (NamedKind::BackupVault, Some(b)) => b.region.clone(),
                 _ => region.clone(),
             };
-            out.push((Named { kind, region, id }, expect));
+            let account = resource.account.clone();
+            out.push((
+                Named {
+                    kind,
+                    region,
+                    id,
+                    account,
+                },
+                expect,
+            ));
         }
     };
     let l = |t: &Template| lit(t);

@@ -287,6 +287,8 @@ pub struct Resource {
     /// CloudWatch alarms (by name, in the resource's region; us-east-1 for a global resource)
     /// that count towards its health: the worst of the resource and its alarms.
     pub alarms: Vec<String>,
+    /// The role assumed for it, when its `account:` is one of the runbook's `accounts:`.
+    pub role: Option<String>,
     pub description: Option<String>,
 }
 

@@ -57,6 +57,71 @@ impl AwsCloud {
 
 impl Inspect for AwsCloud {
     async fn exists(&self, thing: &Named) -> Result<bool, CloudError> {
+        self.for_account(thing.account.as_deref())
+            .exists_here(thing)
+            .await
+    }
+
+    async fn caller_in(&self, region: &str) -> Result<Identity, CloudError> {
+        self.caller_here(region).await
+    }
+
+    async fn denied(
+        &self,
+        caller: &Identity,
+        checks: &[PermissionCheck],
+    ) -> Result<Option<Vec<Denial>>, CloudError> {
+        // A step in another account is done as the role assumed there: simulated as that role,
+        // through that account's clients.
+        let account_of = |step: &str| {
+            let step = self.runbook.step(step)?;
+            let crate::runbook::StepBody::Action { resource, .. } = &step.body else {
+                return None;
+            };
+            let account = self.runbook.resources.get(resource)?.account.clone()?;
+            self.accounts.contains_key(&account).then_some(account)
+        };
+        let mut denied = Vec::new();
+        let (mine, theirs): (Vec<_>, Vec<_>) = checks
+            .iter()
+            .cloned()
+            .partition(|c| account_of(&c.step).is_none());
+        if !mine.is_empty() {
+            let source = self.policy_source(caller).await?;
+            denied.extend(self.simulate(&source, &mine).await?);
+        }
+        for check in theirs {
+            let Some(account) = account_of(&check.step) else {
+                continue;
+            };
+            let (Some(other), Some(role)) = (
+                self.accounts.get(&account),
+                self.runbook.accounts.get(&account),
+            ) else {
+                continue;
+            };
+            denied.extend(other.simulate(&role.role, &[check]).await?);
+        }
+        Ok(Some(denied))
+    }
+
+    async fn health_note(&self) -> Option<String> {
+        self.health_events().await.note
+    }
+
+    async fn newest_point(
+        &self,
+        call: &ActionCall,
+        resource: &Resource,
+    ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
+        self.for_account(resource.account.as_deref())
+            .newest_point_here(call, resource)
+            .await
+    }
+}
+
+impl AwsCloud {
+    async fn exists_here(&self, thing: &Named) -> Result<bool, CloudError> {
         let c = self.clients();
         let r = thing.region.as_str();
         let id = thing.id.clone();
@@ -140,7 +205,7 @@ impl Inspect for AwsCloud {
         }
     }
 
-    async fn caller_in(&self, region: &str) -> Result<Identity, CloudError> {
+    async fn caller_here(&self, region: &str) -> Result<Identity, CloudError> {
         match self
             .clients()
             .sts(region)
@@ -157,18 +222,19 @@ impl Inspect for AwsCloud {
         }
     }
 
-    async fn denied(
+    /// What IAM's policy simulator says `source` may not do of `checks`, asked of this
+    /// backend's account.
+    async fn simulate(
         &self,
-        caller: &Identity,
+        source: &str,
         checks: &[PermissionCheck],
-    ) -> Result<Option<Vec<Denial>>, CloudError> {
-        let source = self.policy_source(caller).await?;
+    ) -> Result<Vec<Denial>, CloudError> {
         let iam = self.clients().iam("us-east-1");
         let mut denied = Vec::new();
         for check in checks {
             let mut req = iam
                 .simulate_principal_policy()
-                .policy_source_arn(&source)
+                .policy_source_arn(source)
                 .set_action_names(Some(check.actions.clone()))
                 .set_resource_arns(Some(check.resources.clone()));
             for (key, value) in &check.context {
@@ -227,21 +293,7 @@ impl Inspect for AwsCloud {
                 )));
             }
         }
-        Ok(Some(denied))
-    }
-
-    async fn health_note(&self) -> Option<String> {
-        self.health_events().await.note
-    }
-
-    async fn newest_point(
-        &self,
-        call: &ActionCall,
-        resource: &Resource,
-    ) -> Result<Option<(String, DateTime<Utc>)>, CloudError> {
-        self.for_account(resource.account.as_deref())
-            .newest_point_here(call, resource)
-            .await
+        Ok(denied)
     }
 }
 

@@ -293,6 +293,7 @@ mod tests {
             rpo: None,
             backup: None,
             alarms: Vec::new(),
+            role: None,
             description: None,
         }
     }

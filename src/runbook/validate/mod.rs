@@ -192,10 +192,17 @@ impl Checker<'_> {
         self.regions_broken = raw.regions.is_some() && self.failover.is_none();
         let state = raw.state.as_ref().and_then(|s| self.state(s));
         let vars = self.vars(&raw.vars);
-        let resources = self.resources(&raw.resources, &vars);
+        let mut resources = self.resources(&raw.resources, &vars);
         let steps = self.steps(&raw.steps, &vars, &resources);
         let guards = self.guards(&raw.guards, &[Seg::Key("guards")], &resources);
         let accounts = self.accounts(&raw.accounts);
+        for r in resources.values_mut() {
+            r.role = r
+                .account
+                .as_ref()
+                .and_then(|a| accounts.get(a))
+                .map(|a| a.role.clone());
+        }
         if !self.diags.is_empty() {
             return Err(sorted(self.diags));
         }

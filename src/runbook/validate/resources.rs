@@ -278,6 +278,7 @@ impl Checker<'_> {
             rpo,
             backup,
             alarms,
+            role: None,
             description: r.description.clone(),
         })
     }

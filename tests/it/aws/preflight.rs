@@ -285,6 +285,7 @@ async fn preflight_finds_what_steps_name_and_what_is_missing() {
         Arc::new(rb),
     );
     let named = |kind, id: &str| Named {
+        account: None,
         kind,
         region: "us-east-1".into(),
         id: id.into(),

@@ -282,3 +282,57 @@ fn a_data_plane_write_is_not_a_read() {
     assert!(is_read_action("dynamodb:DescribeTable"));
     assert!(is_read_action("iam:SimulatePrincipalPolicy"));
 }
+
+#[test]
+fn a_change_in_another_account_names_its_principal_and_the_caller_may_assume_the_role() {
+    let yaml = r#"runbook: other
+title: Promote in the DR account
+targets: { rto: 1h }
+accounts:
+  "111111111111": { role: "arn:aws:iam::111111111111:role/pilotlight-dr", external_id: dr-2026 }
+resources:
+  replica: { kind: rds-instance, region: us-west-2, id: orders-replica, account: "111111111111" }
+  primary: { kind: rds-instance, region: us-east-1, id: orders }
+steps:
+  - id: promote
+    kind: action
+    title: Promote the replica
+    action: rds.promote-replica
+    resource: replica
+    with: { replica_id: orders-replica }
+    gate: { confirm: true }
+"#;
+    let rb = pilotlight::runbook::parse(yaml.as_bytes()).unwrap();
+    let pilotlight::runbook::StepBody::Action { call, .. } = &rb.steps[0].body else {
+        panic!()
+    };
+    let plan = pilotlight::engine::render(
+        call,
+        &rb.resources["replica"],
+        "promote",
+        1,
+        "run-1",
+        &Default::default(),
+    )
+    .unwrap();
+    // The intent record holds who the change is made as.
+    assert_eq!(
+        plan.principal.as_deref(),
+        Some("arn:aws:iam::111111111111:role/pilotlight-dr")
+    );
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(
+        json["principal"],
+        "arn:aws:iam::111111111111:role/pilotlight-dr"
+    );
+    assert!(rb.resources["primary"].role.is_none());
+    let assume = policy(&rb, Mode::Read)
+        .statements
+        .into_iter()
+        .find(|s| s.actions == ["sts:AssumeRole"])
+        .expect("the caller may assume the role");
+    assert_eq!(
+        assume.resources,
+        ["arn:aws:iam::111111111111:role/pilotlight-dr"]
+    );
+}
