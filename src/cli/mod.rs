@@ -211,6 +211,10 @@ pub enum Command {
         /// `preflight` need, reads only.
         #[arg(long, value_enum, default_value = "run")]
         mode: iam::IamMode,
+        /// The policy of the role assumed in this account (one of the runbook's `accounts:`)
+        /// instead of the caller's.
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
     },
     /// Print the runbook JSON Schema (the same as assets/runbook.schema.json).
     Schema,
@@ -362,7 +366,11 @@ pub fn main() -> ExitCode {
                 sim,
             },
         ),
-        Command::Iam { runbook, mode } => iam::run(&runbook, mode),
+        Command::Iam {
+            runbook,
+            mode,
+            account,
+        } => iam::run(&runbook, mode, account.as_deref()),
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());
             ExitCode::SUCCESS

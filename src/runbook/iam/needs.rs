@@ -13,6 +13,23 @@ pub(super) struct Need {
     pub(super) label: String,
     pub(super) ops: Vec<&'static str>,
     pub(super) target: Target,
+    /// The other account (`accounts:`) whose role makes these calls; none: the caller.
+    pub(super) account: Option<String>,
+}
+
+/// What preflight asks of IAM as the role assumed in `account`: its own permissions, simulated.
+pub(super) fn account_preflight(account: &str, region: &str) -> Need {
+    Need {
+        label: "Preflight".into(),
+        ops: vec!["iam:SimulatePrincipalPolicy"],
+        target: target(region, Some(account)),
+        account: Some(account.to_string()),
+    }
+}
+
+/// The account whose role acts for `r`, when it is one of the runbook's `accounts:`.
+fn role_account(r: &Resource) -> Option<String> {
+    r.role.as_ref().and(r.account.clone())
 }
 
 /// `restore-db` → `RestoreDb`: a Sid may hold only letters and digits.
@@ -111,6 +128,7 @@ fn observe_needs(r: &Resource) -> Vec<Need> {
         label: label.clone(),
         ops,
         target: t,
+        account: role_account(r),
     }];
     if let Some(b) = &r.backup {
         let mut t = target(&b.region, b.account.as_deref().or(r.account.as_deref()));
@@ -123,6 +141,7 @@ fn observe_needs(r: &Resource) -> Vec<Need> {
             label,
             ops: vec!["backup:ListRecoveryPointsByBackupVault"],
             target: t,
+            account: role_account(r),
         });
     }
     needs
@@ -227,6 +246,7 @@ fn step_need(id: &str, call: &ActionCall, r: &Resource, mode: Mode) -> Need {
         label: format!("Step{}", camel(id)),
         ops,
         target: t,
+        account: role_account(r),
     }
 }
 
@@ -246,11 +266,13 @@ pub(super) fn needs(runbook: &Runbook, mode: Mode) -> Vec<Need> {
         label: "Health".into(),
         ops: vec!["health:DescribeEvents"],
         target: target(&home, None),
+        account: None,
     });
     out.push(Need {
         label: "Preflight".into(),
         ops: vec!["iam:SimulatePrincipalPolicy", "iam:GetRole"],
         target: target(&home, None),
+        account: None,
     });
     for step in &runbook.steps {
         let StepBody::Action {
@@ -287,6 +309,7 @@ pub(super) fn needs(runbook: &Runbook, mode: Mode) -> Vec<Need> {
             label: "Accounts".into(),
             ops: vec!["sts:AssumeRole"],
             target: t,
+            account: None,
         });
     }
     if let Some(state) = &runbook.state {
@@ -308,6 +331,7 @@ pub(super) fn needs(runbook: &Runbook, mode: Mode) -> Vec<Need> {
                 label: "StateStore".into(),
                 ops: store_ops(mode == Mode::Run).to_vec(),
                 target: t,
+                account: None,
             });
         }
     }

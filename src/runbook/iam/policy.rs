@@ -42,7 +42,24 @@ type Grant = (Vec<String>, Vec<String>, Cond);
 
 /// The least-privilege policy of `runbook` for `mode`.
 pub fn policy(runbook: &Runbook, mode: Mode) -> Policy {
-    build(needs(runbook, mode), mode)
+    let mut mine = needs(runbook, mode);
+    mine.retain(|n| n.account.is_none());
+    build(mine, mode)
+}
+
+/// The policy of the role assumed in `account` (one of the runbook's `accounts:`): what the
+/// runbook does with that account's resources.
+pub fn account_policy(runbook: &Runbook, mode: Mode, account: &str) -> Policy {
+    let mut theirs = needs(runbook, mode);
+    theirs.retain(|n| n.account.as_deref() == Some(account));
+    if !theirs.is_empty() {
+        let home = runbook
+            .failover
+            .as_ref()
+            .map_or("us-east-1", |f| f.recovery.as_str());
+        theirs.push(super::needs::account_preflight(account, home));
+    }
+    build(theirs, mode)
 }
 
 /// What one step needs (`run`), for preflight's permission check of that step.

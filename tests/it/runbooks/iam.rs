@@ -336,3 +336,61 @@ steps:
         ["arn:aws:iam::111111111111:role/pilotlight-dr"]
     );
 }
+
+#[test]
+fn each_other_account_has_its_roles_policy_and_the_caller_holds_none_of_it() {
+    let dir = crate::common::temp_dir("iam-accounts");
+    let rb = dir.join("other.yaml");
+    std::fs::write(
+        &rb,
+        r#"runbook: other
+title: Promote in the DR account
+targets: { rto: 1h }
+accounts:
+  "111111111111": { role: "arn:aws:iam::111111111111:role/pilotlight-dr" }
+resources:
+  replica: { kind: rds-instance, region: us-west-2, id: orders-replica, account: "111111111111" }
+  primary: { kind: rds-instance, region: us-east-1, id: orders }
+steps:
+  - id: promote
+    kind: action
+    title: Promote the replica
+    action: rds.promote-replica
+    resource: replica
+    with: { replica_id: orders-replica }
+    gate: { confirm: true }
+"#,
+    )
+    .unwrap();
+    let caller = iam(&rb, "run");
+    assert_document(&caller, "caller");
+    let text = caller.to_string();
+    assert!(
+        !text.contains("PromoteReadReplica") && !text.contains("111111111111:db"),
+        "{text}"
+    );
+    assert!(text.contains("sts:AssumeRole"));
+    let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["iam", rb.to_str().unwrap(), "--account", "111111111111"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let role: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_document(&role, "role");
+    let promote = role["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| list(&s["Action"]).contains(&"rds:PromoteReadReplica".to_string()))
+        .unwrap();
+    assert_eq!(
+        list(&promote["Resource"]),
+        ["arn:aws:rds:us-west-2:111111111111:db:orders-replica"]
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
+        .args(["iam", rb.to_str().unwrap(), "--account", "222222222222"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not one of the runbook's accounts"));
+}
