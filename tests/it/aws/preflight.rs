@@ -158,9 +158,21 @@ async fn every_shipped_runbooks_policy_is_a_valid_iam_policy_document() {
         if !name.ends_with(".yaml") || name.ends_with(".scenario.yaml") {
             continue;
         }
-        for mode in ["run", "read"] {
+        let rb = pilotlight::runbook::parse(&std::fs::read(&path).unwrap()).unwrap();
+        // The caller's policy, and each other account's role's.
+        let whose: Vec<Option<String>> = std::iter::once(None)
+            .chain(rb.accounts.keys().cloned().map(Some))
+            .collect();
+        for (mode, account) in ["run", "read"]
+            .into_iter()
+            .flat_map(|m| whose.iter().map(move |a| (m, a.clone())))
+        {
+            let mut args = vec!["iam", path.to_str().unwrap(), "--mode", mode];
+            if let Some(a) = &account {
+                args.extend(["--account", a.as_str()]);
+            }
             let out = Command::new(env!("CARGO_BIN_EXE_pilotlight"))
-                .args(["iam", path.to_str().unwrap(), "--mode", mode])
+                .args(&args)
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{name} {mode}");
@@ -179,7 +191,7 @@ async fn every_shipped_runbooks_policy_is_a_valid_iam_policy_document() {
             n += 1;
         }
     }
-    assert!(n >= 14, "{n}");
+    assert!(n >= 16, "{n}");
 }
 
 /// Every kind of thing a step can name, looked for in moto over the wire: there, and not.

@@ -192,6 +192,13 @@ fn preflight_looks_only_through_operations_the_read_policy_allows() {
                 continue;
             };
             let res = rb.resources.get(resource);
+            // A resource in another account is looked at as the role assumed there.
+            let read = match res.and_then(|r| r.role.as_ref().and(r.account.as_deref())) {
+                Some(account) => {
+                    pilotlight::runbook::iam::policy::account_policy(&rb, Mode::Read, account)
+                }
+                None => read.clone(),
+            };
             for (named, _) in wants(step, res) {
                 let op = named.kind.op();
                 assert!(
