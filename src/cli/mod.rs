@@ -32,18 +32,9 @@ macro_rules! tell {
 
 mod approve;
 mod audit;
+mod common;
 mod console;
 
-/// Who is at the keyboard: `--operator`, else `$PILOTLIGHT_OPERATOR`, else the login name. A
-/// name the journal could not show as written is refused.
-fn operator_name(given: Option<&str>) -> Result<String, std::process::ExitCode> {
-    let name = given.map_or_else(crate::runtime::paths::operator, |n| n.trim().to_string());
-    if name.is_empty() || name.chars().any(crate::safe::is_hidden) || name.chars().count() > 64 {
-        tell!("error: the operator name `{name}` cannot go in the journal: use 1-64 visible characters (--operator NAME or PILOTLIGHT_OPERATOR)");
-        return Err(std::process::ExitCode::from(2));
-    }
-    Ok(name)
-}
 mod drill;
 mod iam;
 mod live;
@@ -55,6 +46,8 @@ mod team;
 mod unattended;
 mod validate;
 
+use common::operator_name;
+pub(crate) use common::{aws_timeouts, load_runbook};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -374,39 +367,6 @@ pub fn main() -> ExitCode {
         Command::Schema => {
             print!("{}", crate::runbook::schema::runbook_schema_text());
             ExitCode::SUCCESS
-        }
-    }
-}
-
-/// Reads and validates a runbook, printing its problems (as `validate` does) when it is invalid.
-pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Runbook> {
-    let shown = path.display().to_string();
-    let bytes = match validate::read_limited(path) {
-        Ok(b) => b,
-        Err(e) => {
-            tell!("{shown}: error: cannot read the runbook: {e}");
-            return None;
-        }
-    };
-    match crate::runbook::parse(&bytes) {
-        Ok(rb) => Some(rb),
-        Err(err) => {
-            for d in err.diagnostics() {
-                tell!("{}", d.render(&shown));
-            }
-            tell!("{shown}: the runbook has problems; fix them (`pilotlight validate {shown}`) and try again");
-            None
-        }
-    }
-}
-
-/// AWS call timeouts (`PILOTLIGHT_AWS_TIMEOUT`), or the reason they are unusable, printed.
-pub(crate) fn aws_timeouts() -> Option<crate::cloud::aws::Timeouts> {
-    match crate::cloud::aws::Timeouts::from_env() {
-        Ok(t) => Some(t),
-        Err(e) => {
-            tell!("error: {e}");
-            None
         }
     }
 }

@@ -16,6 +16,7 @@ mod condition;
 mod data_lost;
 mod flow;
 mod gate;
+mod guards;
 mod io;
 pub mod objectives;
 mod operator;

@@ -1,5 +1,6 @@
-//! Where an action goes, and which alarms guard a step: what the engine, preflight and the IAM
-//! policy all read the same way.
+//! What a validated runbook says beyond its fields: where an action goes, which step makes a
+//! resource, which alarms guard a step, the regions it touches. The engine, preflight and the
+//! IAM policy all read these the same way.
 
 use super::model::{ActionCall, Resource, Runbook, Step, StepBody};
 use super::ActionKind;
@@ -43,6 +44,92 @@ impl Runbook {
                 if !out.contains(&g.as_str()) {
                     out.push(g);
                 }
+            }
+        }
+        out
+    }
+}
+
+impl Runbook {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// The index of the step after which the service is back: the one marked
+    /// `restores_service`, else the last step (the whole runbook is the recovery).
+    pub fn restored_by(&self) -> usize {
+        self.steps
+            .iter()
+            .position(|s| s.restores_service)
+            .unwrap_or(self.steps.len().saturating_sub(1))
+    }
+
+    /// Whether the runbook marks a service-restored step (and so has steps after it).
+    pub fn has_milestone(&self) -> bool {
+        self.steps.iter().any(|s| s.restores_service)
+    }
+
+    /// The step that creates resource `name` (a restore's fixed target): until that step has
+    /// run, the resource not existing is expected, not a fault.
+    pub fn made_by(&self, name: &str) -> Option<&str> {
+        let res = self.resources.get(name)?;
+        self.steps.iter().find_map(|s| match &s.body {
+            StepBody::Action { call, .. } => call
+                .params
+                .target_name()
+                .and_then(|t| t.as_literal())
+                .filter(|t| t.eq_ignore_ascii_case(&res.id))
+                .map(|_| s.id.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Why this step may fail during the event it recovers from: its change goes through the
+    /// control plane of a global service in the primary region (Route 53 in us-east-1, Global
+    /// Accelerator in us-west-2). Shown by `validate` and at the step's gate.
+    pub fn control_plane_risk(&self, step: &Step) -> Option<String> {
+        let StepBody::Action { call, .. } = &step.body else {
+            return None;
+        };
+        let plane = call.action.control_plane()?;
+        let failover = self.failover.as_ref().filter(|f| f.primary == plane)?;
+        let service = if call.action.name().starts_with("route53.") {
+            "Route 53"
+        } else {
+            "Global Accelerator"
+        };
+        Some(format!(
+            "`{}` goes through {service}'s control plane in {plane}, the primary region this \
+             runbook fails away from: it may fail while {} is impaired",
+            call.action.name(),
+            failover.primary,
+        ))
+    }
+
+    /// The region of the state store's S3 bucket as the runbook says it: its `state.region`,
+    /// else its recovery region (which survives the incident).
+    pub fn state_region(&self) -> Option<String> {
+        self.state
+            .as_ref()?
+            .region
+            .clone()
+            .or_else(|| self.failover.as_ref().map(|f| f.recovery.clone()))
+    }
+
+    /// The regions the runbook touches, in first-mention order (for health and RTO views).
+    pub fn regions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |r: &str| {
+            if !out.iter().any(|x| x == r) {
+                out.push(r.to_string());
+            }
+        };
+        for res in self.resources.values() {
+            if let Some(r) = &res.region {
+                add(r);
+            }
+            if let Some(b) = &res.backup {
+                add(&b.region);
             }
         }
         out

@@ -117,33 +117,33 @@ async fn describe(aws: &AwsCloud, region: &str, names: Vec<String>) -> Alarms {
             .await
             .map_err(|e| aws.fail("cloudwatch:DescribeAlarms", e))?;
         for page in pages {
-            for a in page.metric_alarms() {
-                let Some(name) = a.alarm_name() else { continue };
-                out.insert(
-                    name.to_string(),
-                    AlarmState {
-                        value: a
-                            .state_value()
-                            .map_or("INSUFFICIENT_DATA", |v| v.as_str())
-                            .to_string(),
-                        reason: a.state_reason().unwrap_or_default().to_string(),
-                        since: a.state_updated_timestamp().and_then(time),
-                    },
-                );
-            }
-            for a in page.composite_alarms() {
-                let Some(name) = a.alarm_name() else { continue };
-                out.insert(
-                    name.to_string(),
-                    AlarmState {
-                        value: a
-                            .state_value()
-                            .map_or("INSUFFICIENT_DATA", |v| v.as_str())
-                            .to_string(),
-                        reason: a.state_reason().unwrap_or_default().to_string(),
-                        since: a.state_updated_timestamp().and_then(time),
-                    },
-                );
+            // Metric and composite alarms answer alike.
+            let metric = page.metric_alarms().iter().map(|a| {
+                (
+                    a.alarm_name(),
+                    a.state_value(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            });
+            let composite = page.composite_alarms().iter().map(|a| {
+                (
+                    a.alarm_name(),
+                    a.state_value(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            });
+            for (name, value, reason, since) in metric.chain(composite) {
+                let Some(name) = name else { continue };
+                let state = AlarmState {
+                    value: value
+                        .map_or("INSUFFICIENT_DATA", |v| v.as_str())
+                        .to_string(),
+                    reason: reason.unwrap_or_default().to_string(),
+                    since: since.and_then(time),
+                };
+                out.insert(name.to_string(), state);
             }
         }
     }
