@@ -130,6 +130,10 @@ impl World {
             status.health = v.health();
             status.state = describe(v, &why, since);
         }
+        // Most resources list no alarm: their look costs nothing more.
+        if res.alarms.is_empty() {
+            return;
+        }
         let region = res.alarm_region();
         if self.region_health(&region, now) == Health::Unavailable {
             return;
