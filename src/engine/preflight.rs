@@ -209,26 +209,17 @@ pub fn wants(step: &Step, resource: Option<&Resource>) -> Vec<(Named, Expect)> {
                 Expect::Exists,
             );
         }
-        ActionParams::RdsRestoreSnapshot(p) => {
-            add(NamedKind::DbInstance, l(&p.target_id), Expect::Free);
-            add(
-                NamedKind::DbSubnetGroup,
-                p.subnet_group.as_ref().and_then(l),
-                Expect::Exists,
-            );
-            for g in &p.security_groups {
-                add(NamedKind::SecurityGroup, l(g), Expect::Exists);
-            }
-        }
-        ActionParams::RdsRestorePointInTime(p) => {
-            add(NamedKind::DbInstance, l(&p.target_id), Expect::Free);
-            add(
-                NamedKind::DbSubnetGroup,
-                p.subnet_group.as_ref().and_then(l),
-                Expect::Exists,
-            );
-            for g in &p.security_groups {
-                add(NamedKind::SecurityGroup, l(g), Expect::Exists);
+        ActionParams::RdsRestoreSnapshot(_) | ActionParams::RdsRestorePointInTime(_) => {
+            if let Some(p) = call.params.rds_placement() {
+                add(NamedKind::DbInstance, l(p.target_id), Expect::Free);
+                add(
+                    NamedKind::DbSubnetGroup,
+                    p.subnet_group.and_then(l),
+                    Expect::Exists,
+                );
+                for g in p.security_groups {
+                    add(NamedKind::SecurityGroup, l(g), Expect::Exists);
+                }
             }
         }
         ActionParams::RdsPromoteReplica(p) => {

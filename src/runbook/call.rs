@@ -135,3 +135,31 @@ impl Runbook {
         out
     }
 }
+
+/// Where an RDS restore puts its new instance: its name, subnet group and security groups.
+pub struct RdsPlacement<'a, T> {
+    pub target_id: &'a T,
+    pub subnet_group: Option<&'a T>,
+    pub security_groups: &'a [T],
+}
+
+impl<T> super::params::ActionParams<T> {
+    /// The placement of an RDS restore (from a snapshot or to a point in time), which both
+    /// name alike.
+    pub fn rds_placement(&self) -> Option<RdsPlacement<'_, T>> {
+        use super::params::ActionParams as P;
+        match self {
+            P::RdsRestoreSnapshot(p) => Some(RdsPlacement {
+                target_id: &p.target_id,
+                subnet_group: p.subnet_group.as_ref(),
+                security_groups: &p.security_groups,
+            }),
+            P::RdsRestorePointInTime(p) => Some(RdsPlacement {
+                target_id: &p.target_id,
+                subnet_group: p.subnet_group.as_ref(),
+                security_groups: &p.security_groups,
+            }),
+            _ => None,
+        }
+    }
+}

@@ -145,22 +145,15 @@ pub fn preflight_ops(call: &super::model::ActionCall) -> Vec<&'static str> {
             }
         }
         P::RestoreVolume(_) => ops.push("ec2:DescribeAvailabilityZones"),
-        P::RdsRestoreSnapshot(x) => {
+        P::RdsRestoreSnapshot(_) | P::RdsRestorePointInTime(_) => {
             ops.push("rds:DescribeDBInstances");
-            if x.subnet_group.is_some() {
-                ops.push("rds:DescribeDBSubnetGroups");
-            }
-            if !x.security_groups.is_empty() {
-                ops.push("ec2:DescribeSecurityGroups");
-            }
-        }
-        P::RdsRestorePointInTime(x) => {
-            ops.push("rds:DescribeDBInstances");
-            if x.subnet_group.is_some() {
-                ops.push("rds:DescribeDBSubnetGroups");
-            }
-            if !x.security_groups.is_empty() {
-                ops.push("ec2:DescribeSecurityGroups");
+            if let Some(x) = call.params.rds_placement() {
+                if x.subnet_group.is_some() {
+                    ops.push("rds:DescribeDBSubnetGroups");
+                }
+                if !x.security_groups.is_empty() {
+                    ops.push("ec2:DescribeSecurityGroups");
+                }
             }
         }
         P::RdsPromoteReplica(_) => ops.push("rds:DescribeDBInstances"),

@@ -176,11 +176,7 @@ fn step_arns(call: &ActionCall, r: &Resource, t: &mut Target) {
             if call.action == ActionKind::RdsRestorePointInTime {
                 put("db", db(&r.id, &src_region));
             }
-            let subnet = match &call.params {
-                ActionParams::RdsRestoreSnapshot(x) => x.subnet_group.as_ref(),
-                ActionParams::RdsRestorePointInTime(x) => x.subnet_group.as_ref(),
-                _ => None,
-            };
+            let subnet = call.params.rds_placement().and_then(|x| x.subnet_group);
             if let Some(s) = subnet.and_then(literal) {
                 put(
                     "subgrp",
