@@ -22,7 +22,7 @@ pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Run
             return None;
         }
     };
-    match crate::runbook::parse(&bytes) {
+    match parse_with_templates(path, &bytes) {
         Ok(rb) => Some(rb),
         Err(err) => {
             for d in err.diagnostics() {
@@ -31,6 +31,25 @@ pub(crate) fn load_runbook(path: &std::path::Path) -> Option<crate::runbook::Run
             tell!("{shown}: the runbook has problems; fix them (`pilotlight validate {shown}`) and try again");
             None
         }
+    }
+}
+
+/// Parses a runbook and reads the templates its steps deploy, relative to its folder.
+pub(crate) fn parse_with_templates(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<crate::runbook::Runbook, crate::runbook::LoadError> {
+    let mut rb = crate::runbook::parse(bytes)?;
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    let problems = rb.read_templates(|t| {
+        let file = folder.join(t);
+        let bytes = super::validate::read_limited(&file).map_err(|e| e.to_string())?;
+        String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
+    });
+    if problems.is_empty() {
+        Ok(rb)
+    } else {
+        Err(crate::runbook::LoadError(problems))
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::runbook::{self, source::MAX_BYTES};
+use crate::runbook::source::MAX_BYTES;
 
 /// Scenario files live beside runbooks but are not runbooks.
 const SCENARIO_SUFFIXES: [&str; 2] = [".scenario.yaml", ".scenario.yml"];
@@ -29,7 +29,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
                 tell!("{shown}:1:1: error: cannot read the file: {e}");
                 failed += 1;
             }
-            Ok(bytes) => match runbook::parse(&bytes) {
+            Ok(bytes) => match super::common::parse_with_templates(file, &bytes) {
                 // Warnings are printed but never change the exit code.
                 Ok(book) => {
                     for w in &book.warnings {

@@ -54,14 +54,14 @@ impl Engine {
         };
         let res = self.runbook.resources.get(resource)?;
         let attempt = self.state.steps.get(i).map_or(1, |r| r.attempt + 1);
-        let outputs = &self.state.outputs;
+        let outputs = &self.outputs_with_run(None);
         render(call, res, &step.id, attempt, &self.state.run_id, outputs).ok()
     }
 
     /// The change an action step would request now, for the gate's preview.
     /// For a command step, the command exactly as it will run (step outputs filled in).
     pub fn preview(&self, step: &Step) -> Option<String> {
-        let outputs = &self.state.outputs;
+        let outputs = &self.outputs_with_run(None);
         if let StepBody::Command { run, .. } = &step.body {
             return Some(match run.render(outputs) {
                 Ok(command) => command,

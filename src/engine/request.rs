@@ -31,7 +31,7 @@ impl Engine {
             let why = "the run was taken up from its mirror, which may lack the last seconds of the machine that ran it before: check whether this command (or anything after it) ran there, then retry to run it, or skip";
             return self.fail_now(why.to_string(), now, fx);
         }
-        match command.render(&self.state.outputs) {
+        match command.render(&self.outputs_with_run(Some(now))) {
             Ok(command) => {
                 let intent = Intent {
                     attempt,
@@ -71,7 +71,14 @@ impl Engine {
             return;
         };
         let run_id = &self.state.run_id;
-        match render(call, res, &step.id, attempt, run_id, &self.state.outputs) {
+        match render(
+            call,
+            res,
+            &step.id,
+            attempt,
+            run_id,
+            &self.outputs_with_run(Some(now)),
+        ) {
             Ok(plan) => {
                 let since = self.state.steps[i].first_request_at.unwrap_or(now);
                 let plan = ActionPlan {

@@ -38,6 +38,12 @@ pub enum ActionKind {
     Route53SetWeights,
     #[serde(rename = "route53.upsert-record")]
     Route53UpsertRecord,
+    #[serde(rename = "redshift.restore-snapshot")]
+    RedshiftRestoreSnapshot,
+    #[serde(rename = "cloudformation.deploy")]
+    CloudformationDeploy,
+    #[serde(rename = "sns.publish")]
+    SnsPublish,
 }
 
 /// What the catalogue knows about one action.
@@ -85,7 +91,7 @@ impl ActionKind {
         }
     }
 
-    pub const ALL: [ActionKind; 14] = [
+    pub const ALL: [ActionKind; 17] = [
         ActionKind::Ec2StartInstances,
         ActionKind::Ec2LaunchFromAmi,
         ActionKind::EbsRestoreVolume,
@@ -100,6 +106,9 @@ impl ActionKind {
         ActionKind::GaSetEndpointWeights,
         ActionKind::Route53SetWeights,
         ActionKind::Route53UpsertRecord,
+        ActionKind::RedshiftRestoreSnapshot,
+        ActionKind::CloudformationDeploy,
+        ActionKind::SnsPublish,
     ];
 
     pub fn name(self) -> &'static str {
@@ -268,6 +277,36 @@ impl ActionKind {
                 true,
                 "point a DNS record at new values"
             ),
+            ActionKind::RedshiftRestoreSnapshot => spec!(
+                "redshift.restore-snapshot",
+                &[R::RedshiftCluster],
+                "redshift:RestoreFromClusterSnapshot",
+                &["cluster_id", "endpoint", "snapshot_id"],
+                &["available"],
+                45,
+                false,
+                "restore a Redshift cluster from a snapshot"
+            ),
+            ActionKind::CloudformationDeploy => spec!(
+                "cloudformation.deploy",
+                &[R::CloudformationStack],
+                "cloudformation:ExecuteChangeSet",
+                &["stack_id", "change_set_id"],
+                &["complete"],
+                15,
+                false,
+                "deploy a stack through a change set shown at the gate"
+            ),
+            ActionKind::SnsPublish => spec!(
+                "sns.publish",
+                &[R::SnsTopic],
+                "sns:Publish",
+                &["message_id"],
+                &["sent"],
+                1,
+                false,
+                "publish a notification to an SNS topic"
+            ),
         }
     }
 
@@ -301,6 +340,11 @@ impl ActionKind {
             ActionKind::GaSetEndpointWeights => gen.subschema_for::<p::SetEndpointWeights>(),
             ActionKind::Route53SetWeights => gen.subschema_for::<p::SetRecordWeights>(),
             ActionKind::Route53UpsertRecord => gen.subschema_for::<p::UpsertRecord>(),
+            ActionKind::RedshiftRestoreSnapshot => {
+                gen.subschema_for::<p::RedshiftRestoreSnapshot>()
+            }
+            ActionKind::CloudformationDeploy => gen.subschema_for::<p::CloudformationDeploy>(),
+            ActionKind::SnsPublish => gen.subschema_for::<p::SnsPublish>(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod call;
 pub mod catalogue;
+mod cfn_templates;
 pub mod diagnostic;
 pub mod duration;
 pub mod iam;
@@ -15,6 +16,7 @@ pub mod template;
 mod validate;
 
 pub use catalogue::{ActionKind, ActionSpec};
+pub use cfn_templates::{TemplateFile, TEMPLATE_BODY_LIMIT};
 pub use diagnostic::{Diagnostic, LoadError, Pos};
 pub use duration::Duration;
 pub use model::*;

@@ -22,10 +22,16 @@ pub enum ResourceKind {
     Route53Record,
     /// A CloudWatch alarm: OK is ok, INSUFFICIENT_DATA impaired, ALARM unavailable.
     CloudwatchAlarm,
+    /// A Redshift cluster (its identifier); snapshots are its recovery points.
+    RedshiftCluster,
+    /// A CloudFormation stack (its name), healthy when its last change completed.
+    CloudformationStack,
+    /// An SNS topic (its ARN), to notify people through.
+    SnsTopic,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 7] = [
+    pub const ALL: [ResourceKind; 10] = [
         ResourceKind::Ec2Instance,
         ResourceKind::EbsVolume,
         ResourceKind::RdsInstance,
@@ -33,6 +39,9 @@ impl ResourceKind {
         ResourceKind::GlobalAccelerator,
         ResourceKind::Route53Record,
         ResourceKind::CloudwatchAlarm,
+        ResourceKind::RedshiftCluster,
+        ResourceKind::CloudformationStack,
+        ResourceKind::SnsTopic,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +53,9 @@ impl ResourceKind {
             ResourceKind::GlobalAccelerator => "global-accelerator",
             ResourceKind::Route53Record => "route53-record",
             ResourceKind::CloudwatchAlarm => "cloudwatch-alarm",
+            ResourceKind::RedshiftCluster => "redshift-cluster",
+            ResourceKind::CloudformationStack => "cloudformation-stack",
+            ResourceKind::SnsTopic => "sns-topic",
         }
     }
 
@@ -57,7 +69,13 @@ impl ResourceKind {
 
     /// Whether the resource holds data that has recovery points (and so an RPO).
     pub fn has_recovery_points(self) -> bool {
-        self.is_regional() && self != ResourceKind::CloudwatchAlarm
+        self.is_regional()
+            && !matches!(
+                self,
+                ResourceKind::CloudwatchAlarm
+                    | ResourceKind::CloudformationStack
+                    | ResourceKind::SnsTopic
+            )
     }
 }
 
@@ -165,6 +183,9 @@ pub struct Runbook {
     pub guards: Vec<String>,
     /// Other accounts by id: the role assumed there for resources whose `account:` names one.
     pub accounts: IndexMap<String, AccountRole>,
+    /// The CloudFormation templates the runbook's steps deploy, as named; their text is read by
+    /// whoever loads the runbook ([`Runbook::read_templates`]).
+    pub templates: Vec<super::TemplateFile>,
 }
 
 /// The role pilotlight assumes in another account.

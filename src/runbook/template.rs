@@ -20,7 +20,16 @@ pub enum Ref {
         step: String,
         output: String,
     },
+    /// `run.id`, `run.step`, `run.elapsed` or `run.rto`: known when the step's request is made.
+    Run(String),
 }
+
+/// What `{{run.…}}` may name.
+pub const RUN_FIELDS: [&str; 4] = ["id", "step", "elapsed", "rto"];
+
+/// The name under which a run's own facts (`{{run.…}}`) are handed to rendering, beside the
+/// step outputs: no step id can be written so.
+pub const RUN_CONTEXT: &str = "@run";
 
 impl fmt::Display for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -29,6 +38,7 @@ impl fmt::Display for Ref {
             Ref::Region(which) => write!(f, "regions.{which}"),
             Ref::Resource { name, field } => write!(f, "resources.{name}.{field}"),
             Ref::StepOutput { step, output } => write!(f, "steps.{step}.outputs.{output}"),
+            Ref::Run(field) => write!(f, "run.{field}"),
         }
     }
 }
@@ -82,7 +92,8 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
         format!(
             "`{{{{{inner}}}}}` is not a reference; write `{{{{vars.NAME}}}}`, \
              `{{{{regions.primary}}}}`, `{{{{resources.NAME.FIELD}}}}` or \
-             `{{{{steps.STEP.outputs.NAME}}}}`"
+             `{{{{steps.STEP.outputs.NAME}}}}` or `{{{{run.id}}}}` (also `run.step`, \
+             `run.elapsed`, `run.rto`)"
         )
     };
     if !parts.iter().all(|p| is_name(p)) {
@@ -99,6 +110,7 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
             step: (*step).to_string(),
             output: (*output).to_string(),
         }),
+        ["run", field] if RUN_FIELDS.contains(field) => Ok(Ref::Run((*field).to_string())),
         _ => Err(bad()),
     }
 }
@@ -161,6 +173,7 @@ impl Template {
     /// The step outputs this template needs, as (step, output).
     pub fn needs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pieces.iter().filter_map(|p| match p {
+            TemplatePiece::Output { step, .. } if step == RUN_CONTEXT => None,
             TemplatePiece::Output { step, output } => Some((step.as_str(), output.as_str())),
             TemplatePiece::Text(_) => None,
         })
@@ -178,6 +191,7 @@ impl Template {
                 TemplatePiece::Output { step, output } => {
                     match outputs.get(step).and_then(|o| o.get(output)) {
                         Some(v) => out.push_str(v),
+                        None if step == RUN_CONTEXT => return Err(Ref::Run(output.clone())),
                         None => {
                             return Err(Ref::StepOutput {
                                 step: step.clone(),
@@ -198,6 +212,9 @@ impl fmt::Display for Template {
         for p in &self.pieces {
             match p {
                 TemplatePiece::Text(t) => f.write_str(t)?,
+                TemplatePiece::Output { step, output } if step == RUN_CONTEXT => {
+                    write!(f, "{{{{run.{output}}}}}")?
+                }
                 TemplatePiece::Output { step, output } => {
                     write!(f, "{{{{steps.{step}.outputs.{output}}}}}")?
                 }
@@ -228,6 +245,10 @@ impl Template {
                     reference: Ref::StepOutput { step, output },
                     ..
                 } => t.push_output(&step, &output),
+                Piece::Ref {
+                    reference: Ref::Run(field),
+                    ..
+                } => t.push_output(RUN_CONTEXT, &field),
                 Piece::Ref { reference, .. } => {
                     return Err(format!("`{{{{{reference}}}}}` was not substituted"))
                 }

@@ -67,6 +67,7 @@ mod aws {
     mod cli;
     mod crash;
     mod moto;
+    mod platform;
     mod preflight;
     mod replay;
     mod s3_state;

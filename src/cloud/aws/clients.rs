@@ -172,6 +172,9 @@ client_cache! {
     sts, sts_of: aws_sdk_sts, "sts";
     iam, iam_of: aws_sdk_iam, "iam";
     cloudwatch, cloudwatch_of: aws_sdk_cloudwatch, "cloudwatch";
+    redshift, redshift_of: aws_sdk_redshift, "redshift";
+    cloudformation, cloudformation_of: aws_sdk_cloudformation, "cloudformation";
+    sns, sns_of: aws_sdk_sns, "sns";
 }
 
 /// Every client the backend uses, built in one place.

@@ -69,6 +69,9 @@ fn service_code(kind: ResourceKind) -> &'static str {
         ResourceKind::GlobalAccelerator => "GLOBALACCELERATOR",
         ResourceKind::Route53Record => "ROUTE53",
         ResourceKind::CloudwatchAlarm => "CLOUDWATCH",
+        ResourceKind::RedshiftCluster => "REDSHIFT",
+        ResourceKind::CloudformationStack => "CLOUDFORMATION",
+        ResourceKind::SnsTopic => "SNS",
     }
 }
 

@@ -16,6 +16,7 @@ mod observe_alarms;
 mod observe_compute;
 mod observe_db;
 mod observe_net;
+mod observe_platform;
 mod pace;
 mod resolve;
 mod route53_health;
@@ -311,7 +312,7 @@ impl Change for AwsCloud {
     ) -> Result<Option<Started>, CloudError> {
         let resource = self.resource(&plan.resource)?;
         self.for_account(resource.account.as_deref())
-            .find_made(plan, resource)
+            .reconcile_action(plan, resource)
             .await
     }
 
@@ -327,7 +328,12 @@ impl Change for AwsCloud {
 impl AwsCloud {
     /// What the change would do as AWS stands now, asked of this backend's account.
     async fn preview_here(&self, plan: &ActionPlan) -> Option<String> {
-        let change = if plan.action == crate::runbook::ActionKind::BackupStartRestore {
+        let change = if plan.action == crate::runbook::ActionKind::CloudformationDeploy {
+            return Some(match self.change_set_preview(plan).await {
+                Ok(text) => text,
+                Err(e) => format!("cannot create the change set: {e}"),
+            });
+        } else if plan.action == crate::runbook::ActionKind::BackupStartRestore {
             self.restore_preview(plan).await
         } else if plan.action.spec().cutover {
             self.cutover_preview(plan).await

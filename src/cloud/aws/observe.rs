@@ -24,6 +24,9 @@ pub(super) fn service_of(r: &Resource) -> String {
         ResourceKind::GlobalAccelerator => return "globalaccelerator".into(),
         ResourceKind::Route53Record => return "route53".into(),
         ResourceKind::CloudwatchAlarm => "cloudwatch",
+        ResourceKind::RedshiftCluster => "redshift",
+        ResourceKind::CloudformationStack => "cloudformation",
+        ResourceKind::SnsTopic => "sns",
     };
     format!("{service} in {}", r.region.as_deref().unwrap_or("?"))
 }
@@ -181,6 +184,9 @@ impl AwsCloud {
             ResourceKind::EbsVolume => self.volumes(region, group, look).await,
             ResourceKind::RdsInstance => self.databases(region, group, look).await,
             ResourceKind::DynamodbTable => self.tables(region, group, look).await,
+            ResourceKind::RedshiftCluster => self.clusters(region, group).await,
+            ResourceKind::CloudformationStack => self.stacks(region, group).await,
+            ResourceKind::SnsTopic => self.topics(region, group).await,
             // One group per accelerator or record, each a few calls in turn: the group takes
             // one of the service's slots.
             ResourceKind::GlobalAccelerator => {

@@ -265,9 +265,12 @@ pub(super) fn backup_matches(r: &Resource, arn: &str) -> bool {
         ResourceKind::EbsVolume => format!(":volume/{}", r.id),
         ResourceKind::RdsInstance => format!(":db:{}", r.id.to_lowercase()),
         ResourceKind::DynamodbTable => format!(":table/{}", r.id),
+        ResourceKind::RedshiftCluster => format!(":cluster:{}", r.id.to_lowercase()),
         ResourceKind::GlobalAccelerator
         | ResourceKind::Route53Record
-        | ResourceKind::CloudwatchAlarm => return false,
+        | ResourceKind::CloudwatchAlarm
+        | ResourceKind::CloudformationStack
+        | ResourceKind::SnsTopic => return false,
     };
     let arn = if r.kind == ResourceKind::RdsInstance {
         arn.to_lowercase()

@@ -6,6 +6,7 @@ mod alarms;
 mod before;
 mod outputs;
 pub mod scenario;
+mod stacks;
 mod world;
 
 use std::collections::BTreeMap;
@@ -168,7 +169,23 @@ impl Change for SimWorld {
     }
 
     async fn preview(&self, plan: &ActionPlan) -> Option<String> {
-        outputs::traffic_preview(&self.lock(), plan)
+        match &plan.params {
+            crate::runbook::params::ActionParams::CloudformationDeploy(_) => {
+                // As the world stood when the drill began (a stack the scenario takes down is
+                // created again).
+                let exists = self.resource(&plan.resource).is_ok_and(|r| {
+                    let world = self.lock();
+                    world.observe(r, world.t0).health != crate::runbook::Health::Unavailable
+                });
+                Some(stacks::change_set(&self.runbook, plan, exists))
+            }
+            crate::runbook::params::ActionParams::SnsPublish(p) => Some(format!(
+                "drill: this message is shown, never sent\nsubject: {}\n{}",
+                p.subject.as_deref().unwrap_or("(none)"),
+                p.message
+            )),
+            _ => outputs::traffic_preview(&self.lock(), plan),
+        }
     }
 
     /// A drill never runs a command (it could reach real systems): it answers what the scenario

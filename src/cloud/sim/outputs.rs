@@ -115,6 +115,33 @@ pub(super) fn outputs_for(
             put("created_resource_arn", arn);
             put("created_resource_id", created);
         }
+        P::RedshiftRestoreSnapshot(p) => {
+            put(
+                "endpoint",
+                format!("{target}.c{}.{region}.redshift.amazonaws.com", &id[..10]),
+            );
+            put("cluster_id", target.clone());
+            put("snapshot_id", pick(&p.snapshot, "snapshot", "rs:"));
+        }
+        P::CloudformationDeploy(p) => {
+            let stack = p.stack_name.clone().unwrap_or_else(|| res.id.clone());
+            let tail = format!("{}-{}-{}", &id[..8], &id[8..12], &id[12..16]);
+            put(
+                "stack_id",
+                format!("arn:aws:cloudformation:{region}:111122223333:stack/{stack}/{tail}"),
+            );
+            put(
+                "change_set_id",
+                format!(
+                    "arn:aws:cloudformation:{region}:111122223333:changeSet/{}/{tail}",
+                    plan.token
+                ),
+            );
+        }
+        P::SnsPublish(_) => put(
+            "message_id",
+            format!("{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[..12]),
+        ),
         P::SetTrafficDial(_)
         | P::SetEndpointWeights(_)
         | P::SetRecordWeights(_)

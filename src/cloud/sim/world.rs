@@ -130,6 +130,9 @@ impl World {
             (ResourceKind::GlobalAccelerator, _) => "DEPLOYED",
             (ResourceKind::Route53Record, _) => "healthy",
             (ResourceKind::CloudwatchAlarm, _) => "OK",
+            (ResourceKind::RedshiftCluster, _) => "available",
+            (ResourceKind::CloudformationStack, _) => "UPDATE_COMPLETE",
+            (ResourceKind::SnsTopic, _) => "exists",
         };
         let mut status = ResourceStatus {
             health,
@@ -169,6 +172,9 @@ impl World {
                 short(&res.id, at)
             ),
             _ if res.kind == ResourceKind::EbsVolume => format!("snap-{}", short(&res.id, at)),
+            _ if res.kind == ResourceKind::RedshiftCluster => {
+                format!("rs:{}-{}", res.id, at.format("%Y-%m-%d-%H-%M-%S"))
+            }
             _ => format!("rds:{}-{}", res.id, at.format("%Y-%m-%d-%H-%M")),
         };
         Some(RecoveryPoint { id, at, kind })

@@ -205,7 +205,7 @@ impl Engine {
             &key,
             attempt,
             &self.state.run_id,
-            &self.state.outputs,
+            &self.outputs_with_run(None),
         )
     }
 

@@ -228,6 +228,49 @@ pub const APIS: &[Api] = &[
     ),
     // CloudWatch
     read("cloudwatch:DescribeAlarms", &["cloudwatch:DescribeAlarms"]),
+    // Redshift
+    read("redshift:DescribeClusters", &["redshift:DescribeClusters"]),
+    read(
+        "redshift:DescribeClusterSnapshots",
+        &["redshift:DescribeClusterSnapshots"],
+    ),
+    // An encrypted snapshot's new cluster needs its key.
+    change(
+        "redshift:RestoreFromClusterSnapshot",
+        &[
+            "redshift:RestoreFromClusterSnapshot",
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+        ],
+    ),
+    // CloudFormation. The stack's own resources are made with the caller's permissions (no
+    // service role is passed), which the template decides: `iam` cannot list them.
+    read(
+        "cloudformation:DescribeStacks",
+        &["cloudformation:DescribeStacks"],
+    ),
+    read(
+        "cloudformation:DescribeStackEvents",
+        &["cloudformation:DescribeStackEvents"],
+    ),
+    read(
+        "cloudformation:DescribeChangeSet",
+        &["cloudformation:DescribeChangeSet"],
+    ),
+    // A change set changes no resource: it is the plan the gate shows.
+    change(
+        "cloudformation:CreateChangeSet",
+        &["cloudformation:CreateChangeSet"],
+    ),
+    change(
+        "cloudformation:ExecuteChangeSet",
+        &["cloudformation:ExecuteChangeSet"],
+    ),
+    // SNS
+    read("sns:GetTopicAttributes", &["sns:GetTopicAttributes"]),
+    change("sns:Publish", &["sns:Publish"]),
     // AWS Health, STS, IAM
     read("health:DescribeEvents", &["health:DescribeEvents"]),
     read("sts:GetCallerIdentity", &[]),

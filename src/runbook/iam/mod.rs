@@ -91,6 +91,19 @@ pub fn action_ops(action: ActionKind) -> &'static [&'static str] {
             "route53:ChangeResourceRecordSets",
             "route53:GetChange",
         ],
+        A::RedshiftRestoreSnapshot => &[
+            "redshift:DescribeClusterSnapshots",
+            "redshift:DescribeClusters",
+            "redshift:RestoreFromClusterSnapshot",
+        ],
+        A::CloudformationDeploy => &[
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:CreateChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DescribeStackEvents",
+        ],
+        A::SnsPublish => &["sns:Publish"],
     }
 }
 
@@ -112,6 +125,12 @@ pub fn kind_ops(kind: ResourceKind) -> &'static [&'static str] {
         ],
         R::Route53Record => &["route53:ListResourceRecordSets"],
         R::CloudwatchAlarm => &["cloudwatch:DescribeAlarms"],
+        R::RedshiftCluster => &[
+            "redshift:DescribeClusters",
+            "redshift:DescribeClusterSnapshots",
+        ],
+        R::CloudformationStack => &["cloudformation:DescribeStacks"],
+        R::SnsTopic => &["sns:GetTopicAttributes"],
     }
 }
 
@@ -162,6 +181,7 @@ pub fn preflight_ops(call: &super::model::ActionCall) -> Vec<&'static str> {
         }
         P::BackupStartRestore(_) => ops.extend(["backup:DescribeBackupVault", "iam:GetRole"]),
         P::SetRecordWeights(_) | P::UpsertRecord(_) => ops.push("route53:GetHostedZone"),
+        P::RedshiftRestoreSnapshot(_) => ops.push("redshift:DescribeClusters"),
         _ => {}
     }
     ops

@@ -101,6 +101,19 @@ fn resource_arns(r: &Resource, t: &mut Target) {
             let zone = r.record.as_ref().map_or("*", |x| x.zone.as_str());
             ("zone", format!("arn:{p}:route53:::hostedzone/{zone}"))
         }
+        K::RedshiftCluster => (
+            "cluster",
+            format!(
+                "arn:{p}:redshift:{region}:{a}:cluster:{}",
+                r.id.to_lowercase()
+            ),
+        ),
+        K::CloudformationStack => (
+            "stack",
+            format!("arn:{p}:cloudformation:{region}:{a}:stack/{}/*", r.id),
+        ),
+        K::SnsTopic if r.id.starts_with("arn:") => ("topic", r.id.clone()),
+        K::SnsTopic => ("topic", format!("arn:{p}:sns:{region}:{a}:{}", r.id)),
     };
     t.arns.entry(kind).or_default().push(arn);
     let alarm_region = r.alarm_region();
@@ -183,6 +196,15 @@ fn step_arns(call: &ActionCall, r: &Resource, t: &mut Target) {
                     format!("arn:{p}:rds:{region}:{a}:subgrp:{}", s.to_lowercase()),
                 );
             }
+        }
+        ActionParams::RedshiftRestoreSnapshot(_) => {
+            let name = target_name.flatten().unwrap_or_else(|| "*".into());
+            let cluster = format!(
+                "arn:{p}:redshift:{region}:{a}:cluster:{}",
+                name.to_lowercase()
+            );
+            put("cluster", cluster.clone());
+            put("target", cluster);
         }
         ActionParams::DynamodbRestorePointInTime(_) | ActionParams::DynamodbRestoreBackup(_) => {
             let target = table(

@@ -202,6 +202,27 @@ pub fn scope(op: &str, action: &str, t: &Target) -> (Vec<String>, Cond) {
         ("cloudwatch", "DescribeAlarms") => {
             (t.named("alarm", || t.arn("cloudwatch", "alarm:*")), none)
         }
+        ("redshift", "RestoreFromClusterSnapshot") => {
+            let mut r = t.named("target", || t.arn("redshift", "cluster:*"));
+            r.push(t.arn("redshift", "snapshot:*/*"));
+            (r, none)
+        }
+        // Describing snapshots is allowed on the clusters they are of, and on the snapshots.
+        ("redshift", "DescribeClusterSnapshots") => {
+            let mut r = t.named("cluster", || t.arn("redshift", "cluster:*"));
+            r.push(t.arn("redshift", "snapshot:*/*"));
+            (r, none)
+        }
+        ("redshift", _) => (t.named("cluster", || t.arn("redshift", "cluster:*")), none),
+        ("cloudformation", n) => {
+            let mut r = t.named("stack", || t.arn("cloudformation", "stack/*"));
+            // The change sets pilotlight makes are named after the attempt's token (`pl-…`).
+            if n.contains("ChangeSet") {
+                r.push(t.arn("cloudformation", "changeSet/pl-*/*"));
+            }
+            (r, none)
+        }
+        ("sns", _) => (t.named("topic", || t.arn("sns", "*")), none),
         ("route53", "GetChange") => (vec![format!("arn:{p}:route53:::change/*")], none),
         ("route53", "GetHealthCheck" | "GetHealthCheckStatus") => (
             t.named("healthcheck", || format!("arn:{p}:route53:::healthcheck/*")),

@@ -5,7 +5,7 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{ActionParams, Rendered, Text};
+use super::{ActionParams, Rendered, SetEndpointWeights, SetRecordWeights, Text};
 use crate::runbook::catalogue::ActionKind;
 
 impl<T: PartialEq + Eq + Hash> PartialEq for ActionParams<T> {
@@ -26,6 +26,9 @@ impl<T: PartialEq + Eq + Hash> PartialEq for ActionParams<T> {
             (P::SetEndpointWeights(a), P::SetEndpointWeights(b)) => a == b,
             (P::SetRecordWeights(a), P::SetRecordWeights(b)) => a == b,
             (P::UpsertRecord(a), P::UpsertRecord(b)) => a == b,
+            (P::RedshiftRestoreSnapshot(a), P::RedshiftRestoreSnapshot(b)) => a == b,
+            (P::CloudformationDeploy(a), P::CloudformationDeploy(b)) => a == b,
+            (P::SnsPublish(a), P::SnsPublish(b)) => a == b,
             _ => false,
         }
     }
@@ -49,6 +52,9 @@ impl<T: Serialize + Eq + Hash> Serialize for ActionParams<T> {
             ActionParams::SetEndpointWeights(p) => p.serialize(s),
             ActionParams::SetRecordWeights(p) => p.serialize(s),
             ActionParams::UpsertRecord(p) => p.serialize(s),
+            ActionParams::RedshiftRestoreSnapshot(p) => p.serialize(s),
+            ActionParams::CloudformationDeploy(p) => p.serialize(s),
+            ActionParams::SnsPublish(p) => p.serialize(s),
         }
     }
 }
@@ -78,6 +84,9 @@ impl<T: Text + Eq + Hash + serde::de::DeserializeOwned> ActionParams<T> {
             ActionKind::GaSetEndpointWeights => P::SetEndpointWeights(De::deserialize(d)?),
             ActionKind::Route53SetWeights => P::SetRecordWeights(De::deserialize(d)?),
             ActionKind::Route53UpsertRecord => P::UpsertRecord(De::deserialize(d)?),
+            ActionKind::RedshiftRestoreSnapshot => P::RedshiftRestoreSnapshot(De::deserialize(d)?),
+            ActionKind::CloudformationDeploy => P::CloudformationDeploy(De::deserialize(d)?),
+            ActionKind::SnsPublish => P::SnsPublish(De::deserialize(d)?),
         })
     }
 }
@@ -94,5 +103,19 @@ impl Rendered {
     /// The parameters as the `with:` mapping of JSON they render to.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl<T: Eq + Hash> PartialEq for SetEndpointWeights<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.endpoint_group_region == other.endpoint_group_region
+            && self.weights == other.weights
+            && self.listener == other.listener
+    }
+}
+
+impl<T: Eq + Hash> PartialEq for SetRecordWeights<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.weights == other.weights
     }
 }

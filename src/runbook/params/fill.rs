@@ -88,6 +88,9 @@ fill_in!(SetTrafficDial { endpoint_group_region, listener } { dial });
 fill_in!(SetEndpointWeights { endpoint_group_region, weights, listener } {});
 fill_in!(SetRecordWeights { weights } {});
 fill_in!(UpsertRecord { values, set_identifier } { ttl, weight });
+fill_in!(RedshiftRestoreSnapshot { region, snapshot, target_id, node_type, subnet_group, security_groups, availability_zone, kms_key_id } {});
+fill_in!(CloudformationDeploy { region, stack_name, parameters } { template, capabilities });
+fill_in!(SnsPublish { subject, message, message_group_id } {});
 
 impl ActionParams {
     /// The parameters with every step output filled in by `fill`; the error names the first
@@ -109,6 +112,9 @@ impl ActionParams {
             P::SetEndpointWeights(p) => P::SetEndpointWeights(p.fill_in(fill)?),
             P::SetRecordWeights(p) => P::SetRecordWeights(p.fill_in(fill)?),
             P::UpsertRecord(p) => P::UpsertRecord(p.fill_in(fill)?),
+            P::RedshiftRestoreSnapshot(p) => P::RedshiftRestoreSnapshot(p.fill_in(fill)?),
+            P::CloudformationDeploy(p) => P::CloudformationDeploy(p.fill_in(fill)?),
+            P::SnsPublish(p) => P::SnsPublish(p.fill_in(fill)?),
         })
     }
 }

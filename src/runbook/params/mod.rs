@@ -6,6 +6,7 @@
 
 mod encoding;
 mod fill;
+mod platform;
 mod values;
 
 use std::hash::Hash;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::template::Template;
 
 pub use fill::Fill;
+pub use platform::{Capability, CloudformationDeploy, RedshiftRestoreSnapshot, SnsPublish};
 pub use values::{RestoreTime, Source, Text};
 
 /// `ec2.start-instances`: start the (stopped) standby instance.
@@ -276,20 +278,6 @@ pub struct UpsertRecord<T = Template> {
     pub weight: Option<u8>,
 }
 
-impl<T: Eq + Hash> PartialEq for SetEndpointWeights<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.endpoint_group_region == other.endpoint_group_region
-            && self.weights == other.weights
-            && self.listener == other.listener
-    }
-}
-
-impl<T: Eq + Hash> PartialEq for SetRecordWeights<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.weights == other.weights
-    }
-}
-
 /// The parameters of one action call.
 #[derive(Debug, Clone)]
 pub enum ActionParams<T = Template> {
@@ -307,6 +295,9 @@ pub enum ActionParams<T = Template> {
     SetEndpointWeights(SetEndpointWeights<T>),
     SetRecordWeights(SetRecordWeights<T>),
     UpsertRecord(UpsertRecord<T>),
+    RedshiftRestoreSnapshot(RedshiftRestoreSnapshot<T>),
+    CloudformationDeploy(CloudformationDeploy<T>),
+    SnsPublish(SnsPublish<T>),
 }
 
 /// An action's parameters with every step output filled in.
@@ -325,11 +316,14 @@ impl<T> ActionParams<T> {
             ActionParams::DynamodbRestorePointInTime(p) => p.region.as_ref(),
             ActionParams::DynamodbRestoreBackup(p) => p.region.as_ref(),
             ActionParams::BackupStartRestore(p) => p.region.as_ref(),
+            ActionParams::RedshiftRestoreSnapshot(p) => p.region.as_ref(),
+            ActionParams::CloudformationDeploy(p) => p.region.as_ref(),
             ActionParams::SetTrafficDial(p) => Some(&p.endpoint_group_region),
             ActionParams::SetEndpointWeights(p) => Some(&p.endpoint_group_region),
             ActionParams::StartInstances(_)
             | ActionParams::SetRecordWeights(_)
-            | ActionParams::UpsertRecord(_) => None,
+            | ActionParams::UpsertRecord(_)
+            | ActionParams::SnsPublish(_) => None,
         }
     }
 
@@ -350,6 +344,12 @@ impl<T> ActionParams<T> {
             ActionParams::RdsRestoreSnapshot(p) => {
                 vec![("snapshot", &p.snapshot, &[], "orders-prod-2026-11-21")]
             }
+            ActionParams::RedshiftRestoreSnapshot(p) => vec![(
+                "snapshot",
+                &p.snapshot,
+                &[],
+                "rs:warehouse-2026-11-21-03-00-00",
+            )],
             ActionParams::DynamodbRestoreBackup(p) => vec![(
                 "backup",
                 &p.backup,
@@ -381,13 +381,15 @@ impl<T> ActionParams<T> {
                 .any(|(_, source, _, _)| matches!(source, Source::Latest))
     }
 
-    /// The fixed name of what a restore creates (RDS instance or DynamoDB table).
+    /// The fixed name of what a restore creates (RDS instance, Redshift cluster or DynamoDB
+    /// table).
     pub fn target_name(&self) -> Option<&T> {
         match self {
             ActionParams::RdsRestoreSnapshot(p) => Some(&p.target_id),
             ActionParams::RdsRestorePointInTime(p) => Some(&p.target_id),
             ActionParams::DynamodbRestorePointInTime(p) => Some(&p.target_table),
             ActionParams::DynamodbRestoreBackup(p) => Some(&p.target_table),
+            ActionParams::RedshiftRestoreSnapshot(p) => Some(&p.target_id),
             _ => None,
         }
     }

@@ -351,6 +351,10 @@ impl Checker<'_> {
                 ));
             }
         }
+        let with_segs = segs(with);
+        for (key, message, hint) in self.platform_params(params, &with_segs) {
+            problems.push((at(key), message, hint));
+        }
         for (path, message, hint) in problems {
             let pos = self.tree.locate(&segs(&path));
             self.diags.push(Diagnostic::new(pos, message).hint(hint));

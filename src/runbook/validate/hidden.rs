@@ -1,13 +1,14 @@
 //! No value or key anywhere in a runbook may hold a character that acts on a terminal or hides
 //! (controls, bidi overrides, zero-width and other invisible characters): whatever the field, it
 //! is shown to an operator, sent to AWS or typed at a gate, and must be what it looks like.
-//! Prose and commands (`description`, `instructions`, `run`) may break lines.
+//! Prose and commands (`description`, `instructions`, `run`, a notification's `message`) may break
+//! lines.
 
 use super::Checker;
 use crate::runbook::diagnostic::{Diagnostic, Pos};
 use crate::runbook::source::Node;
 
-const PROSE: [&str; 3] = ["description", "instructions", "run"];
+const PROSE: [&str; 4] = ["description", "instructions", "run", "message"];
 
 impl Checker<'_> {
     pub(super) fn no_hidden_characters(&mut self) {

@@ -4,7 +4,9 @@ mod actions;
 mod conditions;
 mod guards;
 mod hidden;
+mod ids;
 mod names;
+mod platform;
 mod resources;
 mod serde_errors;
 mod state;
@@ -63,6 +65,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Runbook, LoadError> {
         broken: Default::default(),
         failover: None,
         regions_broken: false,
+        templates: Vec::new(),
     }
     .check(raw)
 }
@@ -142,6 +145,8 @@ pub(super) struct Checker<'t> {
     pub failover: Option<FailoverRegions>,
     /// `regions:` is declared but invalid: already reported, so uses of it are not.
     pub regions_broken: bool,
+    /// The template files `cloudformation.deploy` steps name, for the loader to read.
+    pub templates: Vec<crate::runbook::TemplateFile>,
 }
 
 impl Checker<'_> {
@@ -224,6 +229,7 @@ impl Checker<'_> {
             steps,
             guards,
             accounts,
+            templates: std::mem::take(&mut self.templates),
         };
         book.warnings = self.warnings(&book);
         Ok(book)

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
+use super::ids::{id_key, id_shape, is_alarm_name, Identity};
 use super::templates::Scope;
 use super::{is_name, is_region, Checker};
 use crate::runbook::model::{BackupSource, RecordRef, Resource, ResourceKind};
@@ -284,76 +285,6 @@ impl Checker<'_> {
     }
 }
 
-/// The shape AWS gives a kind's ids, and an example for the hint (`None`: not checked here).
-type Shape = (fn(&str) -> bool, &'static str);
-
-fn id_shape(kind: ResourceKind) -> Option<Shape> {
-    Some(match kind {
-        ResourceKind::Ec2Instance => (
-            |s| is_hex_id(s, "i-"),
-            "an instance id like `i-0abc1234` or `i-0123456789abcdef0`",
-        ),
-        ResourceKind::EbsVolume => (
-            |s| is_hex_id(s, "vol-"),
-            "a volume id like `vol-0abc1234` or `vol-0123456789abcdef0`",
-        ),
-        ResourceKind::RdsInstance => (
-            is_db_identifier,
-            "a DB instance identifier: a letter, then letters, digits and single hyphens (at most 63)",
-        ),
-        ResourceKind::DynamodbTable => (
-            is_table_name,
-            "a table name of 3 to 255 letters, digits, `_`, `-` and `.`",
-        ),
-        ResourceKind::CloudwatchAlarm => (
-            is_alarm_name,
-            "the alarm's name as CloudWatch shows it (1-255 characters, no control characters)",
-        ),
-        ResourceKind::GlobalAccelerator | ResourceKind::Route53Record => return None,
-    })
-}
-
-/// CloudWatch: 1 to 255 characters, none of them a control character.
-fn is_alarm_name(s: &str) -> bool {
-    (1..=255).contains(&s.chars().count()) && !s.chars().any(char::is_control) && s.trim() == s
-}
-
-/// `i-` or `vol-` and 8 or 17 lowercase hex digits, as EC2 makes them.
-fn is_hex_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|h| {
-        matches!(h.len(), 8 | 17)
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
-/// RDS: 1 to 63 letters, digits and hyphens, starting with a letter, no `--`, no trailing `-`.
-fn is_db_identifier(s: &str) -> bool {
-    (1..=63).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !s.contains("--")
-        && !s.ends_with('-')
-}
-
-/// DynamoDB: 3 to 255 of `[A-Za-z0-9_.-]`.
-fn is_table_name(s: &str) -> bool {
-    (3..=255).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// What makes two resources the same cloud resource: kind, region, id, and for DNS the record set.
-type Identity = (ResourceKind, Option<String>, String, Option<String>);
-
-fn id_key(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::GlobalAccelerator => "arn",
-        ResourceKind::Route53Record => "name",
-        _ => "id",
-    }
-}
-
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
 }
@@ -372,6 +303,15 @@ fn example(kind: ResourceKind) -> &'static str {
         }
         ResourceKind::CloudwatchAlarm => {
             "e.g. `{ kind: cloudwatch-alarm, region: us-west-2, id: shop-5xx-rate }`"
+        }
+        ResourceKind::RedshiftCluster => {
+            "e.g. `{ kind: redshift-cluster, region: us-east-1, id: warehouse }`"
+        }
+        ResourceKind::CloudformationStack => {
+            "e.g. `{ kind: cloudformation-stack, region: us-west-2, id: analytics-dr }`"
+        }
+        ResourceKind::SnsTopic => {
+            "e.g. `{ kind: sns-topic, region: us-east-1, id: \"arn:aws:sns:us-east-1:111122223333:dr-status\" }`"
         }
     }
 }

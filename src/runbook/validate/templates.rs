@@ -142,6 +142,13 @@ impl Checker<'_> {
                     )
                 })
             }
+            Ref::Run(_) => match scope {
+                Scope::Step { .. } => Ok(None),
+                _ => Err((
+                    "resources are fixed before the run and cannot use the run's facts".into(),
+                    "use `{{run.…}}` inside a step's `with:` or command instead".into(),
+                )),
+            },
             Ref::StepOutput { step, output } => {
                 let Scope::Step { index, steps, .. } = scope else {
                     return Err((

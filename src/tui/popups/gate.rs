@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout};
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -238,7 +238,21 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         (Some(p), StepBody::Command { .. }) => {
             lines.push(Line::from(format!("will run{drill_note}: {}", clean(p))))
         }
-        (Some(p), _) => lines.push(Line::from(format!("will call: {}", clean(p)))),
+        // A change set's lines each on their own, a replacement in red: it means the resource
+        // is made anew (new id, and for data stores, new storage).
+        (Some(p), _) => {
+            let mut rows = p.lines();
+            let first = rows.next().unwrap_or_default();
+            lines.push(Line::from(format!("will call: {}", clean(first))));
+            for row in rows {
+                let style = if row.contains("replacement: True") {
+                    theme.alert()
+                } else {
+                    Style::default()
+                };
+                lines.push(Line::from(Span::styled(clean(row), style)));
+            }
+        }
         // The gate is a manual step's one question: Proceed says the work is done.
         (None, StepBody::Manual) if !state.rollback => lines.push(Line::from(
             "no cloud change: Proceed says you have done this step",

@@ -224,3 +224,31 @@ fn operator_names_who_is_at_the_keyboard_in_every_record() {
         "{text}"
     );
 }
+
+#[test]
+fn a_deploy_whose_template_cannot_be_read_is_an_error_where_the_runbook_names_it() {
+    let dir = crate::common::temp_dir("template-missing");
+    let runbook = dir.join("deploy.yaml");
+    let text = std::fs::read_to_string("tests/fixtures/valid/platform-actions.yaml").unwrap();
+    std::fs::write(
+        &runbook,
+        text.replace("app.template", "missing/app.template"),
+    )
+    .unwrap();
+    let out = pilotlight(&["validate", runbook.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(":20:23: error: cannot read template `missing/app.template`"),
+        "{}",
+        stdout(&out)
+    );
+    // Beside the runbook, as the step names it, it is read and the runbook is valid.
+    std::fs::create_dir_all(dir.join("missing")).unwrap();
+    std::fs::copy(
+        "tests/fixtures/valid/app.template",
+        dir.join("missing/app.template"),
+    )
+    .unwrap();
+    let out = pilotlight(&["validate", runbook.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}

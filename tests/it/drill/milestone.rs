@@ -156,8 +156,16 @@ fn a_drills_cutover_gates_preview_the_real_before_state() {
             _ => None,
         })
         .collect();
+    // The stack's deployment first: a change set made up from its template.
+    let change_set = &seen[0];
+    assert!(
+        change_set.starts_with("change set pl-")
+            && change_set.contains("for stack analytics-processing-dr")
+            && change_set.contains("~ Modify  PartitionLoader (AWS::Lambda::Function)"),
+        "{change_set}"
+    );
     assert_eq!(
-        seen,
+        seen[1..],
         [
             "traffic dial of us-west-2: 0% -> 100%",
             "traffic dial of us-east-1: 100% -> 0%",

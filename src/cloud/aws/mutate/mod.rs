@@ -6,9 +6,12 @@
 mod backup;
 mod compute;
 mod ga;
+mod notify;
 mod rds;
 mod rds_backups;
+mod redshift;
 mod route53;
+mod stacks;
 mod tables;
 mod volumes;
 
@@ -81,6 +84,9 @@ impl AwsCloud {
             A::Route53SetWeights | A::Route53UpsertRecord => {
                 self.route53_change(plan, resource).await
             }
+            A::RedshiftRestoreSnapshot => self.redshift_restore(plan, resource).await,
+            A::CloudformationDeploy => self.deploy(plan).await,
+            A::SnsPublish => self.publish(plan, resource).await,
         }
     }
 
@@ -100,6 +106,10 @@ impl AwsCloud {
             A::BackupStartRestore => self.poll_backup(plan).await,
             A::GaSetTrafficDial | A::GaSetEndpointWeights => self.poll_ga(resource).await,
             A::Route53SetWeights | A::Route53UpsertRecord => self.poll_change(plan).await,
+            A::RedshiftRestoreSnapshot => self.poll_cluster(plan).await,
+            A::CloudformationDeploy => self.poll_deploy(plan).await,
+            // Published is delivered to SNS: nothing more to follow.
+            A::SnsPublish => Ok(progress("sent")),
         }
     }
 
@@ -125,6 +135,23 @@ impl AwsCloud {
             A::Route53SetWeights | A::Route53UpsertRecord => {
                 self.find_route53(plan, resource).await
             }
+            A::RedshiftRestoreSnapshot => self.find_cluster(plan).await,
+            A::CloudformationDeploy => self.find_deploy(plan).await,
+            // Nothing to look for before the first send; see `reconcile_action`.
+            A::SnsPublish => Ok(None),
+        }
+    }
+
+    /// After a crash with the action in flight: what its request made, if anything reached
+    /// AWS; for a publish to a standard topic, a question for the operator.
+    pub(super) async fn reconcile_action(
+        &self,
+        plan: &ActionPlan,
+        resource: &Resource,
+    ) -> Result<Option<Started>, CloudError> {
+        match plan.action {
+            ActionKind::SnsPublish => self.find_published(plan, resource),
+            _ => self.find_made(plan, resource).await,
         }
     }
 }
