@@ -101,6 +101,7 @@ impl Report {
 pub enum NamedKind {
     DbInstance,
     Table,
+    RedshiftCluster,
     DbSubnetGroup,
     SecurityGroup,
     Subnet,
@@ -116,6 +117,7 @@ impl NamedKind {
         match self {
             NamedKind::DbInstance => "rds:DescribeDBInstances",
             NamedKind::Table => "dynamodb:DescribeTable",
+            NamedKind::RedshiftCluster => "redshift:DescribeClusters",
             NamedKind::DbSubnetGroup => "rds:DescribeDBSubnetGroups",
             NamedKind::SecurityGroup => "ec2:DescribeSecurityGroups",
             NamedKind::Subnet => "ec2:DescribeSubnets",
@@ -130,6 +132,7 @@ impl NamedKind {
         match self {
             NamedKind::DbInstance => "DB instance",
             NamedKind::Table => "DynamoDB table",
+            NamedKind::RedshiftCluster => "Redshift cluster",
             NamedKind::DbSubnetGroup => "DB subnet group",
             NamedKind::SecurityGroup => "security group",
             NamedKind::Subnet => "subnet",
@@ -227,6 +230,12 @@ pub fn wants(step: &Step, resource: Option<&Resource>) -> Vec<(Named, Expect)> {
         }
         ActionParams::DynamodbRestorePointInTime(p) => {
             add(NamedKind::Table, l(&p.target_table), Expect::Free);
+        }
+        ActionParams::RedshiftRestoreSnapshot(p) => {
+            add(NamedKind::RedshiftCluster, l(&p.target_id), Expect::Free);
+            for g in &p.security_groups {
+                add(NamedKind::SecurityGroup, l(g), Expect::Exists);
+            }
         }
         ActionParams::DynamodbRestoreBackup(p) => {
             add(NamedKind::Table, l(&p.target_table), Expect::Free);

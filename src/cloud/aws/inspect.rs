@@ -136,6 +136,13 @@ impl AwsCloud {
                 Ok(out) => Ok(!out.db_instances().is_empty()),
                 Err(e) => absent(self.fail("rds:DescribeDBInstances", e)),
             },
+            NamedKind::RedshiftCluster => {
+                let call = c.redshift(r).describe_clusters().cluster_identifier(id);
+                match call.send().await {
+                    Ok(out) => Ok(!out.clusters().is_empty()),
+                    Err(e) => absent(self.fail("redshift:DescribeClusters", e)),
+                }
+            }
             NamedKind::Table => match c.dynamodb(r).describe_table().table_name(id).send().await {
                 Ok(_) => Ok(true),
                 Err(e) => absent(self.fail("dynamodb:DescribeTable", e)),
@@ -327,6 +334,10 @@ impl AwsCloud {
                     .remove(&id),
             ),
             A::EbsRestoreVolume => resolve::copies_of(self, region, &id).await,
+            A::RedshiftRestoreSnapshot => Ok(self
+                .cluster_snapshots(region, Some(&id))
+                .await?
+                .remove(&id.to_lowercase())),
             A::DynamodbRestoreBackup => Ok(resolve::table_backups(self, region, Some(&id))
                 .await?
                 .remove(&id)),

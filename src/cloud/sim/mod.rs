@@ -219,7 +219,7 @@ impl super::Inspect for SimWorld {
     async fn exists(&self, thing: &crate::engine::preflight::Named) -> Result<bool, CloudError> {
         use crate::engine::preflight::NamedKind as K;
         Ok(match thing.kind {
-            K::DbInstance | K::Table => {
+            K::DbInstance | K::Table | K::RedshiftCluster => {
                 let watched = self.runbook.resources.values().any(|r| {
                     r.id.eq_ignore_ascii_case(&thing.id) && self.runbook.made_by(&r.name).is_none()
                 });

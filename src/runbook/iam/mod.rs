@@ -181,7 +181,12 @@ pub fn preflight_ops(call: &super::model::ActionCall) -> Vec<&'static str> {
         }
         P::BackupStartRestore(_) => ops.extend(["backup:DescribeBackupVault", "iam:GetRole"]),
         P::SetRecordWeights(_) | P::UpsertRecord(_) => ops.push("route53:GetHostedZone"),
-        P::RedshiftRestoreSnapshot(_) => ops.push("redshift:DescribeClusters"),
+        P::RedshiftRestoreSnapshot(x) => {
+            ops.push("redshift:DescribeClusters");
+            if !x.security_groups.is_empty() {
+                ops.push("ec2:DescribeSecurityGroups");
+            }
+        }
         _ => {}
     }
     ops
