@@ -241,7 +241,7 @@ async fn a_drill_mirrored_to_s3_is_listed_verified_and_followed_from_another_mac
             Duration::from_secs(60),
         );
         pty.until_text("RECOVERED in");
-        pty.until_text("Steps 15/15");
+        pty.until_text("Steps 17/17");
         pty.send(b"q");
         assert!(pty.finish().success());
         // Re-chained on the laptop after the run: caught against the bucket.

@@ -125,7 +125,7 @@ fn a_drill_driven_through_every_gate_in_a_real_terminal() {
     assert_eq!(typed_gates, 2);
     pty.until_text("RECOVERED in");
     let end = pty.screen();
-    assert!(end.contains("Steps 15/15"), "{end}");
+    assert!(end.contains("Steps 17/17"), "{end}");
     pty.send(b"q");
     let status = pty.finish();
     assert!(status.success(), "{status:?}; screen:\n{}", pty.screen());

@@ -68,7 +68,7 @@ fn the_command_line_timeline_mouse_and_copy_in_a_real_terminal() {
     pty.until_text("Timeline · RTO 1h");
     pty.until_text("│ RTO 1h");
     pty.send(b"\x1b");
-    pty.until_text("┌ Resources (5)");
+    pty.until_text("┌ Resources (6)");
 
     // A click on a resource's row picks it; `y` copies its AWS id.
     let at = find(&pty, "app-2 ");

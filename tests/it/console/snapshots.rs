@@ -485,7 +485,7 @@ fn main_screen_in_a_drill_at_every_size() {
         // The projection the room steers by stays in the header, however narrow.
         let header = screen.lines().next().unwrap();
         assert!(
-            header.contains("1h5m45s") && header.contains("OVER"),
+            header.contains("1h7m45s") && header.contains("OVER"),
             "{w}x{h}: {header}"
         );
     }

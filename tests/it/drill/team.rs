@@ -428,7 +428,7 @@ fn a_drill_is_mirrored_to_the_store_and_a_journal_rechained_after_it_is_caught()
         80,
     );
     room.until_text("RECOVERED in");
-    room.until_text("Steps 15/15");
+    room.until_text("Steps 17/17");
     room.send(b"q");
     assert!(room.finish().success());
     // A stale copy of the journal (the run went on after it) is not resumed from.

@@ -113,7 +113,7 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
     let dir = temp_dir("finished");
     let (journal, _) = drill(&dir, None, 0);
     let (rows, total) = journal_durations(&journal);
-    assert_eq!(rows.len(), 15);
+    assert_eq!(rows.len(), 17);
     let md = markdown_of(&dir, &journal);
 
     assert!(
@@ -142,7 +142,7 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
         );
     }
     assert!(
-        md.contains("| 8 | `resize-db` | done | ana | ")
+        md.contains("| 9 | `resize-db` | done | ana | ")
             && md.contains("| 30m | 30m | on time | 1 |"),
         "{md}"
     );
@@ -171,13 +171,13 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
     assert_eq!(keys(&r["steps"][6]["gates"][0]), "confirm decided_at decision operator preview reason reason_policy seen shown_at typed typed_phrase unattended waited_seconds");
     assert_eq!(keys(&r["steps"][6]["requests"][0]), "action adopted answered_at attempt command error exit_code ok operator outputs region requested_at resend target token");
     // A cutover's gate records what the (simulated) cloud said it would change.
-    assert_eq!(r["steps"][12]["id"], "shift-dns");
+    assert_eq!(r["steps"][13]["id"], "shift-dns");
     assert_eq!(
         r["steps"][6]["gates"][0]["seen"],
         Value::Null,
         "not a cutover"
     );
-    let seen = r["steps"][12]["gates"][0]["seen"].as_str().unwrap();
+    let seen = r["steps"][13]["gates"][0]["seen"].as_str().unwrap();
     assert_eq!(
         seen,
         r#"weights: {"pilot-light-usw2":0,"primary-use1":100} -> {"pilot-light-usw2":100,"primary-use1":0}"#
@@ -204,7 +204,7 @@ fn a_finished_drill_reads_as_a_timeline_against_the_rto_target() {
     assert_eq!(r["rto"]["margin_seconds"].as_i64(), Some(target - took));
     assert!(r["started_at"].as_str().unwrap().ends_with('Z'));
     let steps = r["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 15);
+    assert_eq!(steps.len(), 17);
     let sum: i64 = steps
         .iter()
         .map(|s| s["duration_seconds"].as_i64().unwrap())
@@ -260,8 +260,8 @@ faults:
     for want in [
         "- **Outcome:** **ABORTED** at step `start-app-1`: unattended drill stopped: step `start-app-1` failed: InsufficientInstanceCapacity: no capacity\\\\x1b\\[31m in us-west-2a\\\\x9b2J\n",
         "until the run was aborted, against the RTO target of 1h: **not recovered** by this run",
-        "| 5 | `start-app-1` | **FAILED** | ana | ",
-        "| 6 | `start-app-2` | not reached |  | - | - | 3m | - | 0 |",
+        "| 6 | `start-app-1` | **FAILED** | ana | ",
+        "| 7 | `start-app-2` | not reached |  | - | - | 3m | - | 0 |",
         "action · **FAILED** after 3 attempts · ",
         "(attempt 1) → **failed**: `InsufficientInstanceCapacity: no capacity\\x1b[31m in us-west-2a\\x9b2J`",
         "automatic retry after 1m (attempt 2)",
@@ -272,7 +272,7 @@ faults:
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
-    assert!(!md.contains("### 6."), "{md}");
+    assert!(!md.contains("### 7."), "{md}");
 
     let r = json_of(&dir, &journal);
     assert_eq!(r["outcome"]["status"], "aborted");

@@ -36,6 +36,9 @@ pub(crate) fn a_scripted_drill_through_gates_manual_skip_and_abort() {
         op.gate(None, Some("IC: go, replica lag 2s")).await;
         // A manual step's gate is its one question: passing it is the operator's word that the
         // step is done. Nothing asks again.
+        // The failover is announced (a confirm gate) before anything is started.
+        op.at_gate("notify-start").await;
+        op.gate(None, None).await;
         let v = op.at_gate("start-app-1").await;
         assert!(v.notice.is_none());
         let decide = v.runbook.steps.iter().position(|s| s.id == "decide");
@@ -109,6 +112,7 @@ pub(crate) fn a_scripted_drill_through_gates_manual_skip_and_abort() {
         [
             "replica-lag",
             "decide",
+            "notify-start",
             "start-app-1",
             "start-app-2",
             "promote-replica"
@@ -149,8 +153,13 @@ pub(crate) fn a_scripted_drill_through_gates_manual_skip_and_abort() {
     assert_eq!(records.last().unwrap().kind(), EventKind::RunAborted);
     // Each change requested exactly once, each after its intent was durable.
     let made = world.requests();
-    assert_eq!(made.len(), 3, "{made:?}");
-    for step in ["start-app-1", "start-app-2", "promote-replica"] {
+    assert_eq!(made.len(), 4, "{made:?}");
+    for step in [
+        "notify-start",
+        "start-app-1",
+        "start-app-2",
+        "promote-replica",
+    ] {
         let gate = of(&records, EventKind::GateApproved, step)[0].seq;
         let intent = of(&records, EventKind::Intent, step);
         assert_eq!(intent.len(), 1, "{step}");
@@ -188,6 +197,9 @@ faults:
         op.gate(None, None).await;
         op.at_gate("decide").await;
         op.gate(None, Some("go")).await;
+        // The failover is announced (a confirm gate) before anything is started.
+        op.at_gate("notify-start").await;
+        op.gate(None, None).await;
         op.at_gate("start-app-1").await;
         op.gate(None, None).await;
         // Three attempts (the step's retry policy), then the run waits for a person.
@@ -354,6 +366,17 @@ pub(crate) fn watch_mode_backend_refuses_every_change() {
         op.send(Command::Skip("read-only".into())).await;
         op.at_gate("decide").await;
         op.gate(None, Some("go")).await;
+        // A notification is not sent either.
+        op.at_gate("notify-start").await;
+        op.gate(None, None).await;
+        let v = op
+            .until("the refusal to publish", |v| {
+                current(v) == "notify-start" && v.steps[v.current].error.is_some()
+            })
+            .await;
+        let error = v.steps[v.current].error.clone().unwrap();
+        assert!(error.contains("read-only"), "{error}");
+        op.send(Command::Skip("read-only".into())).await;
         op.at_gate("start-app-1").await;
         op.gate(None, None).await;
         let v = op

@@ -22,7 +22,7 @@ fn filter_being_typed() {
     );
     assert!(!screen.contains("shop-db-replica  "), "{screen}");
     assert!(
-        screen.contains("┌ Steps 3/15 ─"),
+        screen.contains("┌ Steps 3/17 ─"),
         "the steps stay whole: {screen}"
     );
 }
@@ -43,7 +43,7 @@ fn slash_filters_the_steps_and_the_audit_pane_too() {
     );
     assert!(!screen.contains("confirm-impact"), "{screen}");
     assert!(
-        screen.contains("Resources (5)"),
+        screen.contains("Resources (6)"),
         "resources stay whole: {screen}"
     );
     // Moving picks among the shown steps only.
@@ -69,7 +69,7 @@ fn slash_filters_the_steps_and_the_audit_pane_too() {
         "{screen}"
     );
     // A new filter on one pane clears the other's; Esc clears it.
-    assert_eq!(app.visible_steps().len(), 15);
+    assert_eq!(app.visible_steps().len(), 17);
     app.on_key(key(KeyCode::Esc));
     assert!(app.filter.is_empty());
 }
