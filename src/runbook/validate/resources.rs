@@ -114,6 +114,20 @@ impl Checker<'_> {
                     "alarms",
                 ],
             ),
+            // Neither holds data: no recovery points, so no RPO and no vault.
+            ResourceKind::CloudformationStack | ResourceKind::SnsTopic => (
+                &["region", "id"],
+                &[
+                    "arn",
+                    "zone",
+                    "name",
+                    "type",
+                    "set_identifier",
+                    "backup",
+                    "rpo",
+                    "health_check",
+                ],
+            ),
             _ => (
                 &["region", "id"],
                 &["arn", "zone", "name", "type", "set_identifier"],
