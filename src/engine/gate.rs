@@ -83,6 +83,16 @@ impl Engine {
         }
     }
 
+    /// The token of the deployment the open gate would start (its change set's name).
+    fn deploy_token(&self, step: &Step) -> Option<String> {
+        let StepBody::Action { call, .. } = &step.body else {
+            return None;
+        };
+        (call.action == crate::runbook::ActionKind::CloudformationDeploy)
+            .then(|| self.next_plan().map(|p| p.token))
+            .flatten()
+    }
+
     /// Keeps what the cloud says the gated change would do, for the decision's record. Only
     /// for the gate open now and the attempt it would start.
     pub(super) fn live_preview(&mut self, step: &str, attempt: u32, preview: String) {
@@ -132,6 +142,17 @@ impl Engine {
         // A guard alarm in ALARM pauses the run before the change, whoever approves.
         if let Some((guard, state)) = self.guard_in_alarm() {
             return self.guard_trip(guard, state, now, fx);
+        }
+        // A deployment runs only the change set the operator was shown for this attempt.
+        if let Some(token) = self.deploy_token(&step) {
+            let shown = seen
+                .as_deref()
+                .is_some_and(|s| s.contains(&format!("change set {token} ")));
+            if !shown {
+                return fx.push(Effect::Refused(
+                    "wait: the change set this approval would run is not shown yet".into(),
+                ));
+            }
         }
         let approved = match approval(gate, d, seen) {
             Ok(a) => a,

@@ -308,11 +308,11 @@ impl Change for AwsCloud {
     async fn reconcile(
         &self,
         plan: &ActionPlan,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Option<Started>, CloudError> {
         let resource = self.resource(&plan.resource)?;
         self.for_account(resource.account.as_deref())
-            .reconcile_action(plan, resource)
+            .reconcile_action(plan, resource, now)
             .await
     }
 

@@ -12,12 +12,21 @@ pub(super) fn change_set(runbook: &Runbook, plan: &ActionPlan, stack_exists: boo
         return String::new();
     };
     let stack = p.stack_name.clone().unwrap_or_else(|| plan.target.clone());
+    let header = |n: usize, why: &str| {
+        format!(
+            "change set {} for stack {stack}: {n} change(s) (drill: {why})",
+            plan.token
+        )
+    };
     let Some(body) = runbook.template_body(&p.template) else {
-        return format!("drill: template `{}` was not read", p.template);
+        return header(0, &format!("template `{}` was not read", p.template));
     };
     let resources = match serde_yaml::from_str::<serde_yaml::Value>(body) {
         Ok(v) => v.get("Resources").cloned().unwrap_or_default(),
-        Err(e) => return format!("drill: template `{}` is not YAML or JSON: {e}", p.template),
+        Err(e) => {
+            let why = format!("template `{}` is not YAML or JSON: {e}", p.template);
+            return header(0, &why);
+        }
     };
     let mut lines = Vec::new();
     if let serde_yaml::Value::Mapping(m) = resources {
@@ -34,11 +43,7 @@ pub(super) fn change_set(runbook: &Runbook, plan: &ActionPlan, stack_exists: boo
             }
         }
     }
-    let mut text = vec![format!(
-        "change set {} for stack {stack}: {} change(s) (drill: made up from the template)",
-        plan.token,
-        lines.len()
-    )];
+    let mut text = vec![header(lines.len(), "made up from the template")];
     text.extend(lines);
     text.join("\n")
 }

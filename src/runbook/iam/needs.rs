@@ -197,6 +197,15 @@ fn step_arns(call: &ActionCall, r: &Resource, t: &mut Target) {
                 );
             }
         }
+        // A deployment may name another stack than the resource's.
+        ActionParams::CloudformationDeploy(x) => {
+            if let Some(name) = x.stack_name.as_ref().and_then(literal) {
+                put(
+                    "stack",
+                    format!("arn:{p}:cloudformation:{region}:{a}:stack/{name}/*"),
+                );
+            }
+        }
         ActionParams::RedshiftRestoreSnapshot(_) => {
             let name = target_name.flatten().unwrap_or_else(|| "*".into());
             let cluster = format!(

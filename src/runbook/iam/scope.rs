@@ -207,12 +207,10 @@ pub fn scope(op: &str, action: &str, t: &Target) -> (Vec<String>, Cond) {
             r.push(t.arn("redshift", "snapshot:*/*"));
             (r, none)
         }
-        // Describing snapshots is allowed on the clusters they are of, and on the snapshots.
-        ("redshift", "DescribeClusterSnapshots") => {
-            let mut r = t.named("cluster", || t.arn("redshift", "cluster:*"));
-            r.push(t.arn("redshift", "snapshot:*/*"));
-            (r, none)
-        }
+        // A look lists every cluster and stack of the region (one call per page), which IAM
+        // allows only on all of them.
+        ("redshift", "DescribeClusters" | "DescribeClusterSnapshots") => (all(), none),
+        ("cloudformation", "DescribeStacks") => (all(), none),
         ("redshift", _) => (t.named("cluster", || t.arn("redshift", "cluster:*")), none),
         ("cloudformation", n) => {
             let mut r = t.named("stack", || t.arn("cloudformation", "stack/*"));

@@ -38,6 +38,17 @@ impl Checker<'_> {
                         body: None,
                     });
                 }
+                if p.stack_name
+                    .as_ref()
+                    .is_some_and(|n| n.as_literal().is_none())
+                {
+                    problems.push((
+                        "stack_name",
+                        "the stack's name must be fixed before the run".into(),
+                        "use a literal or a var, so that a resumed run follows the same stack"
+                            .into(),
+                    ));
+                }
                 for name in p.parameters.keys() {
                     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
                         problems.push((

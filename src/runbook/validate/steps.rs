@@ -187,6 +187,16 @@ impl Checker<'_> {
                     Seg::Key("retry"),
                     Seg::Key("max_attempts"),
                 ];
+                // Each attempt's change set is its own, and is executed only once shown.
+                if s.action == Some(crate::runbook::ActionKind::CloudformationDeploy)
+                    && r.max_attempts > 1
+                {
+                    self.error_at(
+                        &rpath,
+                        "`cloudformation.deploy` does not retry by itself",
+                        "remove `retry:`: each attempt's change set is shown at the gate before it runs, so a retry is the operator's (r)",
+                    );
+                }
                 if !(1..=10).contains(&r.max_attempts) {
                     self.error_at(
                         &rpath,

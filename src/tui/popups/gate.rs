@@ -242,10 +242,22 @@ pub fn render(frame: &mut Frame, state: &GateState, view: &RunView, theme: Theme
         // is made anew (new id, and for data stores, new storage).
         (Some(p), _) => {
             let mut rows = p.lines();
-            let first = rows.next().unwrap_or_default();
-            lines.push(Line::from(format!("will call: {}", clean(first))));
+            let first = format!("will call: {}", clean(rows.next().unwrap_or_default()));
+            // With what the cloud says under it (a change set, a before -> after), the request
+            // keeps one line: its parameters are in the step's detail and the journal.
+            let first = if p.lines().count() > 1 {
+                let width = usize::from(what.width).max(2);
+                match first.char_indices().nth(width - 1) {
+                    Some((at, _)) => format!("{}…", &first[..at]),
+                    None => first,
+                }
+            } else {
+                first
+            };
+            lines.push(Line::from(first));
             for row in rows {
-                let style = if row.contains("replacement: True") {
+                let replaces = ["replacement: True", "replacement: Conditional"];
+                let style = if replaces.iter().any(|r| row.contains(r)) {
                     theme.alert()
                 } else {
                     Style::default()

@@ -389,6 +389,15 @@ async fn a_deploy_previews_its_change_set_and_the_approval_executes_it() {
     let (plan, approval) = plan_and_approval(&rb, &unique("run"));
     assert!(plan.token.starts_with("pl-"), "{}", plan.token);
 
+    // Approved without a look (a retry, an approval before the look came back): nothing is
+    // made and nothing runs, since nobody saw what would.
+    match Gated(&aws).start(&plan, &approval, Utc::now()).await {
+        Err(CloudError::Refused(why)) => assert!(why.contains("is not there"), "{why}"),
+        other => panic!("a change set nobody saw must not run: {other:?}"),
+    }
+    assert!(proxy.requests_of("CreateChangeSet").is_empty());
+    assert!(proxy.requests_of("ExecuteChangeSet").is_empty());
+
     // The gate's look creates the change set, named after the attempt, and lists it.
     let preview = Gated(&aws).preview(&plan).await.expect("a preview");
     println!("preview:\n{preview}");
@@ -577,6 +586,12 @@ async fn a_fifo_publish_repeated_carries_the_attempts_token_as_its_deduplication
         Gated(&aws).reconcile(&plan, Utc::now()).await.unwrap(),
         None
     );
+    // Unless SNS has forgotten the deduplication id (five minutes): then the operator is.
+    let later = Utc::now() + chrono::TimeDelta::minutes(10);
+    match Gated(&aws).reconcile(&plan, later).await {
+        Err(CloudError::Refused(why)) => assert!(why.contains("ask a subscriber"), "{why}"),
+        other => panic!("a FIFO publish older than SNS's memory is the operator's: {other:?}"),
+    }
     for _ in 0..2 {
         let started = Gated(&aws)
             .start(&plan, &approval, Utc::now())
@@ -626,7 +641,11 @@ struct Cfn(Vec<(&'static str, String)>);
 
 impl Strict for Cfn {
     fn before(&self, r: &Request) -> Option<Reply> {
-        let op = r.operation();
+        // A later page (`NextToken` sent) is scripted as `OPERATION#next`.
+        let op = match r.form("NextToken") {
+            Some(_) => format!("{}#next", r.operation()),
+            None => r.operation().to_string(),
+        };
         self.0.iter().find(|(o, _)| *o == op).map(|(_, xml)| Reply {
             status: 200,
             headers: vec![("content-type".into(), "text/xml".into())],
@@ -843,14 +862,22 @@ async fn a_rolled_back_deploy_fails_naming_the_first_resource_that_failed_in_its
 #[tokio::test]
 async fn a_change_set_that_replaces_a_resource_says_so_in_the_preview() {
     let r = replayed_deploy(|token| {
-        let changes = [
-            resource_change("Modify", "LoaderFunction", "AWS::Lambda::Function", "True"),
-            resource_change("Modify", "Queue", "AWS::SQS::Queue", "False"),
-        ];
-        vec![(
-            "DescribeChangeSet",
-            change_set(token, "AVAILABLE", &changes.join("\n")),
-        )]
+        // The replacement is on the second page of changes: the gate must not stop at the first.
+        let first = resource_change("Modify", "Queue", "AWS::SQS::Queue", "False");
+        let second = resource_change("Modify", "LoaderFunction", "AWS::Lambda::Function", "True");
+        vec![
+            (
+                "DescribeChangeSet",
+                change_set(token, "AVAILABLE", &first).replace(
+                    "</Changes>",
+                    "</Changes>\n    <NextToken>page-2</NextToken>",
+                ),
+            ),
+            (
+                "DescribeChangeSet#next",
+                change_set(token, "AVAILABLE", &second),
+            ),
+        ]
     })
     .await;
     let preview = Gated(&r.aws).preview(&r.plan).await.expect("a preview");

@@ -28,6 +28,20 @@ pub fn plan_and_approval(runbook: &Arc<Runbook>, run_id: &str) -> (ActionPlan, A
                         .step(&step)
                         .and_then(|s| s.gate.as_ref())
                         .and_then(|g| g.typed.clone());
+                    // A deployment is approved only with its change set shown (the look that
+                    // made it is the test's to do, with the plan this returns).
+                    let deploys = runbook.step(&step).is_some_and(|s| {
+                        matches!(&s.body, pilotlight::runbook::StepBody::Action { call, .. }
+                            if call.action == pilotlight::runbook::ActionKind::CloudformationDeploy)
+                    });
+                    if deploys {
+                        let token = pilotlight::model::token(run_id, &step, 1);
+                        inputs.push_back(Input::LivePreview {
+                            step: step.clone(),
+                            attempt: 1,
+                            preview: format!("change set {token} (the test's look)"),
+                        });
+                    }
                     inputs.push_back(Input::Gate(GateDecision {
                         approve: true,
                         typed,

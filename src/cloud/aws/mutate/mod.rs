@@ -148,9 +148,10 @@ impl AwsCloud {
         &self,
         plan: &ActionPlan,
         resource: &Resource,
+        now: DateTime<Utc>,
     ) -> Result<Option<Started>, CloudError> {
         match plan.action {
-            ActionKind::SnsPublish => self.find_published(plan, resource),
+            ActionKind::SnsPublish => self.find_published(plan, resource, now),
             _ => self.find_made(plan, resource).await,
         }
     }

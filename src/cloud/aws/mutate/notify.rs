@@ -3,6 +3,8 @@
 //! repeat within five minutes); for a standard topic, a publish whose answer was lost is the
 //! operator's to judge (send again, or mark it sent).
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use super::{params, region, started};
 use crate::cloud::aws::AwsCloud;
 use crate::model::{ActionPlan, CloudError, Started};
@@ -35,7 +37,16 @@ impl AwsCloud {
                 .message_group_id(group)
                 .message_deduplication_id(&plan.token);
         }
-        let out = req.send().await.map_err(|e| self.fail("sns:Publish", e))?;
+        let out = req.send().await.map_err(|e| {
+            match self.fail("sns:Publish", e) {
+                // Sent, maybe: SNS cannot be asked afterwards.
+                CloudError::Api { code, message } if !is_fifo(topic) => CloudError::Api {
+                    message: format!("{message}; SNS cannot say whether the message went out: ask a subscriber; retry (r) sends it again, skip (s) marks it sent"),
+                    code,
+                },
+                other => other,
+            }
+        })?;
         let id = out.message_id().unwrap_or_default().to_string();
         Ok(started(&[("message_id", id)], false))
     }
@@ -45,9 +56,14 @@ impl AwsCloud {
         &self,
         plan: &ActionPlan,
         resource: &Resource,
+        now: DateTime<Utc>,
     ) -> Result<Option<Started>, CloudError> {
-        if is_fifo(&resource.id) {
-            // Publishing again is harmless: SNS drops the repeat by its deduplication id.
+        // Publishing again is harmless while SNS still remembers the deduplication id (five
+        // minutes; four, to leave room for clocks).
+        let recent = plan
+            .since
+            .is_some_and(|since| now - since < TimeDelta::minutes(4));
+        if is_fifo(&resource.id) && recent {
             return Ok(None);
         }
         Err(CloudError::Refused(format!(

@@ -39,6 +39,11 @@ fn describe(cs: &ChangeSet) -> String {
     )];
     if no_changes(cs) {
         lines.push("  no changes: the stack is already as the template says".into());
+    } else if cs.status() == Some(&ChangeSetStatus::Failed) {
+        lines.push(format!(
+            "  FAILED: {}; nothing can run",
+            cs.status_reason().unwrap_or("no reason given")
+        ));
     }
     for c in cs.changes() {
         let Some(r) = c.resource_change() else {
@@ -49,7 +54,7 @@ fn describe(cs: &ChangeSet) -> String {
         let sign = match (action, replacement) {
             ("Add", _) => "+",
             ("Remove", _) => "-",
-            (_, Some("True")) => "!",
+            (_, Some("True" | "Conditional")) => "!",
             _ => "~",
         };
         let mut line = format!(
@@ -87,7 +92,7 @@ impl AwsCloud {
             .change_set_name(&name)
             .send();
         match call.await {
-            Ok(cs) => Ok(Some(cs)),
+            Ok(cs) => self.all_changes(plan, &stack, cs).await.map(Some),
             Err(e) => match self.fail("cloudformation:DescribeChangeSet", e) {
                 CloudError::NotFound(_) => Ok(None),
                 // "ChangeSet [...] does not exist" and "Stack [...] does not exist".
@@ -99,6 +104,34 @@ impl AwsCloud {
                 other => Err(other),
             },
         }
+    }
+
+    /// The change set with every page of its changes (DescribeChangeSet gives them in pages).
+    async fn all_changes(
+        &self,
+        plan: &ActionPlan,
+        stack: &str,
+        mut cs: ChangeSet,
+    ) -> Result<ChangeSet, CloudError> {
+        let mut changes = cs.changes().to_vec();
+        let mut next = cs.next_token().map(str::to_string);
+        while let Some(token) = next.take() {
+            let page = self
+                .clients
+                .cloudformation(region(plan)?)
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(&plan.token)
+                .next_token(token)
+                .send()
+                .await
+                .map_err(|e| self.fail("cloudformation:DescribeChangeSet", e))?;
+            changes.extend(page.changes().iter().cloned());
+            next = page.next_token().map(str::to_string);
+        }
+        cs.changes = Some(changes);
+        cs.next_token = None;
+        Ok(cs)
     }
 
     /// The attempt's change set, created when it does not exist yet, once CloudFormation has
@@ -147,6 +180,12 @@ impl AwsCloud {
             .await;
         let kind = match existing {
             Ok(out) => match out.stacks().first().and_then(|s| s.stack_status()) {
+                // A stack whose creation rolled back can only be deleted.
+                Some(s) if s.as_str() == "ROLLBACK_COMPLETE" => {
+                    return Err(CloudError::Refused(format!(
+                        "stack {stack} is ROLLBACK_COMPLETE (its creation failed): delete it, then retry"
+                    )))
+                }
                 Some(s) if s.as_str() != "REVIEW_IN_PROGRESS" => ChangeSetType::Update,
                 _ => ChangeSetType::Create,
             },
@@ -199,7 +238,22 @@ impl AwsCloud {
     }
 
     pub(super) async fn deploy(&self, plan: &ActionPlan) -> Result<Started, CloudError> {
-        let cs = self.ready_change_set(plan).await?;
+        // Only the change set the gate showed runs: none is made here.
+        let cs = self.change_set(plan).await?.ok_or_else(|| {
+            CloudError::Refused(format!(
+                "change set {} is not there (it was never shown, or it was removed after the gate, e.g. because another change set ran on the stack); retry (r) makes a new one and shows it at the gate",
+                plan.token
+            ))
+        })?;
+        if matches!(
+            cs.status(),
+            Some(ChangeSetStatus::CreatePending | ChangeSetStatus::CreateInProgress)
+        ) {
+            return Err(CloudError::Refused(format!(
+                "change set {} is still being made; retry once the gate shows it",
+                plan.token
+            )));
+        }
         let outputs = outputs_of(&cs);
         if no_changes(&cs) {
             return Ok(started(&outputs, false));

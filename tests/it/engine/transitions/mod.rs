@@ -18,6 +18,7 @@ use pilotlight::runbook::params::ActionParams;
 use pilotlight::runbook::Health;
 use serde_json::json;
 
+mod deploys;
 mod failures;
 mod guards;
 mod happy_path;
