@@ -106,7 +106,8 @@ pub trait Change: Sync {
     ) -> impl Future<Output = Result<Progress, CloudError>> + Send;
 
     /// What the change would do as the cloud stands now (a cutover's before -> after), for the
-    /// gate's preview. Reads only.
+    /// gate's preview. Reads only, but for a deployment's change set, which this makes: it
+    /// changes no resource, and it is what the approval will run.
     fn preview(&self, plan: &ActionPlan) -> impl Future<Output = Option<String>> + Send {
         let _ = plan;
         async { None }

@@ -400,7 +400,6 @@ async fn a_deploy_previews_its_change_set_and_the_approval_executes_it() {
 
     // The gate's look creates the change set, named after the attempt, and lists it.
     let preview = Gated(&aws).preview(&plan).await.expect("a preview");
-    println!("preview:\n{preview}");
     assert!(preview.contains(&plan.token), "{preview}");
     assert!(
         preview.contains("  + Add     Queue (AWS::SQS::Queue)"),
@@ -838,7 +837,6 @@ async fn a_rolled_back_deploy_fails_naming_the_first_resource_that_failed_in_its
     })
     .await;
     let progress = Gated(&r.aws).poll(&r.plan, Utc::now()).await.unwrap();
-    println!("{progress:?}");
     assert_eq!(progress.state, "UPDATE_ROLLBACK_COMPLETE");
     let failed = progress.failed.expect("a rolled-back deploy has failed");
     assert!(failed.contains("LoaderRole"), "{failed}");
@@ -881,7 +879,6 @@ async fn a_change_set_that_replaces_a_resource_says_so_in_the_preview() {
     })
     .await;
     let preview = Gated(&r.aws).preview(&r.plan).await.expect("a preview");
-    println!("preview:\n{preview}");
     assert!(preview.contains("2 change(s)"), "{preview}");
     assert!(
         preview.contains("! Modify  LoaderFunction (AWS::Lambda::Function) replacement: True"),
