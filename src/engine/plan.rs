@@ -64,7 +64,7 @@ impl Engine {
     /// The step outputs, with the run's own facts beside them for `{{run.…}}`: its id, the step
     /// in hand, how long since it started (as of `at`, else as of the step's start) and the RTO
     /// target.
-    pub(super) fn outputs_with_run(&self, at: Option<DateTime<Utc>>) -> Outputs {
+    pub fn outputs_with_run(&self, at: Option<DateTime<Utc>>) -> Outputs {
         let mut outputs = self.state.outputs.clone();
         let i = self.state.current;
         let step = self.runbook.steps.get(i).map(|s| s.id.clone());

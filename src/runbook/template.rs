@@ -91,9 +91,8 @@ fn parse_ref(inner: &str) -> Result<Ref, String> {
     let bad = || {
         format!(
             "`{{{{{inner}}}}}` is not a reference; write `{{{{vars.NAME}}}}`, \
-             `{{{{regions.primary}}}}`, `{{{{resources.NAME.FIELD}}}}` or \
-             `{{{{steps.STEP.outputs.NAME}}}}` or `{{{{run.id}}}}` (also `run.step`, \
-             `run.elapsed`, `run.rto`)"
+             `{{{{regions.primary}}}}`, `{{{{resources.NAME.FIELD}}}}`, \
+             `{{{{steps.STEP.outputs.NAME}}}}` or `{{{{run.FACT}}}}`"
         )
     };
     if !parts.iter().all(|p| is_name(p)) {
@@ -266,7 +265,7 @@ impl schemars::JsonSchema for Template {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "Text that may use {{vars.NAME}}, {{resources.NAME.FIELD}} and {{steps.STEP.outputs.NAME}}"
+            "description": "Text that may use {{vars.NAME}}, {{resources.NAME.FIELD}}, {{steps.STEP.outputs.NAME}} and {{run.id}}, {{run.step}}, {{run.elapsed}}, {{run.rto}}"
         })
     }
 }

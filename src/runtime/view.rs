@@ -147,7 +147,8 @@ impl RunView {
         self.current = e.current();
         self.steps = e.steps().to_vec();
         self.progress = e.live().iter().map(|l| l.last_progress.clone()).collect();
-        self.outputs = e.outputs().clone();
+        // With the run's own facts, for `{{run.…}}` in instructions.
+        self.outputs = e.outputs_with_run(None);
         self.restored = e.service_restored_secs();
         self.open_gate = e.open_gate();
         self.rollback = e.state().rollback.clone();

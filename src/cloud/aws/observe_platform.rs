@@ -16,7 +16,9 @@ pub(super) fn cluster_health(status: &str) -> Health {
     match status {
         s if s.starts_with("available") => Health::Ok,
         "creating" | "modifying" | "rebooting" | "renaming" | "resizing" | "rotating-keys"
-        | "updating-hsm" | "cancelling-resize" | "storage-full" => Health::Impaired,
+        | "updating-hsm" | "cancelling-resize" | "storage-full" | "resuming" | "pausing" => {
+            Health::Impaired
+        }
         _ => Health::Unavailable,
     }
 }

@@ -49,7 +49,7 @@ impl Checker<'_> {
             Err((offset, message)) => {
                 let pos = self.tree.locate_in_scalar(path, offset);
                 self.diags.push(Diagnostic::new(pos, message).hint(
-                    "write `{{vars.NAME}}`, `{{resources.NAME.FIELD}}` or `{{steps.STEP.outputs.NAME}}`",
+                    "write `{{vars.NAME}}`, `{{resources.NAME.FIELD}}`, `{{steps.STEP.outputs.NAME}}` or `{{run.FACT}}` (`id`, `step`, `elapsed`, `rto`)",
                 ));
                 return None;
             }

@@ -82,6 +82,9 @@ impl AwsCloud {
     ) -> Result<Started, CloudError> {
         let region = region(plan)?;
         let p = params!(plan, RedshiftRestoreSnapshot);
+        // The source cluster is named only when it is known to be the snapshot's (a copy in
+        // another region keeps it); a named snapshot may be of another cluster.
+        let from_cluster = matches!(p.snapshot, Source::Latest).then(|| resource.id.clone());
         let snapshot = match &p.snapshot {
             Source::Latest => self
                 .cluster_snapshots(region, Some(&resource.id))
@@ -96,8 +99,6 @@ impl AwsCloud {
                 })?,
             Source::Named(s) => s.clone(),
         };
-        // A snapshot copied from another region keeps its cluster's id, so the source cluster
-        // is named as well as the snapshot.
         let out = self
             .clients
             .change()
@@ -105,7 +106,7 @@ impl AwsCloud {
             .restore_from_cluster_snapshot()
             .cluster_identifier(&p.target_id)
             .snapshot_identifier(&snapshot)
-            .snapshot_cluster_identifier(&resource.id)
+            .set_snapshot_cluster_identifier(from_cluster)
             .set_node_type(p.node_type.clone())
             .set_cluster_subnet_group_name(p.subnet_group.clone())
             .set_vpc_security_group_ids(Some(p.security_groups.clone()).filter(|g| !g.is_empty()))
