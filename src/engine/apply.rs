@@ -304,11 +304,11 @@ impl State {
         if let Some(g) = run.guard_trip.take().filter(|_| !d.auto) {
             run.guards_overridden.push(g);
         }
-        // A deployment's next attempt has a change set of its own: its gate opens again to show
-        // it, and what was approved before does not run it.
-        let deploys = matches!(&runbook.steps[i].body,
-            StepBody::Action { call, .. } if call.action == crate::runbook::ActionKind::CloudformationDeploy);
-        if deploys && !d.auto {
+        // An attempt whose plan the gate's look makes (a change set) is shown anew: its gate
+        // opens again, and what was approved before does not run it.
+        let shown = matches!(&runbook.steps[i].body,
+            StepBody::Action { call, .. } if call.action.runs_what_is_shown());
+        if shown && !d.auto {
             run.approved = None;
             run.confirmed = None;
             run.state = StepState::Pending;

@@ -83,12 +83,14 @@ impl Engine {
         }
     }
 
-    /// The token of the deployment the open gate would start (its change set's name).
-    fn deploy_token(&self, step: &Step) -> Option<String> {
+    /// The token of the attempt the open gate would start, when its action runs only what the
+    /// look showed (a change set named after it).
+    fn shown_plan_token(&self, step: &Step) -> Option<String> {
         let StepBody::Action { call, .. } = &step.body else {
             return None;
         };
-        (call.action == crate::runbook::ActionKind::CloudformationDeploy)
+        call.action
+            .runs_what_is_shown()
             .then(|| self.next_plan().map(|p| p.token))
             .flatten()
     }
@@ -143,8 +145,8 @@ impl Engine {
         if let Some((guard, state)) = self.guard_in_alarm() {
             return self.guard_trip(guard, state, now, fx);
         }
-        // A deployment runs only the change set the operator was shown for this attempt.
-        if let Some(token) = self.deploy_token(&step) {
+        // A plan made by the gate's look runs only as shown for this attempt.
+        if let Some(token) = self.shown_plan_token(&step) {
             let shown = seen
                 .as_deref()
                 .is_some_and(|s| s.contains(&format!("change set {token} ")));

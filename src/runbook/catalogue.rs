@@ -91,6 +91,13 @@ impl ActionKind {
         }
     }
 
+    /// Whether the gate's look makes the change's plan in the cloud (a CloudFormation change
+    /// set): the approval then runs only what that look showed for the same attempt, and every
+    /// attempt is shown, so a retry opens the gate again and no attempt retries by itself.
+    pub fn runs_what_is_shown(self) -> bool {
+        matches!(self, ActionKind::CloudformationDeploy)
+    }
+
     pub const ALL: [ActionKind; 17] = [
         ActionKind::Ec2StartInstances,
         ActionKind::Ec2LaunchFromAmi,

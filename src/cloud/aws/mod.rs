@@ -331,7 +331,9 @@ impl AwsCloud {
         let change = if plan.action == crate::runbook::ActionKind::CloudformationDeploy {
             return Some(match self.change_set_preview(plan).await {
                 Ok(text) => text,
-                Err(e) => format!("cannot create the change set: {e}"),
+                // The look is asked once per attempt: without its change set this gate cannot
+                // be passed, and says so.
+                Err(e) => format!("cannot show the change set: {e}. This attempt cannot be approved: skip the step (s) and deploy by hand, or abort (A)"),
             });
         } else if plan.action == crate::runbook::ActionKind::BackupStartRestore {
             self.restore_preview(plan).await

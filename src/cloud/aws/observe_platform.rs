@@ -116,10 +116,7 @@ impl AwsCloud {
             if s.status() != Some("available") {
                 continue;
             }
-            let owner = owner.to_lowercase();
-            if newest.get(&owner).is_none_or(|(_, t)| at > *t) {
-                newest.insert(owner, (id.to_string(), at));
-            }
+            resolve::keep_newest(&mut newest, owner.to_lowercase(), id.to_string(), at);
         }
         Ok(newest)
     }

@@ -20,7 +20,7 @@ pub(super) fn time(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 /// Newest (id, time) per owner id.
 pub(super) type Newest = HashMap<String, (String, DateTime<Utc>)>;
 
-fn keep_newest(map: &mut Newest, owner: String, id: String, at: DateTime<Utc>) {
+pub(super) fn keep_newest(map: &mut Newest, owner: String, id: String, at: DateTime<Utc>) {
     let slot = map.entry(owner).or_insert_with(|| (id.clone(), at));
     if at > slot.1 {
         *slot = (id, at);

@@ -3,6 +3,7 @@
 
 use indexmap::IndexMap;
 
+use super::ids::is_db_identifier;
 use super::templates::{segs, Scope};
 use super::{is_region, serde_errors, Checker};
 use crate::runbook::catalogue::ActionKind;
@@ -360,14 +361,4 @@ impl Checker<'_> {
             self.diags.push(Diagnostic::new(pos, message).hint(hint));
         }
     }
-}
-
-/// RDS DB instance identifiers: 1–63 letters, digits or hyphens; a letter first; no `--`; no
-/// trailing hyphen.
-fn is_db_identifier(s: &str) -> bool {
-    (1..=63).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !s.contains("--")
-        && !s.ends_with('-')
 }

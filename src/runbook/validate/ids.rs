@@ -80,7 +80,7 @@ fn is_hex_id(s: &str, prefix: &str) -> bool {
 }
 
 /// RDS: 1 to 63 letters, digits and hyphens, starting with a letter, no `--`, no trailing `-`.
-fn is_db_identifier(s: &str) -> bool {
+pub(super) fn is_db_identifier(s: &str) -> bool {
     (1..=63).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_alphabetic())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

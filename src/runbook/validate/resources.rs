@@ -100,34 +100,11 @@ impl Checker<'_> {
                 &["zone", "name", "type"],
                 &["region", "id", "arn", "backup", "rpo"],
             ),
-            ResourceKind::CloudwatchAlarm => (
-                &["region", "id"],
-                &[
-                    "arn",
-                    "zone",
-                    "name",
-                    "type",
-                    "set_identifier",
-                    "backup",
-                    "rpo",
-                    "health_check",
-                    "alarms",
-                ],
-            ),
-            // Neither holds data: no recovery points, so no RPO and no vault.
-            ResourceKind::CloudformationStack | ResourceKind::SnsTopic => (
-                &["region", "id"],
-                &[
-                    "arn",
-                    "zone",
-                    "name",
-                    "type",
-                    "set_identifier",
-                    "backup",
-                    "rpo",
-                    "health_check",
-                ],
-            ),
+            ResourceKind::CloudwatchAlarm => (&["region", "id"], &NOT_DATA),
+            // Watched through alarms like any resource: all but the last.
+            ResourceKind::CloudformationStack | ResourceKind::SnsTopic => {
+                (&["region", "id"], &NOT_DATA[..NOT_DATA.len() - 1])
+            }
             _ => (
                 &["region", "id"],
                 &["arn", "zone", "name", "type", "set_identifier"],
@@ -298,6 +275,20 @@ impl Checker<'_> {
         })
     }
 }
+
+/// What a regional kind that holds no data never takes: no recovery points (so no RPO and no
+/// vault), nothing of the other kinds' addressing, and (last, for an alarm itself) no alarms.
+const NOT_DATA: [&str; 9] = [
+    "arn",
+    "zone",
+    "name",
+    "type",
+    "set_identifier",
+    "backup",
+    "rpo",
+    "health_check",
+    "alarms",
+];
 
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())

@@ -187,13 +187,14 @@ impl Checker<'_> {
                     Seg::Key("retry"),
                     Seg::Key("max_attempts"),
                 ];
-                // Each attempt's change set is its own, and is executed only once shown.
-                if s.action == Some(crate::runbook::ActionKind::CloudformationDeploy)
-                    && r.max_attempts > 1
+                // Each attempt's plan is its own, and runs only once shown.
+                if let Some(a) = s
+                    .action
+                    .filter(|a| a.runs_what_is_shown() && r.max_attempts > 1)
                 {
                     self.error_at(
                         &rpath,
-                        "`cloudformation.deploy` does not retry by itself",
+                        format!("`{}` does not retry by itself", a.name()),
                         "remove `retry:`: each attempt's change set is shown at the gate before it runs, so a retry is the operator's (r)",
                     );
                 }

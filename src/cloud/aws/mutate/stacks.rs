@@ -145,7 +145,10 @@ impl AwsCloud {
         }
         for _ in 0..CREATE_POLLS {
             let cs = self.change_set(plan).await?.ok_or_else(|| {
-                CloudError::NotFound(format!("change set {} vanished", plan.token))
+                CloudError::NotFound(format!(
+                    "change set {} was removed while CloudFormation made it (another change on the stack?)",
+                    plan.token
+                ))
             })?;
             let pending = matches!(
                 cs.status(),
@@ -156,7 +159,13 @@ impl AwsCloud {
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        Err(CloudError::Timeout(u64::from(CREATE_POLLS)))
+        Err(CloudError::Api {
+            code: "ChangeSetNotReady".into(),
+            message: format!(
+                "CloudFormation has not worked out change set {} after {CREATE_POLLS} s; look at it in the CloudFormation console",
+                plan.token
+            ),
+        })
     }
 
     async fn create_change_set(&self, plan: &ActionPlan) -> Result<(), CloudError> {
@@ -164,7 +173,7 @@ impl AwsCloud {
         let (stack, name) = self.deploy_target(plan)?;
         let body = self.runbook.template_body(&p.template).ok_or_else(|| {
             CloudError::Refused(format!(
-                "template `{}` was not read with the runbook",
+                "template `{}` was not read with the runbook; start pilotlight again from the runbook file, which reads it",
                 p.template
             ))
         })?;
@@ -261,7 +270,10 @@ impl AwsCloud {
         if cs.status() == Some(&ChangeSetStatus::Failed) {
             return Err(CloudError::Api {
                 code: "ChangeSetFailed".into(),
-                message: cs.status_reason().unwrap_or("no reason given").to_string(),
+                message: format!(
+                    "{}; fix the template or its parameters, then retry (r) to make and show a new change set",
+                    cs.status_reason().unwrap_or("CloudFormation gave no reason")
+                ),
             });
         }
         let (stack, name) = self.deploy_target(plan)?;
