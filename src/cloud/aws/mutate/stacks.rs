@@ -13,8 +13,7 @@ use crate::runbook::Resource;
 
 type ChangeSet = aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 
-/// How many times, a second apart, the change set is asked for until CloudFormation has worked
-/// out its changes.
+/// How often, a second apart, the change set is asked for while CloudFormation makes it.
 const CREATE_POLLS: u32 = 120;
 
 fn stack_name(p: &CloudformationDeploy<String>, resource: &Resource) -> String {
